@@ -1,0 +1,32 @@
+/**
+ * The v2 API's error shape: {"status_code": N, "errors": [{"error": Name, "message": Text}]}.
+ * Throw an ApiError anywhere below a route; the error handler in api/v2/routes.ts renders it.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly errorName: string,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  toBody(): { status_code: number; errors: { error: string; message: string }[] } {
+    return { status_code: this.statusCode, errors: [{ error: this.errorName, message: this.message }] };
+  }
+}
+
+/** Several validation errors at once, as the schema validator reports them. */
+export class ValidationErrors extends Error {
+  constructor(readonly messages: string[]) {
+    super(messages.join('; '));
+  }
+
+  toBody() {
+    return { status_code: 400, errors: this.messages.map((message) => ({ error: 'ValidationError', message })) };
+  }
+}
+
+export const authError = (statusCode: 401 | 403, message: string) => new ApiError(statusCode, 'AuthError', message);
+export const badRequest = (message: string) => new ApiError(400, 'BadRequestError', message);
+export const notFound = () => new ApiError(404, 'NoResultFound', 'No result found');
