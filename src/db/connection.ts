@@ -1,0 +1,65 @@
+/**
+ * One way to reach the database: a Kysely instance over a real PostgreSQL server (pg) when DATABASE_URL is set,
+ * otherwise over PGlite in the data folder. Everything above this file is the same SQL for both.
+ */
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import { PGlitePool } from './pglite-pool.ts';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database>;
+
+export interface DbHandle {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /**
+   * Runs SQL text that may hold several statements (migrations) on one dedicated connection; each call
+   * resolves to the rows of its last statement.
+   */
+  withScriptRunner<T>(fn: (runScript: (text: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+// Dates come back as JS Dates; bigint counts as numbers (they stay far below 2^53).
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export async function openDatabase(opts: { databaseUrl: string | null; dataDir?: string; poolSize?: number }): Promise<DbHandle> {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 20 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      kind: 'postgres',
+      async withScriptRunner(fn) {
+        const client = await pool.connect();
+        try {
+          return await fn(async (text) => {
+            const result = (await client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
+            return Array.isArray(result) ? (result.at(-1)?.rows ?? []) : result.rows;
+          });
+        } finally {
+          client.release();
+        }
+      },
+      close: () => db.destroy(),
+    };
+  }
+  // No dataDir: an in-memory database (tests).
+  const pglite = opts.dataDir ? await PGlite.create(opts.dataDir) : await PGlite.create();
+  const pool = new PGlitePool(pglite);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pool as never }) });
+  return {
+    db,
+    kind: 'pglite',
+    async withScriptRunner(fn) {
+      const conn = await pool.connect();
+      try {
+        return await fn(async (text) => ((await pglite.exec(text)).at(-1)?.rows ?? []) as Record<string, unknown>[]);
+      } finally {
+        conn.release();
+      }
+    },
+    close: () => db.destroy(),
+  };
+}

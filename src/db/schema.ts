@@ -1,0 +1,195 @@
+/** Kysely's view of the tables in migrations/. Keep in step with the SQL. */
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json = ColumnType<unknown, string | null | undefined, string | null>;
+
+export interface ServicesTable {
+  id: string;
+  name: string;
+  active: Generated<boolean>;
+  restricted: Generated<boolean>;
+  permissions: ColumnType<string[], string[] | undefined, string[]>;
+  email_message_limit: Generated<number>;
+  sms_message_limit: Generated<number>;
+  international_sms_message_limit: Generated<number>;
+  rate_limit: Generated<number>;
+  email_sender_local_part: string;
+  inbound_number: string | null;
+  data_retention_days: Generated<number>;
+  created_at: Generated<Timestamp>;
+  updated_at: NullableTimestamp;
+}
+
+export interface UsersTable {
+  id: Generated<string>;
+  name: string;
+  email_address: string;
+  mobile_number: string | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface ServiceUsersTable {
+  service_id: string;
+  user_id: string;
+}
+
+export interface GuestListTable {
+  id: Generated<string>;
+  service_id: string;
+  recipient_type: 'email' | 'sms';
+  recipient: string;
+}
+
+export interface EmailReplyToTable {
+  id: Generated<string>;
+  service_id: string;
+  email_address: string;
+  is_default: Generated<boolean>;
+  archived: Generated<boolean>;
+  created_at: Generated<Timestamp>;
+}
+
+export interface SmsSendersTable {
+  id: Generated<string>;
+  service_id: string;
+  sms_sender: string;
+  is_default: Generated<boolean>;
+  archived: Generated<boolean>;
+  created_at: Generated<Timestamp>;
+}
+
+export type TemplateType = 'email' | 'sms';
+export type TemplateCategory = 'high' | 'normal' | 'bulk';
+
+export interface TemplatesTable {
+  id: string;
+  service_id: string;
+  key: string | null;
+  name: string;
+  type: TemplateType;
+  subject: string | null;
+  content: string;
+  category: Generated<TemplateCategory>;
+  version: Generated<number>;
+  archived: Generated<boolean>;
+  hidden: Generated<boolean>;
+  created_by_id: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: NullableTimestamp;
+}
+
+export interface TemplateHistoryTable {
+  id: string;
+  version: number;
+  service_id: string;
+  name: string;
+  type: TemplateType;
+  subject: string | null;
+  content: string;
+  category: TemplateCategory;
+  created_by_id: string | null;
+  created_at: Timestamp;
+  updated_at: NullableTimestamp;
+}
+
+export type KeyType = 'normal' | 'team' | 'test';
+
+export interface ApiKeysTable {
+  id: Generated<string>;
+  service_id: string;
+  name: string;
+  key_type: KeyType;
+  secret_sealed: string;
+  secret_digest: string;
+  created_at: Generated<Timestamp>;
+  expiry_date: NullableTimestamp;
+}
+
+export interface NotificationsTable {
+  id: string;
+  service_id: string;
+  template_id: string;
+  template_version: number;
+  api_key_id: string | null;
+  key_type: KeyType;
+  notification_type: TemplateType;
+  to: string;
+  normalised_to: string;
+  personalisation: Json;
+  client_reference: string | null;
+  subject: string | null;
+  body: string;
+  reply_to_text: string | null;
+  one_click_unsubscribe_url: string | null;
+  billable_units: Generated<number>;
+  status: Generated<string>;
+  priority: Generated<number>;
+  scheduled_for: NullableTimestamp;
+  next_attempt_at: Generated<Timestamp>;
+  claimed_until: NullableTimestamp;
+  attempts: Generated<number>;
+  provider: string | null;
+  provider_reference: string | null;
+  provider_response: string | null;
+  created_by_id: string | null;
+  job_id: string | null;
+  job_row_number: number | null;
+  created_at: Generated<Timestamp>;
+  sent_at: NullableTimestamp;
+  updated_at: NullableTimestamp;
+}
+
+export interface ReceivedTextsTable {
+  id: Generated<string>;
+  service_id: string;
+  notify_number: string;
+  user_number: string;
+  content: string;
+  provider_date: NullableTimestamp;
+  created_at: Generated<Timestamp>;
+}
+
+export interface DailySendCountsTable {
+  service_id: string;
+  day: ColumnType<string, string, string>;
+  channel: string;
+  sent: number;
+}
+
+export interface OutboxTable {
+  id: Generated<number>;
+  notification_id: string;
+  service_id: string;
+  channel: string;
+  recipient: string;
+  sender: string | null;
+  subject: string | null;
+  body: string;
+  html: string | null;
+  headers: Json;
+  created_at: Generated<Timestamp>;
+}
+
+export interface SchemaMigrationsTable {
+  name: string;
+  applied_at: Generated<Timestamp>;
+}
+
+export interface Database {
+  services: ServicesTable;
+  users: UsersTable;
+  service_users: ServiceUsersTable;
+  guest_list: GuestListTable;
+  email_reply_to: EmailReplyToTable;
+  sms_senders: SmsSendersTable;
+  templates: TemplatesTable;
+  template_history: TemplateHistoryTable;
+  api_keys: ApiKeysTable;
+  notifications: NotificationsTable;
+  received_texts: ReceivedTextsTable;
+  daily_send_counts: DailySendCountsTable;
+  outbox: OutboxTable;
+  schema_migrations: SchemaMigrationsTable;
+}
