@@ -26,6 +26,8 @@ export interface Config {
   publicUrl: string | null;
   /** Region for phone numbers written without a country code. */
   phoneRegion: string;
+  /** Price of one text message fragment, reported as cost_in_pounds/sms_rate by GET notification. */
+  smsRate: number;
   logLevel: string;
   worker: {
     batchSize: number;
@@ -57,6 +59,14 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
+  return n;
+}
+
+function decimal(env: Env, name: string, fallback: number): number {
+  const raw = optional(env, name);
+  if (raw === null) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name} must be a number of 0 or more, got "${raw}"`);
   return n;
 }
 
@@ -122,6 +132,7 @@ export function loadConfig(env: Env = process.env): Config {
     emailDomain: str(env, 'ENVOI_EMAIL_DOMAIN', 'notification.localhost'),
     publicUrl: publicUrl ? publicUrl.replace(/\/+$/, '') : null,
     phoneRegion,
+    smsRate: decimal(env, 'SMS_RATE', 0),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     worker: {
       batchSize: int(env, 'WORKER_BATCH_SIZE', 100, 1, 10_000),

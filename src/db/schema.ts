@@ -1,6 +1,7 @@
 /** Kysely's view of the tables in migrations/. Keep in step with the SQL. */
 import type { ColumnType, Generated } from 'kysely';
 
+// Insertable without a value where the column has a default.
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 type Json = ColumnType<unknown, string | null | undefined, string | null>;
@@ -18,7 +19,7 @@ export interface ServicesTable {
   email_sender_local_part: string;
   inbound_number: string | null;
   data_retention_days: Generated<number>;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   updated_at: NullableTimestamp;
 }
 
@@ -27,7 +28,7 @@ export interface UsersTable {
   name: string;
   email_address: string;
   mobile_number: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface ServiceUsersTable {
@@ -48,7 +49,7 @@ export interface EmailReplyToTable {
   email_address: string;
   is_default: Generated<boolean>;
   archived: Generated<boolean>;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface SmsSendersTable {
@@ -57,7 +58,7 @@ export interface SmsSendersTable {
   sms_sender: string;
   is_default: Generated<boolean>;
   archived: Generated<boolean>;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export type TemplateType = 'email' | 'sms';
@@ -76,7 +77,7 @@ export interface TemplatesTable {
   archived: Generated<boolean>;
   hidden: Generated<boolean>;
   created_by_id: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   updated_at: NullableTimestamp;
 }
 
@@ -103,7 +104,7 @@ export interface ApiKeysTable {
   key_type: KeyType;
   secret_sealed: string;
   secret_digest: string;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   expiry_date: NullableTimestamp;
 }
 
@@ -127,7 +128,7 @@ export interface NotificationsTable {
   status: Generated<string>;
   priority: Generated<number>;
   scheduled_for: NullableTimestamp;
-  next_attempt_at: Generated<Timestamp>;
+  next_attempt_at: Timestamp;
   claimed_until: NullableTimestamp;
   attempts: Generated<number>;
   provider: string | null;
@@ -136,7 +137,7 @@ export interface NotificationsTable {
   created_by_id: string | null;
   job_id: string | null;
   job_row_number: number | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   sent_at: NullableTimestamp;
   updated_at: NullableTimestamp;
 }
@@ -148,7 +149,7 @@ export interface ReceivedTextsTable {
   user_number: string;
   content: string;
   provider_date: NullableTimestamp;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface DailySendCountsTable {
@@ -169,12 +170,12 @@ export interface OutboxTable {
   body: string;
   html: string | null;
   headers: Json;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface SchemaMigrationsTable {
   name: string;
-  applied_at: Generated<Timestamp>;
+  applied_at: Timestamp;
 }
 
 export interface Database {

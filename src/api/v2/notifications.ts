@@ -1,0 +1,206 @@
+/** /v2/notifications: send an email or a text message, read one notification, list them. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
+import { badRequest, notFound } from './errors.ts';
+import { presentNotification } from './presenters.ts';
+import {
+  getNotificationRequest,
+  getNotificationsRequest,
+  NOTIFICATION_STATUSES,
+  postEmailRequest,
+  postSmsRequest,
+} from './schemas.ts';
+import { acceptNotification, checkDailyLimitBeforeParsing } from '../../domain/notifications.ts';
+import type { V2Context } from './routes.ts';
+import { callerOf, parseJsonBody, queryArrays, urlRoot } from './routes.ts';
+import type { TemplateType } from '../../db/schema.ts';
+
+const PAGE_SIZE = 250;
+const FAILURES = ['technical-failure', 'temporary-failure', 'permanent-failure', 'failed', 'validation-failed', 'virus-scan-failed'];
+const STATUS_ALIASES: Record<string, string[]> = {
+  failed: FAILURES,
+  accepted: ['created', 'sending'],
+  received: ['delivered'],
+};
+
+interface EmailBody {
+  email_address: string;
+  template_id: string;
+  personalisation?: Record<string, unknown>;
+  reference?: string;
+  scheduled_for?: string | null;
+  email_reply_to_id?: string;
+  one_click_unsubscribe_url?: string;
+  sanitise_content_for?: string[] | null;
+}
+
+interface SmsBody {
+  phone_number: string;
+  template_id: string;
+  personalisation?: Record<string, unknown>;
+  reference?: string;
+  scheduled_for?: string | null;
+  sms_sender_id?: string;
+}
+
+export function notificationRoutes(app: FastifyInstance, ctx: V2Context) {
+  const validateEmail = ctx.compile<EmailBody>(postEmailRequest);
+  const validateSms = ctx.compile<SmsBody>(postSmsRequest);
+  const validateList = ctx.compile<Record<string, unknown>>(getNotificationsRequest);
+  const validateGet = ctx.compile<{ notification_id: string }>(getNotificationRequest);
+
+  async function send(request: FastifyRequest, type: TemplateType) {
+    const caller = callerOf(request);
+    ctx.rateLimiter.take(caller.service.id, caller.keyType, caller.service.rateLimit);
+    await checkDailyLimitBeforeParsing(ctx.send, caller, type);
+    const json = parseJsonBody(request);
+    const root = urlRoot(request, ctx.publicUrl);
+    if (type === 'email') {
+      const body = validateEmail(json);
+      const accepted = await acceptNotification(ctx.send, caller, {
+        type,
+        recipient: body.email_address,
+        templateId: ctx.uuid(body.template_id),
+        personalisation: body.personalisation ?? {},
+        reference: body.reference ?? null,
+        scheduledFor: body.scheduled_for ? ctx.parseDate(body.scheduled_for) : null,
+        replyToId: body.email_reply_to_id ? ctx.uuid(body.email_reply_to_id) : null,
+        oneClickUnsubscribeUrl: body.one_click_unsubscribe_url ?? null,
+        sanitiseContentFor: body.sanitise_content_for ?? null,
+      });
+      return {
+        id: accepted.id,
+        reference: accepted.reference,
+        uri: `${root}v2/notifications/${accepted.id}`,
+        template: templateRef(root, caller.service.id, accepted.template),
+        scheduled_for: ctx.formatDate(accepted.scheduledFor),
+        content: {
+          from_email: accepted.fromEmail,
+          body: accepted.body,
+          subject: accepted.subject,
+          one_click_unsubscribe_url: accepted.oneClickUnsubscribeUrl,
+        },
+        sanitised_content: accepted.sanitised ?? {},
+      };
+    }
+    const body = validateSms(json);
+    const accepted = await acceptNotification(ctx.send, caller, {
+      type,
+      recipient: body.phone_number,
+      templateId: ctx.uuid(body.template_id),
+      personalisation: body.personalisation ?? {},
+      reference: body.reference ?? null,
+      scheduledFor: body.scheduled_for ? ctx.parseDate(body.scheduled_for) : null,
+      replyToId: body.sms_sender_id ? ctx.uuid(body.sms_sender_id) : null,
+      oneClickUnsubscribeUrl: null,
+      sanitiseContentFor: null,
+    });
+    return {
+      id: accepted.id,
+      reference: accepted.reference,
+      uri: `${root}v2/notifications/${accepted.id}`,
+      template: templateRef(root, caller.service.id, accepted.template),
+      scheduled_for: ctx.formatDate(accepted.scheduledFor),
+      content: { from_number: accepted.fromNumber, body: accepted.body },
+    };
+  }
+
+  app.post('/v2/notifications/email', async (request, reply) => reply.code(201).send(await send(request, 'email')));
+  app.post('/v2/notifications/sms', async (request, reply) => reply.code(201).send(await send(request, 'sms')));
+  app.post('/v2/notifications/letter', async () => {
+    throw badRequest('Service is not allowed to send letters');
+  });
+  app.get('/v2/notifications/:id/pdf', async () => {
+    throw badRequest('Notification is not a letter');
+  });
+
+  app.get('/v2/notifications/:notification_id', async (request) => {
+    const caller = callerOf(request);
+    const { notification_id } = validateGet(request.params);
+    const row = await selectNotifications(ctx)
+      .where('n.service_id', '=', caller.service.id)
+      .where('n.id', '=', ctx.uuid(notification_id))
+      .executeTakeFirst();
+    if (!row) throw notFound();
+    return presentNotification(row, urlRoot(request, ctx.publicUrl), ctx.smsRate);
+  });
+
+  app.get('/v2/notifications', async (request) => {
+    const caller = callerOf(request);
+    const raw = queryArrays(request.query, ['template_type', 'status']);
+    const query = validateList(raw) as {
+      template_type?: string[];
+      status?: string[];
+      reference?: string;
+      older_than?: string;
+    };
+    let q = selectNotifications(ctx)
+      .where('n.service_id', '=', caller.service.id)
+      .where('n.key_type', '=', caller.keyType)
+      .where('n.job_id', 'is', null);
+    if (query.template_type?.length) q = q.where('n.notification_type', 'in', query.template_type as TemplateType[]);
+    if (query.status?.length) {
+      const statuses = new Set(query.status.flatMap((s) => STATUS_ALIASES[s] ?? [s]));
+      if (!NOTIFICATION_STATUSES.every((s) => statuses.has(s))) q = q.where('n.status', 'in', [...statuses]);
+    }
+    if (query.reference !== undefined) q = q.where('n.client_reference', '=', query.reference);
+    if (query.older_than) {
+      const olderThan = ctx.uuid(query.older_than);
+      // (created_at, id) order: rows created in the same instant are neither skipped nor repeated between pages.
+      q = q.where(({ eb, selectFrom }) =>
+        eb(
+          sql`(n.created_at, n.id)`,
+          '<',
+          selectFrom('notifications as o')
+            .select(sql`(o.created_at, o.id)`.as('k'))
+            .where('o.id', '=', olderThan)
+            .where('o.service_id', '=', caller.service.id),
+        ),
+      );
+    }
+    const rows = await q.orderBy('n.created_at', 'desc').orderBy('n.id', 'desc').limit(PAGE_SIZE).execute();
+    const root = urlRoot(request, ctx.publicUrl);
+    const current = `${root}v2/notifications${queryString(raw)}`;
+    const links: { current: string; next?: string } = { current };
+    if (rows.length > 0) {
+      links.next = `${root}v2/notifications${queryString({ ...raw, older_than: rows.at(-1)!.id })}`;
+    }
+    return { notifications: rows.map((r) => presentNotification(r, root, ctx.smsRate)), links };
+  });
+}
+
+function selectNotifications(ctx: V2Context) {
+  return ctx.db
+    .selectFrom('notifications as n')
+    .select([
+      'n.id',
+      'n.client_reference',
+      'n.notification_type',
+      'n.to',
+      'n.status',
+      'n.template_id',
+      'n.template_version',
+      'n.body',
+      'n.subject',
+      'n.created_at',
+      'n.sent_at',
+      'n.updated_at',
+      'n.scheduled_for',
+      'n.one_click_unsubscribe_url',
+      'n.billable_units',
+      'n.provider_response',
+    ]);
+}
+
+function templateRef(root: string, serviceId: string, template: { id: string; version: number }) {
+  return { id: template.id, version: template.version, uri: `${root}services/${serviceId}/templates/${template.id}` };
+}
+
+function queryString(params: Record<string, unknown>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    for (const v of ([] as unknown[]).concat(value)) search.append(key, String(v));
+  }
+  const s = search.toString();
+  return s ? `?${s}` : '';
+}

@@ -1,0 +1,107 @@
+/**
+ * The HTTP application: the v2 API, the status endpoint, and Notify's answers for unknown URLs and wrong
+ * methods. Built from an open database and the config, so tests and the CLI assemble it the same way.
+ */
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import type { DbHandle } from './db/connection.ts';
+import { ApiError, ValidationErrors } from './api/v2/errors.ts';
+import { v2Routes } from './api/v2/routes.ts';
+import { statusRoutes } from './api/status.ts';
+import { ServiceDirectory } from './domain/service-directory.ts';
+import { DailyLimits, RateLimiter } from './domain/limits.ts';
+import { NotificationWriter } from './domain/notification-writer.ts';
+import { SecretBox } from './domain/secret-box.ts';
+import { InvalidRecipientError } from './domain/recipients.ts';
+import type { SendContext } from './domain/notifications.ts';
+
+export interface AppServices {
+  config: Config;
+  database: DbHandle;
+  secrets: SecretBox;
+  directory: ServiceDirectory;
+  send: SendContext;
+}
+
+export function createServices(config: Config, database: DbHandle, secretKey: string): AppServices {
+  const secrets = new SecretBox(secretKey);
+  const directory = new ServiceDirectory(database.db, secrets);
+  const limits = new DailyLimits(database.db);
+  const writer = new NotificationWriter(database.db, limits, {
+    maxBatch: 500,
+    // PGlite has one connection; PostgreSQL overlaps two commits so the next batch fills while one is in flight.
+    maxInFlight: database.kind === 'pglite' ? 1 : 4,
+  });
+  return {
+    config,
+    database,
+    secrets,
+    directory,
+    send: { directory, limits, writer, emailDomain: config.emailDomain, phoneRegion: config.phoneRegion },
+  };
+}
+
+const NOT_FOUND_MESSAGE =
+  'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
+
+export async function createApp(services: AppServices, opts: { logger?: boolean | object } = {}): Promise<FastifyInstance> {
+  const { config, database } = services;
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: 10 * 1024 * 1024,
+    trustProxy: true,
+  });
+
+  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    if (error instanceof ApiError || error instanceof ValidationErrors) {
+      return reply.code(error instanceof ApiError ? error.statusCode : 400).send(error.toBody());
+    }
+    if (error instanceof InvalidRecipientError) {
+      return reply.code(400).send({ status_code: 400, errors: [{ error: 'InvalidPhoneError', message: error.message }] });
+    }
+    const status = (error as FastifyError).statusCode;
+    if (status === 413) {
+      return reply.code(413).send({ status_code: 413, errors: [{ error: 'RequestEntityTooLarge', message: 'Request body is too large' }] });
+    }
+    if (status && status >= 400 && status < 500) {
+      return reply.code(status).send({ status_code: status, errors: [{ error: 'BadRequestError', message: error.message }] });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({ status_code: 500, errors: [{ error: 'Exception', message: 'Internal server error' }] });
+  });
+
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ result: 'error', message: NOT_FOUND_MESSAGE }));
+
+  const routes = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const methods = routes.get(route.url) ?? new Set<string>();
+    for (const m of ([] as string[]).concat(route.method)) methods.add(m);
+    routes.set(route.url, methods);
+  });
+
+  await app.register(statusRoutes, { database, version: APP_VERSION });
+  await app.register(v2Routes, {
+    db: database.db,
+    directory: services.directory,
+    rateLimiter: new RateLimiter(),
+    send: services.send,
+    publicUrl: config.publicUrl,
+    smsRate: config.smsRate,
+    phoneRegion: config.phoneRegion,
+  });
+  // A known URL with another method answers 405, outside the v2 plugin so that no authentication runs first.
+  for (const [url, methods] of [...routes]) {
+    const others = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => !methods.has(m));
+    if (others.length === 0) continue;
+    app.route({
+      method: others as 'GET'[],
+      url,
+      handler: (_request, reply) =>
+        reply.code(405).send({ result: 'error', message: 'The method is not allowed for the requested URL.' }),
+    });
+  }
+  return app;
+}
+
+export const APP_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;

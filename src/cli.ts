@@ -1,0 +1,207 @@
+/**
+ * envoi start | api | worker | migrate | bootstrap FILE | outbox — the one entry point for every role and
+ * operator command. Every command works on both databases; on the embedded one, commands that need data go
+ * through a running server when there is one, because PGlite admits one process per data folder.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { loadConfig, ConfigError, type Config } from './config.ts';
+import { openState, runningServer, writeHandoff, removeHandoff, type ServerHandoff } from './runtime.ts';
+import { createApp, createServices, APP_VERSION } from './app.ts';
+import { startWorker } from './delivery/worker.ts';
+import { commandBridgeRoutes } from './api/command-bridge.ts';
+import { runCommand, type CommandInput, type CommandName } from './commands.ts';
+import { BootstrapError } from './domain/bootstrap.ts';
+import type { OutboxEntry } from './delivery/outbox.ts';
+import pino from 'pino';
+
+const USAGE = `Envoi ${APP_VERSION}: notifications for public services
+
+Usage: envoi <command> [options]
+
+  start                 run the API and the delivery worker in one process (default)
+  api                   run the API only (scale out behind a load balancer; needs DATABASE_URL)
+  worker                run the delivery worker only (needs DATABASE_URL)
+  migrate               apply database migrations and exit
+  bootstrap FILE.json   create or update services from a file; prints ids and API keys as JSON
+  outbox [--limit N] [--service ID] [--json]
+                        show the latest messages the sink providers kept
+  help                  show this text
+
+Settings come from environment variables; see README.md.`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'start', ...rest] = argv;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (command === '--version' || command === 'version') {
+    console.log(APP_VERSION);
+    return 0;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case 'start':
+      return serve(config, { api: true, worker: true });
+    case 'api':
+      return serve(config, { api: true, worker: false });
+    case 'worker':
+      return serve(config, { api: false, worker: true });
+    case 'migrate':
+      return migrateCommand(config);
+    case 'bootstrap':
+      return bootstrapCommand(config, rest);
+    case 'outbox':
+      return outboxCommand(config, rest);
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+async function serve(config: Config, roles: { api: boolean; worker: boolean }): Promise<number> {
+  const holder = runningServer(config);
+  if (holder) {
+    throw new UsageError(
+      `the embedded database in ${config.dataDir} is in use by Envoi (pid ${holder.pid}, ${holder.url}). ` +
+        'Stop it first, or set DATABASE_URL to run several processes on PostgreSQL.',
+    );
+  }
+  if (!config.databaseUrl && !(roles.api && roles.worker)) {
+    throw new UsageError('running the API and the worker as separate processes needs PostgreSQL: set DATABASE_URL');
+  }
+  const logger = pino({ level: config.logLevel });
+  const { database, secretKey, migrated } = await openState(config);
+  if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
+  const services = createServices(config, database, secretKey);
+  const stops: Array<() => Promise<void>> = [];
+  let handoff: ServerHandoff | null = null;
+
+  if (roles.api) {
+    const app = await createApp(services, { logger: logger as never });
+    const embedded = !config.databaseUrl;
+    let bridgeToken = '';
+    if (embedded) {
+      await app.register(commandBridgeRoutes, {
+        token: () => bridgeToken,
+        run: (name: CommandName, input: never) =>
+          runCommand(name, input, { config, database, secretKey, afterWrite: (ids) => ids.forEach((id) => services.directory.invalidate(id)) }),
+      });
+    }
+    const address = await app.listen({ port: config.port, host: config.host });
+    if (embedded) {
+      handoff = writeHandoff(config, address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]'));
+      bridgeToken = handoff.token;
+    }
+    logger.info(`Envoi ${APP_VERSION} listening on ${address} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
+    stops.push(() => app.close());
+  }
+  if (roles.worker) {
+    const worker = startWorker({ db: database.db, config, logger });
+    logger.info(`delivery worker started (email: ${config.emailProvider}, sms: ${config.smsProvider})`);
+    stops.push(() => worker.stop());
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  logger.info('stopping');
+  for (const s of stops) await s();
+  if (handoff) removeHandoff(config, handoff);
+  await database.close();
+  return 0;
+}
+
+async function migrateCommand(config: Config): Promise<number> {
+  const holder = runningServer(config);
+  if (holder) {
+    console.log(`Envoi is running on this data folder (pid ${holder.pid}); it applied every migration when it started.`);
+    return 0;
+  }
+  const { database, migrated } = await openState(config);
+  await database.close();
+  console.log(migrated.length ? `applied: ${migrated.join(', ')}` : 'the database is up to date');
+  return 0;
+}
+
+/** Runs a data command in the running embedded server if there is one, else on the database directly. */
+async function dataCommand<K extends CommandName>(config: Config, name: K, input: CommandInput[K]): Promise<unknown> {
+  const holder = runningServer(config);
+  if (holder) {
+    const response = await fetch(`${holder.url}/_internal/commands/${name}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-envoi-command-token': holder.token },
+      body: JSON.stringify(input),
+    });
+    const body = (await response.json()) as { result?: unknown; error?: string };
+    if (!response.ok) throw new BootstrapError(body.error ?? `the running server answered ${response.status}`);
+    return body.result;
+  }
+  const { database, secretKey } = await openState(config);
+  try {
+    return await runCommand(name, input, { config, database, secretKey });
+  } finally {
+    await database.close();
+  }
+}
+
+async function bootstrapCommand(config: Config, args: string[]): Promise<number> {
+  const file = args[0];
+  if (!file) throw new UsageError('usage: envoi bootstrap FILE.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  const result = await dataCommand(config, 'bootstrap', { file: data });
+  console.log(JSON.stringify(result, null, 2));
+  return 0;
+}
+
+async function outboxCommand(config: Config, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { limit: { type: 'string', default: '10' }, service: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
+  const limit = Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000');
+  const entries = (await dataCommand(config, 'outbox', { limit, serviceId: values.service })) as OutboxEntry[];
+  if (values.json) {
+    console.log(JSON.stringify(entries, null, 2));
+    return 0;
+  }
+  if (entries.length === 0) {
+    console.log('The outbox is empty: nothing has been sent through the sink providers yet.');
+    return 0;
+  }
+  for (const e of entries) {
+    console.log(`── ${e.channel} to ${e.recipient} · ${new Date(e.createdAt).toISOString()} · notification ${e.notificationId}`);
+    if (e.sender) console.log(`From: ${e.sender}`);
+    if (e.subject) console.log(`Subject: ${e.subject}`);
+    console.log('');
+    console.log(e.body);
+    console.log('');
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof ConfigError) console.error(`envoi: configuration error: ${err.message}`);
+    else if (err instanceof UsageError || err instanceof BootstrapError) console.error(`envoi: ${err.message}`);
+    else console.error(err);
+    process.exit(err instanceof UsageError || err instanceof ConfigError || err instanceof BootstrapError ? 2 : 1);
+  },
+);

@@ -1,0 +1,78 @@
+/**
+ * Email through an SMTP relay with nodemailer's pooled transport.
+ *
+ * Nagle's algorithm: SMTP is a conversation of small writes each waiting on a reply, and with Nagle on every
+ * message waits out the relay's delayed ACK (about 22 messages/s per connection instead of about 690, DESIGN §2).
+ * nodemailer turns it off itself since 10.1.0 (SMTPConnection._onConnect calls socket.setNoDelay(true) on every
+ * socket, proxied or upgraded ones included), and package.json requires ^10.6.1. Doing it again through
+ * `getSocket` would mean opening the sockets ourselves and losing nodemailer's address selection and TLS set-up,
+ * so we rely on it; test/delivery/smtp.test.ts checks that it still happens.
+ */
+import nodemailer from 'nodemailer';
+import type { EmailMessage, EmailProvider, ProviderResult } from './types.ts';
+
+export interface SmtpProviderOptions {
+  /** smtp://user:pass@host:port or smtps://…; nodemailer's URL query options (e.g. tls.rejectUnauthorized) apply. */
+  url: string;
+  poolSize: number;
+}
+
+interface SmtpError extends Error {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+}
+
+export function createSmtpEmailProvider(opts: SmtpProviderOptions): EmailProvider {
+  const transport = nodemailer.createTransport({
+    pool: true,
+    url: opts.url,
+    maxConnections: opts.poolSize,
+    // Well inside the worker's lease (60 s by default), so that a hung relay turns into a retry rather than
+    // into a second worker sending the same message after the lease has run out.
+    connectionTimeout: 15_000,
+    greetingTimeout: 15_000,
+    socketTimeout: 30_000,
+  });
+
+  return {
+    name: 'smtp',
+    async send(msg: EmailMessage): Promise<ProviderResult> {
+      try {
+        const info = await transport.sendMail({
+          from: msg.from,
+          to: msg.to,
+          replyTo: msg.replyTo ?? undefined,
+          subject: msg.subject,
+          text: msg.text,
+          html: msg.html,
+          messageId: msg.messageId,
+          // nodemailer writes List-Unsubscribe as <url> and strips anything that could break the header.
+          list: msg.unsubscribeUrl ? { unsubscribe: msg.unsubscribeUrl } : undefined,
+          headers: msg.unsubscribeUrl ? { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : undefined,
+        });
+        return { outcome: 'delivered', reference: info.messageId ?? msg.messageId, response: info.response ?? '' };
+      } catch (err) {
+        return classify(err as SmtpError);
+      }
+    },
+    async close() {
+      transport.close();
+    },
+  };
+}
+
+/**
+ * A 5xx reply refuses this message for good (RFC 5321), except 503 (bad command sequence: a session problem)
+ * and a refused login (our configuration, not the recipient). Everything else, 4xx replies and connection,
+ * TLS or timeout errors, may go through later.
+ */
+export function classify(err: SmtpError): ProviderResult {
+  const response = err.response?.trim() || [err.code, err.message].filter(Boolean).join(': ');
+  const code = err.responseCode;
+  const loginProblem = err.code === 'EAUTH' || err.code === 'ENOAUTH';
+  if (code !== undefined && code >= 500 && code < 600 && code !== 503 && !loginProblem) {
+    return { outcome: 'permanent-failure', response };
+  }
+  return { outcome: 'retry', response };
+}

@@ -1,0 +1,471 @@
+/**
+ * The delivery worker: claim due notifications in batches, render, hand them to a provider, write the outcomes
+ * back. The notifications table is the queue (DESIGN §1); db/claim-queue.ts holds the lease mechanics.
+ *
+ * The loop claims the next batch as soon as the last row of the current one has started sending, so the provider
+ * is never left idle while the worker waits on the database. Outcomes are written by one flusher, many rows per
+ * UPDATE: while one write runs, the next one's rows pile up.
+ *
+ * Status: a row stays `created` while it is tried and retried, then ends `delivered` (relay or sink took it),
+ * `sending` (taken, a receipt will follow), `permanent-failure`, or `technical-failure` once worker.maxAttempts
+ * tries have failed. Rows sent with a test key never reach a provider: they end as testKeyOutcome() says.
+ */
+import { sql } from 'kysely';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/connection.ts';
+import { claim, giveBack, laneBackoffMs, release, type Fenced, type QueueTable, type Retry } from '../db/claim-queue.ts';
+import { testKeyOutcome } from '../domain/recipients.ts';
+import { emailPlainText, renderEmailDocument, renderEmailHtml, renderSms } from '../templates/index.ts';
+import { createProviders, type Providers } from './providers/index.ts';
+import type { EmailMessage, ProviderResult } from './providers/types.ts';
+
+export interface WorkerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface WorkerOptions {
+  db: Db;
+  config: Config;
+  logger?: WorkerLogger;
+  /** Defaults to the providers config names; the worker closes only providers it created. */
+  providers?: Providers;
+  /** Delay before the next try after `attempts` failed ones; defaults to the lane backoff of claim-queue.ts. */
+  retryDelayMs?: (attempts: number, priority: number) => number;
+}
+
+export interface Worker {
+  /** Stops claiming, lets sends in flight finish and records them, gives back rows not yet tried. */
+  stop(): Promise<void>;
+  /** Resolves the next time nothing is due and nothing is in flight (tests, benchmarks, `envoi send --wait`). */
+  drain(): Promise<void>;
+}
+
+interface ClaimedNotification {
+  id: string;
+  service_id: string;
+  template_id: string;
+  template_version: number;
+  key_type: string;
+  notification_type: 'email' | 'sms';
+  to: string;
+  normalised_to: string;
+  personalisation: unknown;
+  subject: string | null;
+  body: string;
+  reply_to_text: string | null;
+  one_click_unsubscribe_url: string | null;
+  billable_units: number;
+  priority: number;
+  next_attempt_at: Date;
+  attempts: number;
+}
+
+export const NOTIFICATION_QUEUE: QueueTable = {
+  table: 'notifications',
+  idType: 'uuid',
+  due: sql`status = 'created' AND next_attempt_at <= now()`,
+  orderBy: ['priority', 'next_attempt_at'],
+  returning: [
+    'id',
+    'service_id',
+    'template_id',
+    'template_version',
+    'key_type',
+    'notification_type',
+    'to',
+    'normalised_to',
+    'personalisation',
+    'subject',
+    'body',
+    'reply_to_text',
+    'one_click_unsubscribe_url',
+    'billable_units',
+    'priority',
+    'next_attempt_at',
+    'attempts',
+  ],
+  noteColumn: 'provider_response',
+  touchColumn: 'updated_at',
+};
+
+/** A final outcome for one row. */
+interface Final extends Fenced {
+  status: string;
+  provider: string | null;
+  reference: string | null;
+  response: string | null;
+  /** When the provider took the message; null when it never did. */
+  sentAt: Date | null;
+  /** Text message fragments, when the worker counted them; null keeps the row's own. */
+  billableUnits: number | null;
+}
+
+interface ServiceInfo {
+  name: string;
+  emailSenderLocalPart: string;
+  loadedAt: number;
+}
+
+// Services can be renamed; template versions never change.
+const SERVICE_TTL_MS = 60_000;
+const TEMPLATE_CACHE_MAX = 1_000;
+
+export function startWorker(opts: WorkerOptions): Worker {
+  const { db, config } = opts;
+  const { batchSize, concurrency, leaseSeconds, pollMs, maxAttempts } = config.worker;
+  const log = opts.logger;
+  const providers = opts.providers ?? createProviders(config, db);
+  const ownsProviders = !opts.providers;
+  const retryDelayMs = opts.retryDelayMs ?? laneBackoffMs;
+
+  const services = new Map<string, ServiceInfo>();
+  const templates = new Map<string, string>();
+
+  let running = true;
+  let wakeUp: (() => void) | null = null;
+  const inFlight = new Set<Promise<void>>();
+  let finals: Final[] = [];
+  let retries: Retry[] = [];
+  let flushing: Promise<void> | null = null;
+  let drainWaiters: Array<() => void> = [];
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = null;
+        resolve();
+      }
+      wakeUp = done;
+    });
+  }
+
+  // ---- writing outcomes back --------------------------------------------------------------------------------
+
+  function record(outcome: { final: Final } | { retry: Retry }): void {
+    if ('final' in outcome) finals.push(outcome.final);
+    else retries.push(outcome.retry);
+    if (!flushing) flushing = flushAll().finally(() => (flushing = null));
+  }
+
+  async function flushAll(): Promise<void> {
+    // Let the sends finishing in this tick join the first write.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (finals.length > 0 || retries.length > 0) {
+      const f = finals;
+      const r = retries;
+      finals = [];
+      retries = [];
+      await withRetries('write outcomes', async () => {
+        await writeFinals(f);
+        await release(db, NOTIFICATION_QUEUE, r);
+      });
+    }
+  }
+
+  /**
+   * The message has gone; if its outcome cannot be written the row will be sent again when its lease runs out.
+   * A short database blip should not cause that, so try a few times.
+   */
+  async function withRetries(what: string, fn: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (attempt >= 5) {
+          log?.error({ err }, `delivery worker could not ${what}; the rows will be retried when their lease runs out`);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  }
+
+  async function writeFinals(rows: Final[]): Promise<void> {
+    if (rows.length === 0) return;
+    // `attempts` fences out a worker whose lease ran out; `status = 'created'` keeps a cancellation made meanwhile.
+    await sql`
+      UPDATE notifications AS n
+      SET status = v.status,
+          provider = coalesce(v.provider, n.provider),
+          provider_reference = coalesce(v.reference, n.provider_reference),
+          provider_response = coalesce(v.response, n.provider_response),
+          sent_at = coalesce(v.sent_at, n.sent_at),
+          billable_units = coalesce(v.billable_units, n.billable_units),
+          claimed_until = NULL,
+          updated_at = now()
+      FROM unnest(
+        ${rows.map((r) => r.id)}::uuid[],
+        ${rows.map((r) => r.attempts)}::int[],
+        ${rows.map((r) => r.status)}::text[],
+        ${rows.map((r) => r.provider)}::text[],
+        ${rows.map((r) => r.reference)}::text[],
+        ${rows.map((r) => r.response)}::text[],
+        ${rows.map((r) => (r.sentAt ? r.sentAt.toISOString() : null))}::timestamptz[],
+        ${rows.map((r) => r.billableUnits)}::int[]
+      ) AS v(id, attempts, status, provider, reference, response, sent_at, billable_units)
+      WHERE n.id = v.id AND n.attempts = v.attempts AND n.status = 'created'`.execute(db);
+  }
+
+  // ---- per-batch look-ups -----------------------------------------------------------------------------------
+
+  async function loadLookups(rows: ClaimedNotification[]): Promise<void> {
+    const now = Date.now();
+    const serviceIds = [...new Set(rows.map((r) => r.service_id))].filter((id) => {
+      const s = services.get(id);
+      return !s || now - s.loadedAt > SERVICE_TTL_MS;
+    });
+    if (serviceIds.length > 0) {
+      const found = await db
+        .selectFrom('services')
+        .select(['id', 'name', 'email_sender_local_part'])
+        .where('id', 'in', serviceIds)
+        .execute();
+      for (const s of found) services.set(s.id, { name: s.name, emailSenderLocalPart: s.email_sender_local_part, loadedAt: now });
+    }
+    const wanted = new Map<string, { id: string; version: number }>();
+    for (const r of rows) {
+      const key = `${r.template_id}:${r.template_version}`;
+      if (needsTemplate(r) && !templates.has(key)) {
+        wanted.set(key, { id: r.template_id, version: r.template_version });
+      }
+    }
+    if (wanted.size > 0) {
+      const found = await db
+        .selectFrom('template_history')
+        .select(['id', 'version', 'content'])
+        .where((eb) =>
+          eb.or([...wanted.values()].map((w) => eb.and([eb('id', '=', w.id), eb('version', '=', w.version)]))),
+        )
+        .execute();
+      for (const t of found) {
+        if (templates.size >= TEMPLATE_CACHE_MAX) templates.delete(templates.keys().next().value!);
+        templates.set(`${t.id}:${t.version}`, t.content);
+      }
+    }
+  }
+
+  // ---- one notification ------------------------------------------------------------------------------------
+
+  function finalFor(row: ClaimedNotification, status: string, fields: Partial<Final> = {}): { final: Final } {
+    return {
+      final: {
+        id: row.id,
+        attempts: row.attempts,
+        status,
+        provider: null,
+        reference: null,
+        response: null,
+        sentAt: null,
+        billableUnits: null,
+        ...fields,
+      },
+    };
+  }
+
+  /** Fragments of a text message: counted by the API on accept; counted here for rows written without them. */
+  function smsFragments(row: ClaimedNotification): number | null {
+    if (row.billable_units > 0) return null;
+    const content = templates.get(`${row.template_id}:${row.template_version}`);
+    if (content === undefined) return null;
+    return renderSms(content, parsePersonalisation(row.personalisation)).fragmentCount;
+  }
+
+  function failedAttempt(row: ClaimedNotification, provider: string | null, response: string): { final: Final } | { retry: Retry } {
+    if (row.attempts >= maxAttempts) {
+      return finalFor(row, 'technical-failure', { provider, response });
+    }
+    return { retry: { id: row.id, attempts: row.attempts, delayMs: retryDelayMs(row.attempts, row.priority), note: response } };
+  }
+
+  function buildEmail(row: ClaimedNotification): EmailMessage {
+    const service = services.get(row.service_id);
+    if (!service) throw new Error(`service ${row.service_id} not found`);
+    const content = templates.get(`${row.template_id}:${row.template_version}`);
+    if (content === undefined) throw new Error(`template ${row.template_id} version ${row.template_version} not found`);
+    const personalisation = parsePersonalisation(row.personalisation);
+    const subject = row.subject ?? '';
+    const bodyHtml = renderEmailHtml(content, personalisation);
+    return {
+      notificationId: row.id,
+      serviceId: row.service_id,
+      from: { name: service.name, address: `${service.emailSenderLocalPart}@${config.emailDomain}` },
+      to: row.normalised_to,
+      replyTo: row.reply_to_text,
+      subject,
+      text: emailPlainText(row.body),
+      html: renderEmailDocument({ subject, bodyHtml, lang: 'en' }),
+      messageId: `<${row.id}@${config.emailDomain}>`,
+      unsubscribeUrl: row.one_click_unsubscribe_url,
+    };
+  }
+
+  async function deliver(row: ClaimedNotification): Promise<void> {
+    const provider = row.notification_type === 'email' ? providers.email : providers.sms;
+    let result: ProviderResult;
+    let billableUnits: number | null = null;
+    try {
+      if (row.notification_type === 'email') {
+        let msg: EmailMessage;
+        try {
+          msg = buildEmail(row);
+        } catch (err) {
+          // Rendering fails the same way every time: no point retrying.
+          log?.error({ err, notificationId: row.id }, 'could not render email');
+          record(finalFor(row, 'technical-failure', { response: `render failed: ${(err as Error).message}` }));
+          return;
+        }
+        result = await providers.email.send(msg);
+      } else {
+        const service = services.get(row.service_id);
+        billableUnits = smsFragments(row);
+        result = await providers.sms.send({
+          notificationId: row.id,
+          serviceId: row.service_id,
+          to: row.normalised_to,
+          // The API keeps the chosen SMS sender in reply_to_text, as Notify does; the service name otherwise.
+          sender: row.reply_to_text ?? service?.name ?? null,
+          body: row.body,
+        });
+      }
+    } catch (err) {
+      result = { outcome: 'retry', response: `provider error: ${(err as Error).message}` };
+    }
+    const sentAt = new Date();
+    switch (result.outcome) {
+      case 'delivered':
+      case 'accepted':
+        record(
+          finalFor(row, result.outcome === 'delivered' ? 'delivered' : 'sending', {
+            provider: provider.name,
+            reference: result.reference,
+            response: result.response,
+            sentAt,
+            billableUnits,
+          }),
+        );
+        break;
+      case 'permanent-failure':
+        record(finalFor(row, 'permanent-failure', { provider: provider.name, response: result.response }));
+        break;
+      case 'retry':
+        log?.warn({ notificationId: row.id, attempts: row.attempts, response: result.response }, 'delivery attempt failed');
+        record(failedAttempt(row, provider.name, result.response));
+        break;
+    }
+  }
+
+  // ---- the loop --------------------------------------------------------------------------------------------
+
+  async function loop(): Promise<void> {
+    while (running) {
+      let rows: ClaimedNotification[];
+      const claimedAt = Date.now();
+      try {
+        rows = await claim<ClaimedNotification>(db, NOTIFICATION_QUEUE, { limit: batchSize, leaseSeconds });
+      } catch (err) {
+        log?.error({ err }, 'delivery worker could not claim notifications');
+        await sleep(pollMs);
+        continue;
+      }
+      if (rows.length === 0) {
+        if (inFlight.size === 0) await settleDrain();
+        if (running) await sleep(pollMs);
+        continue;
+      }
+      rows.sort((a, b) => a.priority - b.priority || a.next_attempt_at.getTime() - b.next_attempt_at.getTime());
+      try {
+        await loadLookups(rows);
+      } catch (err) {
+        log?.error({ err }, 'delivery worker could not load services or templates');
+        await withRetries('give back rows', () => giveBack(db, NOTIFICATION_QUEUE, rows));
+        await sleep(pollMs);
+        continue;
+      }
+      // A row not started within half its lease is given back rather than sent late: past the lease another
+      // worker may claim and send it too.
+      const startBy = claimedAt + (leaseSeconds * 1000) / 2;
+      const untried: ClaimedNotification[] = [];
+      for (const row of rows) {
+        if (row.key_type === 'test') {
+          const status = testKeyOutcome(row.notification_type, row.to);
+          const billableUnits = row.notification_type === 'sms' ? smsFragments(row) : null;
+          record(finalFor(row, status, { sentAt: new Date(), billableUnits }));
+          continue;
+        }
+        if (row.attempts > maxAttempts) {
+          // Only after leases ran out without an outcome, e.g. a message that crashes the worker each time.
+          record(finalFor(row, 'technical-failure', { response: `no outcome after ${maxAttempts} attempts` }));
+          continue;
+        }
+        while (running && inFlight.size >= concurrency) await Promise.race(inFlight);
+        if (!running || Date.now() > startBy) {
+          untried.push(row);
+          continue;
+        }
+        const p: Promise<void> = deliver(row).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      if (untried.length > 0) {
+        await withRetries('give back rows', () => giveBack(db, NOTIFICATION_QUEUE, untried));
+      }
+      // A full batch suggests more are due: claim again at once. Otherwise wait for more to arrive.
+      if (rows.length < batchSize && running) await sleep(pollMs);
+    }
+  }
+
+  async function settleDrain(): Promise<void> {
+    if (drainWaiters.length === 0) return;
+    if (flushing) await flushing;
+    const waiters = drainWaiters;
+    drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  const loopDone = loop().catch((err) => log?.error({ err }, 'delivery worker stopped unexpectedly'));
+
+  return {
+    async stop() {
+      if (!running) return loopDone.then(() => undefined);
+      running = false;
+      wakeUp?.();
+      await loopDone;
+      await Promise.all(inFlight);
+      while (flushing) await flushing;
+      // Anyone still waiting on drain() would wait forever.
+      for (const w of drainWaiters.splice(0)) w();
+      if (ownsProviders) await providers.close();
+    },
+    drain() {
+      if (!running) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        drainWaiters.push(resolve);
+        wakeUp?.();
+      });
+    },
+  };
+}
+
+/**
+ * Email rows need their template version's content: the HTML part is rendered from it with the stored
+ * personalisation, so that values are escaped as HTML rather than read as markdown. Text messages need it only
+ * when their fragments were not counted on accept.
+ */
+function needsTemplate(row: ClaimedNotification): boolean {
+  if (row.notification_type === 'email') return row.key_type !== 'test';
+  return row.billable_units === 0;
+}
+
+function parsePersonalisation(value: unknown): Record<string, unknown> {
+  if (typeof value === 'string') {
+    try {
+      return parsePersonalisation(JSON.parse(value));
+    } catch {
+      return {};
+    }
+  }
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}

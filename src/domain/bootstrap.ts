@@ -1,0 +1,470 @@
+/**
+ * Provisioning as code: a JSON file declares services and what they own, and applying it makes the database
+ * match, creating or updating, never duplicating. Applying the same file twice changes nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { Ajv } from 'ajv';
+import type { Database, KeyType, TemplateCategory, TemplateType } from '../db/schema.ts';
+import type { SecretBox } from './secret-box.ts';
+import { formatApiKeyString } from '../api/v2/jwt.ts';
+import { InvalidRecipientError, normaliseRecipient, validateEmailAddress, validatePhoneNumber, type CountryCode } from './recipients.ts';
+
+export interface BootstrapFile {
+  services: BootstrapService[];
+}
+
+export interface BootstrapService {
+  name: string;
+  id?: string;
+  restricted?: boolean;
+  active?: boolean;
+  permissions?: string[];
+  message_limit?: { email?: number; sms?: number; international_sms?: number };
+  rate_limit?: number;
+  email_sender?: string;
+  data_retention_days?: number;
+  team?: { name: string; email: string; mobile?: string }[];
+  guest_list?: string[];
+  reply_to?: (string | { email: string; default?: boolean })[];
+  sms_senders?: (string | { sender: string; default?: boolean })[];
+  inbound_number?: string | null;
+  templates?: {
+    key: string;
+    type: TemplateType;
+    category?: TemplateCategory;
+    archived?: boolean;
+    versions: { name: string; subject?: string; content: string }[];
+  }[];
+  api_keys?: { name: string; type: KeyType; revoked?: boolean }[];
+  received_texts?: { from: string; content: string }[];
+}
+
+export interface BootstrapResult {
+  services: {
+    name: string;
+    id: string;
+    templates: Record<string, string>;
+    api_keys: Record<string, string>;
+    reply_to: Record<string, string>;
+    sms_senders: Record<string, string>;
+  }[];
+}
+
+export class BootstrapError extends Error {}
+
+const uuidPattern = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+const limit = { type: 'integer', minimum: 0 };
+const FILE_SCHEMA = {
+  type: 'object',
+  required: ['services'],
+  additionalProperties: false,
+  properties: {
+    services: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string', minLength: 1, maxLength: 255 },
+          id: { type: 'string', pattern: uuidPattern },
+          restricted: { type: 'boolean' },
+          active: { type: 'boolean' },
+          permissions: { type: 'array', items: { enum: ['email', 'sms', 'international_sms', 'inbound_sms'] }, uniqueItems: true },
+          message_limit: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { email: limit, sms: limit, international_sms: limit },
+          },
+          rate_limit: { type: 'integer', minimum: 1 },
+          email_sender: { type: 'string', pattern: '^[A-Za-z0-9!#$%&*+/=?^_`{|}~.-]{1,64}$' },
+          data_retention_days: { type: 'integer', minimum: 3, maximum: 90 },
+          team: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['name', 'email'],
+              additionalProperties: false,
+              properties: { name: { type: 'string', minLength: 1 }, email: { type: 'string' }, mobile: { type: 'string' } },
+            },
+          },
+          guest_list: { type: 'array', items: { type: 'string', minLength: 1 } },
+          reply_to: {
+            type: 'array',
+            items: {
+              anyOf: [
+                { type: 'string' },
+                { type: 'object', required: ['email'], additionalProperties: false, properties: { email: { type: 'string' }, default: { type: 'boolean' } } },
+              ],
+            },
+          },
+          sms_senders: {
+            type: 'array',
+            items: {
+              anyOf: [
+                { type: 'string', minLength: 1, maxLength: 11 },
+                { type: 'object', required: ['sender'], additionalProperties: false, properties: { sender: { type: 'string', minLength: 1 }, default: { type: 'boolean' } } },
+              ],
+            },
+          },
+          inbound_number: { type: ['string', 'null'] },
+          templates: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['key', 'type', 'versions'],
+              additionalProperties: false,
+              properties: {
+                key: { type: 'string', minLength: 1 },
+                type: { enum: ['email', 'sms'] },
+                category: { enum: ['high', 'normal', 'bulk'] },
+                archived: { type: 'boolean' },
+                versions: {
+                  type: 'array',
+                  minItems: 1,
+                  items: {
+                    type: 'object',
+                    required: ['name', 'content'],
+                    additionalProperties: false,
+                    properties: { name: { type: 'string', minLength: 1 }, subject: { type: 'string' }, content: { type: 'string', minLength: 1 } },
+                  },
+                },
+              },
+            },
+          },
+          api_keys: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['name', 'type'],
+              additionalProperties: false,
+              properties: { name: { type: 'string', minLength: 1, maxLength: 255 }, type: { enum: ['normal', 'team', 'test'] }, revoked: { type: 'boolean' } },
+            },
+          },
+          received_texts: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['from', 'content'],
+              additionalProperties: false,
+              properties: { from: { type: 'string' }, content: { type: 'string', minLength: 1 } },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+const validateFile = new Ajv({ allErrors: true, strict: false }).compile(FILE_SCHEMA);
+
+/** Checks the file's shape and the rules a schema cannot say; every problem is reported at once. */
+export function checkBootstrapFile(data: unknown, phoneRegion: string): BootstrapFile {
+  if (!validateFile(data)) {
+    const problems = (validateFile.errors ?? []).map((e) => `${e.instancePath || '(file)'}: ${e.message}`);
+    throw new BootstrapError(`The bootstrap file is not valid:\n  ${[...new Set(problems)].join('\n  ')}`);
+  }
+  const file = data as unknown as BootstrapFile;
+  const problems: string[] = [];
+  const names = new Set<string>();
+  file.services.forEach((s, i) => {
+    const at = `/services/${i}`;
+    if (names.has(s.name)) problems.push(`${at}/name: "${s.name}" appears twice`);
+    names.add(s.name);
+    const check = (path: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        if (err instanceof InvalidRecipientError) problems.push(`${at}/${path}: ${err.message}`);
+        else throw err;
+      }
+    };
+    s.team?.forEach((m, j) => {
+      check(`team/${j}/email`, () => validateEmailAddress(m.email));
+      if (m.mobile) check(`team/${j}/mobile`, () => validatePhoneNumber(m.mobile!, { defaultRegion: phoneRegion as CountryCode }));
+    });
+    s.guest_list?.forEach((g, j) =>
+      check(`guest_list/${j}`, () =>
+        g.includes('@') ? validateEmailAddress(g) : validatePhoneNumber(g, { defaultRegion: phoneRegion as CountryCode }),
+      ),
+    );
+    s.reply_to?.forEach((r, j) => check(`reply_to/${j}`, () => validateEmailAddress(typeof r === 'string' ? r : r.email)));
+    const keys = new Set<string>();
+    s.templates?.forEach((t, j) => {
+      if (keys.has(t.key)) problems.push(`${at}/templates/${j}/key: "${t.key}" appears twice`);
+      keys.add(t.key);
+      t.versions.forEach((v, k) => {
+        if (t.type === 'email' && !v.subject) problems.push(`${at}/templates/${j}/versions/${k}: an email template needs a subject`);
+      });
+    });
+    const keyNames = new Set<string>();
+    s.api_keys?.forEach((k, j) => {
+      if (keyNames.has(k.name)) problems.push(`${at}/api_keys/${j}/name: "${k.name}" appears twice`);
+      keyNames.add(k.name);
+    });
+    const defaults = (s.sms_senders ?? []).filter((x) => typeof x !== 'string' && x.default).length;
+    if (defaults > 1) problems.push(`${at}/sms_senders: only one sender can be the default`);
+  });
+  if (problems.length > 0) throw new BootstrapError(`The bootstrap file is not valid:\n  ${problems.join('\n  ')}`);
+  return file;
+}
+
+export async function applyBootstrap(
+  db: Kysely<Database>,
+  secrets: SecretBox,
+  file: BootstrapFile,
+  opts: { phoneRegion: string; emailDomain: string },
+): Promise<BootstrapResult> {
+  const result: BootstrapResult = { services: [] };
+  for (const spec of file.services) {
+    result.services.push(await db.transaction().execute((trx) => applyService(trx, secrets, spec, opts)));
+  }
+  return result;
+}
+
+async function applyService(
+  trx: Kysely<Database>,
+  secrets: SecretBox,
+  spec: BootstrapService,
+  opts: { phoneRegion: string; emailDomain: string },
+): Promise<BootstrapResult['services'][number]> {
+  const region = opts.phoneRegion as CountryCode;
+  const existing = spec.id
+    ? await trx.selectFrom('services').selectAll().where('id', '=', spec.id.toLowerCase()).executeTakeFirst()
+    : await trx.selectFrom('services').selectAll().where('name', '=', spec.name).executeTakeFirst();
+  const serviceId = existing?.id ?? spec.id?.toLowerCase() ?? randomUUID();
+  const values = {
+    name: spec.name,
+    restricted: spec.restricted ?? existing?.restricted ?? true,
+    active: spec.active ?? existing?.active ?? true,
+    permissions: spec.permissions ?? existing?.permissions ?? ['email', 'sms'],
+    email_message_limit: spec.message_limit?.email ?? existing?.email_message_limit ?? 50,
+    sms_message_limit: spec.message_limit?.sms ?? existing?.sms_message_limit ?? 50,
+    international_sms_message_limit: spec.message_limit?.international_sms ?? existing?.international_sms_message_limit ?? 50,
+    rate_limit: spec.rate_limit ?? existing?.rate_limit ?? 1000,
+    email_sender_local_part: spec.email_sender ?? existing?.email_sender_local_part ?? localPartFrom(spec.name),
+    inbound_number:
+      spec.inbound_number === undefined
+        ? (existing?.inbound_number ?? null)
+        : spec.inbound_number && normaliseRecipient('sms', spec.inbound_number, { defaultRegion: region }),
+    data_retention_days: spec.data_retention_days ?? existing?.data_retention_days ?? 7,
+  };
+  if (!existing) {
+    await trx.insertInto('services').values({ id: serviceId, ...values }).execute();
+  } else if (changed(existing, values)) {
+    await trx.updateTable('services').set({ ...values, updated_at: new Date() }).where('id', '=', serviceId).execute();
+  }
+
+  // Team members: users by email address, linked to the service; members left out of the file are unlinked.
+  const memberIds: string[] = [];
+  for (const member of spec.team ?? []) {
+    const email = normaliseRecipient('email', member.email);
+    const mobile = member.mobile ? normaliseRecipient('sms', member.mobile, { defaultRegion: region }) : null;
+    const user = await trx.selectFrom('users').selectAll().where('email_address', '=', email).executeTakeFirst();
+    let userId = user?.id;
+    if (!user) {
+      userId = (
+        await trx
+          .insertInto('users')
+          .values({ name: member.name, email_address: email, mobile_number: mobile })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id;
+    } else if (user.name !== member.name || user.mobile_number !== mobile) {
+      await trx.updateTable('users').set({ name: member.name, mobile_number: mobile }).where('id', '=', user.id).execute();
+    }
+    memberIds.push(userId!);
+    await trx.insertInto('service_users').values({ service_id: serviceId, user_id: userId! }).onConflict((oc) => oc.doNothing()).execute();
+  }
+  if (spec.team) {
+    let unlink = trx.deleteFrom('service_users').where('service_id', '=', serviceId);
+    if (memberIds.length) unlink = unlink.where('user_id', 'not in', memberIds);
+    await unlink.execute();
+  }
+
+  if (spec.guest_list) {
+    const guests = spec.guest_list.map((g) => {
+      const type = g.includes('@') ? ('email' as const) : ('sms' as const);
+      return { recipient_type: type, recipient: normaliseRecipient(type, g, { defaultRegion: region }) };
+    });
+    const current = await trx.selectFrom('guest_list').select(['recipient_type', 'recipient']).where('service_id', '=', serviceId).execute();
+    const want = new Set(guests.map((g) => `${g.recipient_type}:${g.recipient}`));
+    const have = new Set(current.map((g) => `${g.recipient_type}:${g.recipient}`));
+    for (const g of current) {
+      if (!want.has(`${g.recipient_type}:${g.recipient}`)) {
+        await trx.deleteFrom('guest_list').where('service_id', '=', serviceId).where('recipient_type', '=', g.recipient_type).where('recipient', '=', g.recipient).execute();
+      }
+    }
+    const missing = guests.filter((g, i) => !have.has(`${g.recipient_type}:${g.recipient}`) && guests.findIndex((x) => x.recipient === g.recipient) === i);
+    if (missing.length) await trx.insertInto('guest_list').values(missing.map((g) => ({ service_id: serviceId, ...g }))).execute();
+  }
+
+  const replyTo = await applySenders(
+    trx,
+    'email_reply_to',
+    'email_address',
+    serviceId,
+    spec.reply_to?.map((r) => (typeof r === 'string' ? { value: r, isDefault: false } : { value: r.email, isDefault: !!r.default })),
+  );
+  const smsSenders = await applySenders(
+    trx,
+    'sms_senders',
+    'sms_sender',
+    serviceId,
+    spec.sms_senders?.map((s) => (typeof s === 'string' ? { value: s, isDefault: false } : { value: s.sender, isDefault: !!s.default })),
+  );
+
+  const creatorId = memberIds[0] ?? null;
+  const templates: Record<string, string> = {};
+  for (const t of spec.templates ?? []) templates[t.key] = await applyTemplate(trx, serviceId, creatorId, t);
+
+  const apiKeys: Record<string, string> = {};
+  for (const k of spec.api_keys ?? []) {
+    const row = await trx.selectFrom('api_keys').selectAll().where('service_id', '=', serviceId).where('name', '=', k.name).executeTakeFirst();
+    let secret: string;
+    if (!row) {
+      secret = randomUUID();
+      await trx
+        .insertInto('api_keys')
+        .values({
+          service_id: serviceId,
+          name: k.name,
+          key_type: k.type,
+          secret_sealed: secrets.seal(secret),
+          secret_digest: secrets.digest(secret),
+          expiry_date: k.revoked ? new Date() : null,
+        })
+        .execute();
+    } else {
+      secret = secrets.open(row.secret_sealed);
+      if (row.key_type !== k.type) {
+        throw new BootstrapError(`service "${spec.name}": API key "${k.name}" is ${row.key_type}; a key's type cannot change, give the new key another name`);
+      }
+      if (k.revoked && !row.expiry_date) {
+        await trx.updateTable('api_keys').set({ expiry_date: new Date() }).where('id', '=', row.id).execute();
+      }
+    }
+    apiKeys[k.name] = formatApiKeyString(k.name.replace(/\s+/g, '_'), serviceId, secret);
+  }
+
+  for (const text of spec.received_texts ?? []) {
+    const userNumber = normaliseRecipient('sms', text.from, { defaultRegion: region });
+    const seen = await trx
+      .selectFrom('received_texts')
+      .select('id')
+      .where('service_id', '=', serviceId)
+      .where('user_number', '=', userNumber)
+      .where('content', '=', text.content)
+      .executeTakeFirst();
+    if (!seen) {
+      await trx
+        .insertInto('received_texts')
+        .values({ service_id: serviceId, notify_number: values.inbound_number ?? '', user_number: userNumber, content: text.content })
+        .execute();
+    }
+  }
+
+  return { name: spec.name, id: serviceId, templates, api_keys: apiKeys, reply_to: replyTo, sms_senders: smsSenders };
+}
+
+/** Reply-to addresses and text senders: listed ones active (first is default unless one says so), others archived. */
+async function applySenders(
+  trx: Kysely<Database>,
+  table: 'email_reply_to' | 'sms_senders',
+  column: 'email_address' | 'sms_sender',
+  serviceId: string,
+  wanted: { value: string; isDefault: boolean }[] | undefined,
+): Promise<Record<string, string>> {
+  const rows = await trx.selectFrom(table).selectAll().where('service_id', '=', serviceId).execute();
+  const valueOf = (r: (typeof rows)[number]) => (r as unknown as Record<string, string>)[column]!;
+  if (wanted === undefined) {
+    return Object.fromEntries(rows.filter((r) => !r.archived).map((r) => [valueOf(r), r.id]));
+  }
+  const defaultIndex = Math.max(0, wanted.findIndex((w) => w.isDefault));
+  const ids: Record<string, string> = {};
+  for (const [i, w] of wanted.entries()) {
+    const isDefault = i === defaultIndex;
+    const row = rows.find((r) => valueOf(r) === w.value);
+    if (!row) {
+      const inserted = await trx
+        .insertInto(table)
+        .values({ service_id: serviceId, [column]: w.value, is_default: isDefault } as never)
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      ids[w.value] = inserted.id;
+    } else {
+      if (row.is_default !== isDefault || row.archived) {
+        await trx.updateTable(table).set({ is_default: isDefault, archived: false }).where('id', '=', row.id).execute();
+      }
+      ids[w.value] = row.id;
+    }
+  }
+  for (const row of rows) {
+    if (!(valueOf(row) in ids) && !row.archived) {
+      await trx.updateTable(table).set({ archived: true, is_default: false }).where('id', '=', row.id).execute();
+    }
+  }
+  return ids;
+}
+
+/**
+ * A template's versions in the file are its history, oldest first. Entries past the stored version are added
+ * as new versions; if the file's last entry differs from the current template, it becomes a new version.
+ */
+async function applyTemplate(
+  trx: Kysely<Database>,
+  serviceId: string,
+  creatorId: string | null,
+  spec: NonNullable<BootstrapService['templates']>[number],
+): Promise<string> {
+  const category = spec.category ?? 'normal';
+  const existing = await trx.selectFrom('templates').selectAll().where('service_id', '=', serviceId).where('key', '=', spec.key).executeTakeFirst();
+  const id = existing?.id ?? randomUUID();
+  let version = existing?.version ?? 0;
+  if (existing && existing.type !== spec.type) {
+    throw new BootstrapError(`template "${spec.key}" is ${existing.type}; a template's type cannot change`);
+  }
+  const toAdd = spec.versions.slice(version);
+  const last = spec.versions.at(-1)!;
+  if (existing && toAdd.length === 0) {
+    const differs = existing.name !== last.name || (existing.subject ?? null) !== (spec.type === 'email' ? last.subject! : null) || existing.content !== last.content;
+    if (differs) toAdd.push(last);
+  }
+  const now = new Date();
+  if (!existing) {
+    await trx
+      .insertInto('templates')
+      .values({ id, service_id: serviceId, key: spec.key, name: last.name, type: spec.type, subject: spec.type === 'email' ? last.subject! : null, content: last.content, category, version: spec.versions.length, archived: spec.archived ?? false, created_by_id: creatorId, created_at: now })
+      .execute();
+  }
+  for (const v of toAdd) {
+    version += 1;
+    await trx
+      .insertInto('template_history')
+      .values({ id, version, service_id: serviceId, name: v.name, type: spec.type, subject: spec.type === 'email' ? v.subject! : null, content: v.content, category, created_by_id: creatorId, created_at: existing?.created_at ?? now, updated_at: version > 1 ? now : null })
+      .execute();
+  }
+  if (existing && (toAdd.length > 0 || existing.category !== category || existing.archived !== (spec.archived ?? false))) {
+    await trx
+      .updateTable('templates')
+      .set({ name: last.name, subject: spec.type === 'email' ? last.subject! : null, content: last.content, category, version, archived: spec.archived ?? false, updated_at: now })
+      .where('id', '=', id)
+      .execute();
+  }
+  return id;
+}
+
+function localPartFrom(name: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '.')
+    .replace(/^\.+|\.+$/g, '');
+  return slug || 'notifications';
+}
+
+function changed(existing: Record<string, unknown>, values: Record<string, unknown>): boolean {
+  return Object.entries(values).some(([k, v]) => JSON.stringify(existing[k]) !== JSON.stringify(v));
+}

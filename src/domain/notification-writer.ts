@@ -1,0 +1,68 @@
+/**
+ * Group commit for accepted notifications: concurrent requests queue their rows, and one transaction inserts a
+ * whole batch and bumps the daily counters. Each request's promise settles only after its row is committed, so
+ * a 201 always means the row is durable, while the database sees one round trip per batch, not per request.
+ */
+import type { Insertable } from 'kysely';
+import type { Db } from '../db/connection.ts';
+import type { NotificationsTable } from '../db/schema.ts';
+import type { DailyLimits, Reservation } from './limits.ts';
+
+interface Pending {
+  row: Insertable<NotificationsTable>;
+  reservation: Reservation | null;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class NotificationWriter {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly limits: DailyLimits,
+    private readonly opts: { maxBatch: number; maxInFlight: number } = { maxBatch: 500, maxInFlight: 2 },
+  ) {}
+
+  write(row: Insertable<NotificationsTable>, reservation: Reservation | null): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ row, reservation, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.opts.maxBatch);
+      this.inFlight += 1;
+      void this.flush(batch).finally(() => {
+        this.inFlight -= 1;
+        this.pump();
+      });
+    }
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    const reservations = batch.flatMap((p) => (p.reservation ? [p.reservation] : []));
+    try {
+      const applyCounts = await this.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('notifications')
+          .values(batch.map((p) => p.row))
+          .execute();
+        return this.limits.commit(trx, reservations);
+      });
+      applyCounts();
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      // One bad row must not fail its neighbours: retry them one by one so each request gets its own answer.
+      if (batch.length > 1) {
+        await Promise.all(batch.map((p) => this.flush([p])));
+        return;
+      }
+      for (const r of reservations) this.limits.release(r);
+      batch[0]!.reject(err);
+    }
+  }
+}

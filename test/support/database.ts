@@ -1,0 +1,53 @@
+/**
+ * A migrated database for one test file: in-memory PGlite by default; with DATABASE_URL, a fresh database created
+ * on that server and dropped by close(), so that test files never see each other's rows.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { openDatabase, type DbHandle } from '../../src/db/connection.ts';
+import { migrate } from '../../src/db/migrate.ts';
+
+export interface TestDatabase extends DbHandle {
+  /** The connection URL of the per-file database, or null on PGlite. */
+  url: string | null;
+}
+
+export async function openTestDatabase(): Promise<TestDatabase> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const handle = await openDatabase({ databaseUrl: null });
+    await migrate(handle);
+    return Object.assign(handle, { url: null });
+  }
+
+  const name = `envoi_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await onServer(serverUrl, `CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const handle = await openDatabase({ databaseUrl: url.toString() });
+  try {
+    await migrate(handle);
+  } catch (err) {
+    await handle.close();
+    await onServer(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    throw err;
+  }
+  const closeHandle = handle.close.bind(handle);
+  return Object.assign(handle, {
+    url: url.toString(),
+    async close() {
+      await closeHandle();
+      await onServer(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  });
+}
+
+async function onServer(serverUrl: string, statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
