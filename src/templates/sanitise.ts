@@ -35,7 +35,7 @@ const ACCIDENTAL_LINK = /^[a-zA-Z0-9.-]+$/;
 const MARKDOWN_CHARACTERS = /[`*_()\\{}[\]<>#+\-.!|]/g;
 
 /** Plain assignment would treat a `__proto__` key from JSON as the object's prototype. */
-function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+function setOwn<T>(target: Record<string, T>, key: string, value: NoInfer<T>): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
@@ -56,9 +56,11 @@ export function sanitisePersonalisation(
   keys: string[] | null | undefined,
 ): SanitiseResult {
   const source = personalisation ?? {};
-  if (!keys || keys.length === 0) const copy: Personalisation = {};
+  if (!keys || keys.length === 0) {
+    const copy: Personalisation = {};
     for (const [key, value] of Object.entries(source)) setOwn(copy, key, value);
     return { personalisation: copy, report: {} };
+  }
 
   const wanted = new Set(keys.map(normaliseKey));
   const result: Personalisation = {};

@@ -1,0 +1,59 @@
+/**
+ * A running Envoi for integration tests: the real app on an ephemeral port over the test database (PGlite, or
+ * PostgreSQL with DATABASE_URL), optionally with the delivery worker, provisioned from a bootstrap file.
+ */
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createApp, createServices, type AppServices } from '../../src/app.ts';
+import { applyBootstrap, checkBootstrapFile, type BootstrapFile, type BootstrapResult } from '../../src/domain/bootstrap.ts';
+import { SecretBox } from '../../src/domain/secret-box.ts';
+import { startWorker } from '../../src/delivery/worker.ts';
+import { openTestDatabase, type TestDatabase } from './database.ts';
+
+export const TEST_SECRET_KEY = 'test-secret-key-that-is-long-enough-0123456789';
+
+export interface RunningEnvoi {
+  url: string;
+  config: Config;
+  database: TestDatabase;
+  services: AppServices;
+  provisioned: BootstrapResult;
+  /** Applies another bootstrap file and forgets cached service facts, as the CLI bridge does. */
+  bootstrap(file: BootstrapFile): Promise<BootstrapResult>;
+  stop(): Promise<void>;
+}
+
+export async function startEnvoi(opts: { bootstrap?: BootstrapFile; worker?: boolean; env?: Record<string, string> } = {}): Promise<RunningEnvoi> {
+  const database = await openTestDatabase();
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ENVOI_SECRET_KEY: TEST_SECRET_KEY,
+    LOG_LEVEL: 'silent',
+    WORKER_POLL_MS: '20',
+    ...(database.url ? { DATABASE_URL: database.url } : {}),
+    ...opts.env,
+  });
+  const services = createServices(config, database, TEST_SECRET_KEY);
+  const app = await createApp(services);
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const worker = opts.worker ? startWorker({ db: database.db, config }) : null;
+  const bootstrap = async (file: BootstrapFile) => {
+    const result = await applyBootstrap(database.db, new SecretBox(TEST_SECRET_KEY), checkBootstrapFile(file, config.phoneRegion), config);
+    services.directory.invalidate();
+    return result;
+  };
+  const provisioned = opts.bootstrap ? await bootstrap(opts.bootstrap) : { services: [] };
+  return {
+    url,
+    config,
+    database,
+    services,
+    provisioned,
+    bootstrap,
+    async stop() {
+      await worker?.stop();
+      await app.close();
+      await database.close();
+    },
+  };
+}
