@@ -3,7 +3,7 @@
  * methods. Built from an open database and the config, so tests and the CLI assemble it the same way.
  */
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import type { DbHandle } from './db/connection.ts';
 import { ApiError, ValidationErrors } from './api/v2/errors.ts';
@@ -45,10 +45,10 @@ export function createServices(config: Config, database: DbHandle, secretKey: st
 const NOT_FOUND_MESSAGE =
   'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
 
-export async function createApp(services: AppServices, opts: { logger?: boolean | object } = {}): Promise<FastifyInstance> {
+export async function createApp(services: AppServices, opts: { logger?: FastifyBaseLogger } = {}): Promise<FastifyInstance> {
   const { config, database } = services;
   const app = Fastify({
-    logger: opts.logger ?? false,
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: 10 * 1024 * 1024,
     trustProxy: true,
   });

@@ -80,7 +80,7 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
   let handoff: ServerHandoff | null = null;
 
   if (roles.api) {
-    const app = await createApp(services, { logger: logger as never });
+    const app = await createApp(services, { logger });
     const embedded = !config.databaseUrl;
     let bridgeToken = '';
     if (embedded) {

@@ -15,7 +15,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/connection.ts';
 import { claim, giveBack, laneBackoffMs, release, type Fenced, type QueueTable, type Retry } from '../db/claim-queue.ts';
 import { testKeyOutcome } from '../domain/recipients.ts';
-import { emailPlainText, renderEmailDocument, renderEmailHtml, renderSms } from '../templates/index.ts';
+import { emailPlainText, renderEmailDocument, renderEmailHtml, smsFragmentCount } from '../templates/index.ts';
 import { createProviders, type Providers } from './providers/index.ts';
 import type { EmailMessage, ProviderResult } from './providers/types.ts';
 
@@ -56,7 +56,6 @@ interface ClaimedNotification {
   body: string;
   reply_to_text: string | null;
   one_click_unsubscribe_url: string | null;
-  billable_units: number;
   priority: number;
   next_attempt_at: Date;
   attempts: number;
@@ -81,7 +80,6 @@ export const NOTIFICATION_QUEUE: QueueTable = {
     'body',
     'reply_to_text',
     'one_click_unsubscribe_url',
-    'billable_units',
     'priority',
     'next_attempt_at',
     'attempts',
@@ -98,7 +96,7 @@ interface Final extends Fenced {
   response: string | null;
   /** When the provider took the message; null when it never did. */
   sentAt: Date | null;
-  /** Text message fragments, when the worker counted them; null keeps the row's own. */
+  /** Text message fragments; null keeps the row's own. */
   billableUnits: number | null;
 }
 
@@ -226,10 +224,12 @@ export function startWorker(opts: WorkerOptions): Worker {
         .execute();
       for (const s of found) services.set(s.id, { name: s.name, emailSenderLocalPart: s.email_sender_local_part, loadedAt: now });
     }
+    // Live email rows need their template version: the HTML part is rendered from its content with the stored
+    // personalisation, so that values are escaped as HTML rather than read as markdown.
     const wanted = new Map<string, { id: string; version: number }>();
     for (const r of rows) {
       const key = `${r.template_id}:${r.template_version}`;
-      if (needsTemplate(r) && !templates.has(key)) {
+      if (r.notification_type === 'email' && r.key_type !== 'test' && !templates.has(key)) {
         wanted.set(key, { id: r.template_id, version: r.template_version });
       }
     }
@@ -266,12 +266,9 @@ export function startWorker(opts: WorkerOptions): Worker {
     };
   }
 
-  /** Fragments of a text message: counted by the API on accept; counted here for rows written without them. */
-  function smsFragments(row: ClaimedNotification): number | null {
-    if (row.billable_units > 0) return null;
-    const content = templates.get(`${row.template_id}:${row.template_version}`);
-    if (content === undefined) return null;
-    return renderSms(content, parsePersonalisation(row.personalisation)).fragmentCount;
+  /** The body is stored as it goes to the phone, so its fragments are what the message is billed. */
+  function smsFragments(row: ClaimedNotification): number {
+    return smsFragmentCount(row.body);
   }
 
   function failedAttempt(row: ClaimedNotification, provider: string | null, response: string): { final: Final } | { retry: Retry } {
@@ -447,16 +444,6 @@ export function startWorker(opts: WorkerOptions): Worker {
       });
     },
   };
-}
-
-/**
- * Email rows need their template version's content: the HTML part is rendered from it with the stored
- * personalisation, so that values are escaped as HTML rather than read as markdown. Text messages need it only
- * when their fragments were not counted on accept.
- */
-function needsTemplate(row: ClaimedNotification): boolean {
-  if (row.notification_type === 'email') return row.key_type !== 'test';
-  return row.billable_units === 0;
 }
 
 function parsePersonalisation(value: unknown): Record<string, unknown> {

@@ -435,7 +435,7 @@ async function applyTemplate(
   if (!existing) {
     await trx
       .insertInto('templates')
-      .values({ id, service_id: serviceId, key: spec.key, name: last.name, type: spec.type, subject: spec.type === 'email' ? last.subject! : null, content: last.content, category, version: spec.versions.length, archived: spec.archived ?? false, created_by_id: creatorId, created_at: now })
+      .values({ id, service_id: serviceId, key: spec.key, name: last.name, type: spec.type, subject: spec.type === 'email' ? last.subject! : null, content: last.content, category, version: spec.versions.length, archived: spec.archived ?? false, created_by_id: creatorId, created_at: now, updated_at: spec.versions.length > 1 ? now : null })
       .execute();
   }
   for (const v of toAdd) {
