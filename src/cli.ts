@@ -5,15 +5,18 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { loadConfig, ConfigError, type Config } from './config.ts';
-import { openState, runningServer, writeHandoff, removeHandoff, type ServerHandoff } from './runtime.ts';
-import { createApp, createServices, APP_VERSION } from './app.ts';
-import { startWorker } from './delivery/worker.ts';
-import { commandBridgeRoutes } from './api/command-bridge.ts';
-import { runCommand, type CommandInput, type CommandName } from './commands.ts';
-import { BootstrapError } from './domain/bootstrap.ts';
+import { runningServer, type ServerHandoff } from './runtime.ts';
+import type { CommandInput, CommandName } from './commands.ts';
 import type { OutboxEntry } from './delivery/outbox.ts';
-import pino from 'pino';
+
+// Heavy modules (database, HTTP server, providers) load inside the commands that need them, so that `help`
+// and configuration errors answer at once.
+const APP_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+/** A problem in what the operator asked for: shown as one line, exit status 2. */
+class OperatorError extends Error {}
 
 const USAGE = `Envoi ${APP_VERSION}: notifications for public services
 
@@ -29,8 +32,6 @@ Usage: envoi <command> [options]
   help                  show this text
 
 Settings come from environment variables; see README.md.`;
-
-class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'start', ...rest] = argv;
@@ -57,21 +58,30 @@ async function main(argv: string[]): Promise<number> {
     case 'outbox':
       return outboxCommand(config, rest);
     default:
-      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+      throw new OperatorError(`unknown command "${command}"\n\n${USAGE}`);
   }
 }
 
 async function serve(config: Config, roles: { api: boolean; worker: boolean }): Promise<number> {
   const holder = runningServer(config);
   if (holder) {
-    throw new UsageError(
+    throw new OperatorError(
       `the embedded database in ${config.dataDir} is in use by Envoi (pid ${holder.pid}, ${holder.url}). ` +
         'Stop it first, or set DATABASE_URL to run several processes on PostgreSQL.',
     );
   }
   if (!config.databaseUrl && !(roles.api && roles.worker)) {
-    throw new UsageError('running the API and the worker as separate processes needs PostgreSQL: set DATABASE_URL');
+    throw new OperatorError('running the API and the worker as separate processes needs PostgreSQL: set DATABASE_URL');
   }
+  const [{ default: pino }, { openState, writeHandoff, removeHandoff }, { createApp, createServices }, { startWorker }, { commandBridgeRoutes }, { runCommand }] =
+    await Promise.all([
+      import('pino'),
+      import('./runtime.ts'),
+      import('./app.ts'),
+      import('./delivery/worker.ts'),
+      import('./api/command-bridge.ts'),
+      import('./commands.ts'),
+    ]);
   const logger = pino({ level: config.logLevel });
   const { database, secretKey, migrated } = await openState(config);
   if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
@@ -122,6 +132,7 @@ async function migrateCommand(config: Config): Promise<number> {
     console.log(`Envoi is running on this data folder (pid ${holder.pid}); it applied every migration when it started.`);
     return 0;
   }
+  const { openState } = await import('./runtime.ts');
   const { database, migrated } = await openState(config);
   await database.close();
   console.log(migrated.length ? `applied: ${migrated.join(', ')}` : 'the database is up to date');
@@ -138,9 +149,10 @@ async function dataCommand<K extends CommandName>(config: Config, name: K, input
       body: JSON.stringify(input),
     });
     const body = (await response.json()) as { result?: unknown; error?: string };
-    if (!response.ok) throw new BootstrapError(body.error ?? `the running server answered ${response.status}`);
+    if (!response.ok) throw new OperatorError(body.error ?? `the running server answered ${response.status}`);
     return body.result;
   }
+  const [{ openState }, { runCommand }] = await Promise.all([import('./runtime.ts'), import('./commands.ts')]);
   const { database, secretKey } = await openState(config);
   try {
     return await runCommand(name, input, { config, database, secretKey });
@@ -151,18 +163,18 @@ async function dataCommand<K extends CommandName>(config: Config, name: K, input
 
 async function bootstrapCommand(config: Config, args: string[]): Promise<number> {
   const file = args[0];
-  if (!file) throw new UsageError('usage: envoi bootstrap FILE.json');
+  if (!file) throw new OperatorError('usage: envoi bootstrap FILE.json');
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new OperatorError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`${file} is not valid JSON: ${(err as Error).message}`);
+    throw new OperatorError(`${file} is not valid JSON: ${(err as Error).message}`);
   }
   const result = await dataCommand(config, 'bootstrap', { file: data });
   console.log(JSON.stringify(result, null, 2));
@@ -175,7 +187,7 @@ async function outboxCommand(config: Config, args: string[]): Promise<number> {
     options: { limit: { type: 'string', default: '10' }, service: { type: 'string' }, json: { type: 'boolean', default: false } },
   });
   const limit = Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be a whole number from 1 to 1000');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new OperatorError('--limit must be a whole number from 1 to 1000');
   const entries = (await dataCommand(config, 'outbox', { limit, serviceId: values.service })) as OutboxEntry[];
   if (values.json) {
     console.log(JSON.stringify(entries, null, 2));
@@ -199,9 +211,11 @@ async function outboxCommand(config: Config, args: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
+    // BootstrapError is matched by name so that its module need not load for every command.
+    const operatorFault = err instanceof OperatorError || err instanceof ConfigError || err?.name === 'BootstrapError';
     if (err instanceof ConfigError) console.error(`envoi: configuration error: ${err.message}`);
-    else if (err instanceof UsageError || err instanceof BootstrapError) console.error(`envoi: ${err.message}`);
+    else if (operatorFault) console.error(`envoi: ${err.message}`);
     else console.error(err);
-    process.exit(err instanceof UsageError || err instanceof ConfigError || err instanceof BootstrapError ? 2 : 1);
+    process.exit(operatorFault ? 2 : 1);
   },
 );

@@ -51,7 +51,9 @@ export interface BootstrapResult {
   }[];
 }
 
-export class BootstrapError extends Error {}
+export class BootstrapError extends Error {
+  override name = 'BootstrapError';
+}
 
 const uuidPattern = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const limit = { type: 'integer', minimum: 0 };

@@ -20,9 +20,15 @@ const W = '[\\p{L}\\p{N}_]';
 /** `\b`: between a word character and a non-word character (or the text's edge). */
 const WORD_BOUNDARY = `(?:(?<=${W})(?!${W})|(?<!${W})(?=${W}))`;
 
-/** Notify's URL pattern (formatters.url): optional scheme, dotted host with a 2–63 letter TLD, optional path. */
+/**
+ * Notify's URL pattern (formatters.url): optional scheme, dotted host with a 2–63 letter TLD, optional path.
+ * One addition: where the match starts at the host, the run of host characters from there must be at most
+ * 253 long (the longest DNS name). Without it, every word start in a long `a-a-a-…` run rescans the whole
+ * run looking for a dot, and a 100 kB value takes seconds.
+ */
 const URL_PATTERN = new RegExp(
   `${WORD_BOUNDARY}(?<![@.])` + // not the domain of an email address, not mid-host
+    `(?=https?:\\/\\/|(?:${W}|[.-]){1,253}(?!${W}|[.-]))` +
     '(https?:\\/\\/)?' +
     `((?:${W}|-)+\\.)+` +
     '([a-z]{2,63})' +

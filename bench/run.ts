@@ -1,0 +1,647 @@
+/**
+ * Accept benchmark (DESIGN.md §4): `POST /v2/notifications/email` on real PostgreSQL against a bare Fastify route
+ * in the same run, under autocannon, with the budgets checked and a durability check (every 201 is a committed row).
+ *
+ *   npm run bench                              # 64 connections, 3 s warm-up, 15 s measured, child and in-process
+ *   npm run bench -- --duration 30 --warmup 5  # or BENCH_DURATION=30 BENCH_WARMUP=5 npm run bench
+ *   npm run bench -- --mode child              # child | inproc | both (default both; the budgets use child)
+ *   npm run bench -- --only envoi --cpu-prof   # V8 CPU profile of the Envoi server child in bench/results/profiles/
+ *
+ * Database: DATABASE_URL if set (used as is, never dropped; rows are counted for this run's own service), else a
+ * fresh `envoi_bench_<pid>` on postgres://postgres@127.0.0.1:5432, dropped at the end.
+ *
+ * Always exits 0 once it has measured, even when a budget fails: it is a measurement. Figures also go to
+ * bench/results/latest.json.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { sql } from 'kysely';
+import { openDatabase, type DbHandle } from '../src/db/connection.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { applyBootstrap, checkBootstrapFile, type BootstrapFile } from '../src/domain/bootstrap.ts';
+import { SecretBox } from '../src/domain/secret-box.ts';
+import { parseApiKeyString, signToken } from '../src/api/v2/jwt.ts';
+import { startServer, type ChildMessage, type ServerKind, type ServerOptions } from './server.ts';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings
+
+type Mode = 'child' | 'inproc';
+
+interface Settings {
+  duration: number;
+  warmup: number;
+  connections: number;
+  modes: Mode[];
+  kinds: ServerKind[];
+  cpuProf: boolean;
+}
+
+function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    if (eq > 0) flags.set(arg.slice(2, eq), arg.slice(eq + 1));
+    else if (arg === '--cpu-prof') flags.set('cpu-prof', 'true');
+    else flags.set(arg.slice(2), argv[++i] ?? '');
+  }
+  const known = ['duration', 'warmup', 'connections', 'mode', 'only', 'cpu-prof'];
+  for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
+  const pick = (flag: string, envName: string, fallback: string) => flags.get(flag) ?? env[envName] ?? fallback;
+  const number = (flag: string, envName: string, fallback: number, min: number) => {
+    const raw = pick(flag, envName, String(fallback));
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${flag} / ${envName} must be a number ≥ ${min}, got "${raw}"`);
+    return n;
+  };
+  const mode = pick('mode', 'BENCH_MODE', 'both');
+  if (!['child', 'inproc', 'both'].includes(mode)) throw new Error(`--mode must be child, inproc or both, got "${mode}"`);
+  const only = pick('only', 'BENCH_ONLY', 'both');
+  if (!['envoi', 'bare', 'both'].includes(only)) throw new Error(`--only must be envoi, bare or both, got "${only}"`);
+  return {
+    duration: number('duration', 'BENCH_DURATION', 15, 1),
+    warmup: number('warmup', 'BENCH_WARMUP', 3, 0),
+    connections: Math.round(number('connections', 'BENCH_CONNECTIONS', 64, 1)),
+    modes: mode === 'both' ? ['child', 'inproc'] : [mode as Mode],
+    kinds: only === 'both' ? ['bare', 'envoi'] : [only as ServerKind],
+    cpuProf: flags.get('cpu-prof') === 'true' || env.BENCH_CPU_PROF === '1',
+  };
+}
+
+const BUDGET = { acceptedPerSecond: 5_000, p99Ms: 50, ratio: 0.3 } as const;
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const SERVER_MODULE = fileURLToPath(new URL('./server.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
+const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Database and provisioning
+
+interface BenchDatabase {
+  url: string;
+  handle: DbHandle;
+  /** Drops the database when the bench created it. */
+  dispose(): Promise<void>;
+}
+
+async function onAdmin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+async function openBenchDatabase(env: NodeJS.ProcessEnv): Promise<BenchDatabase> {
+  if (env.DATABASE_URL) {
+    const handle = await openDatabase({ databaseUrl: env.DATABASE_URL, poolSize: 2 });
+    return { url: env.DATABASE_URL, handle, dispose: () => handle.close() };
+  }
+  const name = `envoi_bench_${process.pid}`;
+  await onAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await onAdmin(`CREATE DATABASE ${name}`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  const handle = await openDatabase({ databaseUrl: url.toString(), poolSize: 2 });
+  let disposed = false;
+  return {
+    url: url.toString(),
+    handle,
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await handle.close().catch(() => {});
+      await onAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
+
+interface Provisioned {
+  serviceId: string;
+  templateId: string;
+  secret: string;
+}
+
+async function provision(database: BenchDatabase, secretKey: string): Promise<Provisioned> {
+  const file: BootstrapFile = {
+    services: [
+      {
+        // A name of its own, so that a shared DATABASE_URL gets a fresh service whose rows are only this run's.
+        name: `Envoi bench ${process.pid} ${Date.now()}`,
+        restricted: false,
+        permissions: ['email'],
+        message_limit: { email: 2_000_000_000, sms: 2_000_000_000, international_sms: 2_000_000_000 },
+        rate_limit: 2_000_000_000,
+        email_sender: 'bench',
+        templates: [
+          {
+            key: 'bench-email',
+            type: 'email',
+            category: 'normal',
+            versions: [
+              {
+                name: 'Application received',
+                subject: 'Application ((reference)) received',
+                content:
+                  '# Application received\r\n\r\nHello ((name)),\r\n\r\nYour application ((reference)) has been received. ' +
+                  'We will contact you within 10 business days.\r\n\r\n^ Keep this email for your records.',
+              },
+            ],
+          },
+        ],
+        api_keys: [{ name: 'bench-live', type: 'normal' }],
+      },
+    ],
+  };
+  const opts = { phoneRegion: 'CA', emailDomain: 'notification.localhost' };
+  const result = await applyBootstrap(database.handle.db, new SecretBox(secretKey), checkBootstrapFile(file, 'CA'), opts);
+  const service = result.services[0]!;
+  const key = parseApiKeyString(service.api_keys['bench-live']!);
+  if (!key) throw new Error('bootstrap returned an API key the bench cannot parse');
+  return { serviceId: service.id, templateId: service.templates['bench-email']!, secret: key.secret };
+}
+
+async function countRows(db: DbHandle, serviceId: string): Promise<number> {
+  const row = await sql<{ n: number }>`SELECT count(*)::int AS n FROM notifications WHERE service_id = ${serviceId}`.execute(db.db);
+  return row.rows[0]!.n;
+}
+
+/** How many of these notification ids are committed rows. */
+async function countCommitted(db: DbHandle, ids: string[]): Promise<number> {
+  let found = 0;
+  for (let i = 0; i < ids.length; i += 20_000) {
+    const chunk = ids.slice(i, i + 20_000);
+    const row = await sql<{ n: number }>`SELECT count(*)::int AS n FROM notifications WHERE id = ANY(${chunk}::uuid[])`.execute(db.db);
+    found += row.rows[0]!.n;
+  }
+  return found;
+}
+
+/** Waits until the row count stops moving (requests cut off at the end of a run may still be committing). */
+async function settledCount(db: DbHandle, serviceId: string): Promise<number> {
+  let last = await countRows(db, serviceId);
+  for (let i = 0; i < 50; i++) {
+    await sleep(200);
+    const now = await countRows(db, serviceId);
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Servers
+
+interface ServerHandle {
+  port: number;
+  /** CPU time used by the server's process so far (null in-process: it is shared with the load generator). */
+  cpu(): Promise<NodeJS.CpuUsage | null>;
+  stop(): Promise<void>;
+}
+
+async function startInProcess(kind: ServerKind, opts: ServerOptions): Promise<ServerHandle> {
+  const server = await startServer(kind, opts);
+  return { port: server.port, cpu: async () => null, stop: () => server.close() };
+}
+
+async function startChild(kind: ServerKind, opts: ServerOptions, cpuProf: boolean): Promise<ServerHandle> {
+  const profDir = `${RESULTS_DIR}profiles`;
+  if (cpuProf) mkdirSync(profDir, { recursive: true });
+  const execArgv = [
+    '--import',
+    TSX,
+    ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${kind}-${process.pid}-${Date.now()}.cpuprofile`] : []),
+  ];
+  const child: ChildProcess = fork(SERVER_MODULE, ['--bench-child', kind, JSON.stringify(opts)], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`${kind} server exited (${code}) before it was ready`));
+    child.once('exit', onExit);
+    child.on('message', (message: ChildMessage) => {
+      if (message.type === 'ready') {
+        child.off('exit', onExit);
+        resolve(message.port);
+      }
+      if (message.type === 'failed') reject(new Error(`${kind} server failed to start:\n${message.message}`));
+    });
+  });
+  return {
+    port,
+    cpu: () =>
+      new Promise((resolve) => {
+        const onMessage = (message: ChildMessage) => {
+          if (message.type !== 'usage') return;
+          child.off('message', onMessage);
+          resolve(message.cpu);
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'usage' });
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.send({ type: 'stop' });
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Load
+
+interface LoadTarget {
+  kind: ServerKind;
+  port: number;
+  path: string;
+  body: string;
+  /** Signs a fresh bearer token (re-signed every second so that iat stays within Notify's ±30 s). */
+  sign: () => string;
+  connections: number;
+}
+
+interface LoadRun {
+  result: autocannon.Result;
+  /** Ids from the bodies of the 201s, in the order they came. */
+  ids: string[];
+  statusCounts: Record<string, number>;
+  /** Requests written by the clients, and responses they read: the difference was cut off in flight at the end. */
+  requestsWritten: number;
+  responsesRead: number;
+  /** A few non-2xx bodies, to show what went wrong. */
+  sampleErrors: string[];
+}
+
+async function load(target: LoadTarget, seconds: number): Promise<LoadRun> {
+  const ids: string[] = [];
+  const statusCounts: Record<string, number> = {};
+  const sampleErrors: string[] = [];
+  let requestsWritten = 0;
+  let responsesRead = 0;
+  const clients = new Set<autocannon.Client>();
+  const headersWith = (token: string) => ({ 'content-type': 'application/json', authorization: `Bearer ${token}` });
+  let headers = headersWith(target.sign());
+  // One HMAC a second, and one request rebuild per connection a second: the request buffer is otherwise reused.
+  const resign = setInterval(() => {
+    headers = headersWith(target.sign());
+    for (const client of clients) client.setHeaders(headers);
+  }, 1000);
+  try {
+    const result = await autocannon({
+      url: `http://127.0.0.1:${target.port}`,
+      connections: target.connections,
+      duration: seconds,
+      pipelining: 1,
+      timeout: 10,
+      requests: [
+        {
+          method: 'POST',
+          path: target.path,
+          headers,
+          body: target.body,
+          onResponse: (status: number, body: string) => {
+            responsesRead += 1;
+            statusCounts[status] = (statusCounts[status] ?? 0) + 1;
+            if (status === 201) {
+              // Both servers answer with `{"id":"<uuid>",…` first: slicing is cheaper than parsing in the load generator.
+              ids.push(body.startsWith('{"id":"') ? body.slice(7, 43) : (JSON.parse(body) as { id: string }).id);
+            } else if (sampleErrors.length < 5) {
+              sampleErrors.push(`${status} ${body.slice(0, 300)}`);
+            }
+          },
+        },
+      ],
+      setupClient: (client) => {
+        clients.add(client);
+        client.setHeaders(headers);
+        // Emitted by autocannon's client before each request is written (not in @types/autocannon).
+        (client as NodeJS.EventEmitter).on('request', () => {
+          requestsWritten += 1;
+        });
+      },
+    });
+    return { result, ids, statusCounts, requestsWritten, responsesRead, sampleErrors };
+  } finally {
+    clearInterval(resign);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One measurement: a server started, warmed up, loaded, checked, stopped
+
+interface Measurement {
+  mode: Mode;
+  kind: ServerKind;
+  requestsPerSecond: number;
+  /** 201s divided by the measured run's wall time. */
+  acceptedPerSecond: number;
+  latencyMs: { p50: number; p97_5: number; p99: number; max: number; mean: number };
+  responses: number;
+  created: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCounts: Record<string, number>;
+  sampleErrors: string[];
+  durationSeconds: number;
+  cpu: {
+    /** Seconds of CPU per second of wall time, in the server's process (child mode only). */
+    server: number | null;
+    /** The load generator's process (in-process mode: server and load generator together). */
+    loadGenerator: number;
+    /** All cores together, 0..cores: server, load generator, PostgreSQL and everything else. */
+    machine: number;
+    cores: number;
+  };
+  durability: Durability | null;
+}
+
+interface Durability {
+  /** 201s over warm-up and measured run together. */
+  created: number;
+  /** Rows this server added to notifications (counted after the writes settled). */
+  rowsAdded: number;
+  /** 201 ids not found in the table: must be 0 (a 201 means committed). */
+  missing: number;
+  /** Requests cut off in flight when autocannon stopped: each may or may not have been committed. */
+  cutOff: number;
+  ok: boolean;
+}
+
+function machineBusy(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const cpu of os.cpus()) {
+    const t = cpu.times;
+    busy += t.user + t.nice + t.sys + t.irq;
+    total += t.user + t.nice + t.sys + t.irq + t.idle;
+  }
+  return { busy, total };
+}
+
+const cpuSeconds = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1e6;
+
+async function measureOne(
+  mode: Mode,
+  kind: ServerKind,
+  settings: Settings,
+  database: BenchDatabase,
+  provisioned: Provisioned,
+  serverOptions: ServerOptions,
+): Promise<Measurement> {
+  const server =
+    mode === 'child' ? await startChild(kind, serverOptions, settings.cpuProf) : await startInProcess(kind, serverOptions);
+  try {
+    const body = JSON.stringify({
+      email_address: 'bench.recipient@example.com',
+      template_id: provisioned.templateId,
+      personalisation: { name: 'Ada Lovelace', reference: 'APP-2024-00042' },
+    });
+    const target: LoadTarget = {
+      kind,
+      port: server.port,
+      path: kind === 'envoi' ? '/v2/notifications/email' : '/bare',
+      body,
+      sign: () => signToken(provisioned.serviceId, provisioned.secret),
+      connections: settings.connections,
+    };
+    const rowsBefore = kind === 'envoi' ? await countRows(database.handle, provisioned.serviceId) : 0;
+
+    const warm = settings.warmup > 0 ? await load(target, settings.warmup) : null;
+    if (kind === 'envoi') await settledCount(database.handle, provisioned.serviceId);
+    else await sleep(300);
+
+    const serverCpu0 = await server.cpu();
+    const ownCpu0 = process.cpuUsage();
+    const machine0 = machineBusy();
+    const started = performance.now();
+    const run = await load(target, settings.duration);
+    const wallSeconds = (performance.now() - started) / 1000;
+    const machine1 = machineBusy();
+    const ownCpu1 = process.cpuUsage();
+    const serverCpu1 = await server.cpu();
+
+    let durability: Durability | null = null;
+    if (kind === 'envoi') {
+      const rowsAfter = await settledCount(database.handle, provisioned.serviceId);
+      const allIds = [...(warm?.ids ?? []), ...run.ids];
+      const committed = await countCommitted(database.handle, allIds);
+      const cutOff = (warm ? warm.requestsWritten - warm.responsesRead : 0) + (run.requestsWritten - run.responsesRead);
+      const rowsAdded = rowsAfter - rowsBefore;
+      const missing = allIds.length - committed;
+      durability = {
+        created: allIds.length,
+        rowsAdded,
+        missing,
+        cutOff,
+        ok: missing === 0 && rowsAdded >= allIds.length && rowsAdded <= allIds.length + cutOff,
+      };
+    }
+
+    const r = run.result;
+    const created = run.statusCounts['201'] ?? 0;
+    const cores = os.cpus().length;
+    const machineDelta = machine1.total - machine0.total;
+    return {
+      mode,
+      kind,
+      requestsPerSecond: r.requests.mean,
+      acceptedPerSecond: created / r.duration,
+      latencyMs: { p50: r.latency.p50, p97_5: r.latency.p97_5, p99: r.latency.p99, max: r.latency.max, mean: r.latency.mean },
+      responses: run.responsesRead,
+      created,
+      non2xx: r.non2xx,
+      errors: r.errors,
+      timeouts: r.timeouts,
+      statusCounts: run.statusCounts,
+      sampleErrors: run.sampleErrors,
+      durationSeconds: r.duration,
+      cpu: {
+        server: serverCpu0 && serverCpu1 ? cpuSeconds(serverCpu0, serverCpu1) / wallSeconds : null,
+        loadGenerator: cpuSeconds(ownCpu0, ownCpu1) / wallSeconds,
+        machine: machineDelta > 0 ? ((machine1.busy - machine0.busy) / machineDelta) * cores : 0,
+        cores,
+      },
+      durability,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Report
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const ms = (n: number) => (Number.isInteger(n) ? `${n}` : n.toFixed(2));
+const pad = (s: string, n: number) => s.padStart(n);
+
+function table(measurements: Measurement[]): string {
+  const head = ['', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'max ms', '201s', 'non-2xx', 'errors', 'CPU srv', 'CPU gen', 'CPU all'];
+  const widths = [16, 9, 8, 9, 8, 8, 10, 8, 7, 8, 8, 8];
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : pad(c, widths[i]!))).join(' ');
+  const out = [line(head), '-'.repeat(widths.reduce((a, b) => a + b + 1, -1))];
+  const cpu = (n: number | null) => (n === null ? '—' : n.toFixed(2));
+  for (const m of measurements) {
+    out.push(
+      line([
+        `${m.mode} ${m.kind}`,
+        int(m.requestsPerSecond),
+        ms(m.latencyMs.p50),
+        ms(m.latencyMs.p97_5),
+        ms(m.latencyMs.p99),
+        ms(m.latencyMs.max),
+        int(m.created),
+        int(m.non2xx),
+        int(m.errors),
+        cpu(m.cpu.server),
+        cpu(m.cpu.loadGenerator),
+        cpu(m.cpu.machine),
+      ]),
+    );
+  }
+  for (const mode of ['child', 'inproc'] as Mode[]) {
+    const ratio = ratioFor(measurements, mode);
+    if (ratio !== null) out.push(`${`${mode} envoi/bare`.padEnd(widths[0]!)} ${pad(ratio.toFixed(3), widths[1]!)}`);
+  }
+  return out.join('\n');
+}
+
+function ratioFor(measurements: Measurement[], mode: Mode): number | null {
+  const envoi = measurements.find((m) => m.mode === mode && m.kind === 'envoi');
+  const bare = measurements.find((m) => m.mode === mode && m.kind === 'bare');
+  return envoi && bare && bare.requestsPerSecond > 0 ? envoi.requestsPerSecond / bare.requestsPerSecond : null;
+}
+
+interface Verdict {
+  name: string;
+  pass: boolean;
+  detail: string;
+}
+
+function verdicts(measurements: Measurement[], mode: Mode): Verdict[] {
+  const envoi = measurements.find((m) => m.mode === mode && m.kind === 'envoi');
+  if (!envoi) return [];
+  const out: Verdict[] = [
+    {
+      name: `accepted ≥ ${int(BUDGET.acceptedPerSecond)}/s`,
+      pass: envoi.acceptedPerSecond >= BUDGET.acceptedPerSecond,
+      detail: `${int(envoi.acceptedPerSecond)}/s (201s ÷ ${envoi.durationSeconds} s; autocannon mean ${int(envoi.requestsPerSecond)} req/s)`,
+    },
+    { name: `p99 < ${BUDGET.p99Ms} ms`, pass: envoi.latencyMs.p99 < BUDGET.p99Ms, detail: `${ms(envoi.latencyMs.p99)} ms` },
+  ];
+  const ratio = ratioFor(measurements, mode);
+  if (ratio !== null) out.push({ name: `envoi/bare ≥ ${BUDGET.ratio}`, pass: ratio >= BUDGET.ratio, detail: ratio.toFixed(3) });
+  out.push({
+    name: 'no non-2xx, no errors',
+    pass: envoi.non2xx === 0 && envoi.errors === 0,
+    detail:
+      `${envoi.non2xx} non-2xx, ${envoi.errors} errors (${envoi.timeouts} timeouts)` +
+      (envoi.sampleErrors.length ? `; e.g. ${envoi.sampleErrors[0]}` : ''),
+  });
+  const d = envoi.durability;
+  if (d) {
+    out.push({
+      name: 'every 201 is a committed row',
+      pass: d.ok,
+      detail:
+        `${int(d.created)} 201s (warm-up + run), ${int(d.created - d.missing)} of their ids in notifications; ` +
+        `rows added ${int(d.rowsAdded)} = 201s + ${int(d.rowsAdded - d.created)} ` +
+        `(${int(d.cutOff)} requests cut off in flight when the load stopped may each have committed)`,
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<void> {
+  const settings = readSettings(process.argv.slice(2), process.env);
+  const database = await openBenchDatabase(process.env);
+  const onSignal = () => {
+    void database.dispose().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await migrate(database.handle);
+    const secretKey = process.env.ENVOI_SECRET_KEY ?? randomBytes(32).toString('base64');
+    const provisioned = await provision(database, secretKey);
+    const serverOptions: ServerOptions = { databaseUrl: database.url, secretKey };
+
+    const pgInfo = await sql<{ version: string; fsync: string; synchronous_commit: string }>`
+      SELECT current_setting('server_version') AS version, current_setting('fsync') AS fsync,
+             current_setting('synchronous_commit') AS synchronous_commit`.execute(database.handle.db);
+    const pgSettings = pgInfo.rows[0]!;
+    const cpus = os.cpus();
+    console.log(
+      `Envoi accept benchmark: POST /v2/notifications/email vs bare Fastify POST /bare\n` +
+        `  ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s measured, pipelining 1, JWT re-signed every second\n` +
+        `  ${cpus.length} × ${cpus[0]?.model.trim()}, node ${process.version}, PostgreSQL ${pgSettings.version} ` +
+        `(fsync=${pgSettings.fsync}, synchronous_commit=${pgSettings.synchronous_commit})\n` +
+        `  modes: ${settings.modes.map((m) => (m === 'child' ? 'child (server in its own process)' : 'inproc (server and autocannon share one process)')).join(', ')}\n`,
+    );
+
+    const measurements: Measurement[] = [];
+    for (const mode of settings.modes) {
+      for (const kind of settings.kinds) {
+        process.stdout.write(`  measuring ${mode} ${kind} …`);
+        const m = await measureOne(mode, kind, settings, database, provisioned, serverOptions);
+        measurements.push(m);
+        process.stdout.write(` ${int(m.requestsPerSecond)} req/s, p99 ${ms(m.latencyMs.p99)} ms\n`);
+      }
+    }
+
+    console.log(`\n${table(measurements)}\n`);
+    console.log('  CPU columns: CPU seconds per wall second (srv = server child, gen = autocannon process, all = whole machine).\n');
+    const primary: Mode = settings.modes.includes('child') ? 'child' : 'inproc';
+    const results = verdicts(measurements, primary);
+    console.log(`Budgets (DESIGN.md §4), from the ${primary} figures:`);
+    for (const v of results) console.log(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.name}: ${v.detail}`);
+    const otherMode: Mode | undefined = settings.modes.find((m) => m !== primary);
+    if (otherMode) {
+      console.log(`For comparison, the ${otherMode} figures:`);
+      for (const v of verdicts(measurements, otherMode)) console.log(`  ${v.pass ? 'pass' : 'fail'}  ${v.name}: ${v.detail}`);
+    }
+
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const json = {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus.length, model: cpus[0]?.model.trim(), memoryBytes: os.totalmem(), node: process.version },
+      postgres: pgSettings,
+      settings,
+      budget: BUDGET,
+      primaryMode: primary,
+      measurements,
+      ratios: Object.fromEntries(settings.modes.map((m) => [m, ratioFor(measurements, m)])),
+      verdicts: { [primary]: results, ...(otherMode ? { [otherMode]: verdicts(measurements, otherMode) } : {}) },
+      pass: results.every((v) => v.pass),
+    };
+    writeFileSync(`${RESULTS_DIR}latest.json`, JSON.stringify(json, null, 2) + '\n');
+    console.log(`\nFigures written to bench/results/latest.json${settings.cpuProf ? '; CPU profiles in bench/results/profiles/' : ''}`);
+  } finally {
+    await database.dispose();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
