@@ -33,8 +33,9 @@ const FONT = 'font-family: Helvetica, Arial, sans-serif;';
 /** A complete HTML email: one centred column on a light background, readable without CSS support. */
 export function renderEmailDocument({ subject, bodyHtml, lang = 'en' }: EmailDocument): string {
   const title = escapeHtml(subject);
+  const language = escapeHtml(lang);
   return `<!DOCTYPE html>
-<html lang="${lang}" dir="ltr">
+<html lang="${language}" dir="ltr">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -43,7 +44,7 @@ export function renderEmailDocument({ subject, bodyHtml, lang = 'en' }: EmailDoc
 <title>${title}</title>
 </head>
 <body style="margin: 0; padding: 0; background-color: #f3f2f1; ${FONT}">
-<div role="article" aria-roledescription="email" aria-label="${title}" lang="${lang}" style="background-color: #f3f2f1;">
+<div role="article" aria-roledescription="email" aria-label="${title}" lang="${language}" style="background-color: #f3f2f1;">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="border-collapse: collapse; background-color: #f3f2f1;">
 <tr>
 <td align="center" style="padding: 24px 12px;">

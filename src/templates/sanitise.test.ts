@@ -37,6 +37,14 @@ describe('sanitiseText', () => {
     expect(sanitiseText('mail first.last@example.com')).toBe('mail first\\.last@example\\.com');
   });
 
+  it('handles hyphenated hosts, and links after long hyphenated text', () => {
+    expect(sanitiseText('my-site.example.org')).toBe('my\\-site\\. example\\. org');
+    const long = 'x-'.repeat(5_000);
+    expect(sanitiseText(`${long} https://evil.example/p and example.com`)).toBe(
+      `${long.replace(/-/g, '\\-')}  and example\\. com`,
+    );
+  });
+
   it('ignores text that only looks dotted', () => {
     expect(sanitiseText('version 1.2.3')).toBe('version 1\\.2\\.3');
   });
