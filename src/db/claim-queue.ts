@@ -71,7 +71,7 @@ export async function claim<Row extends ClaimedRow>(
   const returning = sql.join([...new Set(['id', 'attempts', ...queue.returning])].map((c) => sql.ref(c)));
   const result = await sql<Row>`
     UPDATE ${t}
-    SET claimed_until = now() + ${opts.leaseSeconds} * interval '1 second', attempts = attempts + 1
+    SET claimed_until = now() + ${opts.leaseSeconds} * interval '1 second', attempts = attempts + 1${touch(queue)}
     WHERE id = ANY(ARRAY(
       SELECT id FROM ${t}
       WHERE (${queue.due}) AND (claimed_until IS NULL OR claimed_until < now())
@@ -90,14 +90,12 @@ export async function claim<Row extends ClaimedRow>(
 export async function release(db: AnyDb, queue: QueueTable, rows: readonly Retry[]): Promise<void> {
   if (rows.length === 0) return;
   const t = sql.table(queue.table);
-  const extra = [];
-  if (queue.noteColumn) extra.push(sql`${sql.ref(queue.noteColumn)} = coalesce(v.note, q.${sql.ref(queue.noteColumn)})`);
-  if (queue.touchColumn) extra.push(sql`${sql.ref(queue.touchColumn)} = now()`);
+  const note = queue.noteColumn
+    ? sql`, ${sql.ref(queue.noteColumn)} = coalesce(v.note, q.${sql.ref(queue.noteColumn)})`
+    : sql``;
   await sql`
     UPDATE ${t} AS q
-    SET claimed_until = NULL,
-        next_attempt_at = now() + v.delay_ms * interval '1 millisecond'
-        ${extra.length ? sql`, ${sql.join(extra)}` : sql``}
+    SET claimed_until = NULL, next_attempt_at = now() + v.delay_ms * interval '1 millisecond'${note}${touch(queue)}
     FROM unnest(
       ${rows.map((r) => r.id)}::${sql.raw(queue.idType)}[],
       ${rows.map((r) => r.attempts)}::int[],
@@ -116,9 +114,13 @@ export async function giveBack(db: AnyDb, queue: QueueTable, rows: readonly Fenc
   const t = sql.table(queue.table);
   await sql`
     UPDATE ${t} AS q
-    SET claimed_until = NULL, attempts = q.attempts - 1
+    SET claimed_until = NULL, attempts = q.attempts - 1${touch(queue)}
     FROM unnest(${rows.map((r) => r.id)}::${sql.raw(queue.idType)}[], ${rows.map((r) => r.attempts)}::int[]) AS v(id, attempts)
     WHERE q.id = v.id AND q.attempts = v.attempts`.execute(db);
+}
+
+function touch(queue: QueueTable): RawBuilder<unknown> {
+  return queue.touchColumn ? sql`, ${sql.ref(queue.touchColumn)} = now()` : sql``;
 }
 
 export interface Backoff {

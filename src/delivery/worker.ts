@@ -146,7 +146,16 @@ export function startWorker(opts: WorkerOptions): Worker {
   function record(outcome: { final: Final } | { retry: Retry }): void {
     if ('final' in outcome) finals.push(outcome.final);
     else retries.push(outcome.retry);
-    if (!flushing) flushing = flushAll().finally(() => (flushing = null));
+    scheduleFlush();
+  }
+
+  function scheduleFlush(): void {
+    if (flushing) return;
+    flushing = flushAll().finally(() => {
+      flushing = null;
+      // Outcomes recorded after flushAll's last look but before this callback ran would otherwise wait.
+      if (finals.length > 0 || retries.length > 0) scheduleFlush();
+    });
   }
 
   async function flushAll(): Promise<void> {
@@ -290,7 +299,8 @@ export function startWorker(opts: WorkerOptions): Worker {
       notificationId: row.id,
       serviceId: row.service_id,
       from: { name: service.name, address: `${service.emailSenderLocalPart}@${config.emailDomain}` },
-      to: row.normalised_to,
+      // normalised_to is lower-cased for comparisons; a mailbox's local part may be case-sensitive.
+      to: row.to.trim(),
       replyTo: row.reply_to_text,
       subject,
       text: emailPlainText(row.body),
@@ -416,7 +426,7 @@ export function startWorker(opts: WorkerOptions): Worker {
 
   async function settleDrain(): Promise<void> {
     if (drainWaiters.length === 0) return;
-    if (flushing) await flushing;
+    while (flushing) await flushing;
     const waiters = drainWaiters;
     drainWaiters = [];
     for (const w of waiters) w();
