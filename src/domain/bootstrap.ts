@@ -317,7 +317,7 @@ async function applyService(
     spec.sms_senders?.map((s) => (typeof s === 'string' ? { value: s, isDefault: false } : { value: s.sender, isDefault: !!s.default })),
   );
 
-  const creatorId = memberIds[0] ?? null;
+  const creatorId = memberIds[0] ?? (await systemUserId(trx, opts.emailDomain));
   const templates: Record<string, string> = {};
   for (const t of spec.templates ?? []) templates[t.key] = await applyTemplate(trx, serviceId, creatorId, t);
 
@@ -455,6 +455,17 @@ async function applyTemplate(
       .execute();
   }
   return id;
+}
+
+/**
+ * Templates name their author (`created_by` in the API is an email address, which clients require). A service
+ * provisioned without a team gets Envoi itself as author.
+ */
+async function systemUserId(trx: Kysely<Database>, emailDomain: string): Promise<string> {
+  const email = `envoi@${emailDomain}`;
+  const existing = await trx.selectFrom('users').select('id').where('email_address', '=', email).executeTakeFirst();
+  if (existing) return existing.id;
+  return (await trx.insertInto('users').values({ name: 'Envoi', email_address: email, mobile_number: null }).returning('id').executeTakeFirstOrThrow()).id;
 }
 
 function localPartFrom(name: string): string {

@@ -78,7 +78,13 @@ export async function checkDailyLimitBeforeParsing(ctx: SendContext, caller: Cal
   }
 }
 
-export async function acceptNotification(ctx: SendContext, caller: Caller, req: SendRequest): Promise<AcceptedNotification> {
+/** `siteRoot` ends with `/`; it names the settings page in the send-a-file error. */
+export async function acceptNotification(
+  ctx: SendContext,
+  caller: Caller,
+  req: SendRequest,
+  siteRoot: string,
+): Promise<AcceptedNotification> {
   const { service } = caller;
   if (!service.permissions.has(req.type)) throw badRequest(`Service is not allowed to send ${CHANNEL_WORDS[req.type]}`);
 
@@ -112,8 +118,18 @@ export async function acceptNotification(ctx: SendContext, caller: Caller, req: 
     normalisedTo = normaliseRecipient('email', req.recipient);
   }
   if (!simulated) await checkRecipientAllowed(ctx, caller, req.type, normalisedTo);
-  if (international && !service.permissions.has('international_sms')) {
+  if (international && !simulated && !service.permissions.has('international_sms')) {
     throw badRequest('Cannot send to international mobile numbers');
+  }
+
+  // Sending files by email needs the document download service, which Envoi does not have yet: refuse a
+  // file rather than mail its base64 text to the recipient.
+  if (Object.values(personalisation).some((v) => v !== null && typeof v === 'object' && !Array.isArray(v) && 'file' in v)) {
+    throw badRequest(
+      req.type === 'email'
+        ? `Send files by email has not been set up - add contact details for your service at ${siteRoot}services/${service.id}/service-settings/send-files-by-email`
+        : 'Can only send a file by email',
+    );
   }
 
   let body: string;

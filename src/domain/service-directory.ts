@@ -3,6 +3,7 @@
  * who it may send to in trial mode), cached briefly so the accept path costs no extra queries. Writes made
  * through this process invalidate at once; other replicas see them within `ttlMs`.
  */
+import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
 import type { KeyType, TemplateCategory, TemplateType } from '../db/schema.ts';
 import type { SecretBox } from './secret-box.ts';
@@ -168,29 +169,28 @@ export class ServiceDirectory {
   }
 
   replyTos(serviceId: string): Promise<SenderRecord[]> {
-    return this.cached(`replyto:${serviceId}`, async () =>
-      (
-        await this.db
-          .selectFrom('email_reply_to')
-          .select(['id', 'email_address', 'is_default'])
-          .where('service_id', '=', serviceId)
-          .where('archived', '=', false)
-          .execute()
-      ).map((r) => ({ id: r.id, value: r.email_address, isDefault: r.is_default })),
-    );
+    return this.senders(serviceId, 'email_reply_to', 'email_address');
   }
 
   smsSenders(serviceId: string): Promise<SenderRecord[]> {
-    return this.cached(`smssender:${serviceId}`, async () =>
-      (
-        await this.db
-          .selectFrom('sms_senders')
-          .select(['id', 'sms_sender', 'is_default'])
-          .where('service_id', '=', serviceId)
-          .where('archived', '=', false)
-          .execute()
-      ).map((r) => ({ id: r.id, value: r.sms_sender, isDefault: r.is_default })),
-    );
+    return this.senders(serviceId, 'sms_senders', 'sms_sender');
+  }
+
+  /** A service's active reply-to addresses or text senders: the two tables have the same shape. */
+  private senders(serviceId: string, table: 'email_reply_to' | 'sms_senders', column: 'email_address' | 'sms_sender') {
+    return this.cached(`${table}:${serviceId}`, async () => {
+      const rows = await this.db
+        .selectFrom(table)
+        .select(['id', 'is_default', sql.ref<string>(column).as('value')])
+        .where('service_id', '=', serviceId)
+        .where('archived', '=', false)
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        value: r.value,
+        isDefault: r.is_default,
+      }));
+    });
   }
 }
 

@@ -1,8 +1,8 @@
 /** /v2/notifications: send an email or a text message, read one notification, list them. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { sql } from 'kysely';
 import { badRequest, notFound } from './errors.ts';
 import { presentNotification } from './presenters.ts';
+import { olderThan, PAGE_SIZE } from './paging.ts';
 import {
   getNotificationRequest,
   getNotificationsRequest,
@@ -10,12 +10,11 @@ import {
   postEmailRequest,
   postSmsRequest,
 } from './schemas.ts';
-import { acceptNotification, checkDailyLimitBeforeParsing } from '../../domain/notifications.ts';
+import { acceptNotification, checkDailyLimitBeforeParsing, type SendRequest } from '../../domain/notifications.ts';
 import type { V2Context } from './routes.ts';
 import { callerOf, parseJsonBody, queryArrays, urlRoot } from './routes.ts';
 import type { TemplateType } from '../../db/schema.ts';
 
-const PAGE_SIZE = 250;
 const FAILURES = ['technical-failure', 'temporary-failure', 'permanent-failure', 'failed', 'validation-failed', 'virus-scan-failed'];
 const STATUS_ALIASES: Record<string, string[]> = {
   failed: FAILURES,
@@ -49,60 +48,75 @@ export function notificationRoutes(app: FastifyInstance, ctx: V2Context) {
   const validateList = ctx.compile<Record<string, unknown>>(getNotificationsRequest);
   const validateGet = ctx.compile<{ notification_id: string }>(getNotificationRequest);
 
-  async function send(request: FastifyRequest, type: TemplateType) {
-    const caller = callerOf(request);
-    ctx.rateLimiter.take(caller.service.id, caller.keyType, caller.service.rateLimit);
-    await checkDailyLimitBeforeParsing(ctx.send, caller, type);
-    const json = parseJsonBody(request);
-    const root = urlRoot(request, ctx.publicUrl);
-    if (type === 'email') {
-      const body = validateEmail(json);
-      const accepted = await acceptNotification(ctx.send, caller, {
-        type,
-        recipient: body.email_address,
-        templateId: ctx.uuid(body.template_id),
-        personalisation: body.personalisation ?? {},
-        reference: body.reference ?? null,
-        scheduledFor: body.scheduled_for ? ctx.parseDate(body.scheduled_for) : null,
-        replyToId: body.email_reply_to_id ? ctx.uuid(body.email_reply_to_id) : null,
-        oneClickUnsubscribeUrl: body.one_click_unsubscribe_url ?? null,
-        sanitiseContentFor: body.sanitise_content_for ?? null,
-      });
-      return {
-        id: accepted.id,
-        reference: accepted.reference,
-        uri: `${root}v2/notifications/${accepted.id}`,
-        template: templateRef(root, caller.service.id, accepted.template),
-        scheduled_for: ctx.formatDate(accepted.scheduledFor),
-        content: {
-          from_email: accepted.fromEmail,
-          body: accepted.body,
-          subject: accepted.subject,
-          one_click_unsubscribe_url: accepted.oneClickUnsubscribeUrl,
-        },
-        sanitised_content: accepted.sanitised ?? {},
-      };
-    }
-    const body = validateSms(json);
-    const accepted = await acceptNotification(ctx.send, caller, {
+  /** The fields that differ between the two channels' requests, read into one SendRequest. */
+  function readSendRequest(type: TemplateType, json: unknown): SendRequest {
+    const common = (body: EmailBody | SmsBody) => ({
       type,
-      recipient: body.phone_number,
       templateId: ctx.uuid(body.template_id),
       personalisation: body.personalisation ?? {},
       reference: body.reference ?? null,
       scheduledFor: body.scheduled_for ? ctx.parseDate(body.scheduled_for) : null,
+    });
+    if (type === 'email') {
+      const body = validateEmail(json);
+      return {
+        ...common(body),
+        recipient: body.email_address,
+        replyToId: body.email_reply_to_id ? ctx.uuid(body.email_reply_to_id) : null,
+        oneClickUnsubscribeUrl: body.one_click_unsubscribe_url ?? null,
+        sanitiseContentFor: body.sanitise_content_for ?? null,
+      };
+    }
+    const body = validateSms(json);
+    return {
+      ...common(body),
+      recipient: body.phone_number,
       replyToId: body.sms_sender_id ? ctx.uuid(body.sms_sender_id) : null,
       oneClickUnsubscribeUrl: null,
       sanitiseContentFor: null,
-    });
-    return {
+    };
+  }
+
+  async function send(request: FastifyRequest, type: TemplateType) {
+    const caller = callerOf(request);
+    // Limits come before the body is read, as in Notify: a throttled client learns it whatever it sent.
+    ctx.rateLimiter.take(caller.service.id, caller.keyType, caller.service.rateLimit);
+    await checkDailyLimitBeforeParsing(ctx.send, caller, type);
+    const root = urlRoot(request, ctx.publicUrl);
+    const accepted = await acceptNotification(ctx.send, caller, readSendRequest(type, parseJsonBody(request)), root);
+    const response = {
       id: accepted.id,
       reference: accepted.reference,
       uri: `${root}v2/notifications/${accepted.id}`,
-      template: templateRef(root, caller.service.id, accepted.template),
+      template: {
+        id: accepted.template.id,
+        version: accepted.template.version,
+        uri: `${root}services/${caller.service.id}/templates/${accepted.template.id}`,
+      },
       scheduled_for: ctx.formatDate(accepted.scheduledFor),
-      content: { from_number: accepted.fromNumber, body: accepted.body },
     };
+    if (type === 'sms') return { ...response, content: { from_number: accepted.fromNumber, body: accepted.body } };
+    return {
+      ...response,
+      content: {
+        from_email: accepted.fromEmail,
+        body: accepted.body,
+        subject: accepted.subject,
+        one_click_unsubscribe_url: accepted.oneClickUnsubscribeUrl,
+      },
+      sanitised_content: accepted.sanitised ?? {},
+    };
+  }
+
+  async function findNotification(request: FastifyRequest, params: unknown) {
+    const caller = callerOf(request);
+    const { notification_id } = validateGet(params);
+    const row = await selectNotifications(ctx)
+      .where('n.service_id', '=', caller.service.id)
+      .where('n.id', '=', ctx.uuid(notification_id))
+      .executeTakeFirst();
+    if (!row) throw notFound();
+    return row;
   }
 
   app.post('/v2/notifications/email', async (request, reply) => reply.code(201).send(await send(request, 'email')));
@@ -110,20 +124,15 @@ export function notificationRoutes(app: FastifyInstance, ctx: V2Context) {
   app.post('/v2/notifications/letter', async () => {
     throw badRequest('Service is not allowed to send letters');
   });
-  app.get('/v2/notifications/:id/pdf', async () => {
+  app.get('/v2/notifications/:id/pdf', async (request) => {
+    await findNotification(request, { notification_id: (request.params as { id: string }).id });
     throw badRequest('Notification is not a letter');
   });
 
-  app.get('/v2/notifications/:notification_id', async (request) => {
-    const caller = callerOf(request);
-    const { notification_id } = validateGet(request.params);
-    const row = await selectNotifications(ctx)
-      .where('n.service_id', '=', caller.service.id)
-      .where('n.id', '=', ctx.uuid(notification_id))
-      .executeTakeFirst();
-    if (!row) throw notFound();
-    return presentNotification(row, urlRoot(request, ctx.publicUrl), ctx.smsRate);
-  });
+  app.get('/v2/notifications/:notification_id', async (request) =>
+    presentNotification(await findNotification(request, request.params), urlRoot(request, ctx.publicUrl), ctx.smsRate),
+  );
+
 
   app.get('/v2/notifications', async (request) => {
     const caller = callerOf(request);
@@ -144,20 +153,7 @@ export function notificationRoutes(app: FastifyInstance, ctx: V2Context) {
       if (!NOTIFICATION_STATUSES.every((s) => statuses.has(s))) q = q.where('n.status', 'in', [...statuses]);
     }
     if (query.reference !== undefined) q = q.where('n.client_reference', '=', query.reference);
-    if (query.older_than) {
-      const olderThan = ctx.uuid(query.older_than);
-      // (created_at, id) order: rows created in the same instant are neither skipped nor repeated between pages.
-      q = q.where(({ eb, selectFrom }) =>
-        eb(
-          sql`(n.created_at, n.id)`,
-          '<',
-          selectFrom('notifications as o')
-            .select(sql`(o.created_at, o.id)`.as('k'))
-            .where('o.id', '=', olderThan)
-            .where('o.service_id', '=', caller.service.id),
-        ),
-      );
-    }
+    if (query.older_than) q = q.where(olderThan('notifications', 'n', caller.service.id, ctx.uuid(query.older_than)));
     const rows = await q.orderBy('n.created_at', 'desc').orderBy('n.id', 'desc').limit(PAGE_SIZE).execute();
     const root = urlRoot(request, ctx.publicUrl);
     const current = `${root}v2/notifications${queryString(raw)}`;
@@ -190,10 +186,6 @@ function selectNotifications(ctx: V2Context) {
       'n.billable_units',
       'n.provider_response',
     ]);
-}
-
-function templateRef(root: string, serviceId: string, template: { id: string; version: number }) {
-  return { id: template.id, version: template.version, uri: `${root}services/${serviceId}/templates/${template.id}` };
 }
 
 function queryString(params: Record<string, unknown>): string {

@@ -1,12 +1,10 @@
 /** /v2/received-text-messages: text messages the public sent to the service's number, newest first. */
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import { formatDate } from './presenters.ts';
+import { olderThan, PAGE_SIZE } from './paging.ts';
 import { getReceivedTextsRequest } from './schemas.ts';
 import type { V2Context } from './routes.ts';
 import { callerOf, queryArrays, urlRoot } from './routes.ts';
-
-const PAGE_SIZE = 250;
 
 export function receivedTextRoutes(app: FastifyInstance, ctx: V2Context) {
   const validate = ctx.compile<{ older_than?: string }>(getReceivedTextsRequest);
@@ -18,19 +16,7 @@ export function receivedTextRoutes(app: FastifyInstance, ctx: V2Context) {
       .selectFrom('received_texts as r')
       .select(['r.id', 'r.created_at', 'r.service_id', 'r.notify_number', 'r.user_number', 'r.content'])
       .where('r.service_id', '=', caller.service.id);
-    if (older_than) {
-      const id = ctx.uuid(older_than);
-      q = q.where(({ eb, selectFrom }) =>
-        eb(
-          sql`(r.created_at, r.id)`,
-          '<',
-          selectFrom('received_texts as o')
-            .select(sql`(o.created_at, o.id)`.as('k'))
-            .where('o.id', '=', id)
-            .where('o.service_id', '=', caller.service.id),
-        ),
-      );
-    }
+    if (older_than) q = q.where(olderThan('received_texts', 'r', caller.service.id, ctx.uuid(older_than)));
     const rows = await q.orderBy('r.created_at', 'desc').orderBy('r.id', 'desc').limit(PAGE_SIZE).execute();
     const base = `${urlRoot(request, ctx.publicUrl)}v2/received-text-messages`;
     const links: { current: string; next?: string } = { current: base };

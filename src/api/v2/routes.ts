@@ -88,33 +88,27 @@ export function parseIsoDate(value: string): Date | null {
   const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${String(ms).padStart(3, '0')}${offset}`);
   if (Number.isNaN(date.getTime())) return null;
   // Reject dates JS silently rolls over (2026-02-30).
-  if (Number(mo) > 12 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return null;
+  if (Number(mo) > 12 || Number(d) > new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate() || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return null;
   return date;
+}
+
+/** A recipient validator as a format check: its InvalidRecipientError message becomes the field's message. */
+function recipientCheck(value: unknown, validate: (raw: string) => unknown): string | null {
+  if (typeof value !== 'string') return null;
+  try {
+    validate(value);
+    return null;
+  } catch (err) {
+    if (err instanceof InvalidRecipientError) return err.message;
+    throw err;
+  }
 }
 
 function checks(phoneRegion: string): Record<string, Check> {
   return {
     uuid: (v) => (typeof v === 'string' && canonicalUuid(v) ? null : 'is not a valid UUID'),
-    email_address: (v) => {
-      if (typeof v !== 'string') return null;
-      try {
-        validateEmailAddress(v);
-        return null;
-      } catch (err) {
-        if (err instanceof InvalidRecipientError) return err.message;
-        throw err;
-      }
-    },
-    phone_number: (v) => {
-      if (typeof v !== 'string') return null;
-      try {
-        validatePhoneNumber(v, { defaultRegion: phoneRegion as CountryCode });
-        return null;
-      } catch (err) {
-        if (err instanceof InvalidRecipientError) return err.message;
-        throw err;
-      }
-    },
+    email_address: (v) => recipientCheck(v, validateEmailAddress),
+    phone_number: (v) => recipientCheck(v, (raw) => validatePhoneNumber(raw, { defaultRegion: phoneRegion as CountryCode })),
     uri: (v) => {
       if (typeof v !== 'string') return null;
       try {
