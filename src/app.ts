@@ -15,6 +15,7 @@ import { NotificationWriter } from './domain/notification-writer.ts';
 import { SecretBox } from './domain/secret-box.ts';
 import { InvalidRecipientError } from './domain/recipients.ts';
 import type { SendContext } from './domain/notifications.ts';
+import { Jobs, type JobsLogger } from './jobs/jobs.ts';
 
 export interface AppServices {
   config: Config;
@@ -22,9 +23,10 @@ export interface AppServices {
   secrets: SecretBox;
   directory: ServiceDirectory;
   send: SendContext;
+  jobs: Jobs;
 }
 
-export function createServices(config: Config, database: DbHandle, secretKey: string): AppServices {
+export function createServices(config: Config, database: DbHandle, secretKey: string, logger?: JobsLogger): AppServices {
   const secrets = new SecretBox(secretKey);
   const directory = new ServiceDirectory(database.db, secrets);
   const limits = new DailyLimits(database.db);
@@ -39,6 +41,15 @@ export function createServices(config: Config, database: DbHandle, secretKey: st
     secrets,
     directory,
     send: { directory, limits, writer, emailDomain: config.emailDomain, phoneRegion: config.phoneRegion },
+    jobs: new Jobs({
+      database,
+      directory,
+      limits,
+      phoneRegion: config.phoneRegion,
+      emailDomain: config.emailDomain,
+      leaseSeconds: config.jobs.leaseSeconds,
+      logger,
+    }),
   };
 }
 
@@ -86,6 +97,7 @@ export async function createApp(services: AppServices, opts: { logger?: FastifyB
     directory: services.directory,
     rateLimiter: new RateLimiter(),
     send: services.send,
+    jobs: services.jobs,
     publicUrl: config.publicUrl,
     smsRate: config.smsRate,
     phoneRegion: config.phoneRegion,

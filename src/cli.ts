@@ -3,12 +3,14 @@
  * operator command. Every command works on both databases; on the embedded one, commands that need data go
  * through a running server when there is one, because PGlite admits one process per data folder.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import { loadConfig, ConfigError, type Config } from './config.ts';
 import { runningServer, type ServerHandoff } from './runtime.ts';
-import type { CommandInput, CommandName } from './commands.ts';
+import type { CommandInput, CommandName, SendBulkEvent, SendBulkInput } from './commands.ts';
 import type { OutboxEntry } from './delivery/outbox.ts';
 
 // Heavy modules (database, HTTP server, providers) load inside the commands that need them, so that `help`
@@ -27,6 +29,9 @@ Usage: envoi <command> [options]
   worker                run the delivery worker only (needs DATABASE_URL)
   migrate               apply database migrations and exit
   bootstrap FILE.json   create or update services from a file; prints ids and API keys as JSON
+  send-bulk --service ID --template ID [--name NAME] [--schedule ISO-8601] FILE
+                        send to every row of a CSV, TSV or Excel file (a bulk job); shows the
+                        report and exits with status 2 if the file has problems
   outbox [--limit N] [--service ID] [--json]
                         show the latest messages the sink providers kept
   help                  show this text
@@ -57,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
       return bootstrapCommand(config, rest);
     case 'outbox':
       return outboxCommand(config, rest);
+    case 'send-bulk':
+      return sendBulkCommand(config, rest);
     default:
       throw new OperatorError(`unknown command "${command}"\n\n${USAGE}`);
   }
@@ -73,7 +80,7 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
   if (!config.databaseUrl && !(roles.api && roles.worker)) {
     throw new OperatorError('running the API and the worker as separate processes needs PostgreSQL: set DATABASE_URL');
   }
-  const [{ default: pino }, { openState, writeHandoff, removeHandoff }, { createApp, createServices }, { startWorker }, { commandBridgeRoutes }, { runCommand }] =
+  const [{ default: pino }, { openState, writeHandoff, removeHandoff }, { createApp, createServices }, { startWorker }, { commandBridgeRoutes }, { runCommand, sendBulk }] =
     await Promise.all([
       import('pino'),
       import('./runtime.ts'),
@@ -85,7 +92,7 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
   const logger = pino({ level: config.logLevel });
   const { database, secretKey, migrated } = await openState(config);
   if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
-  const services = createServices(config, database, secretKey);
+  const services = createServices(config, database, secretKey, logger);
   const stops: Array<() => Promise<void>> = [];
   let handoff: ServerHandoff | null = null;
 
@@ -98,6 +105,7 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
         token: () => bridgeToken,
         run: (name: CommandName, input: never) =>
           runCommand(name, input, { config, database, secretKey, afterWrite: (ids) => ids.forEach((id) => services.directory.invalidate(id)) }),
+        sendBulk: (input, source, onEvent) => sendBulk(services, input, source, onEvent),
       });
     }
     const address = await app.listen({ port: config.port, host: config.host });
@@ -107,9 +115,11 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
     }
     logger.info(`Envoi ${APP_VERSION} listening on ${address} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
     stops.push(() => app.close());
+    // Jobs the API started finish before the database closes (or roll back whole if the process is killed).
+    stops.push(() => services.jobs.idle());
   }
   if (roles.worker) {
-    const worker = startWorker({ db: database.db, config, logger });
+    const worker = startWorker({ db: database.db, config, logger, jobs: services.jobs });
     logger.info(`delivery worker started (email: ${config.emailProvider}, sms: ${config.smsProvider})`);
     stops.push(() => worker.stop());
   }
@@ -206,6 +216,156 @@ async function outboxCommand(config: Config, args: string[]): Promise<number> {
     console.log('');
   }
   return 0;
+}
+
+async function sendBulkCommand(config: Config, args: string[]): Promise<number> {
+  const usage = 'usage: envoi send-bulk --service ID --template ID [--name NAME] [--schedule ISO-8601] FILE';
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { service: { type: 'string' }, template: { type: 'string' }, name: { type: 'string' }, schedule: { type: 'string' } },
+  });
+  const file = positionals[0];
+  if (positionals.length !== 1 || !values.service || !values.template || !file) throw new OperatorError(usage);
+  const [{ formatFromFilename }, { parseIsoDate }, { canonicalUuid }] = await Promise.all([
+    import('./jobs/spreadsheet.ts'),
+    import('./api/v2/routes.ts'),
+    import('./api/v2/jwt.ts'),
+  ]);
+  const serviceId = canonicalUuid(values.service);
+  const templateId = canonicalUuid(values.template);
+  if (!serviceId) throw new OperatorError(`--service must be a service id (a UUID), got "${values.service}"`);
+  if (!templateId) throw new OperatorError(`--template must be a template id (a UUID), got "${values.template}"`);
+  const format = formatFromFilename(file);
+  if (!format) throw new OperatorError(`cannot tell what kind of file ${file} is: its name must end in .csv, .tsv, .txt or .xlsx`);
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch (err) {
+    throw new OperatorError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let scheduledFor: string | null = null;
+  if (values.schedule) {
+    const date = parseIsoDate(values.schedule);
+    if (!date) throw new OperatorError(`--schedule must be a date and time in ISO 8601, e.g. 2026-03-02T09:00:00-05:00`);
+    scheduledFor = date.toISOString();
+  }
+  const input: SendBulkInput = { serviceId, templateId, name: values.name ?? path.basename(file), format, scheduledFor };
+
+  const display = progressDisplay(path.basename(file), size);
+  const holder = runningServer(config);
+  let outcome: SendBulkEvent;
+  try {
+    outcome = holder ? await sendBulkThroughServer(holder, input, file, display.show) : await sendBulkDirectly(config, input, file, display.show);
+  } finally {
+    display.end();
+  }
+  if (outcome.type === 'refused') {
+    console.error(`envoi: ${file} cannot be sent:`);
+    for (const line of outcome.problems) console.error(`  ${line}`);
+    return 2;
+  }
+  if (outcome.type !== 'done') throw new Error(`unexpected outcome ${outcome.type}`);
+  const { counts } = outcome;
+  console.log(
+    `job ${outcome.jobId}: ${counts.rows.toLocaleString('en')} rows, ${outcome.status}${outcome.scheduledFor ? ` for ${outcome.scheduledFor}` : ''}`,
+  );
+  if (outcome.status !== 'scheduled') {
+    console.log(
+      `queued ${counts.queued.toLocaleString('en')}, sending ${counts.sending.toLocaleString('en')}, ` +
+        `delivered ${counts.delivered.toLocaleString('en')}, failed ${counts.failed.toLocaleString('en')}`,
+    );
+  }
+  return 0;
+}
+
+async function sendBulkDirectly(config: Config, input: SendBulkInput, file: string, onEvent: (e: SendBulkEvent) => void) {
+  const [{ openState }, { createServices }, { sendBulk }] = await Promise.all([
+    import('./runtime.ts'),
+    import('./app.ts'),
+    import('./commands.ts'),
+  ]);
+  const { database, secretKey } = await openState(config);
+  const services = createServices(config, database, secretKey);
+  try {
+    return await sendBulk(services, input, createReadStream(file), onEvent);
+  } finally {
+    await services.jobs.idle();
+    await database.close();
+  }
+}
+
+/** The file goes to the server as the request body, as it is; the answer is one JSON event per line. */
+async function sendBulkThroughServer(holder: ServerHandoff, input: SendBulkInput, file: string, onEvent: (e: SendBulkEvent) => void) {
+  const query = new URLSearchParams({ service: input.serviceId, template: input.templateId, name: input.name, format: input.format });
+  if (input.scheduledFor) query.set('schedule', input.scheduledFor);
+  const response = await fetch(`${holder.url}/_internal/commands/send-bulk?${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', 'x-envoi-command-token': holder.token },
+    body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+    duplex: 'half',
+  } as RequestInit);
+  if (!response.ok || !response.body) throw new OperatorError(`the running server answered ${response.status}`);
+  let buffered = '';
+  let last: SendBulkEvent | { type: 'error'; message: string } | null = null;
+  for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      last = JSON.parse(buffered.slice(0, newline));
+      buffered = buffered.slice(newline + 1);
+      if (last!.type === 'progress' || last!.type === 'created') onEvent(last as SendBulkEvent);
+    }
+  }
+  if (!last) throw new Error('the running server closed the connection without an answer');
+  if (last.type === 'error') throw new Error(`the running server could not send the file: ${last.message}`);
+  return last;
+}
+
+/**
+ * What send-bulk shows on stderr: a bar redrawn in place on a terminal; elsewhere (a log, CI) one plain line per
+ * stage.
+ */
+function progressDisplay(fileName: string, fileSize: number) {
+  const tty = process.stderr.isTTY === true;
+  const width = 30;
+  let stage = '';
+  let barShown = false;
+  const number = (n: number) => n.toLocaleString('en');
+  const bar = (label: string, fraction: number, detail: string) => {
+    const f = Math.max(0, Math.min(1, fraction));
+    const filled = Math.round(f * width);
+    process.stderr.write(`\r${label.padEnd(10)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(f * 100)).padStart(3)}%  ${detail}\x1b[K`);
+    barShown = true;
+  };
+  const line = (text: string) => {
+    if (barShown) process.stderr.write('\n');
+    barShown = false;
+    process.stderr.write(`${text}\n`);
+  };
+  return {
+    show(event: SendBulkEvent) {
+      if (event.type === 'progress') {
+        const first = event.stage !== stage;
+        stage = event.stage;
+        if (event.stage === 'checking') {
+          if (tty) bar('Checking', fileSize ? (event.bytes ?? 0) / fileSize : 0, `${number(event.rows)} rows`);
+          else if (first) line(`checking ${fileName} (${(fileSize / 1e6).toFixed(1)} MB)`);
+        } else {
+          const total = event.total ?? 0;
+          if (tty) bar('Queueing', total ? event.rows / total : 1, `${number(event.rows)} of ${number(total)} rows`);
+          else if (first) line(`queueing ${number(total)} rows`);
+        }
+      } else if (event.type === 'created') {
+        line(`checked ${number(event.rows)} rows; job ${event.jobId} ${event.status}${event.scheduledFor ? ` for ${event.scheduledFor}` : ''}`);
+        for (const warning of event.warnings) line(`warning: ${warning}`);
+      }
+    },
+    end() {
+      if (barShown) process.stderr.write('\n');
+      barShown = false;
+    },
+  };
 }
 
 main(process.argv.slice(2)).then(

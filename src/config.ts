@@ -36,6 +36,12 @@ export interface Config {
     pollMs: number;
     maxAttempts: number;
   };
+  jobs: {
+    /** How often the worker looks for scheduled jobs and jobs left by a process that died. */
+    pollMs: number;
+    /** A processor's lease on a job, renewed while it runs; a job whose processor died waits this long. */
+    leaseSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -140,6 +146,10 @@ export function loadConfig(env: Env = process.env): Config {
       leaseSeconds: int(env, 'WORKER_LEASE_SECONDS', 60, 5, 3600),
       pollMs: int(env, 'WORKER_POLL_MS', 200, 10, 60_000),
       maxAttempts: int(env, 'WORKER_MAX_ATTEMPTS', 5, 1, 50),
+    },
+    jobs: {
+      pollMs: int(env, 'JOB_POLL_MS', 1000, 10, 60_000),
+      leaseSeconds: int(env, 'JOB_LEASE_SECONDS', 60, 1, 3600),
     },
   };
 }

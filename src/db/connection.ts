@@ -4,8 +4,8 @@
  */
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
 import { PGlitePool } from './pglite-pool.ts';
+import { pgBulkTransaction, pgliteBulkTransaction, type BulkTransaction } from './bulk-load.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -18,6 +18,8 @@ export interface DbHandle {
    * resolves to the rows of its last statement.
    */
   withScriptRunner<T>(fn: (runScript: (text: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T>;
+  /** One transaction for loading many rows (see bulk-load.ts); commits when fn resolves, rolls back if it throws. */
+  withBulkTransaction<T>(fn: (tx: BulkTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -42,9 +44,12 @@ export async function openDatabase(opts: { databaseUrl: string | null; dataDir?:
           client.release();
         }
       },
+      withBulkTransaction: (fn) => pgBulkTransaction(pool, fn),
       close: () => db.destroy(),
     };
   }
+  // Loaded only here: PGlite's module alone adds some 40 MB to a process that runs on PostgreSQL.
+  const { PGlite } = await import('@electric-sql/pglite');
   // No dataDir: an in-memory database (tests).
   const pglite = opts.dataDir ? await PGlite.create(opts.dataDir) : await PGlite.create();
   const pool = new PGlitePool(pglite);
@@ -56,6 +61,14 @@ export async function openDatabase(opts: { databaseUrl: string | null; dataDir?:
       const conn = await pool.connect();
       try {
         return await fn(async (text) => ((await pglite.exec(text)).at(-1)?.rows ?? []) as Record<string, unknown>[]);
+      } finally {
+        conn.release();
+      }
+    },
+    async withBulkTransaction(fn) {
+      const conn = await pool.connect();
+      try {
+        return await pgliteBulkTransaction(conn, fn);
       } finally {
         conn.release();
       }

@@ -19,6 +19,7 @@ export interface ServicesTable {
   email_sender_local_part: string;
   inbound_number: string | null;
   data_retention_days: Generated<number>;
+  max_rows: Generated<number>;
   created_at: Timestamp;
   updated_at: NullableTimestamp;
 }
@@ -173,6 +174,45 @@ export interface OutboxTable {
   created_at: Timestamp;
 }
 
+export type JobStatus = 'pending' | 'scheduled' | 'in progress' | 'finished' | 'cancelled';
+
+export interface JobsTable {
+  id: string;
+  service_id: string;
+  template_id: string;
+  template_version: number;
+  template_type: TemplateType;
+  original_file_name: string;
+  file_format: string;
+  notification_count: number;
+  job_status: JobStatus;
+  api_key_id: string | null;
+  key_type: KeyType;
+  created_by_id: string | null;
+  sender_id: string | null;
+  reply_to_text: string | null;
+  client_reference: string | null;
+  scheduled_for: NullableTimestamp;
+  processing_started: NullableTimestamp;
+  processing_finished: NullableTimestamp;
+  archived: Generated<boolean>;
+  counted: Json;
+  counted_on: ColumnType<string | null, string | null | undefined, string | null>;
+  next_attempt_at: Timestamp;
+  claimed_until: NullableTimestamp;
+  attempts: Generated<number>;
+  file_expires_at: Timestamp;
+  created_at: Timestamp;
+  updated_at: NullableTimestamp;
+}
+
+export interface JobFilesTable {
+  job_id: string;
+  seq: number;
+  bytes: Uint8Array;
+  created_at: Timestamp;
+}
+
 export interface SchemaMigrationsTable {
   name: string;
   applied_at: Timestamp;
@@ -192,5 +232,7 @@ export interface Database {
   received_texts: ReceivedTextsTable;
   daily_send_counts: DailySendCountsTable;
   outbox: OutboxTable;
+  jobs: JobsTable;
+  job_files: JobFilesTable;
   schema_migrations: SchemaMigrationsTable;
 }

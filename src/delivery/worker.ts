@@ -18,6 +18,8 @@ import { testKeyOutcome } from '../domain/recipients.ts';
 import { emailPlainText, renderEmailDocument, renderEmailHtml, smsFragmentCount } from '../templates/index.ts';
 import { createProviders, type Providers } from './providers/index.ts';
 import type { EmailMessage, ProviderResult } from './providers/types.ts';
+import type { Jobs } from '../jobs/jobs.ts';
+import { startJobLoop } from '../jobs/job-loop.ts';
 
 export interface WorkerLogger {
   info(obj: object, msg?: string): void;
@@ -33,6 +35,8 @@ export interface WorkerOptions {
   providers?: Providers;
   /** Delay before the next try after `attempts` failed ones; defaults to the lane backoff of claim-queue.ts. */
   retryDelayMs?: (attempts: number, priority: number) => number;
+  /** When given, a job loop runs beside the delivery loop (scheduled jobs, jobs left by a dead process). */
+  jobs?: Jobs;
 }
 
 export interface Worker {
@@ -433,12 +437,14 @@ export function startWorker(opts: WorkerOptions): Worker {
   }
 
   const loopDone = loop().catch((err) => log?.error({ err }, 'delivery worker stopped unexpectedly'));
+  const jobLoop = opts.jobs ? startJobLoop(opts.jobs, { pollMs: config.jobs.pollMs, logger: log }) : null;
 
   return {
     async stop() {
       if (!running) return loopDone.then(() => undefined);
       running = false;
       wakeUp?.();
+      await jobLoop?.stop();
       await loopDone;
       await Promise.all(inFlight);
       while (flushing) await flushing;

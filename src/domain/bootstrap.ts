@@ -22,6 +22,8 @@ export interface BootstrapService {
   permissions?: string[];
   message_limit?: { email?: number; sms?: number; international_sms?: number };
   rate_limit?: number;
+  /** Rows allowed in one bulk job (50,000 unless set; at most 1,000,000). */
+  max_rows?: number;
   email_sender?: string;
   data_retention_days?: number;
   team?: { name: string; email: string; mobile?: string }[];
@@ -80,6 +82,7 @@ const FILE_SCHEMA = {
             properties: { email: limit, sms: limit, international_sms: limit },
           },
           rate_limit: { type: 'integer', minimum: 1 },
+          max_rows: { type: 'integer', minimum: 1, maximum: 1_000_000 },
           email_sender: { type: 'string', pattern: '^[A-Za-z0-9!#$%&*+/=?^_`{|}~.-]{1,64}$' },
           data_retention_days: { type: 'integer', minimum: 3, maximum: 90 },
           team: {
@@ -245,6 +248,7 @@ async function applyService(
     sms_message_limit: spec.message_limit?.sms ?? existing?.sms_message_limit ?? 50,
     international_sms_message_limit: spec.message_limit?.international_sms ?? existing?.international_sms_message_limit ?? 50,
     rate_limit: spec.rate_limit ?? existing?.rate_limit ?? 1000,
+    max_rows: spec.max_rows ?? existing?.max_rows ?? 50_000,
     email_sender_local_part: spec.email_sender ?? existing?.email_sender_local_part ?? localPartFrom(spec.name),
     inbound_number:
       spec.inbound_number === undefined
@@ -459,9 +463,9 @@ async function applyTemplate(
 
 /**
  * Templates name their author (`created_by` in the API is an email address, which clients require). A service
- * provisioned without a team gets Envoi itself as author.
+ * provisioned without a team gets Envoi itself as author; so do jobs sent through the API or the CLI.
  */
-async function systemUserId(trx: Kysely<Database>, emailDomain: string): Promise<string> {
+export async function systemUserId(trx: Kysely<Database>, emailDomain: string): Promise<string> {
   const email = `envoi@${emailDomain}`;
   const existing = await trx.selectFrom('users').select('id').where('email_address', '=', email).executeTakeFirst();
   if (existing) return existing.id;

@@ -85,10 +85,10 @@ export class DailyLimits {
   }
 
   /**
-   * Reserves one message against each channel's daily limit, or throws 429 TooManyRequestsError. The caller
-   * must later `commit` (inside the insert's transaction) or `release` the reservation.
+   * Reserves `count` messages (one send, or a job's rows) against each channel's daily limit, or throws 429
+   * TooManyRequestsError. The caller must later `commit` (inside the insert's transaction) or `release` it.
    */
-  async reserve(serviceId: string, limits: Partial<Record<LimitChannel, number>>): Promise<Reservation> {
+  async reserve(serviceId: string, limits: Partial<Record<LimitChannel, number>>, count = 1): Promise<Reservation> {
     const entries: Array<[LimitChannel, DayCount]> = [];
     for (const channel of Object.keys(limits) as LimitChannel[]) {
       const entry = this.entry(serviceId, channel);
@@ -97,12 +97,12 @@ export class DailyLimits {
     }
     for (const [channel, entry] of entries) {
       const limit = limits[channel]!;
-      if (entry.stored + entry.reserved >= limit) {
+      if (entry.stored + entry.reserved + count > limit) {
         throw new ApiError(429, 'TooManyRequestsError', `Exceeded send limits (${channel}: ${limit}) for today`);
       }
     }
-    for (const [, entry] of entries) entry.reserved += 1;
-    return new Reservation(serviceId, entries);
+    for (const [, entry] of entries) entry.reserved += count;
+    return new Reservation(serviceId, entries, count);
   }
 
   /** How many messages the service may still send today on a channel (for later CSV checks). */
@@ -122,7 +122,7 @@ export class DailyLimits {
       for (const [channel, entry] of r.entries) {
         const key = `${r.serviceId}:${channel}:${entry.day}`;
         const t = totals.get(key) ?? { serviceId: r.serviceId, channel, n: 0, entries: [] };
-        t.n += 1;
+        t.n += r.count;
         t.entries.push(entry);
         totals.set(key, t);
       }
@@ -149,7 +149,23 @@ export class DailyLimits {
   }
 
   release(reservation: Reservation): void {
-    for (const [, entry] of reservation.entries) entry.reserved -= 1;
+    for (const [, entry] of reservation.entries) entry.reserved -= reservation.count;
+  }
+
+  /** Gives back messages counted on `day` that will not be sent after all (a job cancelled before it ran). */
+  async refund(serviceId: string, day: string, counts: Partial<Record<LimitChannel, number>>): Promise<void> {
+    for (const [channel, n] of Object.entries(counts) as Array<[LimitChannel, number]>) {
+      if (!n) continue;
+      await this.db
+        .updateTable('daily_send_counts')
+        .set({ sent: sql<number>`greatest(0, sent - ${n})` })
+        .where('service_id', '=', serviceId)
+        .where('day', '=', day)
+        .where('channel', '=', channel)
+        .execute();
+      const entry = this.counts.get(`${serviceId}:${channel}`);
+      if (entry && entry.day === day) entry.stored = Math.max(0, entry.stored - n);
+    }
   }
 }
 
@@ -157,5 +173,6 @@ export class Reservation {
   constructor(
     readonly serviceId: string,
     readonly entries: Array<[LimitChannel, DayCount]>,
+    readonly count = 1,
   ) {}
 }

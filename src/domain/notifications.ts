@@ -27,8 +27,11 @@ import {
 } from '../templates/index.ts';
 
 export const EMAIL_SIZE_LIMIT_BYTES = 2_000_000;
-const PRIORITY_OF_CATEGORY = { high: 0, normal: 1, bulk: 2 } as const;
-const CHANNEL_WORDS: Record<TemplateType, string> = { email: 'emails', sms: 'text messages' };
+/** How far ahead a notification or a job may be scheduled (GC Notify's limit). */
+export const MAX_SCHEDULE_HOURS = 96;
+/** Delivery lane (claim order) of a template category: 0 high, 1 normal, 2 bulk. */
+export const PRIORITY_OF_CATEGORY = { high: 0, normal: 1, bulk: 2 } as const;
+export const CHANNEL_WORDS: Record<TemplateType, string> = { email: 'emails', sms: 'text messages' };
 
 export interface Caller {
   service: ServiceRecord;
@@ -105,7 +108,7 @@ export async function acceptNotification(
   const missing = missingPersonalisation(texts, personalisation);
   if (missing.length > 0) throw badRequest(`Missing personalisation: ${missing.join(', ')}`);
 
-  const sender = await resolveSender(ctx, service, req);
+  const sender = await resolveSender(ctx.directory, service, req.type, req.replyToId);
 
   const simulated = isSimulatedRecipient(req.type, req.recipient);
   let normalisedTo: string;
@@ -205,22 +208,28 @@ export async function acceptNotification(
   return accepted;
 }
 
-async function resolveSender(ctx: SendContext, service: ServiceRecord, req: SendRequest): Promise<string | null> {
-  if (req.type === 'email') {
-    const replyTos = await ctx.directory.replyTos(service.id);
-    if (req.replyToId) {
-      const found = replyTos.find((r) => r.id === req.replyToId);
+/** The reply-to address or text sender chosen by id (or the service's default): its value, kept on each row. */
+export async function resolveSender(
+  directory: ServiceDirectory,
+  service: ServiceRecord,
+  type: TemplateType,
+  replyToId: string | null,
+): Promise<string | null> {
+  if (type === 'email') {
+    const replyTos = await directory.replyTos(service.id);
+    if (replyToId) {
+      const found = replyTos.find((r) => r.id === replyToId);
       if (!found) {
-        throw badRequest(`email_reply_to_id ${req.replyToId} does not exist in database for service id ${service.id}`);
+        throw badRequest(`email_reply_to_id ${replyToId} does not exist in database for service id ${service.id}`);
       }
       return found.value;
     }
     return replyTos.find((r) => r.isDefault)?.value ?? null;
   }
-  const senders = await ctx.directory.smsSenders(service.id);
-  if (req.replyToId) {
-    const found = senders.find((s) => s.id === req.replyToId);
-    if (!found) throw badRequest(`sms_sender_id ${req.replyToId} does not exist in database for service id ${service.id}`);
+  const senders = await directory.smsSenders(service.id);
+  if (replyToId) {
+    const found = senders.find((s) => s.id === replyToId);
+    if (!found) throw badRequest(`sms_sender_id ${replyToId} does not exist in database for service id ${service.id}`);
     return found.value;
   }
   return senders.find((s) => s.isDefault)?.value ?? null;

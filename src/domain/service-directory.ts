@@ -16,6 +16,8 @@ export interface ServiceRecord {
   permissions: Set<string>;
   messageLimits: { email: number; sms: number; international_sms: number };
   rateLimit: number;
+  /** Rows allowed in one bulk job. */
+  maxRows: number;
   emailSenderLocalPart: string;
   inboundNumber: string | null;
 }
@@ -96,6 +98,7 @@ export class ServiceDirectory {
           international_sms: row.international_sms_message_limit,
         },
         rateLimit: row.rate_limit,
+        maxRows: row.max_rows,
         emailSenderLocalPart: row.email_sender_local_part,
         inboundNumber: row.inbound_number,
       };

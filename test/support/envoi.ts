@@ -30,13 +30,14 @@ export async function startEnvoi(opts: { bootstrap?: BootstrapFile; worker?: boo
     ENVOI_SECRET_KEY: TEST_SECRET_KEY,
     LOG_LEVEL: 'silent',
     WORKER_POLL_MS: '20',
+    JOB_POLL_MS: '50',
     ...(database.url ? { DATABASE_URL: database.url } : {}),
     ...opts.env,
   });
   const services = createServices(config, database, TEST_SECRET_KEY);
   const app = await createApp(services);
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  const worker = opts.worker ? startWorker({ db: database.db, config }) : null;
+  const worker = opts.worker ? startWorker({ db: database.db, config, jobs: services.jobs }) : null;
   const bootstrap = async (file: BootstrapFile) => {
     const result = await applyBootstrap(database.db, new SecretBox(TEST_SECRET_KEY), checkBootstrapFile(file, config.phoneRegion), config);
     services.directory.invalidate();
@@ -52,6 +53,7 @@ export async function startEnvoi(opts: { bootstrap?: BootstrapFile; worker?: boo
     bootstrap,
     async stop() {
       await worker?.stop();
+      await services.jobs.idle();
       await app.close();
       await database.close();
     },

@@ -7,12 +7,15 @@ export class ApiError extends Error {
     readonly statusCode: number,
     readonly errorName: string,
     message: string,
+    /** Further problems of the same kind, reported after the first (a bulk list's every problem at once). */
+    readonly more: string[] = [],
   ) {
     super(message);
   }
 
   toBody(): { status_code: number; errors: { error: string; message: string }[] } {
-    return { status_code: this.statusCode, errors: [{ error: this.errorName, message: this.message }] };
+    const messages = [this.message, ...this.more];
+    return { status_code: this.statusCode, errors: messages.map((message) => ({ error: this.errorName, message })) };
   }
 }
 

@@ -142,11 +142,11 @@ export function notificationRoutes(app: FastifyInstance, ctx: V2Context) {
       status?: string[];
       reference?: string;
       older_than?: string;
+      include_jobs?: string;
     };
-    let q = selectNotifications(ctx)
-      .where('n.service_id', '=', caller.service.id)
-      .where('n.key_type', '=', caller.keyType)
-      .where('n.job_id', 'is', null);
+    let q = selectNotifications(ctx).where('n.service_id', '=', caller.service.id).where('n.key_type', '=', caller.keyType);
+    // Rows of bulk jobs only when asked for: a job can add a million rows to the list.
+    if (!query.include_jobs) q = q.where('n.job_id', 'is', null);
     if (query.template_type?.length) q = q.where('n.notification_type', 'in', query.template_type as TemplateType[]);
     if (query.status?.length) {
       const statuses = new Set(query.status.flatMap((s) => STATUS_ALIASES[s] ?? [s]));

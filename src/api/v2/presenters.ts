@@ -1,6 +1,7 @@
 /** The JSON shapes of the v2 API's responses (notify-api-v2.md §2.5, §2.8, §2.11). */
 import type { TemplateRecord } from '../../domain/service-directory.ts';
 import { placeholderNames } from '../../templates/index.ts';
+import type { JobView } from '../../jobs/jobs.ts';
 
 /** Notify's `%Y-%m-%dT%H:%M:%S.%fZ`: UTC with six fractional digits. */
 export function formatDate(date: Date | null | undefined): string | null {
@@ -94,6 +95,36 @@ export function presentNotification(n: NotificationRow, root: string, smsRate: n
 
 function round(n: number): number {
   return Math.round(n * 1e6) / 1e6;
+}
+
+/** GC Notify's JobSchema dates (marshmallow): ISO with `+00:00` rather than `Z`. */
+export function formatJobDate(date: Date | null | undefined): string | null {
+  if (!date) return null;
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
+}
+
+/** `{"data": <this>}` of POST /v2/notifications/bulk: GC Notify's JobSchema keys. */
+export function presentJob(job: JobView) {
+  return {
+    api_key: job.apiKey ? { id: job.apiKey.id, key_type: job.apiKey.keyType, name: job.apiKey.name } : null,
+    archived: job.archived,
+    created_at: formatJobDate(job.createdAt),
+    created_by: job.createdBy,
+    id: job.id,
+    job_status: job.status,
+    notification_count: job.notificationCount,
+    original_file_name: job.name,
+    processing_finished: formatJobDate(job.processingFinished),
+    processing_started: formatJobDate(job.processingStarted),
+    scheduled_for: formatJobDate(job.scheduledFor),
+    sender_id: job.senderId,
+    service: job.serviceId,
+    service_name: { name: job.serviceName },
+    template: job.templateId,
+    template_type: job.templateType,
+    template_version: job.templateVersion,
+    updated_at: formatJobDate(job.updatedAt),
+  };
 }
 
 export function presentTemplate(t: TemplateRecord) {

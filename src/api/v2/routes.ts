@@ -13,19 +13,19 @@ import { createValidatorFactory, type Check } from './validation.ts';
 import { notificationRoutes } from './notifications.ts';
 import { templateRoutes } from './templates.ts';
 import { receivedTextRoutes } from './received-texts.ts';
-import type { Caller, SendContext } from '../../domain/notifications.ts';
+import { bulkRoutes } from './bulk.ts';
+import type { Jobs } from '../../jobs/jobs.ts';
+import { MAX_SCHEDULE_HOURS, type Caller, type SendContext } from '../../domain/notifications.ts';
 import type { ServiceDirectory } from '../../domain/service-directory.ts';
 import type { RateLimiter } from '../../domain/limits.ts';
 import { InvalidRecipientError, validateEmailAddress, validatePhoneNumber, type CountryCode } from '../../domain/recipients.ts';
-
-/** How far ahead a notification may be scheduled (GC Notify's limit). */
-export const MAX_SCHEDULE_HOURS = 96;
 
 export interface V2Options {
   db: Db;
   directory: ServiceDirectory;
   rateLimiter: RateLimiter;
   send: SendContext;
+  jobs: Jobs;
   publicUrl: string | null;
   smsRate: number;
   phoneRegion: string;
@@ -107,6 +107,7 @@ function recipientCheck(value: unknown, validate: (raw: string) => unknown): str
 function checks(phoneRegion: string): Record<string, Check> {
   return {
     uuid: (v) => (typeof v === 'string' && canonicalUuid(v) ? null : 'is not a valid UUID'),
+    nullable_uuid: (v) => (v === null || (typeof v === 'string' && canonicalUuid(v)) ? null : 'is not a valid UUID'),
     email_address: (v) => recipientCheck(v, validateEmailAddress),
     phone_number: (v) => recipientCheck(v, (raw) => validatePhoneNumber(raw, { defaultRegion: phoneRegion as CountryCode })),
     uri: (v) => {
@@ -153,4 +154,5 @@ export async function v2Routes(app: FastifyInstance, opts: V2Options) {
   notificationRoutes(app, ctx);
   templateRoutes(app, ctx);
   receivedTextRoutes(app, ctx);
+  bulkRoutes(app, ctx);
 }

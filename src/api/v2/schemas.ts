@@ -37,6 +37,32 @@ export const postSmsRequest = {
   },
 } as const;
 
+/**
+ * GC Notify's post_bulk_request. `rows` has no maxItems here: the service's own row limit is checked with the
+ * rest of the list, in GC's words (`Too many rows. Maximum number of rows allowed is N`), rather than as a
+ * schema error that would quote the whole array back.
+ */
+export const postBulkRequest = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['template_id', 'name'],
+  properties: {
+    template_id: uuid,
+    name: { type: 'string' },
+    reference: { type: 'string' },
+    scheduled_for: scheduledFor,
+    reply_to_id: { type: ['string', 'null'], check: 'nullable_uuid' },
+    csv: { type: 'string' },
+    rows: { type: 'array', minItems: 2 },
+  },
+} as const;
+
+export const getJobRequest = {
+  type: 'object',
+  required: ['job_id'],
+  properties: { job_id: uuid },
+} as const;
+
 export const NOTIFICATION_STATUSES = [
   'cancelled',
   'created',

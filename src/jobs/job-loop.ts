@@ -1,0 +1,58 @@
+/**
+ * The worker's job loop, beside the delivery loop: runs jobs that are due (scheduled ones whose time has come,
+ * and any whose processor died and whose lease ran out), one after another, and once an hour deletes uploaded
+ * files past their retention. Jobs sent through the API do not wait for it: the API starts them at once.
+ */
+import type { Jobs, JobsLogger } from './jobs.ts';
+
+const CLEANUP_EVERY_MS = 3_600_000;
+
+export interface JobLoop {
+  /** Finishes the job in hand, then stops. */
+  stop(): Promise<void>;
+}
+
+export function startJobLoop(jobs: Jobs, opts: { pollMs: number; logger?: JobsLogger }): JobLoop {
+  let running = true;
+  let wakeUp: (() => void) | null = null;
+  let lastCleanup = 0;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = null;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  async function loop(): Promise<void> {
+    while (running) {
+      try {
+        while (running && (await jobs.processNext())) {
+          // another job may be due: look again at once
+        }
+        if (running && Date.now() - lastCleanup > CLEANUP_EVERY_MS) {
+          lastCleanup = Date.now();
+          const removed = await jobs.deleteExpiredFiles();
+          if (removed > 0) opts.logger?.info({ files: removed }, 'deleted uploaded files past their retention');
+        }
+      } catch (err) {
+        // processNext has logged the job's failure and released it for a later try.
+        opts.logger?.error({ err }, 'job loop error');
+      }
+      if (running) await sleep(opts.pollMs);
+    }
+  }
+
+  const done = loop();
+  return {
+    async stop() {
+      running = false;
+      wakeUp?.();
+      await done;
+    },
+  };
+}
