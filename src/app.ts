@@ -15,7 +15,8 @@ import { NotificationWriter } from './domain/notification-writer.ts';
 import { SecretBox } from './domain/secret-box.ts';
 import { InvalidRecipientError } from './domain/recipients.ts';
 import type { SendContext } from './domain/notifications.ts';
-import { Jobs, type JobsLogger } from './jobs/jobs.ts';
+import { Jobs } from './jobs/jobs.ts';
+import type { Logger } from './background.ts';
 
 export interface AppServices {
   config: Config;
@@ -26,7 +27,7 @@ export interface AppServices {
   jobs: Jobs;
 }
 
-export function createServices(config: Config, database: DbHandle, secretKey: string, logger?: JobsLogger): AppServices {
+export function createServices(config: Config, database: DbHandle, secretKey: string, logger?: Logger): AppServices {
   const secrets = new SecretBox(secretKey);
   const directory = new ServiceDirectory(database.db, secrets);
   const limits = new DailyLimits(database.db);

@@ -16,21 +16,16 @@ import type { Db } from '../db/connection.ts';
 import { claim, giveBack, laneBackoffMs, release, type Fenced, type QueueTable, type Retry } from '../db/claim-queue.ts';
 import { testKeyOutcome } from '../domain/recipients.ts';
 import { emailPlainText, renderEmailDocument, renderEmailHtml, smsFragmentCount } from '../templates/index.ts';
+import { createSleeper, type Logger } from '../background.ts';
 import { createProviders, type Providers } from './providers/index.ts';
 import type { EmailMessage, ProviderResult } from './providers/types.ts';
 import type { Jobs } from '../jobs/jobs.ts';
 import { startJobLoop } from '../jobs/job-loop.ts';
 
-export interface WorkerLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
 export interface WorkerOptions {
   db: Db;
   config: Config;
-  logger?: WorkerLogger;
+  logger?: Logger;
   /** Defaults to the providers config names; the worker closes only providers it created. */
   providers?: Providers;
   /** Delay before the next try after `attempts` failed ones; defaults to the lane backoff of claim-queue.ts. */
@@ -126,24 +121,12 @@ export function startWorker(opts: WorkerOptions): Worker {
   const templates = new Map<string, string>();
 
   let running = true;
-  let wakeUp: (() => void) | null = null;
+  const sleeper = createSleeper();
   const inFlight = new Set<Promise<void>>();
   let finals: Final[] = [];
   let retries: Retry[] = [];
   let flushing: Promise<void> | null = null;
   let drainWaiters: Array<() => void> = [];
-
-  function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = null;
-        resolve();
-      }
-      wakeUp = done;
-    });
-  }
 
   // ---- writing outcomes back --------------------------------------------------------------------------------
 
@@ -379,12 +362,12 @@ export function startWorker(opts: WorkerOptions): Worker {
         rows = await claim<ClaimedNotification>(db, NOTIFICATION_QUEUE, { limit: batchSize, leaseSeconds });
       } catch (err) {
         log?.error({ err }, 'delivery worker could not claim notifications');
-        await sleep(pollMs);
+        await sleeper.sleep(pollMs);
         continue;
       }
       if (rows.length === 0) {
         if (inFlight.size === 0) await settleDrain();
-        if (running) await sleep(pollMs);
+        if (running) await sleeper.sleep(pollMs);
         continue;
       }
       rows.sort((a, b) => a.priority - b.priority || a.next_attempt_at.getTime() - b.next_attempt_at.getTime());
@@ -393,7 +376,7 @@ export function startWorker(opts: WorkerOptions): Worker {
       } catch (err) {
         log?.error({ err }, 'delivery worker could not load services or templates');
         await withRetries('give back rows', () => giveBack(db, NOTIFICATION_QUEUE, rows));
-        await sleep(pollMs);
+        await sleeper.sleep(pollMs);
         continue;
       }
       // A row not started within half its lease is given back rather than sent late: past the lease another
@@ -424,7 +407,7 @@ export function startWorker(opts: WorkerOptions): Worker {
         await withRetries('give back rows', () => giveBack(db, NOTIFICATION_QUEUE, untried));
       }
       // A full batch suggests more are due: claim again at once. Otherwise wait for more to arrive.
-      if (rows.length < batchSize && running) await sleep(pollMs);
+      if (rows.length < batchSize && running) await sleeper.sleep(pollMs);
     }
   }
 
@@ -443,7 +426,7 @@ export function startWorker(opts: WorkerOptions): Worker {
     async stop() {
       if (!running) return loopDone.then(() => undefined);
       running = false;
-      wakeUp?.();
+      sleeper.wake();
       await jobLoop?.stop();
       await loopDone;
       await Promise.all(inFlight);
@@ -456,7 +439,7 @@ export function startWorker(opts: WorkerOptions): Worker {
       if (!running) return Promise.resolve();
       return new Promise<void>((resolve) => {
         drainWaiters.push(resolve);
-        wakeUp?.();
+        sleeper.wake();
       });
     },
   };

@@ -3,7 +3,8 @@
  * and any whose processor died and whose lease ran out), one after another, and once an hour deletes uploaded
  * files past their retention. Jobs sent through the API do not wait for it: the API starts them at once.
  */
-import type { Jobs, JobsLogger } from './jobs.ts';
+import { createSleeper, type Logger } from '../background.ts';
+import type { Jobs } from './jobs.ts';
 
 const CLEANUP_EVERY_MS = 3_600_000;
 
@@ -12,21 +13,10 @@ export interface JobLoop {
   stop(): Promise<void>;
 }
 
-export function startJobLoop(jobs: Jobs, opts: { pollMs: number; logger?: JobsLogger }): JobLoop {
+export function startJobLoop(jobs: Jobs, opts: { pollMs: number; logger?: Logger }): JobLoop {
   let running = true;
-  let wakeUp: (() => void) | null = null;
+  const sleeper = createSleeper();
   let lastCleanup = 0;
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = null;
-        resolve();
-      }
-      wakeUp = done;
-    });
 
   async function loop(): Promise<void> {
     while (running) {
@@ -43,7 +33,7 @@ export function startJobLoop(jobs: Jobs, opts: { pollMs: number; logger?: JobsLo
         // processNext has logged the job's failure and released it for a later try.
         opts.logger?.error({ err }, 'job loop error');
       }
-      if (running) await sleep(opts.pollMs);
+      if (running) await sleeper.sleep(opts.pollMs);
     }
   }
 
@@ -51,7 +41,7 @@ export function startJobLoop(jobs: Jobs, opts: { pollMs: number; logger?: JobsLo
   return {
     async stop() {
       running = false;
-      wakeUp?.();
+      sleeper.wake();
       await done;
     },
   };

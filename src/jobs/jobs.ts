@@ -13,6 +13,7 @@
  * are: a process killed mid-job leaves nothing behind, and the job is claimed again when its lease runs out. The
  * unique index on (job_id, job_row_number) makes a second copy impossible even if two processors overlap.
  */
+import type { Logger } from '../background.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
@@ -55,12 +56,6 @@ const ONE_AHEAD = { highWaterMark: 1 };
 // How often (rows) the checking pass reports progress.
 const PROGRESS_EVERY = 5_000;
 
-export interface JobsLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
 export interface JobsOptions {
   database: DbHandle;
   directory: ServiceDirectory;
@@ -70,7 +65,7 @@ export interface JobsOptions {
   emailDomain: string;
   /** A processor's lease on a job; it is renewed while the job runs (PostgreSQL). Default 60 s. */
   leaseSeconds?: number;
-  logger?: JobsLogger;
+  logger?: Logger;
 }
 
 /** Who is sending: an API key, or an operator at the command line (no key). */
@@ -222,7 +217,7 @@ class LostClaim extends Error {}
 export class Jobs {
   private readonly db;
   private readonly leaseSeconds: number;
-  private readonly log: JobsLogger | undefined;
+  private readonly log: Logger | undefined;
   private readonly running = new Set<Promise<unknown>>();
   private systemUser: Promise<string> | null = null;
 

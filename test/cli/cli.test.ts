@@ -4,79 +4,38 @@
  * and run the same commands again on PostgreSQL directly when DATABASE_URL is set.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { NotifyClient } from 'notifications-node-client';
-import { TEST_SECRET_KEY } from '../support/envoi.ts';
+import { createSandbox, ENVOI_BIN, type EnvoiSandbox } from '../support/envoi-process.ts';
 
 const run = promisify(execFile);
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const ENVOI = path.join(ROOT, 'bin/envoi.js');
-const EXAMPLE = path.join(ROOT, 'examples/bootstrap.json');
+const ENVOI = ENVOI_BIN;
+const EXAMPLE = path.resolve(import.meta.dirname, '../../examples/bootstrap.json');
 
+let sandbox: EnvoiSandbox;
 let dataDir: string;
-let env: NodeJS.ProcessEnv;
 let server: ChildProcess;
 let baseUrl: string;
-let dbName: string | null = null;
 
+/** `envoi ...args`, rejecting (with code and stderr) when it exits non-zero, like execFile. */
 async function envoi(...args: string[]) {
-  return run(process.execPath, [ENVOI, ...args], { env, cwd: dataDir });
-}
-
-async function waitForServer(child: ChildProcess): Promise<string> {
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/[^\s"]+)/.exec(output);
-      if (match) resolve(match[1]!);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`envoi start exited with ${code}:\n${output}`)));
-  });
+  const outcome = await sandbox.envoi(...args);
+  if (outcome.code !== 0) throw Object.assign(new Error(outcome.stderr), outcome);
+  return outcome;
 }
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(tmpdir(), 'envoi-cli-'));
-  env = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ENVOI_DATA_DIR: path.join(dataDir, 'data'), WORKER_POLL_MS: '20' };
-  if (process.env.DATABASE_URL) {
-    dbName = `envoi_cli_${process.pid}`;
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = `/${dbName}`;
-    env.DATABASE_URL = url.toString();
-    env.ENVOI_SECRET_KEY = TEST_SECRET_KEY;
-  } else {
-    delete env.DATABASE_URL;
-    delete env.ENVOI_SECRET_KEY;
-  }
-  server = spawn(process.execPath, [ENVOI, 'start'], { env, cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  baseUrl = await waitForServer(server);
+  sandbox = await createSandbox('envoi-cli');
+  dataDir = sandbox.dir;
+  ({ child: server, url: baseUrl } = await sandbox.start());
 });
 
-afterAll(async () => {
-  if (server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
-  }
-  await rm(dataDir, { recursive: true, force: true });
-  if (dbName) {
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
-  }
-});
+afterAll(() => sandbox.cleanup());
 
 describe('envoi CLI', () => {
   let provisioned: { services: { id: string; templates: Record<string, string>; api_keys: Record<string, string> }[] };

@@ -4,60 +4,23 @@
  * has stopped). Output is not a terminal here, so progress comes as one plain line per stage.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import pg from 'pg';
 import ExcelJS from 'exceljs';
-import { TEST_SECRET_KEY } from '../support/envoi.ts';
 import { call } from '../api/helpers.ts';
+import { createSandbox, type EnvoiSandbox } from '../support/envoi-process.ts';
 import { fixture, LIVE_ID } from './fixture.ts';
 
-const run = promisify(execFile);
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const ENVOI = path.join(ROOT, 'bin/envoi.js');
-
+let sandbox: EnvoiSandbox;
 let dir: string;
-let env: NodeJS.ProcessEnv;
 let server: ChildProcess;
 let baseUrl: string;
-let dbName: string | null = null;
 let templateId: string;
 let liveKey: string;
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function envoi(...args: string[]): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [ENVOI, ...args], { env, cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
+const envoi = (...args: string[]) => sandbox.envoi(...args);
 const sendBulk = (...args: string[]) => envoi('send-bulk', '--service', LIVE_ID, '--template', templateId, ...args);
-
-async function waitForServer(child: ChildProcess): Promise<string> {
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/[^\s"]+)/.exec(output);
-      if (match) resolve(match[1]!);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`envoi start exited with ${code}:\n${output}`)));
-  });
-}
 
 async function writeList(name: string, emails: string[]): Promise<string> {
   const file = path.join(dir, name);
@@ -66,24 +29,9 @@ async function writeList(name: string, emails: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'envoi-send-bulk-'));
-  env = { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ENVOI_DATA_DIR: path.join(dir, 'data'), WORKER_POLL_MS: '20', JOB_POLL_MS: '100' };
-  if (process.env.DATABASE_URL) {
-    dbName = `envoi_send_bulk_${process.pid}`;
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = `/${dbName}`;
-    env.DATABASE_URL = url.toString();
-    env.ENVOI_SECRET_KEY = TEST_SECRET_KEY;
-  } else {
-    delete env.DATABASE_URL;
-    delete env.ENVOI_SECRET_KEY;
-  }
-  server = spawn(process.execPath, [ENVOI, 'start'], { env: { ...env, LOG_LEVEL: 'info' }, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  baseUrl = await waitForServer(server);
+  sandbox = await createSandbox('envoi-send-bulk', { LOG_LEVEL: 'warn', JOB_POLL_MS: '100' });
+  dir = sandbox.dir;
+  ({ child: server, url: baseUrl } = await sandbox.start({ LOG_LEVEL: 'info' }));
   const bootstrapFile = path.join(dir, 'bootstrap.json');
   await writeFile(bootstrapFile, JSON.stringify(fixture()));
   const provisioned = JSON.parse((await envoi('bootstrap', bootstrapFile)).stdout);
@@ -92,19 +40,7 @@ beforeAll(async () => {
   liveKey = service.api_keys.live;
 });
 
-afterAll(async () => {
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
-  }
-  await rm(dir, { recursive: true, force: true });
-  if (dbName) {
-    const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
-  }
-});
+afterAll(() => sandbox.cleanup());
 
 describe('envoi send-bulk', () => {
   it('sends a CSV file: a line per stage on stderr, the job and its counts on stdout', async () => {

@@ -20,26 +20,32 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     return Object.assign(handle, { url: null });
   }
 
-  const name = `envoi_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await onServer(serverUrl, `CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const handle = await openDatabase({ databaseUrl: url.toString() });
+  const scratch = await createServerDatabase(serverUrl);
+  const handle = await openDatabase({ databaseUrl: scratch.url });
   try {
     await migrate(handle);
   } catch (err) {
     await handle.close();
-    await onServer(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await scratch.drop();
     throw err;
   }
   const closeHandle = handle.close.bind(handle);
   return Object.assign(handle, {
-    url: url.toString(),
+    url: scratch.url,
     async close() {
       await closeHandle();
-      await onServer(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await scratch.drop();
     },
   });
+}
+
+/** A new, empty database on the server of `serverUrl`, and how to drop it. */
+export async function createServerDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `envoi_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await onServer(serverUrl, `CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => onServer(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 async function onServer(serverUrl: string, statement: string): Promise<void> {
