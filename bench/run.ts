@@ -2,10 +2,16 @@
  * Accept benchmark (DESIGN.md §4): `POST /v2/notifications/email` on real PostgreSQL against a bare Fastify route
  * in the same run, under autocannon, with the budgets checked and a durability check (every 201 is a committed row).
  *
- *   npm run bench                              # 64 connections, 3 s warm-up, 15 s measured, child and in-process
- *   npm run bench -- --duration 30 --warmup 5  # or BENCH_DURATION=30 BENCH_WARMUP=5 npm run bench
- *   npm run bench -- --mode child              # child | inproc | both (default both; the budgets use child)
- *   npm run bench -- --only envoi --cpu-prof   # V8 CPU profile of the Envoi server child in bench/results/profiles/
+ *   npm run bench                                        # this, then bench/bulk.ts (package.json chains them)
+ *   node --import tsx bench/run.ts --duration 30 --warmup 5 --rounds 3 --connections 64
+ *   BENCH_DURATION=30 BENCH_WARMUP=5 npm run bench       # the same through npm (npm's `--` args reach bulk.ts)
+ *   node --import tsx bench/run.ts --mode child          # child | inproc | both (default both; budgets use child)
+ *   node --import tsx bench/run.ts --only envoi --cpu-prof  # V8 profiles of the server child: bench/results/profiles/
+ *
+ * Each server (Envoi, bare) is warmed up, then loaded in `rounds` slices that alternate between the two, so that
+ * both see the same machine: on a shared VM the bare figure alone moves by half from one minute to the next.
+ * Before each slice the bench waits (up to --quiet-wait seconds, default 120) for other processes to go quiet,
+ * and it reports the CPU each party used, so that a figure taken next to a test run is flagged, not trusted.
  *
  * Database: DATABASE_URL if set (used as is, never dropped; rows are counted for this run's own service), else a
  * fresh `envoi_bench_<pid>` on postgres://postgres@127.0.0.1:5432, dropped at the end.
@@ -13,9 +19,9 @@
  * Always exits 0 once it has measured, even when a budget fails: it is a measurement. Figures also go to
  * bench/results/latest.json.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -40,6 +46,11 @@ interface Settings {
   modes: Mode[];
   kinds: ServerKind[];
   cpuProf: boolean;
+  /** Seconds to wait, before each slice, for the machine to be quiet (other processes using < 0.3 cores). */
+  quietWait: number;
+  /** The measured time of each server is cut into this many slices, alternating between the servers. */
+  rounds: number;
+  sliceSeconds: number;
 }
 
 function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
@@ -52,7 +63,7 @@ function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
     else if (arg === '--cpu-prof') flags.set('cpu-prof', 'true');
     else flags.set(arg.slice(2), argv[++i] ?? '');
   }
-  const known = ['duration', 'warmup', 'connections', 'mode', 'only', 'cpu-prof'];
+  const known = ['duration', 'warmup', 'connections', 'mode', 'only', 'cpu-prof', 'quiet-wait', 'rounds'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
   const pick = (flag: string, envName: string, fallback: string) => flags.get(flag) ?? env[envName] ?? fallback;
   const number = (flag: string, envName: string, fallback: number, min: number) => {
@@ -65,13 +76,19 @@ function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
   if (!['child', 'inproc', 'both'].includes(mode)) throw new Error(`--mode must be child, inproc or both, got "${mode}"`);
   const only = pick('only', 'BENCH_ONLY', 'both');
   if (!['envoi', 'bare', 'both'].includes(only)) throw new Error(`--only must be envoi, bare or both, got "${only}"`);
+  const duration = number('duration', 'BENCH_DURATION', 15, 1);
+  const rounds = Math.max(1, Math.round(number('rounds', 'BENCH_ROUNDS', 3, 1)));
+  const sliceSeconds = Math.max(1, Math.round(duration / rounds));
   return {
-    duration: number('duration', 'BENCH_DURATION', 15, 1),
+    duration: sliceSeconds * rounds,
+    rounds,
+    sliceSeconds,
     warmup: number('warmup', 'BENCH_WARMUP', 3, 0),
     connections: Math.round(number('connections', 'BENCH_CONNECTIONS', 64, 1)),
     modes: mode === 'both' ? ['child', 'inproc'] : [mode as Mode],
     kinds: only === 'both' ? ['bare', 'envoi'] : [only as ServerKind],
     cpuProf: flags.get('cpu-prof') === 'true' || env.BENCH_CPU_PROF === '1',
+    quietWait: number('quiet-wait', 'BENCH_QUIET_WAIT', 120, 0),
   };
 }
 
@@ -120,6 +137,17 @@ async function openBenchDatabase(env: NodeJS.ProcessEnv): Promise<BenchDatabase>
       if (disposed) return;
       disposed = true;
       await handle.close().catch(() => {});
+      // pg's Pool.end() resolves before its connections have closed, and a pool's idle connection killed by
+      // DROP … WITH (FORCE) emits 'error' on a pool nobody listens to (src/db/connection.ts): an uncaught
+      // exception. So wait for our connections to go, and force only as a last resort.
+      for (let attempt = 0; attempt < 40; attempt++) {
+        try {
+          await onAdmin(`DROP DATABASE IF EXISTS ${name}`);
+          return;
+        } catch {
+          await sleep(250);
+        }
+      }
       await onAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
@@ -217,11 +245,12 @@ async function startInProcess(kind: ServerKind, opts: ServerOptions): Promise<Se
 
 async function startChild(kind: ServerKind, opts: ServerOptions, cpuProf: boolean): Promise<ServerHandle> {
   const profDir = `${RESULTS_DIR}profiles`;
-  if (cpuProf) mkdirSync(profDir, { recursive: true });
+  if (cpuProf) mkdirSync(`${profDir}/${kind}`, { recursive: true });
   const execArgv = [
     '--import',
     TSX,
-    ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${kind}-${process.pid}-${Date.now()}.cpuprofile`] : []),
+    // Node names each thread's profile CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile (tsx's loader thread has one too).
+    ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}/${kind}`] : []),
   ];
   const child: ChildProcess = fork(SERVER_MODULE, ['--bench-child', kind, JSON.stringify(opts)], {
     execArgv,
@@ -278,6 +307,8 @@ interface LoadTarget {
 
 interface LoadRun {
   result: autocannon.Result;
+  /** Latency in ms of each 2xx response (autocannon's own histogram keeps whole milliseconds only). */
+  latencies: number[];
   /** Ids from the bodies of the 201s, in the order they came. */
   ids: string[];
   statusCounts: Record<string, number>;
@@ -290,6 +321,7 @@ interface LoadRun {
 
 async function load(target: LoadTarget, seconds: number): Promise<LoadRun> {
   const ids: string[] = [];
+  const latencies: number[] = [];
   const statusCounts: Record<string, number> = {};
   const sampleErrors: string[] = [];
   let requestsWritten = 0;
@@ -303,7 +335,7 @@ async function load(target: LoadTarget, seconds: number): Promise<LoadRun> {
     for (const client of clients) client.setHeaders(headers);
   }, 1000);
   try {
-    const result = await autocannon({
+    const options: autocannon.Options = {
       url: `http://127.0.0.1:${target.port}`,
       connections: target.connections,
       duration: seconds,
@@ -335,23 +367,32 @@ async function load(target: LoadTarget, seconds: number): Promise<LoadRun> {
           requestsWritten += 1;
         });
       },
+    };
+    const result = await new Promise<autocannon.Result>((resolve, reject) => {
+      const instance = autocannon(options, (err, res) => (err ? reject(err) : resolve(res)));
+      instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+        if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+      });
     });
-    return { result, ids, statusCounts, requestsWritten, responsesRead, sampleErrors };
+    return { result, latencies, ids, statusCounts, requestsWritten, responsesRead, sampleErrors };
   } finally {
     clearInterval(resign);
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// One measurement: a server started, warmed up, loaded, checked, stopped
+// Measuring: both servers up, each warmed, then loaded in alternating slices so that both see the same machine
 
 interface Measurement {
   mode: Mode;
   kind: ServerKind;
+  /** Responses per second over the measured slices. */
   requestsPerSecond: number;
-  /** 201s divided by the measured run's wall time. */
+  /** 201s per second over the measured slices. */
   acceptedPerSecond: number;
   latencyMs: { p50: number; p97_5: number; p99: number; max: number; mean: number };
+  /** Each slice's own rate, to show how steady the machine was. */
+  sliceRequestsPerSecond: number[];
   responses: number;
   created: number;
   non2xx: number;
@@ -367,13 +408,20 @@ interface Measurement {
     loadGenerator: number;
     /** All cores together, 0..cores: server, load generator, PostgreSQL and everything else. */
     machine: number;
+    /** The local PostgreSQL server's processes (0 when it is not on this machine). */
+    postgres: number;
+    /** What is left: other processes sharing the machine. Above ~0.3 the figures are not trustworthy. */
+    other: number;
     cores: number;
+    /** The most other processes used just before a slice, and how long the bench waited for quiet in all. */
+    otherBefore: number;
+    waitedForQuietSeconds: number;
   };
   durability: Durability | null;
 }
 
 interface Durability {
-  /** 201s over warm-up and measured run together. */
+  /** 201s over warm-up and measured slices together. */
   created: number;
   /** Rows this server added to notifications (counted after the writes settled). */
   rowsAdded: number;
@@ -397,91 +445,248 @@ function machineBusy(): { busy: number; total: number } {
 
 const cpuSeconds = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1e6;
 
-async function measureOne(
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU seconds used so far by the local PostgreSQL server's processes (Linux /proc; 0 elsewhere or when the server
+ * is remote). Backends that exit during a run take their time with them, so this reads slightly low.
+ */
+function postgresCpuSeconds(): number {
+  let ticks = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      if (comm !== 'postgres' && !comm.startsWith('postgres:')) continue;
+      const fields = stat.slice(close + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    } catch {
+      // Gone between readdir and read.
+    }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+/**
+ * Waits (up to `maxSeconds`) until processes other than this one use less than 0.3 cores over a second, so that
+ * a figure is not taken while something else (a test run, a compiler) shares the two cores. Returns the cores
+ * other processes used in the last second sampled.
+ */
+async function waitForQuiet(maxSeconds: number): Promise<{ otherCores: number; waitedSeconds: number }> {
+  const started = Date.now();
+  for (;;) {
+    const m0 = machineBusy();
+    const own0 = process.cpuUsage();
+    await sleep(1000);
+    const m1 = machineBusy();
+    const own = cpuSeconds(own0, process.cpuUsage());
+    const total = m1.total - m0.total;
+    const otherCores = total > 0 ? ((m1.busy - m0.busy) / total) * os.cpus().length - own : 0;
+    const waitedSeconds = (Date.now() - started) / 1000;
+    if (otherCores < 0.3 || waitedSeconds >= maxSeconds) return { otherCores: Math.max(0, otherCores), waitedSeconds };
+  }
+}
+
+/** Nearest-rank percentile of an ascending array. */
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** What one server accumulates over its slices. */
+class Tally {
+  readonly latencies: number[] = [];
+  readonly ids: string[] = [];
+  readonly statusCounts: Record<string, number> = {};
+  readonly sampleErrors: string[] = [];
+  readonly sliceRates: number[] = [];
+  seconds = 0;
+  responses = 0;
+  non2xx = 0;
+  errors = 0;
+  timeouts = 0;
+  cutOff = 0;
+  warmIds: string[] = [];
+  serverCpu: number | null = 0;
+  generatorCpu = 0;
+  machineCpu = 0;
+  postgresCpu = 0;
+  otherBefore = 0;
+  waited = 0;
+
+  add(run: LoadRun): void {
+    const r = run.result;
+    for (const l of run.latencies) this.latencies.push(l);
+    for (const id of run.ids) this.ids.push(id);
+    for (const [code, n] of Object.entries(run.statusCounts)) this.statusCounts[code] = (this.statusCounts[code] ?? 0) + n;
+    for (const e of run.sampleErrors) if (this.sampleErrors.length < 5) this.sampleErrors.push(e);
+    this.seconds += r.duration;
+    this.responses += run.responsesRead;
+    this.sliceRates.push(run.responsesRead / r.duration);
+    this.non2xx += r.non2xx;
+    this.errors += r.errors;
+    this.timeouts += r.timeouts;
+    this.cutOff += run.requestsWritten - run.responsesRead;
+  }
+
+  toMeasurement(mode: Mode, kind: ServerKind, durability: Durability | null): Measurement {
+    const sorted = Float64Array.from(this.latencies).sort();
+    const mean = this.latencies.length ? this.latencies.reduce((a, b) => a + b, 0) / this.latencies.length : 0;
+    const created = this.statusCounts['201'] ?? 0;
+    const per = (cpuSecondsTotal: number) => cpuSecondsTotal / this.seconds;
+    const cores = os.cpus().length;
+    const server = this.serverCpu === null ? null : per(this.serverCpu);
+    const generator = per(this.generatorCpu);
+    const machine = per(this.machineCpu);
+    const postgres = Math.max(0, per(this.postgresCpu));
+    return {
+      mode,
+      kind,
+      requestsPerSecond: this.responses / this.seconds,
+      acceptedPerSecond: created / this.seconds,
+      latencyMs: {
+        p50: percentile(sorted, 0.5),
+        p97_5: percentile(sorted, 0.975),
+        p99: percentile(sorted, 0.99),
+        max: sorted.length ? sorted[sorted.length - 1]! : 0,
+        mean,
+      },
+      sliceRequestsPerSecond: this.sliceRates.map((r) => Math.round(r)),
+      responses: this.responses,
+      created,
+      non2xx: this.non2xx,
+      errors: this.errors,
+      timeouts: this.timeouts,
+      statusCounts: this.statusCounts,
+      sampleErrors: this.sampleErrors,
+      durationSeconds: Math.round(this.seconds * 100) / 100,
+      cpu: {
+        server,
+        loadGenerator: generator,
+        machine,
+        postgres,
+        other: Math.max(0, machine - (server ?? 0) - generator - postgres),
+        cores,
+        otherBefore: this.otherBefore,
+        waitedForQuietSeconds: this.waited,
+      },
+      durability,
+    };
+  }
+}
+
+async function measureMode(
   mode: Mode,
-  kind: ServerKind,
   settings: Settings,
   database: BenchDatabase,
   provisioned: Provisioned,
   serverOptions: ServerOptions,
-): Promise<Measurement> {
-  const server =
-    mode === 'child' ? await startChild(kind, serverOptions, settings.cpuProf) : await startInProcess(kind, serverOptions);
+): Promise<Measurement[]> {
+  const servers = new Map<ServerKind, ServerHandle>();
   try {
+    for (const kind of settings.kinds) {
+      servers.set(
+        kind,
+        mode === 'child' ? await startChild(kind, serverOptions, settings.cpuProf) : await startInProcess(kind, serverOptions),
+      );
+    }
     const body = JSON.stringify({
       email_address: 'bench.recipient@example.com',
       template_id: provisioned.templateId,
       personalisation: { name: 'Ada Lovelace', reference: 'APP-2024-00042' },
     });
-    const target: LoadTarget = {
+    const targetFor = (kind: ServerKind): LoadTarget => ({
       kind,
-      port: server.port,
+      port: servers.get(kind)!.port,
       path: kind === 'envoi' ? '/v2/notifications/email' : '/bare',
       body,
       sign: () => signToken(provisioned.serviceId, provisioned.secret),
       connections: settings.connections,
+    });
+    const settle = async (kind: ServerKind) => {
+      if (kind === 'envoi') await settledCount(database.handle, provisioned.serviceId);
+      else await sleep(200);
     };
-    const rowsBefore = kind === 'envoi' ? await countRows(database.handle, provisioned.serviceId) : 0;
+    const rowsBefore = settings.kinds.includes('envoi') ? await countRows(database.handle, provisioned.serviceId) : 0;
 
-    const warm = settings.warmup > 0 ? await load(target, settings.warmup) : null;
-    if (kind === 'envoi') await settledCount(database.handle, provisioned.serviceId);
-    else await sleep(300);
-
-    const serverCpu0 = await server.cpu();
-    const ownCpu0 = process.cpuUsage();
-    const machine0 = machineBusy();
-    const started = performance.now();
-    const run = await load(target, settings.duration);
-    const wallSeconds = (performance.now() - started) / 1000;
-    const machine1 = machineBusy();
-    const ownCpu1 = process.cpuUsage();
-    const serverCpu1 = await server.cpu();
-
-    let durability: Durability | null = null;
-    if (kind === 'envoi') {
-      const rowsAfter = await settledCount(database.handle, provisioned.serviceId);
-      const allIds = [...(warm?.ids ?? []), ...run.ids];
-      const committed = await countCommitted(database.handle, allIds);
-      const cutOff = (warm ? warm.requestsWritten - warm.responsesRead : 0) + (run.requestsWritten - run.responsesRead);
-      const rowsAdded = rowsAfter - rowsBefore;
-      const missing = allIds.length - committed;
-      durability = {
-        created: allIds.length,
-        rowsAdded,
-        missing,
-        cutOff,
-        ok: missing === 0 && rowsAdded >= allIds.length && rowsAdded <= allIds.length + cutOff,
-      };
+    const tallies = new Map(settings.kinds.map((k) => [k, new Tally()]));
+    for (const kind of settings.kinds) {
+      if (settings.warmup <= 0) continue;
+      const warm = await load(targetFor(kind), settings.warmup);
+      const tally = tallies.get(kind)!;
+      tally.warmIds = warm.ids;
+      tally.cutOff += warm.requestsWritten - warm.responsesRead;
+      await settle(kind);
     }
 
-    const r = run.result;
-    const created = run.statusCounts['201'] ?? 0;
-    const cores = os.cpus().length;
-    const machineDelta = machine1.total - machine0.total;
-    return {
-      mode,
-      kind,
-      requestsPerSecond: r.requests.mean,
-      acceptedPerSecond: created / r.duration,
-      latencyMs: { p50: r.latency.p50, p97_5: r.latency.p97_5, p99: r.latency.p99, max: r.latency.max, mean: r.latency.mean },
-      responses: run.responsesRead,
-      created,
-      non2xx: r.non2xx,
-      errors: r.errors,
-      timeouts: r.timeouts,
-      statusCounts: run.statusCounts,
-      sampleErrors: run.sampleErrors,
-      durationSeconds: r.duration,
-      cpu: {
-        server: serverCpu0 && serverCpu1 ? cpuSeconds(serverCpu0, serverCpu1) / wallSeconds : null,
-        loadGenerator: cpuSeconds(ownCpu0, ownCpu1) / wallSeconds,
-        machine: machineDelta > 0 ? ((machine1.busy - machine0.busy) / machineDelta) * cores : 0,
-        cores,
-      },
-      durability,
-    };
+    for (let round = 0; round < settings.rounds; round++) {
+      // Alternate the order so that neither server always follows the other.
+      const order = round % 2 === 0 ? settings.kinds : [...settings.kinds].reverse();
+      for (const kind of order) {
+        const tally = tallies.get(kind)!;
+        const server = servers.get(kind)!;
+        const quiet = await waitForQuiet(settings.quietWait);
+        tally.otherBefore = Math.max(tally.otherBefore, quiet.otherCores);
+        tally.waited += quiet.waitedSeconds > 1.5 ? quiet.waitedSeconds : 0;
+        const serverCpu0 = await server.cpu();
+        const own0 = process.cpuUsage();
+        const pg0 = postgresCpuSeconds();
+        const machine0 = machineBusy();
+        const run = await load(targetFor(kind), settings.sliceSeconds);
+        const machine1 = machineBusy();
+        const pg1 = postgresCpuSeconds();
+        const own1 = process.cpuUsage();
+        const serverCpu1 = await server.cpu();
+        tally.add(run);
+        const machineTicks = machine1.total - machine0.total;
+        // CPU seconds over the slice, scaled to autocannon's own measured period.
+        const scale = run.result.duration / Math.max(1e-9, machineTicks / 1000 / os.cpus().length);
+        tally.machineCpu += ((machine1.busy - machine0.busy) / 1000) * scale;
+        tally.postgresCpu += (pg1 - pg0) * scale;
+        tally.generatorCpu += cpuSeconds(own0, own1) * scale;
+        tally.serverCpu =
+          serverCpu0 && serverCpu1 && tally.serverCpu !== null ? tally.serverCpu + cpuSeconds(serverCpu0, serverCpu1) * scale : null;
+        await settle(kind);
+      }
+    }
+
+    const measurements: Measurement[] = [];
+    for (const kind of settings.kinds) {
+      const tally = tallies.get(kind)!;
+      let durability: Durability | null = null;
+      if (kind === 'envoi') {
+        const rowsAfter = await settledCount(database.handle, provisioned.serviceId);
+        const allIds = [...tally.warmIds, ...tally.ids];
+        const committed = await countCommitted(database.handle, allIds);
+        const rowsAdded = rowsAfter - rowsBefore;
+        const missing = allIds.length - committed;
+        durability = {
+          created: allIds.length,
+          rowsAdded,
+          missing,
+          cutOff: tally.cutOff,
+          ok: missing === 0 && rowsAdded >= allIds.length && rowsAdded <= allIds.length + tally.cutOff,
+        };
+      }
+      measurements.push(tally.toMeasurement(mode, kind, durability));
+    }
+    return measurements;
   } finally {
-    await server.stop();
+    for (const server of servers.values()) await server.stop();
   }
 }
 
@@ -489,15 +694,15 @@ async function measureOne(
 // Report
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
-const ms = (n: number) => (Number.isInteger(n) ? `${n}` : n.toFixed(2));
+const ms = (n: number) => n.toFixed(1);
 const pad = (s: string, n: number) => s.padStart(n);
 
 function table(measurements: Measurement[]): string {
-  const head = ['', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'max ms', '201s', 'non-2xx', 'errors', 'CPU srv', 'CPU gen', 'CPU all'];
-  const widths = [16, 9, 8, 9, 8, 8, 10, 8, 7, 8, 8, 8];
+  const head = ['', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'max ms', '2xx', 'non-2xx', 'errors', 'CPU srv', 'gen', 'pg', 'other'];
+  const widths = [16, 9, 7, 9, 7, 7, 9, 8, 7, 8, 5, 5, 6];
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : pad(c, widths[i]!))).join(' ');
   const out = [line(head), '-'.repeat(widths.reduce((a, b) => a + b + 1, -1))];
-  const cpu = (n: number | null) => (n === null ? '—' : n.toFixed(2));
+  const cpu = (n: number | null) => (n === null ? '—' : Math.max(0, n).toFixed(2));
   for (const m of measurements) {
     out.push(
       line([
@@ -512,9 +717,14 @@ function table(measurements: Measurement[]): string {
         int(m.errors),
         cpu(m.cpu.server),
         cpu(m.cpu.loadGenerator),
-        cpu(m.cpu.machine),
+        cpu(m.cpu.postgres),
+        cpu(m.cpu.other),
       ]),
     );
+  }
+  out.push('');
+  for (const m of measurements) {
+    out.push(`${`${m.mode} ${m.kind}`.padEnd(widths[0]!)} slices: ${m.sliceRequestsPerSecond.map(int).join(' / ')} req/s`);
   }
   for (const mode of ['child', 'inproc'] as Mode[]) {
     const ratio = ratioFor(measurements, mode);
@@ -542,7 +752,7 @@ function verdicts(measurements: Measurement[], mode: Mode): Verdict[] {
     {
       name: `accepted ≥ ${int(BUDGET.acceptedPerSecond)}/s`,
       pass: envoi.acceptedPerSecond >= BUDGET.acceptedPerSecond,
-      detail: `${int(envoi.acceptedPerSecond)}/s (201s ÷ ${envoi.durationSeconds} s; autocannon mean ${int(envoi.requestsPerSecond)} req/s)`,
+      detail: `${int(envoi.acceptedPerSecond)}/s (${int(envoi.created)} 201s in ${envoi.durationSeconds} s)`,
     },
     { name: `p99 < ${BUDGET.p99Ms} ms`, pass: envoi.latencyMs.p99 < BUDGET.p99Ms, detail: `${ms(envoi.latencyMs.p99)} ms` },
   ];
@@ -593,7 +803,8 @@ async function main(): Promise<void> {
     const cpus = os.cpus();
     console.log(
       `Envoi accept benchmark: POST /v2/notifications/email vs bare Fastify POST /bare\n` +
-        `  ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s measured, pipelining 1, JWT re-signed every second\n` +
+        `  ${settings.connections} connections, pipelining 1, JWT re-signed every second; per server ${settings.warmup} s warm-up, then ` +
+        `${settings.duration} s measured in ${settings.rounds} slice${settings.rounds > 1 ? 's' : ''} of ${settings.sliceSeconds} s alternating with the other server\n` +
         `  ${cpus.length} × ${cpus[0]?.model.trim()}, node ${process.version}, PostgreSQL ${pgSettings.version} ` +
         `(fsync=${pgSettings.fsync}, synchronous_commit=${pgSettings.synchronous_commit})\n` +
         `  modes: ${settings.modes.map((m) => (m === 'child' ? 'child (server in its own process)' : 'inproc (server and autocannon share one process)')).join(', ')}\n`,
@@ -601,16 +812,29 @@ async function main(): Promise<void> {
 
     const measurements: Measurement[] = [];
     for (const mode of settings.modes) {
-      for (const kind of settings.kinds) {
-        process.stdout.write(`  measuring ${mode} ${kind} …`);
-        const m = await measureOne(mode, kind, settings, database, provisioned, serverOptions);
-        measurements.push(m);
-        process.stdout.write(` ${int(m.requestsPerSecond)} req/s, p99 ${ms(m.latencyMs.p99)} ms\n`);
-      }
+      process.stdout.write(`  measuring ${mode}: ${settings.kinds.join(' and ')} …`);
+      const ms_ = await measureMode(mode, settings, database, provisioned, serverOptions);
+      measurements.push(...ms_);
+      const waited = ms_.reduce((t, m) => t + m.cpu.waitedForQuietSeconds, 0);
+      process.stdout.write(
+        ` ${ms_.map((m) => `${m.kind} ${int(m.requestsPerSecond)} req/s`).join(', ')}` +
+          (waited > 0 ? ` (waited ${Math.round(waited)} s for quiet)` : '') +
+          '\n',
+      );
     }
 
     console.log(`\n${table(measurements)}\n`);
-    console.log('  CPU columns: CPU seconds per wall second (srv = server child, gen = autocannon process, all = whole machine).\n');
+    console.log(
+      '  CPU: cores used during the measured run (srv = server child; gen = autocannon process, in inproc mode server too;\n' +
+        '  pg = local PostgreSQL processes; other = everything else on the machine).\n',
+    );
+    const noisy = measurements.filter((m) => m.cpu.other > 0.3);
+    if (noisy.length) {
+      console.log(
+        `WARNING: other processes used ${noisy.map((m) => `${m.cpu.other.toFixed(2)} cores during ${m.mode} ${m.kind}`).join(', ')}\n` +
+          `  of the ${os.cpus().length}: those figures are low and not comparable. Run again on a quiet machine.\n`,
+      );
+    }
     const primary: Mode = settings.modes.includes('child') ? 'child' : 'inproc';
     const results = verdicts(measurements, primary);
     console.log(`Budgets (DESIGN.md §4), from the ${primary} figures:`);
