@@ -33,8 +33,9 @@ export function createServices(config: Config, database: DbHandle, secretKey: st
   const limits = new DailyLimits(database.db);
   const writer = new NotificationWriter(database.db, limits, {
     maxBatch: 500,
-    // PGlite has one connection; PostgreSQL overlaps two commits so the next batch fills while one is in flight.
-    maxInFlight: database.kind === 'pglite' ? 1 : 4,
+    // One batch at a time: concurrent batches would queue on the same daily counter row, and while one commits
+    // the next fills, so batches grow with the load.
+    maxInFlight: 1,
   });
   return {
     config,

@@ -29,6 +29,9 @@ pg.types.setTypeParser(20, (v) => Number(v));
 export async function openDatabase(opts: { databaseUrl: string | null; dataDir?: string; poolSize?: number }): Promise<DbHandle> {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 20 });
+    // A server restart or failover kills idle connections; pg reports it here, and an unhandled 'error' event
+    // would end the process. The pool replaces the connection on the next query.
+    pool.on('error', (err) => console.error(`envoi: a PostgreSQL connection was lost: ${err.message}`));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,

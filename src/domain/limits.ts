@@ -3,7 +3,7 @@
  * count per service and channel. Neither counts notification rows: the bucket lives in this process, and the
  * daily count is a counter row updated in the same transaction as the notifications it counts.
  */
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/connection.ts';
 import type { KeyType } from '../db/schema.ts';
 import { ApiError } from '../api/v2/errors.ts';
@@ -117,35 +117,44 @@ export class DailyLimits {
    * has committed (on rollback, `release` each reservation instead).
    */
   async commit(trx: Db, reservations: Reservation[]): Promise<() => void> {
-    const totals = new Map<string, { serviceId: string; channel: LimitChannel; n: number; entries: DayCount[] }>();
+    const counters = this.counterUpsert(reservations);
+    const { rows } = await counters.statement.execute(trx);
+    return () => counters.apply(rows);
+  }
+
+  /**
+   * One statement that adds the reservations' counts to their counter rows, for callers that run it themselves
+   * (the notification writer makes it the tail of its insert, so a batch costs one round trip), and what to
+   * apply to the in-memory counts with its rows once committed.
+   */
+  counterUpsert(reservations: Reservation[]): { statement: RawBuilder<CounterRow>; apply(rows: CounterRow[]): void } {
+    const totals = new Map<string, { serviceId: string; channel: LimitChannel; n: number; entry: DayCount }>();
     for (const r of reservations) {
       for (const [channel, entry] of r.entries) {
         const key = `${r.serviceId}:${channel}:${entry.day}`;
-        const t = totals.get(key) ?? { serviceId: r.serviceId, channel, n: 0, entries: [] };
+        const t = totals.get(key) ?? { serviceId: r.serviceId, channel, n: 0, entry };
         t.n += r.count;
-        t.entries.push(entry);
         totals.set(key, t);
       }
     }
-    const afterCommit: Array<() => void> = [];
-    for (const t of totals.values()) {
-      const day = t.entries[0]!.day;
-      const row = await trx
-        .insertInto('daily_send_counts')
-        .values({ service_id: t.serviceId, day, channel: t.channel, sent: t.n })
-        .onConflict((oc) =>
-          oc.columns(['service_id', 'day', 'channel']).doUpdateSet({ sent: sql<number>`daily_send_counts.sent + ${t.n}` }),
-        )
-        .returning('sent')
-        .executeTakeFirstOrThrow();
-      const entry = t.entries[0]!;
-      afterCommit.push(() => {
-        // Our reservations are now part of the stored figure, which also includes other replicas' sends.
-        entry.stored = Math.max(entry.stored + t.n, row.sent);
-        entry.reserved -= t.n;
-      });
-    }
-    return () => afterCommit.forEach((apply) => apply());
+    const ts = [...totals.values()];
+    const statement = sql<CounterRow>`
+      INSERT INTO daily_send_counts (service_id, day, channel, sent)
+      SELECT * FROM unnest(${ts.map((t) => t.serviceId)}::uuid[], ${ts.map((t) => t.entry.day)}::date[],
+                           ${ts.map((t) => t.channel)}::text[], ${ts.map((t) => t.n)}::int4[])
+      ON CONFLICT (service_id, day, channel) DO UPDATE SET sent = daily_send_counts.sent + excluded.sent
+      RETURNING service_id::text AS service_id, channel, sent`;
+    return {
+      statement,
+      apply(rows) {
+        for (const t of ts) {
+          const row = rows.find((r) => r.service_id === t.serviceId && r.channel === t.channel);
+          // Our reservations are now part of the stored figure, which also includes other replicas' sends.
+          t.entry.stored = Math.max(t.entry.stored + t.n, row?.sent ?? 0);
+          t.entry.reserved -= t.n;
+        }
+      },
+    };
   }
 
   release(reservation: Reservation): void {
@@ -167,6 +176,12 @@ export class DailyLimits {
       if (entry && entry.day === day) entry.stored = Math.max(0, entry.stored - n);
     }
   }
+}
+
+export interface CounterRow {
+  service_id: string;
+  channel: string;
+  sent: number;
 }
 
 export class Reservation {

@@ -1,12 +1,12 @@
 /**
- * Group commit for accepted notifications: concurrent requests queue their rows, and one transaction inserts a
+ * Group commit for accepted notifications: concurrent requests queue their rows, and one statement inserts a
  * whole batch and bumps the daily counters. Each request's promise settles only after its row is committed, so
  * a 201 always means the row is durable, while the database sees one round trip per batch, not per request.
  */
-import type { Insertable } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import type { Db } from '../db/connection.ts';
 import type { NotificationsTable } from '../db/schema.ts';
-import type { DailyLimits, Reservation } from './limits.ts';
+import type { CounterRow, DailyLimits, Reservation } from './limits.ts';
 
 interface Pending {
   row: Insertable<NotificationsTable>;
@@ -46,14 +46,20 @@ export class NotificationWriter {
   private async flush(batch: Pending[]): Promise<void> {
     const reservations = batch.flatMap((p) => (p.reservation ? [p.reservation] : []));
     try {
-      const applyCounts = await this.db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('notifications')
-          .values(batch.map((p) => p.row))
-          .execute();
-        return this.limits.commit(trx, reservations);
-      });
-      applyCounts();
+      // One statement, committed on its own: the rows go in as one array per column (so the statement's text is
+      // the same whatever the batch size, and planned once), and the daily counters are bumped in its tail.
+      const columns = Object.keys(batch[0]!.row) as Array<keyof Insertable<NotificationsTable>>;
+      const arrays = columns.map(
+        (column) => sql`${batch.map((p) => p.row[column] ?? null)}::${sql.raw(columnType(column))}[]`,
+      );
+      const counters = this.limits.counterUpsert(reservations);
+      const { rows } = await sql<CounterRow>`
+        WITH inserted AS (
+          INSERT INTO notifications (${sql.join(columns.map((c) => sql.ref(c)))})
+          SELECT * FROM unnest(${sql.join(arrays)})
+          RETURNING 1)
+        ${counters.statement}`.execute(this.db);
+      counters.apply(rows);
       for (const p of batch) p.resolve();
     } catch (err) {
       // One bad row must not fail its neighbours: retry them one by one so each request gets its own answer.
@@ -65,4 +71,26 @@ export class NotificationWriter {
       batch[0]!.reject(err);
     }
   }
+}
+
+const COLUMN_TYPES: Partial<Record<keyof NotificationsTable, string>> = {
+  id: 'uuid',
+  service_id: 'uuid',
+  template_id: 'uuid',
+  api_key_id: 'uuid',
+  created_by_id: 'uuid',
+  job_id: 'uuid',
+  template_version: 'int4',
+  billable_units: 'int4',
+  job_row_number: 'int4',
+  priority: 'int2',
+  personalisation: 'jsonb',
+  scheduled_for: 'timestamptz',
+  next_attempt_at: 'timestamptz',
+  created_at: 'timestamptz',
+};
+
+/** The SQL type of a notifications column, for the array it is sent in; text unless listed. */
+function columnType(column: keyof NotificationsTable): string {
+  return COLUMN_TYPES[column] ?? 'text';
 }
