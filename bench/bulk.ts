@@ -12,10 +12,11 @@
  * A fresh database `envoi_bulk_<pid>` is created on postgres://postgres@127.0.0.1:5432 (trust auth) and dropped at
  * the end. Exits 0 once it has measured, whatever the verdicts; figures also go to bench/results/bulk.json.
  */
+import { ADMIN_URL, dropDatabase, onAdmin, sleep, waitForQuiet } from './machine.ts';
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import os, { tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,7 +33,6 @@ import { SecretBox } from '../src/domain/secret-box.ts';
 import { parseApiKeyString, signToken } from '../src/api/v2/jwt.ts';
 
 const BUDGET = { seconds100k: 5, peakRssMb: 300 } as const;
-const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECRET_KEY = 'bench-secret-key-that-is-long-enough-0123456789';
 const RESULTS = fileURLToPath(new URL('./results/bulk.json', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -47,34 +47,7 @@ function csvRow(i: number): string {
 }
 const HEADER = 'email address,name,reference\n';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * Waits (at most `maxSeconds`) until other processes use less than 0.3 of the machine's cores, as bench/run.ts
- * does: on a 2-core machine a busy neighbour halves the figures. Returns what they used at the start.
- */
-async function waitForQuiet(maxSeconds: number): Promise<{ otherCores: number; waitedSeconds: number }> {
-  const busy = () => {
-    let used = 0;
-    let total = 0;
-    for (const { times: t } of os.cpus()) {
-      used += t.user + t.nice + t.sys + t.irq;
-      total += t.user + t.nice + t.sys + t.irq + t.idle;
-    }
-    return { used, total };
-  };
-  const started = Date.now();
-  for (;;) {
-    const m0 = busy();
-    const own0 = process.cpuUsage();
-    await sleep(1000);
-    const m1 = busy();
-    const own = process.cpuUsage(own0);
-    const otherCores = ((m1.used - m0.used) / Math.max(1, m1.total - m0.total)) * os.cpus().length - (own.user + own.system) / 1e6;
-    const waitedSeconds = Math.round((Date.now() - started) / 1000);
-    if (otherCores < 0.3 || waitedSeconds >= maxSeconds) return { otherCores: Math.max(0, Math.round(otherCores * 100) / 100), waitedSeconds };
-  }
-}
 const seconds = (ms: number) => Math.round(ms) / 1000;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -103,31 +76,7 @@ function readOptions(argv: string[]): Options {
   return opts;
 }
 
-async function onAdmin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
 
-/**
- * pg's Pool.end() resolves before its connections have closed, and an idle connection killed by DROP … WITH
- * (FORCE) would raise an error nobody listens to: wait for them to go, and force only as a last resort.
- */
-async function dropDatabase(name: string): Promise<void> {
-  for (let attempt = 0; attempt < 40; attempt++) {
-    try {
-      await onAdmin(`DROP DATABASE IF EXISTS ${name}`);
-      return;
-    } catch {
-      await sleep(250);
-    }
-  }
-  await onAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-}
 
 async function provision(db: DbHandle): Promise<{ serviceId: string; templateId: string; key: string }> {
   const file = checkBootstrapFile(

@@ -19,13 +19,13 @@
  * Always exits 0 once it has measured, even when a budget fails: it is a measurement. Figures also go to
  * bench/results/latest.json.
  */
+import { ADMIN_URL, cpuSeconds, dropDatabase, machineBusy, onAdmin, sleep, waitForQuiet } from './machine.ts';
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import pg from 'pg';
 import { sql } from 'kysely';
 import { openDatabase, type DbHandle } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -96,7 +96,6 @@ const BUDGET = { acceptedPerSecond: 5_000, p99Ms: 50, ratio: 0.3 } as const;
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const SERVER_MODULE = fileURLToPath(new URL('./server.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
-const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Database and provisioning
@@ -108,15 +107,6 @@ interface BenchDatabase {
   dispose(): Promise<void>;
 }
 
-async function onAdmin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
 
 async function openBenchDatabase(env: NodeJS.ProcessEnv): Promise<BenchDatabase> {
   if (env.DATABASE_URL) {
@@ -137,18 +127,7 @@ async function openBenchDatabase(env: NodeJS.ProcessEnv): Promise<BenchDatabase>
       if (disposed) return;
       disposed = true;
       await handle.close().catch(() => {});
-      // pg's Pool.end() resolves before its connections have closed, and a pool's idle connection killed by
-      // DROP … WITH (FORCE) emits 'error' on a pool nobody listens to (src/db/connection.ts): an uncaught
-      // exception. So wait for our connections to go, and force only as a last resort.
-      for (let attempt = 0; attempt < 40; attempt++) {
-        try {
-          await onAdmin(`DROP DATABASE IF EXISTS ${name}`);
-          return;
-        } catch {
-          await sleep(250);
-        }
-      }
-      await onAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await dropDatabase(name);
     },
   };
 }
@@ -226,7 +205,6 @@ async function settledCount(db: DbHandle, serviceId: string): Promise<number> {
   return last;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------------------------------
 // Servers
@@ -432,18 +410,7 @@ interface Durability {
   ok: boolean;
 }
 
-function machineBusy(): { busy: number; total: number } {
-  let busy = 0;
-  let total = 0;
-  for (const cpu of os.cpus()) {
-    const t = cpu.times;
-    busy += t.user + t.nice + t.sys + t.irq;
-    total += t.user + t.nice + t.sys + t.irq + t.idle;
-  }
-  return { busy, total };
-}
 
-const cpuSeconds = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1e6;
 
 const CLOCK_TICKS = (() => {
   try {
@@ -481,25 +448,6 @@ function postgresCpuSeconds(): number {
   return ticks / CLOCK_TICKS;
 }
 
-/**
- * Waits (up to `maxSeconds`) until processes other than this one use less than 0.3 cores over a second, so that
- * a figure is not taken while something else (a test run, a compiler) shares the two cores. Returns the cores
- * other processes used in the last second sampled.
- */
-async function waitForQuiet(maxSeconds: number): Promise<{ otherCores: number; waitedSeconds: number }> {
-  const started = Date.now();
-  for (;;) {
-    const m0 = machineBusy();
-    const own0 = process.cpuUsage();
-    await sleep(1000);
-    const m1 = machineBusy();
-    const own = cpuSeconds(own0, process.cpuUsage());
-    const total = m1.total - m0.total;
-    const otherCores = total > 0 ? ((m1.busy - m0.busy) / total) * os.cpus().length - own : 0;
-    const waitedSeconds = (Date.now() - started) / 1000;
-    if (otherCores < 0.3 || waitedSeconds >= maxSeconds) return { otherCores: Math.max(0, otherCores), waitedSeconds };
-  }
-}
 
 /** Nearest-rank percentile of an ascending array. */
 function percentile(sorted: Float64Array, q: number): number {
