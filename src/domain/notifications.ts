@@ -10,7 +10,7 @@ import { ApiError, badRequest } from '../api/v2/errors.ts';
 import {
   InvalidRecipientError,
   isSimulatedRecipient,
-  normaliseRecipient,
+  normaliseEmail,
   validatePhoneNumber,
   type CountryCode,
 } from './recipients.ts';
@@ -118,7 +118,8 @@ export async function acceptNotification(
     normalisedTo = phone.e164;
     international = phone.international;
   } else {
-    normalisedTo = normaliseRecipient('email', req.recipient);
+    // Already validated with the request's schema: only the comparable form is needed here.
+    normalisedTo = normaliseEmail(req.recipient);
   }
   if (!simulated) await checkRecipientAllowed(ctx, caller, req.type, normalisedTo);
   if (international && !simulated && !service.permissions.has('international_sms')) {

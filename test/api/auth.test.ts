@@ -226,3 +226,33 @@ describe('before authentication', () => {
     }
   });
 });
+
+describe('a token used again', () => {
+  it('stops working as soon as its key is revoked, even within the same second', async () => {
+    const first = await envoi.bootstrap({
+      services: [{ name: 'Revocation service', id: '66666666-6666-4666-8666-666666666666', api_keys: [{ name: 'soon-revoked', type: 'normal' }] }],
+    });
+    const key = first.services[0]!.api_keys['soon-revoked']!;
+    const { serviceId, secret } = keyParts(key);
+    const sameToken = `Bearer ${signToken(serviceId, secret, nowSeconds())}`;
+    const before = await call(envoi.url, 'GET', '/v2/templates', { authorization: sameToken });
+    expect(before.status).toBe(200);
+    await envoi.bootstrap({
+      services: [
+        { name: 'Revocation service', id: '66666666-6666-4666-8666-666666666666', api_keys: [{ name: 'soon-revoked', type: 'normal', revoked: true }] },
+      ],
+    });
+    const after = await call(envoi.url, 'GET', '/v2/templates', { authorization: sameToken });
+    expectError(after, 403, 'AuthError', 'Invalid token: API key revoked');
+  });
+
+  it('is refused once its iat is more than 30 seconds old, though it was accepted before', async () => {
+    const { serviceId, secret } = keyParts(liveKey);
+    const iat = nowSeconds() - 29;
+    const oldToken = `Bearer ${signToken(serviceId, secret, iat)}`;
+    expect((await call(envoi.url, 'GET', '/v2/templates', { authorization: oldToken })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const later = await call(envoi.url, 'GET', '/v2/templates', { authorization: oldToken });
+    expectError(later, 403, 'AuthError', 'Error: Your system clock must be accurate to within 30 seconds');
+  });
+});
