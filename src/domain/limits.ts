@@ -52,8 +52,13 @@ interface DayCount {
   loaded: Promise<void> | null;
 }
 
+let cachedDay = { number: -1, text: '' };
+
+/** Today's UTC date as YYYY-MM-DD; formatted once a day, since every send asks for it. */
 export function utcDay(date = new Date()): string {
-  return date.toISOString().slice(0, 10);
+  const number = Math.floor(date.getTime() / 86_400_000);
+  if (number !== cachedDay.number) cachedDay = { number, text: date.toISOString().slice(0, 10) };
+  return cachedDay.text;
 }
 
 export class DailyLimits {

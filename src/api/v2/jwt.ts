@@ -118,8 +118,12 @@ export function bearerTokenFromHeader(header: string | undefined | null): string
  * A service id in the forms Python's `uuid.UUID()` accepts (hyphens optional, braces, `urn:uuid:`), returned as
  * the canonical lower-case hyphenated string, or undefined.
  */
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export function canonicalUuid(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
+  // What every client sends: nothing to rewrite.
+  if (CANONICAL_UUID.test(value)) return value;
   const hex = value
     .replaceAll('urn:', '')
     .replaceAll('uuid:', '')
