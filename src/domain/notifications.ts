@@ -8,7 +8,6 @@ import type { Insertable } from 'kysely';
 import type { NotificationsTable, TemplateType, KeyType } from '../db/schema.ts';
 import { ApiError, badRequest } from '../api/v2/errors.ts';
 import {
-  InvalidRecipientError,
   isSimulatedRecipient,
   normaliseEmail,
   validatePhoneNumber,
@@ -121,7 +120,7 @@ export async function acceptNotification(
     // Already validated with the request's schema: only the comparable form is needed here.
     normalisedTo = normaliseEmail(req.recipient);
   }
-  if (!simulated) await checkRecipientAllowed(ctx, caller, req.type, normalisedTo);
+  if (!simulated) await checkRecipientAllowed(ctx, caller, normalisedTo);
   if (international && !simulated && !service.permissions.has('international_sms')) {
     throw badRequest('Cannot send to international mobile numbers');
   }
@@ -236,7 +235,7 @@ export async function resolveSender(
   return senders.find((s) => s.isDefault)?.value ?? null;
 }
 
-async function checkRecipientAllowed(ctx: SendContext, caller: Caller, type: TemplateType, normalisedTo: string) {
+async function checkRecipientAllowed(ctx: SendContext, caller: Caller, normalisedTo: string) {
   const restricted = caller.keyType === 'team' || (caller.keyType === 'normal' && caller.service.restricted);
   if (!restricted) return;
   const allowed = await ctx.directory.allowedRecipients(caller.service.id);
@@ -247,5 +246,3 @@ async function checkRecipientAllowed(ctx: SendContext, caller: Caller, type: Tem
       : 'Can’t send to this recipient when service is in trial mode – see https://www.notifications.service.gov.uk/trial-mode',
   );
 }
-
-export { InvalidRecipientError };
