@@ -120,7 +120,7 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
   }
   if (roles.worker) {
     const worker = startWorker({ db: database.db, config, logger, jobs: services.jobs });
-    logger.info(`delivery worker started (email: ${config.emailProvider}, sms: ${config.smsProvider})`);
+    logger.info(`delivery worker started (email: ${config.emailProviders.join(' → ')}, sms: ${config.smsProviders.join(' → ')})`);
     stops.push(() => worker.stop());
   }
 

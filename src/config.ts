@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 
-export type EmailProviderName = 'sink' | 'smtp';
-export type SmsProviderName = 'sink';
+export type EmailProviderName = 'sink' | 'smtp' | 'ses';
+export type SmsProviderName = 'sink' | 'aws' | 'twilio';
 
 export interface Config {
   port: number;
@@ -13,11 +13,59 @@ export interface Config {
   /** Absent: embedded PGlite in dataDir. */
   databaseUrl: string | null;
   dataDir: string;
-  emailProvider: EmailProviderName;
+  /** In order of preference: traffic fails over to the next one while a provider is failing (providers/failover.ts). */
+  emailProviders: EmailProviderName[];
   smtpUrl: string | null;
   /** Connections nodemailer keeps open to the relay. */
   smtpPoolSize: number;
-  smsProvider: SmsProviderName;
+  smsProviders: SmsProviderName[];
+  aws: {
+    region: string;
+    /** Another endpoint than AWS's own for every AWS client (a local peer in tests, a VPC endpoint). */
+    endpoint: string | null;
+    /** Both null: the SDK's default credential chain (instance role, web identity, shared files). */
+    accessKeyId: string | null;
+    secretAccessKey: string | null;
+  };
+  /** SES v2: the configuration set whose event destination (SNS) sends delivery, bounce and complaint events. */
+  sesConfigurationSet: string | null;
+  awsSms: {
+    /** Origination pool id or ARN, phone number or sender id; null lets End User Messaging choose. */
+    originationIdentity: string | null;
+    configurationSet: string | null;
+  };
+  twilio: {
+    accountSid: string | null;
+    authToken: string | null;
+    /** A sending number (+1…) or a Messaging Service SID (MG…). */
+    from: string | null;
+    apiUrl: string;
+  };
+  failover: {
+    /** Share of failed sends over the window past which a provider is skipped. */
+    errorRate: number;
+    windowSeconds: number;
+    /** Fewer sends than this in the window never trip failover. */
+    minSends: number;
+    /** How long a tripped provider rests before it is tried again. */
+    cooldownSeconds: number;
+  };
+  /** SMTP port where bounces (RFC 3464 reports) to the VERP return path are received; null: not listening. */
+  bounceSmtpPort: number | null;
+  callbacks: {
+    /** Hosts that callbacks may reach even on loopback or private addresses (an operator's own receivers). */
+    allowedHosts: string[];
+    timeoutMs: number;
+    maxAttempts: number;
+    /** Requests in flight at once to one service's receiver, so a slow one holds back only that service. */
+    perServiceConcurrency: number;
+  };
+  scheduler: {
+    /** How often the leader looks for stale messages and expired data. */
+    intervalMs: number;
+    /** `sending` or `pending` for longer than this becomes `temporary-failure`. */
+    sendingTimeoutHours: number;
+  };
   /** Null until resolved: in embedded mode it is generated and kept in dataDir. */
   secretKey: string | null;
   /** Domain of the From address: <service email_sender>@<emailDomain>. */
@@ -100,16 +148,49 @@ function url(env: Env, name: string, protocols: string[]): string | null {
 }
 
 /** Hide a password inside a URL before showing it in an error. */
+function list<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T[] {
+  const raw = str(env, name, fallback);
+  const items = raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  for (const item of items) {
+    if (!(allowed as readonly string[]).includes(item)) {
+      throw new ConfigError(`${name} must be a comma-separated list of ${allowed.join(', ')}, got "${raw}"`);
+    }
+  }
+  if (new Set(items).size !== items.length) throw new ConfigError(`${name} names a provider twice: "${raw}"`);
+  return items as T[];
+}
+
+function ratio(env: Env, name: string, fallback: number): number {
+  const n = decimal(env, name, fallback);
+  if (n <= 0 || n > 1) throw new ConfigError(`${name} must be a number above 0 and at most 1, got "${n}"`);
+  return n;
+}
+
 function redact(raw: string): string {
   return raw.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 }
 
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
-  const emailProvider = oneOf(env, 'EMAIL_PROVIDER', 'sink', ['sink', 'smtp'] as const);
+  const emailProviders = list(env, 'EMAIL_PROVIDER', 'sink', ['sink', 'smtp', 'ses'] as const);
   const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
-  if (emailProvider === 'smtp' && !smtpUrl) {
+  if (emailProviders.includes('smtp') && !smtpUrl) {
     throw new ConfigError('EMAIL_PROVIDER=smtp needs SMTP_URL, e.g. smtp://user:pass@relay.example.ca:587');
+  }
+  const smsProviders = list(env, 'SMS_PROVIDER', 'sink', ['sink', 'aws', 'twilio'] as const);
+  const twilio = {
+    accountSid: optional(env, 'TWILIO_ACCOUNT_SID'),
+    authToken: optional(env, 'TWILIO_AUTH_TOKEN'),
+    from: optional(env, 'TWILIO_FROM'),
+    apiUrl: (url(env, 'TWILIO_API_URL', ['http:', 'https:']) ?? 'https://api.twilio.com').replace(/\/+$/, ''),
+  };
+  if (smsProviders.includes('twilio') && (!twilio.accountSid || !twilio.authToken || !twilio.from)) {
+    throw new ConfigError('SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM');
+  }
+  const accessKeyId = optional(env, 'AWS_ACCESS_KEY_ID');
+  const secretAccessKey = optional(env, 'AWS_SECRET_ACCESS_KEY');
+  if ((accessKeyId === null) !== (secretAccessKey === null)) {
+    throw new ConfigError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both or neither');
   }
   const secretKey = optional(env, 'ENVOI_SECRET_KEY');
   if (secretKey !== null && secretKey.length < 32) {
@@ -130,10 +211,42 @@ export function loadConfig(env: Env = process.env): Config {
     host: str(env, 'HOST', '127.0.0.1'),
     databaseUrl,
     dataDir: path.resolve(str(env, 'ENVOI_DATA_DIR', '.envoi')),
-    emailProvider,
+    emailProviders,
     smtpUrl,
     smtpPoolSize: int(env, 'SMTP_POOL_SIZE', 5, 1, 100),
-    smsProvider: oneOf(env, 'SMS_PROVIDER', 'sink', ['sink'] as const),
+    smsProviders,
+    aws: {
+      region: str(env, 'AWS_REGION', 'ca-central-1'),
+      endpoint: url(env, 'AWS_ENDPOINT_URL', ['http:', 'https:']),
+      accessKeyId,
+      secretAccessKey,
+    },
+    sesConfigurationSet: optional(env, 'SES_CONFIGURATION_SET'),
+    awsSms: {
+      originationIdentity: optional(env, 'AWS_SMS_ORIGINATION_IDENTITY'),
+      configurationSet: optional(env, 'AWS_SMS_CONFIGURATION_SET'),
+    },
+    twilio,
+    failover: {
+      errorRate: ratio(env, 'PROVIDER_FAILOVER_ERROR_RATE', 0.5),
+      windowSeconds: int(env, 'PROVIDER_FAILOVER_WINDOW_SECONDS', 60, 1, 3600),
+      minSends: int(env, 'PROVIDER_FAILOVER_MIN_SENDS', 20, 1, 100_000),
+      cooldownSeconds: int(env, 'PROVIDER_FAILOVER_COOLDOWN_SECONDS', 30, 1, 3600),
+    },
+    bounceSmtpPort: optional(env, 'BOUNCE_SMTP_PORT') === null ? null : int(env, 'BOUNCE_SMTP_PORT', 0, 0, 65535),
+    callbacks: {
+      allowedHosts: (optional(env, 'CALLBACK_ALLOWED_HOSTS') ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter((h) => h !== ''),
+      timeoutMs: int(env, 'CALLBACK_TIMEOUT_MS', 5000, 100, 60_000),
+      maxAttempts: int(env, 'CALLBACK_MAX_ATTEMPTS', 6, 1, 50),
+      perServiceConcurrency: int(env, 'CALLBACK_PER_SERVICE_CONCURRENCY', 4, 1, 100),
+    },
+    scheduler: {
+      intervalMs: int(env, 'SCHEDULER_INTERVAL_MS', 60_000, 100, 86_400_000),
+      sendingTimeoutHours: int(env, 'SENDING_TIMEOUT_HOURS', 72, 1, 720),
+    },
     secretKey,
     emailDomain: str(env, 'ENVOI_EMAIL_DOMAIN', 'notification.localhost'),
     publicUrl: publicUrl ? publicUrl.replace(/\/+$/, '') : null,

@@ -20,6 +20,7 @@ export interface ServicesTable {
   inbound_number: string | null;
   data_retention_days: Generated<number>;
   max_rows: Generated<number>;
+  webhook_secret_sealed: string | null;
   created_at: Timestamp;
   updated_at: NullableTimestamp;
 }
@@ -213,6 +214,58 @@ export interface JobFilesTable {
   created_at: Timestamp;
 }
 
+export type SuppressionReason = 'hard-bounce' | 'complaint' | 'opted-out' | 'manual';
+
+export interface SuppressionsTable {
+  service_id: string;
+  channel: TemplateType;
+  recipient: string;
+  reason: SuppressionReason;
+  notification_id: string | null;
+  created_at: Timestamp;
+}
+
+export interface ComplaintsTable {
+  id: Generated<string>;
+  service_id: string;
+  notification_id: string;
+  complaint_type: string | null;
+  complaint_date: NullableTimestamp;
+  provider_reference: string | null;
+  created_at: Timestamp;
+}
+
+export type CallbackType = 'delivery_status' | 'inbound_sms' | 'complaint';
+
+export interface ServiceCallbacksTable {
+  id: Generated<string>;
+  service_id: string;
+  callback_type: CallbackType;
+  url: string;
+  bearer_token_sealed: string;
+  disabled_at: NullableTimestamp;
+  disabled_reason: string | null;
+  created_at: Timestamp;
+  updated_at: NullableTimestamp;
+}
+
+export interface CallbackDeliveriesTable {
+  id: Generated<string>;
+  service_id: string;
+  callback_type: CallbackType;
+  subject_id: string;
+  status: string | null;
+  provider_response: string | null;
+  status_at: NullableTimestamp;
+  state: Generated<'pending' | 'delivered' | 'failed' | 'dropped'>;
+  last_response: string | null;
+  next_attempt_at: Timestamp;
+  claimed_until: NullableTimestamp;
+  attempts: Generated<number>;
+  created_at: Timestamp;
+  updated_at: NullableTimestamp;
+}
+
 export interface SchemaMigrationsTable {
   name: string;
   applied_at: Timestamp;
@@ -234,5 +287,9 @@ export interface Database {
   outbox: OutboxTable;
   jobs: JobsTable;
   job_files: JobFilesTable;
+  suppressions: SuppressionsTable;
+  complaints: ComplaintsTable;
+  service_callbacks: ServiceCallbacksTable;
+  callback_deliveries: CallbackDeliveriesTable;
   schema_migrations: SchemaMigrationsTable;
 }

@@ -15,7 +15,7 @@ export interface Providers {
 
 export function createProviders(config: Config, db: Db): Providers {
   let email: EmailProvider;
-  switch (config.emailProvider) {
+  switch (config.emailProviders[0]) {
     case 'smtp':
       // loadConfig refuses EMAIL_PROVIDER=smtp without SMTP_URL; this guards hand-built configs.
       if (!config.smtpUrl) throw new Error('emailProvider "smtp" needs smtpUrl');
@@ -24,12 +24,16 @@ export function createProviders(config: Config, db: Db): Providers {
     case 'sink':
       email = createSinkEmailProvider(db);
       break;
+    default:
+      throw new Error(`email provider ${config.emailProviders[0]} is not available yet`);
   }
   let sms: SmsProvider;
-  switch (config.smsProvider) {
+  switch (config.smsProviders[0]) {
     case 'sink':
       sms = createSinkSmsProvider(db);
       break;
+    default:
+      throw new Error(`text message provider ${config.smsProviders[0]} is not available yet`);
   }
   return {
     email,
