@@ -293,6 +293,7 @@ export function startWorker(opts: WorkerOptions): Worker {
       text: emailPlainText(row.body),
       html: renderEmailDocument({ subject, bodyHtml, lang: 'en' }),
       messageId: `<${row.id}@${config.emailDomain}>`,
+      bounceAddress: config.bounceSmtpPort === null ? null : `bounce+${row.id}@${config.emailDomain}`,
       unsubscribeUrl: row.one_click_unsubscribe_url,
     };
   }

@@ -15,6 +15,11 @@ export interface EmailMessage {
   html: string;
   /** `<notification-id@email-domain>`: the same on every attempt, so a resend is recognisably the same message. */
   messageId: string;
+  /**
+   * Envelope sender (Return-Path) unique to this notification, e.g. `bounce+<id>@<email domain>` (VERP), so that a
+   * bounce report finds its notification; null when Envoi does not listen for bounces.
+   */
+  bounceAddress: string | null;
   /** RFC 8058 one-click unsubscribe link, sent as List-Unsubscribe with List-Unsubscribe-Post. */
   unsubscribeUrl: string | null;
 }
