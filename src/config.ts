@@ -5,7 +5,7 @@
 import path from 'node:path';
 
 export type EmailProviderName = 'sink' | 'smtp' | 'ses';
-export type SmsProviderName = 'sink' | 'aws' | 'twilio';
+export type SmsProviderName = 'sink' | 'aws-sms' | 'twilio';
 
 export interface Config {
   port: number;
@@ -177,7 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (emailProviders.includes('smtp') && !smtpUrl) {
     throw new ConfigError('EMAIL_PROVIDER=smtp needs SMTP_URL, e.g. smtp://user:pass@relay.example.ca:587');
   }
-  const smsProviders = list(env, 'SMS_PROVIDER', 'sink', ['sink', 'aws', 'twilio'] as const);
+  const smsProviders = list(env, 'SMS_PROVIDER', 'sink', ['sink', 'aws-sms', 'twilio'] as const);
   const twilio = {
     accountSid: optional(env, 'TWILIO_ACCOUNT_SID'),
     authToken: optional(env, 'TWILIO_AUTH_TOKEN'),

@@ -37,13 +37,18 @@ export interface SmsMessage {
  * - `delivered`: the provider took the message and no receipt will follow (SMTP relay 250, sink);
  * - `accepted`: taken, a delivery receipt will settle the status later (status `sending`);
  * - `permanent-failure`: refused for good, e.g. SMTP 5xx for this recipient;
- * - `retry`: could not hand it over this time (4xx, connection trouble): try again later.
- * `response` is the provider's own words, kept in provider_response for support staff.
+ * - `retry`: could not hand it over this time (4xx, connection trouble, 5xx from an API): try again later;
+ * - `throttled`: the provider asks us to slow down (SES TooManyRequests, HTTP 429): the worker slows the lane
+ *   down and tries again without counting the attempt against the message.
+ * `response` is the provider's own words, kept in provider_response for support staff. `provider` names the
+ * provider that really handled the message when the one called delegates (failover.ts); otherwise the caller's name.
  */
-export type ProviderResult =
+export type ProviderResult = (
   | { outcome: 'delivered' | 'accepted'; reference: string | null; response: string }
   | { outcome: 'permanent-failure'; response: string }
-  | { outcome: 'retry'; response: string };
+  | { outcome: 'retry'; response: string }
+  | { outcome: 'throttled'; response: string; retryAfterMs?: number }
+) & { provider?: string };
 
 /** send() resolves for every delivery outcome; it rejects only on a bug, which the worker treats as `retry`. */
 export interface EmailProvider {
