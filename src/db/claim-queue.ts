@@ -106,15 +106,16 @@ export async function release(db: AnyDb, queue: QueueTable, rows: readonly Retry
 }
 
 /**
- * Gives back claimed rows that were never tried (a worker stopping mid-batch): they are due again at once and
- * the attempt their claim counted is returned.
+ * Gives back claimed rows that were never tried (a worker stopping mid-batch, a provider asking us to slow down):
+ * they are due again after `delayMs` and the attempt their claim counted is returned.
  */
-export async function giveBack(db: AnyDb, queue: QueueTable, rows: readonly Fenced[]): Promise<void> {
+export async function giveBack(db: AnyDb, queue: QueueTable, rows: readonly Fenced[], delayMs = 0): Promise<void> {
   if (rows.length === 0) return;
   const t = sql.table(queue.table);
+  const due = delayMs > 0 ? sql`, next_attempt_at = now() + ${Math.round(delayMs)} * interval '1 millisecond'` : sql``;
   await sql`
     UPDATE ${t} AS q
-    SET claimed_until = NULL, attempts = q.attempts - 1${touch(queue)}
+    SET claimed_until = NULL, attempts = q.attempts - 1${due}${touch(queue)}
     FROM unnest(${rows.map((r) => r.id)}::${sql.raw(queue.idType)}[], ${rows.map((r) => r.attempts)}::int[]) AS v(id, attempts)
     WHERE q.id = v.id AND q.attempts = v.attempts`.execute(db);
 }

@@ -21,6 +21,7 @@ import { createProviders, type Providers } from './providers/index.ts';
 import type { EmailMessage, ProviderResult } from './providers/types.ts';
 import type { Jobs } from '../jobs/jobs.ts';
 import { startJobLoop } from '../jobs/job-loop.ts';
+import { queueStatusCallbacks } from './callbacks/queue.ts';
 
 export interface WorkerOptions {
   db: Db;
@@ -125,14 +126,17 @@ export function startWorker(opts: WorkerOptions): Worker {
   const inFlight = new Set<Promise<void>>();
   let finals: Final[] = [];
   let retries: Retry[] = [];
+  let throttledBack: Array<Fenced & { delayMs: number }> = [];
+  const channels = { email: channelGate(concurrency), sms: channelGate(concurrency) };
   let flushing: Promise<void> | null = null;
   let drainWaiters: Array<() => void> = [];
 
   // ---- writing outcomes back --------------------------------------------------------------------------------
 
-  function record(outcome: { final: Final } | { retry: Retry }): void {
+  function record(outcome: { final: Final } | { retry: Retry } | { throttled: Fenced & { delayMs: number } }): void {
     if ('final' in outcome) finals.push(outcome.final);
-    else retries.push(outcome.retry);
+    else if ('retry' in outcome) retries.push(outcome.retry);
+    else throttledBack.push(outcome.throttled);
     scheduleFlush();
   }
 
@@ -141,21 +145,27 @@ export function startWorker(opts: WorkerOptions): Worker {
     flushing = flushAll().finally(() => {
       flushing = null;
       // Outcomes recorded after flushAll's last look but before this callback ran would otherwise wait.
-      if (finals.length > 0 || retries.length > 0) scheduleFlush();
+      if (finals.length > 0 || retries.length > 0 || throttledBack.length > 0) scheduleFlush();
     });
   }
 
   async function flushAll(): Promise<void> {
     // Let the sends finishing in this tick join the first write.
     await new Promise((resolve) => setImmediate(resolve));
-    while (finals.length > 0 || retries.length > 0) {
+    while (finals.length > 0 || retries.length > 0 || throttledBack.length > 0) {
       const f = finals;
       const r = retries;
+      const t = throttledBack;
       finals = [];
       retries = [];
+      throttledBack = [];
       await withRetries('write outcomes', async () => {
         await writeFinals(f);
         await release(db, NOTIFICATION_QUEUE, r);
+        // Throttled rows go back with their attempt returned: slowing down is not the message's failure.
+        const byDelay = new Map<number, Fenced[]>();
+        for (const row of t) byDelay.set(row.delayMs, [...(byDelay.get(row.delayMs) ?? []), row]);
+        for (const [delayMs, rows] of byDelay) await giveBack(db, NOTIFICATION_QUEUE, rows, delayMs);
       });
     }
   }
@@ -181,7 +191,9 @@ export function startWorker(opts: WorkerOptions): Worker {
   async function writeFinals(rows: Final[]): Promise<void> {
     if (rows.length === 0) return;
     // `attempts` fences out a worker whose lease ran out; `status = 'created'` keeps a cancellation made meanwhile.
+    // The services' delivery-status callbacks are queued by the same statement.
     await sql`
+      WITH changed AS (
       UPDATE notifications AS n
       SET status = v.status,
           provider = coalesce(v.provider, n.provider),
@@ -201,7 +213,10 @@ export function startWorker(opts: WorkerOptions): Worker {
         ${rows.map((r) => (r.sentAt ? r.sentAt.toISOString() : null))}::timestamptz[],
         ${rows.map((r) => r.billableUnits)}::int[]
       ) AS v(id, attempts, status, provider, reference, response, sent_at, billable_units)
-      WHERE n.id = v.id AND n.attempts = v.attempts AND n.status = 'created'`.execute(db);
+      WHERE n.id = v.id AND n.attempts = v.attempts AND n.status = 'created'
+      RETURNING n.id, n.service_id, n.status, n.provider_response, n.updated_at),
+      queued AS (${queueStatusCallbacks('changed')})
+      SELECT count(*) FROM changed`.execute(db);
   }
 
   // ---- per-batch look-ups -----------------------------------------------------------------------------------
@@ -330,12 +345,16 @@ export function startWorker(opts: WorkerOptions): Worker {
       result = { outcome: 'retry', response: `provider error: ${(err as Error).message}` };
     }
     const sentAt = new Date();
+    const providerName = result.provider ?? provider.name;
+    const gate = channels[row.notification_type];
+    if (result.outcome === 'throttled') gate.throttled(result.retryAfterMs);
+    else if (result.outcome !== 'retry') gate.succeeded();
     switch (result.outcome) {
       case 'delivered':
       case 'accepted':
         record(
           finalFor(row, result.outcome === 'delivered' ? 'delivered' : 'sending', {
-            provider: provider.name,
+            provider: providerName,
             reference: result.reference,
             response: result.response,
             sentAt,
@@ -344,11 +363,15 @@ export function startWorker(opts: WorkerOptions): Worker {
         );
         break;
       case 'permanent-failure':
-        record(finalFor(row, 'permanent-failure', { provider: provider.name, response: result.response }));
+        record(finalFor(row, 'permanent-failure', { provider: providerName, response: result.response }));
         break;
       case 'retry':
         log?.warn({ notificationId: row.id, attempts: row.attempts, response: result.response }, 'delivery attempt failed');
-        record(failedAttempt(row, provider.name, result.response));
+        record(failedAttempt(row, providerName, result.response));
+        break;
+      case 'throttled':
+        log?.warn({ provider: providerName, response: result.response }, 'provider asked to slow down');
+        record({ throttled: { id: row.id, attempts: row.attempts, delayMs: gate.pauseLeftMs() } });
         break;
     }
   }
@@ -396,12 +419,23 @@ export function startWorker(opts: WorkerOptions): Worker {
           record(finalFor(row, 'technical-failure', { response: `no outcome after ${maxAttempts} attempts` }));
           continue;
         }
-        while (running && inFlight.size >= concurrency) await Promise.race(inFlight);
+        const gate = channels[row.notification_type];
+        if (gate.pauseLeftMs() > 0) {
+          record({ throttled: { id: row.id, attempts: row.attempts, delayMs: gate.pauseLeftMs() } });
+          continue;
+        }
+        while (running && (inFlight.size >= concurrency || !gate.hasRoom()) && Date.now() <= startBy) {
+          await Promise.race(inFlight);
+        }
         if (!running || Date.now() > startBy) {
           untried.push(row);
           continue;
         }
-        const p: Promise<void> = deliver(row).finally(() => inFlight.delete(p));
+        gate.inFlight += 1;
+        const p: Promise<void> = deliver(row).finally(() => {
+          gate.inFlight -= 1;
+          inFlight.delete(p);
+        });
         inFlight.add(p);
       }
       if (untried.length > 0) {
@@ -442,6 +476,35 @@ export function startWorker(opts: WorkerOptions): Worker {
         drainWaiters.push(resolve);
         sleeper.wake();
       });
+    },
+  };
+}
+
+/**
+ * How hard one channel may be pushed. A provider's throttling answer halves the sends it may have in flight and
+ * pauses the channel for its Retry-After (or a doubling pause); each success gives one slot back. So a throttled
+ * provider is slowed down rather than hammered, and its messages wait without using up their attempts.
+ */
+function channelGate(maxInFlight: number) {
+  let limit = maxInFlight;
+  let pausedUntil = 0;
+  let pauseMs = 0;
+  return {
+    inFlight: 0,
+    hasRoom(): boolean {
+      return this.inFlight < limit;
+    },
+    pauseLeftMs(): number {
+      return Math.max(0, pausedUntil - Date.now());
+    },
+    throttled(retryAfterMs?: number): void {
+      limit = Math.max(1, Math.floor(limit / 2));
+      pauseMs = Math.min(30_000, Math.max(250, pauseMs * 2));
+      pausedUntil = Math.max(pausedUntil, Date.now() + (retryAfterMs ?? pauseMs));
+    },
+    succeeded(): void {
+      limit = Math.min(maxInFlight, limit + 1);
+      if (limit === maxInFlight) pauseMs = 0;
     },
   };
 }
