@@ -12,7 +12,8 @@
  * A fresh database `envoi_bulk_<pid>` is created on postgres://postgres@127.0.0.1:5432 (trust auth) and dropped at
  * the end. Exits 0 once it has measured, whatever the verdicts; figures also go to bench/results/bulk.json.
  */
-import { ADMIN_URL, dropDatabase, onAdmin, sleep, waitForQuiet } from './machine.ts';
+import { sleep, waitForQuiet } from './machine.ts';
+import { openBenchDatabase, provisionBenchService } from './fixture.ts';
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -26,10 +27,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase, type DbHandle } from '../src/db/connection.ts';
-import { migrate } from '../src/db/migrate.ts';
 import { createApp, createServices } from '../src/app.ts';
-import { applyBootstrap, checkBootstrapFile } from '../src/domain/bootstrap.ts';
-import { SecretBox } from '../src/domain/secret-box.ts';
 import { parseApiKeyString, signToken } from '../src/api/v2/jwt.ts';
 
 const BUDGET = { seconds100k: 5, peakRssMb: 300 } as const;
@@ -37,10 +35,6 @@ const SECRET_KEY = 'bench-secret-key-that-is-long-enough-0123456789';
 const RESULTS = fileURLToPath(new URL('./results/bulk.json', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 
-const SUBJECT = 'Application ((reference)) received';
-const CONTENT =
-  '# Application received\r\n\r\nHello ((name)),\r\n\r\nYour application ((reference)) has been received. ' +
-  'We will contact you within 10 business days.\r\n\r\n^ Keep this email for your records.';
 
 function csvRow(i: number): string {
   return `person${i}@example.gc.ca,Person ${i},A-${String(i).padStart(7, '0')}\n`;
@@ -77,30 +71,6 @@ function readOptions(argv: string[]): Options {
 }
 
 
-
-async function provision(db: DbHandle): Promise<{ serviceId: string; templateId: string; key: string }> {
-  const file = checkBootstrapFile(
-    {
-      services: [
-        {
-          name: 'Bulk bench',
-          restricted: false,
-          permissions: ['email'],
-          max_rows: 1_000_000,
-          message_limit: { email: 2_000_000_000, sms: 2_000_000_000, international_sms: 2_000_000_000 },
-          rate_limit: 1_000_000,
-          email_sender: 'bench',
-          templates: [{ key: 'email', type: 'email', versions: [{ name: 'Application received', subject: SUBJECT, content: CONTENT }] }],
-          api_keys: [{ name: 'live', type: 'normal' }],
-        },
-      ],
-    },
-    'CA',
-  );
-  const result = await applyBootstrap(db.db, new SecretBox(SECRET_KEY), file, { phoneRegion: 'CA', emailDomain: 'notification.localhost' });
-  const service = result.services[0]!;
-  return { serviceId: service.id, templateId: service.templates.email!, key: service.api_keys.live! };
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // 1. 100,000 rows through the API, and the COPY baseline
@@ -238,17 +208,13 @@ async function child(dbUrl: string, serviceId: string, templateId: string, file:
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === '--child') return child(argv[1]!, argv[2]!, argv[3]!, argv[4]!);
   const opts = readOptions(argv);
-  const name = `envoi_bulk_${process.pid}`;
-  await onAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await onAdmin(`CREATE DATABASE ${name}`);
-  const dbUrl = new URL(ADMIN_URL);
-  dbUrl.pathname = `/${name}`;
-  const database = await openDatabase({ databaseUrl: dbUrl.toString() });
+  const bench = await openBenchDatabase({}, 'bulk', 20);
+  const database = bench.handle;
+  const dbUrl = bench.url;
   const results: Record<string, unknown> = { date: new Date().toISOString(), rows: opts.rows };
   try {
-    await migrate(database);
-    const ids = await provision(database);
-    const config = loadConfig({ DATABASE_URL: dbUrl.toString(), ENVOI_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'silent', HOST: '127.0.0.1' });
+    const ids = await provisionBenchService(database, SECRET_KEY, { maxRows: 1_000_000 });
+    const config = loadConfig({ DATABASE_URL: dbUrl, ENVOI_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'silent', HOST: '127.0.0.1' });
     const services = createServices(config, database, SECRET_KEY);
     const app = await createApp(services);
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -258,7 +224,7 @@ async function main(argv: string[]): Promise<void> {
       if (quiet.otherCores >= 0.3) console.log(`(other processes were using ${quiet.otherCores} cores: figures are low)`);
       results.otherCores = quiet.otherCores;
       const { ms: apiMs, jobId } = await apiRun(url, database, ids, opts.rows);
-      const copyMs = await copyBaseline(dbUrl.toString(), jobId);
+      const copyMs = await copyBaseline(dbUrl, jobId);
       const ratio = apiMs / copyMs;
       const pass = apiMs <= BUDGET.seconds100k * 1000;
       Object.assign(results, { apiSeconds: seconds(apiMs), copySeconds: seconds(copyMs), ratio: Math.round(ratio * 10) / 10, pass100k: pass });
@@ -270,7 +236,7 @@ async function main(argv: string[]): Promise<void> {
     }
     if (!opts.skipBig) {
       await waitForQuiet(opts.quietWait);
-      const big = await bigRun(dbUrl.toString(), ids.serviceId, ids.templateId, opts.bigRows);
+      const big = await bigRun(dbUrl, ids.serviceId, ids.templateId, opts.bigRows);
       const pass = big.peakRssMb < BUDGET.peakRssMb && big.rows === opts.bigRows;
       Object.assign(results, { big, passBig: pass });
       console.log(
@@ -279,8 +245,7 @@ async function main(argv: string[]): Promise<void> {
       );
     }
   } finally {
-    await database.close();
-    await dropDatabase(name);
+    await bench.dispose();
   }
   mkdirSync(path.dirname(RESULTS), { recursive: true });
   writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');

@@ -19,20 +19,18 @@
  * Always exits 0 once it has measured, even when a budget fails: it is a measurement. Figures also go to
  * bench/results/latest.json.
  */
-import { ADMIN_URL, cpuSeconds, dropDatabase, machineBusy, onAdmin, sleep, waitForQuiet } from './machine.ts';
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { cpuSeconds, machineBusy, sleep, waitForQuiet } from './machine.ts';
+import { openBenchDatabase, provisionBenchService, type BenchDatabase, type BenchService } from './fixture.ts';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
-import { openDatabase, type DbHandle } from '../src/db/connection.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { applyBootstrap, checkBootstrapFile, type BootstrapFile } from '../src/domain/bootstrap.ts';
-import { SecretBox } from '../src/domain/secret-box.ts';
-import { parseApiKeyString, signToken } from '../src/api/v2/jwt.ts';
-import { startServer, type ChildMessage, type ServerKind, type ServerOptions } from './server.ts';
+import type { DbHandle } from '../src/db/connection.ts';
+import { signToken } from '../src/api/v2/jwt.ts';
+import { startServer, startServerChild, type ServerHandle, type ServerKind, type ServerOptions } from './server.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
@@ -94,88 +92,9 @@ function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
 
 const BUDGET = { acceptedPerSecond: 5_000, p99Ms: 50, ratio: 0.3 } as const;
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
-const SERVER_MODULE = fileURLToPath(new URL('./server.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
 
 // ---------------------------------------------------------------------------------------------------------------
 // Database and provisioning
-
-interface BenchDatabase {
-  url: string;
-  handle: DbHandle;
-  /** Drops the database when the bench created it. */
-  dispose(): Promise<void>;
-}
-
-
-async function openBenchDatabase(env: NodeJS.ProcessEnv): Promise<BenchDatabase> {
-  if (env.DATABASE_URL) {
-    const handle = await openDatabase({ databaseUrl: env.DATABASE_URL, poolSize: 2 });
-    return { url: env.DATABASE_URL, handle, dispose: () => handle.close() };
-  }
-  const name = `envoi_bench_${process.pid}`;
-  await onAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await onAdmin(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const handle = await openDatabase({ databaseUrl: url.toString(), poolSize: 2 });
-  let disposed = false;
-  return {
-    url: url.toString(),
-    handle,
-    async dispose() {
-      if (disposed) return;
-      disposed = true;
-      await handle.close().catch(() => {});
-      await dropDatabase(name);
-    },
-  };
-}
-
-interface Provisioned {
-  serviceId: string;
-  templateId: string;
-  secret: string;
-}
-
-async function provision(database: BenchDatabase, secretKey: string): Promise<Provisioned> {
-  const file: BootstrapFile = {
-    services: [
-      {
-        // A name of its own, so that a shared DATABASE_URL gets a fresh service whose rows are only this run's.
-        name: `Envoi bench ${process.pid} ${Date.now()}`,
-        restricted: false,
-        permissions: ['email'],
-        message_limit: { email: 2_000_000_000, sms: 2_000_000_000, international_sms: 2_000_000_000 },
-        rate_limit: 2_000_000_000,
-        email_sender: 'bench',
-        templates: [
-          {
-            key: 'bench-email',
-            type: 'email',
-            category: 'normal',
-            versions: [
-              {
-                name: 'Application received',
-                subject: 'Application ((reference)) received',
-                content:
-                  '# Application received\r\n\r\nHello ((name)),\r\n\r\nYour application ((reference)) has been received. ' +
-                  'We will contact you within 10 business days.\r\n\r\n^ Keep this email for your records.',
-              },
-            ],
-          },
-        ],
-        api_keys: [{ name: 'bench-live', type: 'normal' }],
-      },
-    ],
-  };
-  const opts = { phoneRegion: 'CA', emailDomain: 'notification.localhost' };
-  const result = await applyBootstrap(database.handle.db, new SecretBox(secretKey), checkBootstrapFile(file, 'CA'), opts);
-  const service = result.services[0]!;
-  const key = parseApiKeyString(service.api_keys['bench-live']!);
-  if (!key) throw new Error('bootstrap returned an API key the bench cannot parse');
-  return { serviceId: service.id, templateId: service.templates['bench-email']!, secret: key.secret };
-}
 
 async function countRows(db: DbHandle, serviceId: string): Promise<number> {
   const row = await sql<{ n: number }>`SELECT count(*)::int AS n FROM notifications WHERE service_id = ${serviceId}`.execute(db.db);
@@ -209,65 +128,10 @@ async function settledCount(db: DbHandle, serviceId: string): Promise<number> {
 // ---------------------------------------------------------------------------------------------------------------
 // Servers
 
-interface ServerHandle {
-  port: number;
-  /** CPU time used by the server's process so far (null in-process: it is shared with the load generator). */
-  cpu(): Promise<NodeJS.CpuUsage | null>;
-  stop(): Promise<void>;
-}
 
 async function startInProcess(kind: ServerKind, opts: ServerOptions): Promise<ServerHandle> {
   const server = await startServer(kind, opts);
   return { port: server.port, cpu: async () => null, stop: () => server.close() };
-}
-
-async function startChild(kind: ServerKind, opts: ServerOptions, cpuProf: boolean): Promise<ServerHandle> {
-  const profDir = `${RESULTS_DIR}profiles`;
-  if (cpuProf) mkdirSync(`${profDir}/${kind}`, { recursive: true });
-  const execArgv = [
-    '--import',
-    TSX,
-    // Node names each thread's profile CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile (tsx's loader thread has one too).
-    ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}/${kind}`] : []),
-  ];
-  const child: ChildProcess = fork(SERVER_MODULE, ['--bench-child', kind, JSON.stringify(opts)], {
-    execArgv,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`${kind} server exited (${code}) before it was ready`));
-    child.once('exit', onExit);
-    child.on('message', (message: ChildMessage) => {
-      if (message.type === 'ready') {
-        child.off('exit', onExit);
-        resolve(message.port);
-      }
-      if (message.type === 'failed') reject(new Error(`${kind} server failed to start:\n${message.message}`));
-    });
-  });
-  return {
-    port,
-    cpu: () =>
-      new Promise((resolve) => {
-        const onMessage = (message: ChildMessage) => {
-          if (message.type !== 'usage') return;
-          child.off('message', onMessage);
-          resolve(message.cpu);
-        };
-        child.on('message', onMessage);
-        child.send({ type: 'usage' });
-      }),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        child.send({ type: 'stop' });
-      }),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -541,7 +405,7 @@ async function measureMode(
   mode: Mode,
   settings: Settings,
   database: BenchDatabase,
-  provisioned: Provisioned,
+  provisioned: BenchService,
   serverOptions: ServerOptions,
 ): Promise<Measurement[]> {
   const servers = new Map<ServerKind, ServerHandle>();
@@ -549,7 +413,7 @@ async function measureMode(
     for (const kind of settings.kinds) {
       servers.set(
         kind,
-        mode === 'child' ? await startChild(kind, serverOptions, settings.cpuProf) : await startInProcess(kind, serverOptions),
+        mode === 'child' ? await startServerChild(kind, serverOptions, settings.cpuProf ? `${RESULTS_DIR}profiles` : null) : await startInProcess(kind, serverOptions),
       );
     }
     const body = JSON.stringify({
@@ -732,16 +596,15 @@ function verdicts(measurements: Measurement[], mode: Mode): Verdict[] {
 
 async function main(): Promise<void> {
   const settings = readSettings(process.argv.slice(2), process.env);
-  const database = await openBenchDatabase(process.env);
+  const database = await openBenchDatabase(process.env, 'accept');
   const onSignal = () => {
     void database.dispose().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    await migrate(database.handle);
     const secretKey = process.env.ENVOI_SECRET_KEY ?? randomBytes(32).toString('base64');
-    const provisioned = await provision(database, secretKey);
+    const provisioned = await provisionBenchService(database.handle, secretKey);
     const serverOptions: ServerOptions = { databaseUrl: database.url, secretKey };
 
     const pgInfo = await sql<{ version: string; fsync: string; synchronous_commit: string }>`

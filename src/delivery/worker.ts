@@ -114,7 +114,7 @@ export function startWorker(opts: WorkerOptions): Worker {
   const { db, config } = opts;
   const { batchSize, concurrency, leaseSeconds, pollMs, maxAttempts } = config.worker;
   const log = opts.logger;
-  const providers = opts.providers ?? createProviders(config, db);
+  const providers = opts.providers ?? createProviders(config, db, opts.logger);
   const ownsProviders = !opts.providers;
   const retryDelayMs = opts.retryDelayMs ?? laneBackoffMs;
 

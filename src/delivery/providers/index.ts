@@ -1,9 +1,17 @@
-/** Picks each channel's provider from config. */
-import type { Config } from '../../config.ts';
+/**
+ * Builds each channel's providers from config, in the configured order; more than one are wrapped in failover,
+ * which sends to the first healthy one (failover.ts).
+ */
+import type { Logger } from '../../background.ts';
+import type { Config, EmailProviderName, SmsProviderName } from '../../config.ts';
 import type { Db } from '../../db/connection.ts';
+import { createAwsSmsProvider } from './aws-sms.ts';
+import { createFailoverProvider, type ChannelProvider } from './failover.ts';
+import { createSesEmailProvider } from './ses.ts';
 import { createSinkEmailProvider, createSinkSmsProvider } from './sink.ts';
 import { createSmtpEmailProvider } from './smtp.ts';
-import type { EmailProvider, SmsProvider } from './types.ts';
+import { createTwilioSmsProvider } from './twilio.ts';
+import type { EmailMessage, EmailProvider, SmsMessage, SmsProvider } from './types.ts';
 
 export type { EmailMessage, EmailProvider, ProviderResult, SmsMessage, SmsProvider } from './types.ts';
 
@@ -13,28 +21,10 @@ export interface Providers {
   close(): Promise<void>;
 }
 
-export function createProviders(config: Config, db: Db): Providers {
-  let email: EmailProvider;
-  switch (config.emailProviders[0]) {
-    case 'smtp':
-      // loadConfig refuses EMAIL_PROVIDER=smtp without SMTP_URL; this guards hand-built configs.
-      if (!config.smtpUrl) throw new Error('emailProvider "smtp" needs smtpUrl');
-      email = createSmtpEmailProvider({ url: config.smtpUrl, poolSize: config.smtpPoolSize });
-      break;
-    case 'sink':
-      email = createSinkEmailProvider(db);
-      break;
-    default:
-      throw new Error(`email provider ${config.emailProviders[0]} is not available yet`);
-  }
-  let sms: SmsProvider;
-  switch (config.smsProviders[0]) {
-    case 'sink':
-      sms = createSinkSmsProvider(db);
-      break;
-    default:
-      throw new Error(`text message provider ${config.smsProviders[0]} is not available yet`);
-  }
+/** `logger` hears when failover moves traffic away from a provider and back. */
+export function createProviders(config: Config, db: Db, logger?: Logger): Providers {
+  const email = chain<EmailMessage>(config.emailProviders.map((name) => createEmailProvider(name, config, db)), config, logger);
+  const sms = chain<SmsMessage>(config.smsProviders.map((name) => createSmsProvider(name, config, db)), config, logger);
   return {
     email,
     sms,
@@ -42,4 +32,38 @@ export function createProviders(config: Config, db: Db): Providers {
       await Promise.all([email.close(), sms.close()]);
     },
   };
+}
+
+function chain<M>(providers: Array<ChannelProvider<M>>, config: Config, logger: Logger | undefined): ChannelProvider<M> {
+  if (providers.length === 0) throw new Error('each channel needs at least one provider');
+  if (providers.length === 1) return providers[0]!;
+  return createFailoverProvider(providers, { ...config.failover, ...(logger ? { logger } : {}) });
+}
+
+export function createEmailProvider(name: EmailProviderName, config: Config, db: Db): EmailProvider {
+  switch (name) {
+    case 'smtp':
+      // loadConfig refuses EMAIL_PROVIDER=smtp without SMTP_URL; this guards hand-built configs.
+      if (!config.smtpUrl) throw new Error('email provider "smtp" needs smtpUrl');
+      return createSmtpEmailProvider({ url: config.smtpUrl, poolSize: config.smtpPoolSize });
+    case 'ses':
+      return createSesEmailProvider({ aws: config.aws, configurationSet: config.sesConfigurationSet });
+    case 'sink':
+      return createSinkEmailProvider(db);
+  }
+}
+
+export function createSmsProvider(name: SmsProviderName, config: Config, db: Db): SmsProvider {
+  switch (name) {
+    case 'aws-sms':
+      return createAwsSmsProvider({
+        aws: config.aws,
+        originationIdentity: config.awsSms.originationIdentity,
+        configurationSet: config.awsSms.configurationSet,
+      });
+    case 'twilio':
+      return createTwilioSmsProvider({ twilio: config.twilio, publicUrl: config.publicUrl });
+    case 'sink':
+      return createSinkSmsProvider(db);
+  }
 }

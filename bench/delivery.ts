@@ -1,0 +1,246 @@
+/**
+ * Delivery benchmark (issue 3 §7, DESIGN.md §4), against real PostgreSQL and a local SMTP server in its own process:
+ *
+ *  1. Throughput: Envoi's worker (claim, render, send through nodemailer's pool, write the outcome) delivering
+ *     notifications already queued, against raw nodemailer (the same pooled connections, TCP_NODELAY) sending the
+ *     same messages to the same server, in alternating rounds. Budget: ≥ 2,000 emails/s and ≥ 0.7 × raw.
+ *  2. Hand-off latency: Envoi with its worker in one process (as `envoi start` runs) under a steady API load;
+ *     for every accepted notification, sent_at − created_at (from 201 to the relay's 250). Budget: p95 < 1 s.
+ *
+ *   node --import tsx bench/delivery.ts [--messages 10000] [--rounds 2] [--rate 1500] [--seconds 15]
+ *
+ * Figures go to bench/results/delivery.json. Exits 0 once measured, even when a budget fails.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import nodemailer from 'nodemailer';
+import { sql } from 'kysely';
+import { loadConfig } from '../src/config.ts';
+import type { DbHandle } from '../src/db/connection.ts';
+import { startWorker } from '../src/delivery/worker.ts';
+import { signToken } from '../src/api/v2/jwt.ts';
+import { emailPlainText, renderEmailBody, renderEmailDocument, renderEmailHtml, renderEmailSubject } from '../src/templates/index.ts';
+import { sleep, waitForQuiet } from './machine.ts';
+import { BENCH_CONTENT, BENCH_SUBJECT, openBenchDatabase, provisionBenchService, type BenchService } from './fixture.ts';
+import { startServerChild } from './server.ts';
+import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
+
+const BUDGET = { emailsPerSecond: 2_000, ratio: 0.7, handoffP95Ms: 1_000 } as const;
+const SECRET_KEY = 'bench-secret-key-that-is-long-enough-0123456789';
+const POOL = 20;
+const RESULTS = fileURLToPath(new URL('./results/delivery.json', import.meta.url));
+
+interface Options {
+  messages: number;
+  rounds: number;
+  rate: number;
+  seconds: number;
+  quietWait: number;
+}
+
+function readOptions(argv: string[]): Options {
+  const opts: Options = { messages: 10_000, rounds: 2, rate: 1_500, seconds: 15, quietWait: 120 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const name = argv[i]!.replace(/^--/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as keyof Options;
+    const value = Number(argv[i + 1]);
+    if (!(name in opts) || !Number.isFinite(value) || value <= 0) throw new Error(`bad option ${argv[i]} ${argv[i + 1]}`);
+    opts[name] = value;
+  }
+  return opts;
+}
+
+const personalisation = (i: number) => ({ name: `Person ${i}`, reference: `A-${String(i).padStart(7, '0')}` });
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1. Throughput
+
+/** Raw nodemailer: the same pooled connections and the same rendered message, sent as fast as the pool takes them. */
+async function rawNodemailer(sink: SmtpSink, messages: number): Promise<number> {
+  const transport = nodemailer.createTransport({ pool: true, url: sink.url, maxConnections: POOL, maxMessages: Infinity });
+  const subject = renderEmailSubject(BENCH_SUBJECT, personalisation(0));
+  const html = renderEmailDocument({ subject, bodyHtml: renderEmailHtml(BENCH_CONTENT, personalisation(0)), lang: 'en' });
+  const text = emailPlainText(renderEmailBody(BENCH_CONTENT, personalisation(0)));
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: messages }, (_, i) =>
+      transport.sendMail({
+        from: { name: 'Envoi bench', address: 'bench@notification.localhost' },
+        to: `person${i}@example.gc.ca`,
+        subject,
+        text,
+        html,
+        messageId: `<${randomUUID()}@notification.localhost>`,
+      }),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  transport.close();
+  return messages / seconds;
+}
+
+/** Queues `messages` notifications as the API would have stored them; the worker is not running yet. */
+async function queueEmails(db: DbHandle, service: BenchService, messages: number): Promise<void> {
+  for (let start = 0; start < messages; start += 5_000) {
+    const n = Math.min(5_000, messages - start);
+    const index = Array.from({ length: n }, (_, k) => start + k);
+    const p = index.map(personalisation);
+    await sql`
+      INSERT INTO notifications (id, service_id, template_id, template_version, key_type, notification_type, "to",
+                                 normalised_to, personalisation, subject, body)
+      SELECT gen_random_uuid(), ${service.serviceId}, ${service.templateId}, 1, 'normal', 'email', t.addr, t.addr, t.p, t.subject, t.body
+      FROM unnest(${index.map((i) => `person${i}@example.gc.ca`)}::text[], ${p.map((x) => JSON.stringify(x))}::jsonb[],
+                  ${p.map((x) => renderEmailSubject(BENCH_SUBJECT, x))}::text[], ${p.map((x) => renderEmailBody(BENCH_CONTENT, x))}::text[])
+        AS t(addr, p, subject, body)`.execute(db.db);
+  }
+}
+
+async function undelivered(db: DbHandle, serviceId: string): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM notifications WHERE service_id = ${serviceId} AND status = 'created'`.execute(db.db);
+  return rows[0]!.n;
+}
+
+/** Envoi's worker delivering `messages` queued notifications; emails/s from its start to the last outcome written. */
+async function envoiWorker(db: DbHandle, dbUrl: string, service: BenchService, sink: SmtpSink, messages: number): Promise<number> {
+  await queueEmails(db, service, messages);
+  const config = loadConfig({
+    DATABASE_URL: dbUrl,
+    ENVOI_SECRET_KEY: SECRET_KEY,
+    EMAIL_PROVIDER: 'smtp',
+    SMTP_URL: sink.url,
+    SMTP_POOL_SIZE: String(POOL),
+    WORKER_CONCURRENCY: '200',
+    WORKER_BATCH_SIZE: '500',
+    WORKER_POLL_MS: '20',
+    ENVOI_EMAIL_DOMAIN: 'notification.localhost',
+    LOG_LEVEL: 'silent',
+  });
+  const started = performance.now();
+  const worker = startWorker({ db: db.db, config });
+  while ((await undelivered(db, service.serviceId)) > 0) await sleep(20);
+  const seconds = (performance.now() - started) / 1000;
+  await worker.stop();
+  return messages / seconds;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 2. Hand-off latency under load
+
+interface Handoff {
+  accepted: number;
+  acceptedPerSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+async function handoffLatency(db: DbHandle, dbUrl: string, service: BenchService, sink: SmtpSink, opts: Options): Promise<Handoff> {
+  const server = await startServerChild('envoi+worker', {
+    databaseUrl: dbUrl,
+    secretKey: SECRET_KEY,
+    env: { EMAIL_PROVIDER: 'smtp', SMTP_URL: sink.url, SMTP_POOL_SIZE: String(POOL), WORKER_CONCURRENCY: '200', WORKER_BATCH_SIZE: '500', WORKER_POLL_MS: '20' },
+  });
+  const since = new Date();
+  try {
+    const headers = () => ({ 'content-type': 'application/json', authorization: `Bearer ${signToken(service.serviceId, service.secret)}` });
+    // Tokens are re-signed every second so that iat stays within Notify's ±30 s.
+    const clients = new Set<autocannon.Client>();
+    const resign = setInterval(() => {
+      const h = headers();
+      for (const client of clients) client.setHeaders(h);
+    }, 1000);
+    const body = JSON.stringify({ email_address: 'person@example.gc.ca', template_id: service.templateId, personalisation: personalisation(1) });
+    const result = await autocannon({
+      url: `http://127.0.0.1:${server.port}/v2/notifications/email`,
+      method: 'POST',
+      connections: 32,
+      overallRate: opts.rate,
+      duration: opts.seconds,
+      body,
+      headers: headers(),
+      setupClient: (client) => void clients.add(client),
+    });
+    clearInterval(resign);
+    for (let i = 0; i < 600 && (await undelivered(db, service.serviceId)) > 0; i++) await sleep(100);
+    const { rows } = await sql<{ n: number; p50: number; p95: number; p99: number; max: number }>`
+      SELECT count(*)::int AS n,
+             percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
+             percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95,
+             percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
+             max(ms) AS max
+      FROM (SELECT extract(epoch FROM sent_at - created_at) * 1000 AS ms FROM notifications
+            WHERE service_id = ${service.serviceId} AND created_at >= ${since} AND sent_at IS NOT NULL) AS t`.execute(db.db);
+    const r = rows[0]!;
+    return {
+      accepted: r.n,
+      acceptedPerSecond: Math.round(result.requests.average),
+      p50: Math.round(r.p50),
+      p95: Math.round(r.p95),
+      p99: Math.round(r.p99),
+      max: Math.round(r.max),
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main(argv: string[]): Promise<void> {
+  const opts = readOptions(argv);
+  const bench = await openBenchDatabase({}, 'delivery', 20);
+  const sink = await startSmtpSink();
+  const results: Record<string, unknown> = { date: new Date().toISOString(), options: opts, budget: BUDGET };
+  try {
+    const service = await provisionBenchService(bench.handle, SECRET_KEY);
+    console.log(`Envoi delivery benchmark: ${opts.messages.toLocaleString('en')} emails a round to a local SMTP server, ${POOL} pooled connections`);
+    // Warm-up: JIT, connections, the template cache.
+    await rawNodemailer(sink, 1_000);
+    await envoiWorker(bench.handle, bench.url, service, sink, 1_000);
+
+    const raw: number[] = [];
+    const envoi: number[] = [];
+    for (let round = 1; round <= opts.rounds; round++) {
+      const quiet = await waitForQuiet(opts.quietWait);
+      if (quiet.otherCores >= 0.3) console.log(`  (other processes were using ${quiet.otherCores} cores: figures are low)`);
+      raw.push(await rawNodemailer(sink, opts.messages));
+      envoi.push(await envoiWorker(bench.handle, bench.url, service, sink, opts.messages));
+      console.log(`  round ${round}: raw nodemailer ${Math.round(raw.at(-1)!)} emails/s, Envoi worker ${Math.round(envoi.at(-1)!)} emails/s`);
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const rawRate = Math.round(mean(raw));
+    const envoiRate = Math.round(mean(envoi));
+    const ratio = Math.round((envoiRate / rawRate) * 1000) / 1000;
+    const sent = await sink.count();
+    console.log(`  mean: raw ${rawRate}/s, Envoi ${envoiRate}/s, ratio ${ratio} (the server took ${sent.toLocaleString('en')} messages in all)`);
+    console.log(`  ${envoiRate >= BUDGET.emailsPerSecond ? 'PASS' : 'FAIL'}  ≥ ${BUDGET.emailsPerSecond} emails/s: ${envoiRate}`);
+    console.log(`  ${ratio >= BUDGET.ratio ? 'PASS' : 'FAIL'}  ≥ ${BUDGET.ratio} × raw nodemailer: ${ratio}`);
+    Object.assign(results, { throughput: { raw, envoi, rawRate, envoiRate, ratio } });
+
+    await waitForQuiet(opts.quietWait);
+    const handoff = await handoffLatency(bench.handle, bench.url, service, sink, opts);
+    console.log(
+      `\nHand-off latency, ${opts.rate}/s offered for ${opts.seconds} s to Envoi with its worker in the same process: ` +
+        `${handoff.accepted.toLocaleString('en')} accepted (${handoff.acceptedPerSecond}/s)\n` +
+        `  201 → relay's 250: p50 ${handoff.p50} ms, p95 ${handoff.p95} ms, p99 ${handoff.p99} ms, max ${handoff.max} ms\n` +
+        `  ${handoff.p95 < BUDGET.handoffP95Ms ? 'PASS' : 'FAIL'}  p95 < ${BUDGET.handoffP95Ms} ms`,
+    );
+    Object.assign(results, { handoff });
+  } finally {
+    await sink.stop();
+    await bench.dispose();
+  }
+  mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
+  writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
