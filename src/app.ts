@@ -17,6 +17,9 @@ import { InvalidRecipientError } from './domain/recipients.ts';
 import type { SendContext } from './domain/notifications.ts';
 import { Jobs } from './jobs/jobs.ts';
 import type { Logger } from './background.ts';
+import { createReceiptApplier, type ReceiptApplier } from './delivery/receipts/applier.ts';
+import { createSnsVerifier, type SnsVerifier } from './delivery/receipts/sns.ts';
+import { providerRoutes } from './api/providers/routes.ts';
 
 export interface AppServices {
   config: Config;
@@ -25,6 +28,10 @@ export interface AppServices {
   directory: ServiceDirectory;
   send: SendContext;
   jobs: Jobs;
+  /** Applies provider receipts in batches; closed with the app. */
+  receipts: ReceiptApplier;
+  /** Checks SNS signatures on /providers/* (tests swap in one that trusts their own CA). */
+  snsVerifier: SnsVerifier;
 }
 
 export function createServices(config: Config, database: DbHandle, secretKey: string, logger?: Logger): AppServices {
@@ -52,6 +59,8 @@ export function createServices(config: Config, database: DbHandle, secretKey: st
       leaseSeconds: config.jobs.leaseSeconds,
       logger,
     }),
+    receipts: createReceiptApplier(database.db, { logger }),
+    snsVerifier: createSnsVerifier(config.snsTopicArns.length > 0 ? { topicArns: config.snsTopicArns } : {}),
   };
 }
 
@@ -104,6 +113,13 @@ export async function createApp(services: AppServices, opts: { logger?: FastifyB
     smsRate: config.smsRate,
     phoneRegion: config.phoneRegion,
   });
+  await app.register(providerRoutes, {
+    sink: services.receipts,
+    db: database.db,
+    snsVerifier: services.snsVerifier,
+    config,
+  });
+  app.addHook('onClose', () => services.receipts.close());
   // A known URL with another method answers 405, outside the v2 plugin so that no authentication runs first.
   for (const [url, methods] of [...routes]) {
     const others = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => !methods.has(m));

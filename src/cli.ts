@@ -122,6 +122,23 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
     const worker = startWorker({ db: database.db, config, logger, jobs: services.jobs });
     logger.info(`delivery worker started (email: ${config.emailProviders.join(' → ')}, sms: ${config.smsProviders.join(' → ')})`);
     stops.push(() => worker.stop());
+    const { startCallbackSender } = await import('./delivery/callbacks/sender.ts');
+    const callbackSender = startCallbackSender({ db: database.db, config, secrets: services.secrets, logger });
+    stops.push(() => callbackSender.stop());
+    if (config.bounceSmtpPort !== null) {
+      const { startBounceListener } = await import('./delivery/receipts/bounces.ts');
+      const bounces = await startBounceListener({
+        port: config.bounceSmtpPort,
+        host: config.bounceSmtpHost,
+        emailDomain: config.emailDomain,
+        sink: services.receipts,
+        logger,
+      });
+      logger.info(`receiving bounce reports on ${config.bounceSmtpHost}:${bounces.port}`);
+      // Stop taking reports before the receipts they feed are closed.
+      stops.unshift(() => bounces.close());
+    }
+    if (!roles.api) stops.push(() => services.receipts.close());
   }
 
   await new Promise<void>((resolve) => {

@@ -27,7 +27,7 @@ export async function runCommand<K extends CommandName>(
   env: { config: Config; database: DbHandle; secretKey: string; afterWrite?: (serviceIds: string[]) => void },
 ): Promise<unknown> {
   if (name === 'bootstrap') {
-    const file = checkBootstrapFile((input as CommandInput['bootstrap']).file, env.config.phoneRegion);
+    const file = checkBootstrapFile((input as CommandInput['bootstrap']).file, env.config.phoneRegion, env.config.callbacks.allowedHosts);
     const result = await applyBootstrap(env.database.db, new SecretBox(env.secretKey), file, env.config);
     env.afterWrite?.(result.services.map((s) => s.id));
     return result;

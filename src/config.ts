@@ -52,6 +52,10 @@ export interface Config {
   };
   /** SMTP port where bounces (RFC 3464 reports) to the VERP return path are received; null: not listening. */
   bounceSmtpPort: number | null;
+  /** Interface the bounce listener binds; HOST unless set (the MX of ENVOI_EMAIL_DOMAIN must reach it). */
+  bounceSmtpHost: string;
+  /** SNS topics whose messages the receipt hooks accept; empty: any topic (signatures are still verified). */
+  snsTopicArns: string[];
   callbacks: {
     /** Hosts that callbacks may reach even on loopback or private addresses (an operator's own receivers). */
     allowedHosts: string[];
@@ -160,6 +164,10 @@ function list<T extends string>(env: Env, name: string, fallback: T, allowed: re
   return items as T[];
 }
 
+function commaList(env: Env, name: string): string[] {
+  return (optional(env, name) ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
 function ratio(env: Env, name: string, fallback: number): number {
   const n = decimal(env, name, fallback);
   if (n <= 0 || n > 1) throw new ConfigError(`${name} must be a number above 0 and at most 1, got "${n}"`);
@@ -234,11 +242,10 @@ export function loadConfig(env: Env = process.env): Config {
       cooldownSeconds: int(env, 'PROVIDER_FAILOVER_COOLDOWN_SECONDS', 30, 1, 3600),
     },
     bounceSmtpPort: optional(env, 'BOUNCE_SMTP_PORT') === null ? null : int(env, 'BOUNCE_SMTP_PORT', 0, 0, 65535),
+    bounceSmtpHost: str(env, 'BOUNCE_SMTP_HOST', str(env, 'HOST', '127.0.0.1')),
+    snsTopicArns: commaList(env, 'SNS_TOPIC_ARNS'),
     callbacks: {
-      allowedHosts: (optional(env, 'CALLBACK_ALLOWED_HOSTS') ?? '')
-        .split(',')
-        .map((h) => h.trim().toLowerCase())
-        .filter((h) => h !== ''),
+      allowedHosts: commaList(env, 'CALLBACK_ALLOWED_HOSTS').map((h) => h.toLowerCase()),
       timeoutMs: int(env, 'CALLBACK_TIMEOUT_MS', 5000, 100, 60_000),
       maxAttempts: int(env, 'CALLBACK_MAX_ATTEMPTS', 6, 1, 50),
       perServiceConcurrency: int(env, 'CALLBACK_PER_SERVICE_CONCURRENCY', 4, 1, 100),

@@ -22,6 +22,7 @@ import type { EmailMessage, ProviderResult } from './providers/types.ts';
 import type { Jobs } from '../jobs/jobs.ts';
 import { startJobLoop } from '../jobs/job-loop.ts';
 import { queueStatusCallbacks } from './callbacks/queue.ts';
+import { suppressedRecipients, suppressionKey } from '../domain/suppressions.ts';
 
 export interface WorkerOptions {
   db: Db;
@@ -221,7 +222,8 @@ export function startWorker(opts: WorkerOptions): Worker {
 
   // ---- per-batch look-ups -----------------------------------------------------------------------------------
 
-  async function loadLookups(rows: ClaimedNotification[]): Promise<void> {
+  /** Loads what the batch needs (services, template versions) and answers which of its recipients are suppressed. */
+  async function loadLookups(rows: ClaimedNotification[]): Promise<Set<string>> {
     const now = Date.now();
     const serviceIds = [...new Set(rows.map((r) => r.service_id))].filter((id) => {
       const s = services.get(id);
@@ -257,6 +259,10 @@ export function startWorker(opts: WorkerOptions): Worker {
         templates.set(`${t.id}:${t.version}`, t.content);
       }
     }
+    return suppressedRecipients(
+      db,
+      rows.filter((r) => r.key_type !== 'test').map((r) => ({ serviceId: r.service_id, channel: r.notification_type, recipient: r.normalised_to })),
+    );
   }
 
   // ---- one notification ------------------------------------------------------------------------------------
@@ -395,8 +401,9 @@ export function startWorker(opts: WorkerOptions): Worker {
         continue;
       }
       rows.sort((a, b) => a.priority - b.priority || a.next_attempt_at.getTime() - b.next_attempt_at.getTime());
+      let suppressed: Set<string>;
       try {
-        await loadLookups(rows);
+        suppressed = await loadLookups(rows);
       } catch (err) {
         log?.error({ err }, 'delivery worker could not load services or templates');
         await withRetries('give back rows', () => giveBack(db, NOTIFICATION_QUEUE, rows));
@@ -412,6 +419,12 @@ export function startWorker(opts: WorkerOptions): Worker {
           const status = testKeyOutcome(row.notification_type, row.to);
           const billableUnits = row.notification_type === 'sms' ? smsFragments(row) : null;
           record(finalFor(row, status, { sentAt: new Date(), billableUnits }));
+          continue;
+        }
+        if (suppressed.has(suppressionKey({ serviceId: row.service_id, channel: row.notification_type, recipient: row.normalised_to }))) {
+          // A hard bounce, complaint or opt-out earlier: fail fast, never bother the provider or the person again.
+          const what = row.notification_type === 'email' ? 'email address' : 'phone number';
+          record(finalFor(row, 'permanent-failure', { response: `The ${what} is on the service's suppression list` }));
           continue;
         }
         if (row.attempts > maxAttempts) {

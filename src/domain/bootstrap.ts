@@ -5,8 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { Ajv } from 'ajv';
-import type { Database, KeyType, TemplateCategory, TemplateType } from '../db/schema.ts';
+import type { CallbackType, Database, KeyType, TemplateCategory, TemplateType } from '../db/schema.ts';
 import type { SecretBox } from './secret-box.ts';
+import { CALLBACK_TYPES, CallbackSettingsError, callbackProblems, ensureWebhookSecret, removeCallback, setCallback } from './callback-settings.ts';
 import { formatApiKeyString } from '../api/v2/jwt.ts';
 import { InvalidRecipientError, normaliseRecipient, validateEmailAddress, validatePhoneNumber, type CountryCode } from './recipients.ts';
 
@@ -40,6 +41,8 @@ export interface BootstrapService {
   }[];
   api_keys?: { name: string; type: KeyType; revoked?: boolean }[];
   received_texts?: { from: string; content: string }[];
+  /** When given, the service's callbacks are exactly these: types left out are removed. */
+  callbacks?: Partial<Record<CallbackType, { url: string; bearer_token: string }>>;
 }
 
 export interface BootstrapResult {
@@ -50,6 +53,8 @@ export interface BootstrapResult {
     api_keys: Record<string, string>;
     reply_to: Record<string, string>;
     sms_senders: Record<string, string>;
+    /** The Standard Webhooks secret that signs callbacks, for services that have any. */
+    webhook_secret?: string;
   }[];
 }
 
@@ -59,6 +64,12 @@ export class BootstrapError extends Error {
 
 const uuidPattern = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const limit = { type: 'integer', minimum: 0 };
+const callback = {
+  type: 'object',
+  required: ['url', 'bearer_token'],
+  additionalProperties: false,
+  properties: { url: { type: 'string' }, bearer_token: { type: 'string' } },
+};
 const FILE_SCHEMA = {
   type: 'object',
   required: ['services'],
@@ -156,6 +167,11 @@ const FILE_SCHEMA = {
               properties: { from: { type: 'string' }, content: { type: 'string', minLength: 1 } },
             },
           },
+          callbacks: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { delivery_status: callback, inbound_sms: callback, complaint: callback },
+          },
         },
       },
     },
@@ -164,8 +180,12 @@ const FILE_SCHEMA = {
 
 const validateFile = new Ajv({ allErrors: true, strict: false }).compile(FILE_SCHEMA);
 
-/** Checks the file's shape and the rules a schema cannot say; every problem is reported at once. */
-export function checkBootstrapFile(data: unknown, phoneRegion: string): BootstrapFile {
+/**
+ * Checks the file's shape and the rules a schema cannot say; every problem is reported at once. `callbackHosts`
+ * is config.callbacks.allowedHosts (http:// callbacks are refused for other hosts); when not given, that one
+ * rule is checked as the file is applied.
+ */
+export function checkBootstrapFile(data: unknown, phoneRegion: string, callbackHosts?: readonly string[]): BootstrapFile {
   if (!validateFile(data)) {
     const problems = (validateFile.errors ?? []).map((e) => `${e.instancePath || '(file)'}: ${e.message}`);
     throw new BootstrapError(`The bootstrap file is not valid:\n  ${[...new Set(problems)].join('\n  ')}`);
@@ -210,16 +230,30 @@ export function checkBootstrapFile(data: unknown, phoneRegion: string): Bootstra
     });
     const defaults = (s.sms_senders ?? []).filter((x) => typeof x !== 'string' && x.default).length;
     if (defaults > 1) problems.push(`${at}/sms_senders: only one sender can be the default`);
+    for (const type of CALLBACK_TYPES) {
+      const c = s.callbacks?.[type];
+      if (!c) continue;
+      for (const p of callbackProblems({ url: c.url, bearerToken: c.bearer_token }, callbackHosts ?? null)) {
+        problems.push(`${at}/callbacks/${type}/${p}`);
+      }
+    }
   });
   if (problems.length > 0) throw new BootstrapError(`The bootstrap file is not valid:\n  ${problems.join('\n  ')}`);
   return file;
+}
+
+/** The config, or the part of it applying a file needs. */
+export interface BootstrapOptions {
+  phoneRegion: string;
+  emailDomain: string;
+  callbacks?: { allowedHosts: readonly string[] };
 }
 
 export async function applyBootstrap(
   db: Kysely<Database>,
   secrets: SecretBox,
   file: BootstrapFile,
-  opts: { phoneRegion: string; emailDomain: string },
+  opts: BootstrapOptions,
 ): Promise<BootstrapResult> {
   const result: BootstrapResult = { services: [] };
   for (const spec of file.services) {
@@ -232,7 +266,7 @@ async function applyService(
   trx: Kysely<Database>,
   secrets: SecretBox,
   spec: BootstrapService,
-  opts: { phoneRegion: string; emailDomain: string },
+  opts: BootstrapOptions,
 ): Promise<BootstrapResult['services'][number]> {
   const region = opts.phoneRegion as CountryCode;
   const existing = spec.id
@@ -371,7 +405,44 @@ async function applyService(
     }
   }
 
-  return { name: spec.name, id: serviceId, templates, api_keys: apiKeys, reply_to: replyTo, sms_senders: smsSenders };
+  const webhookSecret = await applyCallbacks(trx, secrets, serviceId, spec, opts);
+
+  return {
+    name: spec.name,
+    id: serviceId,
+    templates,
+    api_keys: apiKeys,
+    reply_to: replyTo,
+    sms_senders: smsSenders,
+    ...(webhookSecret ? { webhook_secret: webhookSecret } : {}),
+  };
+}
+
+/** Sets the file's callbacks (when it lists any) and returns the signing secret if the service has callbacks. */
+async function applyCallbacks(
+  trx: Kysely<Database>,
+  secrets: SecretBox,
+  serviceId: string,
+  spec: BootstrapService,
+  opts: BootstrapOptions,
+): Promise<string | null> {
+  if (spec.callbacks) {
+    for (const type of CALLBACK_TYPES) {
+      const c = spec.callbacks[type];
+      if (!c) {
+        await removeCallback(trx, serviceId, type);
+        continue;
+      }
+      try {
+        await setCallback(trx, secrets, serviceId, type, { url: c.url, bearerToken: c.bearer_token }, { allowedHosts: opts.callbacks?.allowedHosts ?? [] });
+      } catch (err) {
+        if (err instanceof CallbackSettingsError) throw new BootstrapError(`service "${spec.name}": ${err.message}`);
+        throw err;
+      }
+    }
+  }
+  const any = await trx.selectFrom('service_callbacks').select('id').where('service_id', '=', serviceId).executeTakeFirst();
+  return any ? ensureWebhookSecret(trx, secrets, serviceId) : null;
 }
 
 /** Reply-to addresses and text senders: listed ones active (first is default unless one says so), others archived. */

@@ -125,7 +125,7 @@ describe('configuration errors', () => {
   it('names the variable and the problem, and exits with status 2', async () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
       [{ PORT: 'eighty' }, /PORT must be a whole number from 0 to 65535, got "eighty"/],
-      [{ EMAIL_PROVIDER: 'pigeon' }, /EMAIL_PROVIDER must be one of sink, smtp, got "pigeon"/],
+      [{ EMAIL_PROVIDER: 'pigeon' }, /EMAIL_PROVIDER must be a comma-separated list of sink, smtp, ses, got "pigeon"/],
       [{ EMAIL_PROVIDER: 'smtp' }, /EMAIL_PROVIDER=smtp needs SMTP_URL/],
       [{ DATABASE_URL: 'postgres://u:hunter2@localhost/db' }, /ENVOI_SECRET_KEY is required with DATABASE_URL/],
       [{ DATABASE_URL: 'mysql://u:hunter2@localhost/db' }, /DATABASE_URL must start with postgres:\/\/ or postgresql:\/\/, got "mysql:\/\/u:\*\*\*@localhost\/db"/],

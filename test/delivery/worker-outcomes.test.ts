@@ -119,3 +119,25 @@ describe('delivery-status callbacks', () => {
     }
   });
 });
+
+describe('the suppression list', () => {
+  it('fails a send to a suppressed recipient at once, without reaching the provider', async () => {
+    const busy = throttlingSms(0);
+    const providers: Providers = { email: createSinkEmailProvider(tdb.db), sms: busy, close: async () => {} };
+    await tdb.db
+      .insertInto('suppressions')
+      .values({ service_id: serviceId, channel: 'sms', recipient: '+16135550111', reason: 'opted-out' })
+      .execute();
+    const worker = startWorker({ db: tdb.db, config: testConfig(), providers });
+    try {
+      const blocked = await insertNotification(tdb.db, sms('+16135550111'));
+      const allowed = await insertNotification(tdb.db, sms('+16135550112'));
+      const row = await waitForStatus(tdb.db, blocked, 'permanent-failure');
+      expect(row.provider_response).toBe("The phone number is on the service's suppression list");
+      await waitForStatus(tdb.db, allowed, 'sending');
+      expect(busy.calls.map((c) => c.to)).toEqual(['+16135550112']);
+    } finally {
+      await worker.stop();
+    }
+  });
+});

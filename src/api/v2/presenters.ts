@@ -2,12 +2,10 @@
 import type { TemplateRecord } from '../../domain/service-directory.ts';
 import { placeholderNames } from '../../templates/index.ts';
 import type { JobView } from '../../jobs/jobs.ts';
+import { formatDate, STATUS_DESCRIPTION } from '../../domain/statuses.ts';
 
-/** Notify's `%Y-%m-%dT%H:%M:%S.%fZ`: UTC with six fractional digits. */
-export function formatDate(date: Date | null | undefined): string | null {
-  if (!date) return null;
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
+// Routes and other presenters import it from here.
+export { formatDate };
 
 const COMPLETED = new Set([
   'sent',
@@ -20,19 +18,6 @@ const COMPLETED = new Set([
   'cancelled',
   'validation-failed',
 ]);
-
-// GC Notify's plain-language labels for each status.
-const STATUS_DESCRIPTION: Record<string, string> = {
-  created: 'In transit',
-  sending: 'In transit',
-  pending: 'In transit',
-  sent: 'Delivered',
-  delivered: 'Delivered',
-  'technical-failure': 'Tech issue',
-  'temporary-failure': 'Content or inbox issue',
-  'permanent-failure': 'No such address',
-  cancelled: 'Cancelled',
-};
 
 export interface NotificationRow {
   id: string;

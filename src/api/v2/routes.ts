@@ -14,6 +14,7 @@ import { notificationRoutes } from './notifications.ts';
 import { templateRoutes } from './templates.ts';
 import { receivedTextRoutes } from './received-texts.ts';
 import { bulkRoutes } from './bulk.ts';
+import { suppressionRoutes } from './suppressions.ts';
 import type { Jobs } from '../../jobs/jobs.ts';
 import { MAX_SCHEDULE_HOURS, type Caller, type SendContext } from '../../domain/notifications.ts';
 import type { ServiceDirectory } from '../../domain/service-directory.ts';
@@ -155,4 +156,5 @@ export async function v2Routes(app: FastifyInstance, opts: V2Options) {
   templateRoutes(app, ctx);
   receivedTextRoutes(app, ctx);
   bulkRoutes(app, ctx);
+  suppressionRoutes(app, ctx);
 }

@@ -47,6 +47,8 @@ export function createSmtpEmailProvider(opts: SmtpProviderOptions): EmailProvide
           text: msg.text,
           html: msg.html,
           messageId: msg.messageId,
+          // VERP: the envelope sender (Return-Path) names the notification, so its bounce report finds it.
+          envelope: msg.bounceAddress ? { from: msg.bounceAddress, to: msg.to } : undefined,
           // nodemailer writes List-Unsubscribe as <url> and strips anything that could break the header.
           list: msg.unsubscribeUrl ? { unsubscribe: msg.unsubscribeUrl } : undefined,
           headers: msg.unsubscribeUrl ? { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : undefined,
