@@ -6,8 +6,12 @@
  *     same messages to the same server, in alternating rounds. Budget: ≥ 2,000 emails/s and ≥ 0.7 × raw.
  *  2. Hand-off latency: Envoi with its worker in one process (as `envoi start` runs) under a steady API load;
  *     for every accepted notification, sent_at − created_at (from 201 to the relay's 250). Budget: p95 < 1 s.
+ *  3. Receipt ingestion: SES delivery receipts for notifications in `sending`, (a) submitted to the receipt applier
+ *     by 64 concurrent callers, one receipt each, as webhooks do, and (b) posted as signed SNS messages to
+ *     POST /providers/ses (signature verified, certificate from a local stand-in for SNS). Budget: ≥ 5,000
+ *     status updates/s.
  *
- *   node --import tsx bench/delivery.ts [--messages 10000] [--rounds 2] [--rate 1500] [--seconds 15]
+ *   node --import tsx bench/delivery.ts [--messages 10000] [--rounds 2] [--rate 1500] [--seconds 15] [--only throughput|handoff|receipts]
  *
  * Figures go to bench/results/delivery.json. Exits 0 once measured, even when a budget fails.
  */
@@ -17,7 +21,12 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import nodemailer from 'nodemailer';
 import { sql } from 'kysely';
+import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../src/config.ts';
+import { createApp, createServices } from '../src/app.ts';
+import { createReceiptApplier } from '../src/delivery/receipts/applier.ts';
+import { sesEventReceipts } from '../src/delivery/receipts/ses-events.ts';
+import { startSnsPeer } from '../test/fixtures/sns/sns-peer.ts';
 import type { DbHandle } from '../src/db/connection.ts';
 import { startWorker } from '../src/delivery/worker.ts';
 import { signToken } from '../src/api/v2/jwt.ts';
@@ -27,7 +36,7 @@ import { BENCH_CONTENT, BENCH_SUBJECT, openBenchDatabase, provisionBenchService,
 import { startServerChild } from './server.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 
-const BUDGET = { emailsPerSecond: 2_000, ratio: 0.7, handoffP95Ms: 1_000 } as const;
+const BUDGET = { emailsPerSecond: 2_000, ratio: 0.7, handoffP95Ms: 1_000, receiptsPerSecond: 5_000 } as const;
 const SECRET_KEY = 'bench-secret-key-that-is-long-enough-0123456789';
 const POOL = 20;
 const RESULTS = fileURLToPath(new URL('./results/delivery.json', import.meta.url));
@@ -38,15 +47,20 @@ interface Options {
   rate: number;
   seconds: number;
   quietWait: number;
+  only: 'throughput' | 'handoff' | 'receipts' | null;
 }
 
 function readOptions(argv: string[]): Options {
-  const opts: Options = { messages: 10_000, rounds: 2, rate: 1_500, seconds: 15, quietWait: 120 };
+  const opts: Options = { messages: 10_000, rounds: 2, rate: 1_500, seconds: 15, quietWait: 120, only: null };
   for (let i = 0; i < argv.length; i += 2) {
+    if (argv[i] === '--only' && ['throughput', 'handoff', 'receipts'].includes(argv[i + 1]!)) {
+      opts.only = argv[i + 1] as Options['only'];
+      continue;
+    }
     const name = argv[i]!.replace(/^--/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as keyof Options;
     const value = Number(argv[i + 1]);
     if (!(name in opts) || !Number.isFinite(value) || value <= 0) throw new Error(`bad option ${argv[i]} ${argv[i + 1]}`);
-    opts[name] = value;
+    (opts as unknown as Record<string, number>)[name] = value;
   }
   return opts;
 }
@@ -188,6 +202,152 @@ async function handoffLatency(db: DbHandle, dbUrl: string, service: BenchService
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// 3. Receipts
+
+/** `count` notifications as the worker leaves them once SES took them: `sending`, with SES's message id. */
+async function sentEmails(db: DbHandle, service: BenchService, count: number): Promise<string[]> {
+  const references = Array.from({ length: count }, () => randomUUID());
+  for (let i = 0; i < count; i += 5_000) {
+    const chunk = references.slice(i, i + 5_000);
+    await sql`
+      INSERT INTO notifications (id, service_id, template_id, template_version, key_type, notification_type, "to",
+                                 normalised_to, subject, body, status, provider, provider_reference, sent_at)
+      SELECT gen_random_uuid(), ${service.serviceId}, ${service.templateId}, 1, 'normal', 'email', 'r@example.gc.ca',
+             'r@example.gc.ca', 'Hello', 'Hello', 'sending', 'ses', ref, now()
+      FROM unnest(${chunk}::text[]) AS ref`.execute(db.db);
+  }
+  return references;
+}
+
+function sesDelivery(reference: string) {
+  return {
+    eventType: 'Delivery',
+    mail: { timestamp: new Date().toISOString(), messageId: reference, source: 'bench@notification.localhost', destination: ['r@example.gc.ca'] },
+    delivery: { timestamp: new Date().toISOString(), recipients: ['r@example.gc.ca'], smtpResponse: '250 2.0.0 OK' },
+  };
+}
+
+async function deliveredCount(db: DbHandle, serviceId: string): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM notifications WHERE service_id = ${serviceId} AND status = 'delivered' AND provider = 'ses'`.execute(db.db);
+  return rows[0]!.n;
+}
+
+async function applierRate(db: DbHandle, service: BenchService, count: number): Promise<number> {
+  const references = await sentEmails(db, service, count);
+  const applier = createReceiptApplier(db.db);
+  const before = await deliveredCount(db, service.serviceId);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < references.length) {
+        const reference = references[next++]!;
+        await applier.submit(sesEventReceipts(sesDelivery(reference), new Date()));
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await applier.close();
+  const applied = (await deliveredCount(db, service.serviceId)) - before;
+  if (applied !== count) throw new Error(`applier: ${applied} of ${count} receipts applied`);
+  return count / seconds;
+}
+
+async function hookRate(db: DbHandle, dbUrl: string, service: BenchService, count: number): Promise<number> {
+  const references = await sentEmails(db, service, count);
+  const peer = await startSnsPeer();
+  // Signing is SNS's work, not Envoi's: done before the clock starts.
+  const bodies = references.map((reference) => JSON.stringify(peer.message({ message: sesDelivery(reference) })));
+  const config = loadConfig({ DATABASE_URL: dbUrl, ENVOI_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'silent' });
+  const services = createServices(config, db, SECRET_KEY);
+  services.snsVerifier = peer.verifier();
+  const app = await createApp(services);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const before = await deliveredCount(db, service.serviceId);
+  try {
+    let next = 0;
+    const started = performance.now();
+    const result = await autocannon({
+      url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+      connections: 32,
+      amount: count,
+      requests: [{ method: 'POST', path: '/providers/ses', headers: { 'content-type': 'text/plain; charset=UTF-8' }, setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }) }],
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const non2xx = result.non2xx + result.errors;
+    if (non2xx > 0) throw new Error(`receipt hook: ${non2xx} requests failed`);
+    const applied = (await deliveredCount(db, service.serviceId)) - before;
+    if (applied !== count) throw new Error(`receipt hook: ${applied} of ${count} receipts applied`);
+    return count / seconds;
+  } finally {
+    await app.close();
+    await peer.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Context {
+  db: DbHandle;
+  dbUrl: string;
+  service: BenchService;
+  sink: SmtpSink;
+  opts: Options;
+}
+
+async function measureThroughput({ db, dbUrl, service, sink, opts }: Context): Promise<object> {
+  console.log(`Envoi delivery benchmark: ${opts.messages.toLocaleString('en')} emails a round to a local SMTP server, ${POOL} pooled connections`);
+  // Warm-up: JIT, connections, the template cache.
+  await rawNodemailer(sink, 1_000);
+  await envoiWorker(db, dbUrl, service, sink, 1_000);
+  const raw: number[] = [];
+  const envoi: number[] = [];
+  for (let round = 1; round <= opts.rounds; round++) {
+    const quiet = await waitForQuiet(opts.quietWait);
+    if (quiet.otherCores >= 0.3) console.log(`  (other processes were using ${quiet.otherCores} cores: figures are low)`);
+    raw.push(await rawNodemailer(sink, opts.messages));
+    envoi.push(await envoiWorker(db, dbUrl, service, sink, opts.messages));
+    console.log(`  round ${round}: raw nodemailer ${Math.round(raw.at(-1)!)} emails/s, Envoi worker ${Math.round(envoi.at(-1)!)} emails/s`);
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const rawRate = Math.round(mean(raw));
+  const envoiRate = Math.round(mean(envoi));
+  const ratio = Math.round((envoiRate / rawRate) * 1000) / 1000;
+  const sent = await sink.count();
+  console.log(`  mean: raw ${rawRate}/s, Envoi ${envoiRate}/s, ratio ${ratio} (the server took ${sent.toLocaleString('en')} messages in all)`);
+  console.log(`  ${envoiRate >= BUDGET.emailsPerSecond ? 'PASS' : 'FAIL'}  ≥ ${BUDGET.emailsPerSecond} emails/s: ${envoiRate}`);
+  console.log(`  ${ratio >= BUDGET.ratio ? 'PASS' : 'FAIL'}  ≥ ${BUDGET.ratio} × raw nodemailer: ${ratio}`);
+  return { raw, envoi, rawRate, envoiRate, ratio };
+}
+
+async function measureHandoff({ db, dbUrl, service, sink, opts }: Context): Promise<object> {
+  await waitForQuiet(opts.quietWait);
+  const handoff = await handoffLatency(db, dbUrl, service, sink, opts);
+  console.log(
+    `\nHand-off latency, ${opts.rate}/s offered for ${opts.seconds} s to Envoi with its worker in the same process: ` +
+      `${handoff.accepted.toLocaleString('en')} accepted (${handoff.acceptedPerSecond}/s)\n` +
+      `  201 → relay's 250: p50 ${handoff.p50} ms, p95 ${handoff.p95} ms, p99 ${handoff.p99} ms, max ${handoff.max} ms\n` +
+      `  ${handoff.p95 < BUDGET.handoffP95Ms ? 'PASS' : 'FAIL'}  p95 < ${BUDGET.handoffP95Ms} ms`,
+  );
+  return handoff;
+}
+
+async function measureReceipts({ db, dbUrl, service, opts }: Context): Promise<object> {
+  await waitForQuiet(opts.quietWait);
+  const applier = Math.round(await applierRate(db, service, 20_000));
+  await waitForQuiet(opts.quietWait);
+  const hook = Math.round(await hookRate(db, dbUrl, service, 10_000));
+  console.log(
+    `\nReceipt ingestion (SES delivery events, one per request):\n` +
+      `  receipt applier, 64 concurrent callers: ${applier} status updates/s\n` +
+      `  POST /providers/ses, signed SNS messages, 32 connections (server and load in one process): ${hook} status updates/s\n` +
+      `  ${hook >= BUDGET.receiptsPerSecond ? 'PASS' : 'FAIL'}  ≥ ${BUDGET.receiptsPerSecond} status updates/s through the hook: ${hook}`,
+  );
+  return { applier, hook };
+}
+
+const PARTS = { throughput: measureThroughput, handoff: measureHandoff, receipts: measureReceipts } as const;
 
 async function main(argv: string[]): Promise<void> {
   const opts = readOptions(argv);
@@ -195,40 +355,10 @@ async function main(argv: string[]): Promise<void> {
   const sink = await startSmtpSink();
   const results: Record<string, unknown> = { date: new Date().toISOString(), options: opts, budget: BUDGET };
   try {
-    const service = await provisionBenchService(bench.handle, SECRET_KEY);
-    console.log(`Envoi delivery benchmark: ${opts.messages.toLocaleString('en')} emails a round to a local SMTP server, ${POOL} pooled connections`);
-    // Warm-up: JIT, connections, the template cache.
-    await rawNodemailer(sink, 1_000);
-    await envoiWorker(bench.handle, bench.url, service, sink, 1_000);
-
-    const raw: number[] = [];
-    const envoi: number[] = [];
-    for (let round = 1; round <= opts.rounds; round++) {
-      const quiet = await waitForQuiet(opts.quietWait);
-      if (quiet.otherCores >= 0.3) console.log(`  (other processes were using ${quiet.otherCores} cores: figures are low)`);
-      raw.push(await rawNodemailer(sink, opts.messages));
-      envoi.push(await envoiWorker(bench.handle, bench.url, service, sink, opts.messages));
-      console.log(`  round ${round}: raw nodemailer ${Math.round(raw.at(-1)!)} emails/s, Envoi worker ${Math.round(envoi.at(-1)!)} emails/s`);
+    const context: Context = { db: bench.handle, dbUrl: bench.url, service: await provisionBenchService(bench.handle, SECRET_KEY), sink, opts };
+    for (const [name, measure] of Object.entries(PARTS)) {
+      if (opts.only === null || opts.only === name) results[name] = await measure(context);
     }
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const rawRate = Math.round(mean(raw));
-    const envoiRate = Math.round(mean(envoi));
-    const ratio = Math.round((envoiRate / rawRate) * 1000) / 1000;
-    const sent = await sink.count();
-    console.log(`  mean: raw ${rawRate}/s, Envoi ${envoiRate}/s, ratio ${ratio} (the server took ${sent.toLocaleString('en')} messages in all)`);
-    console.log(`  ${envoiRate >= BUDGET.emailsPerSecond ? 'PASS' : 'FAIL'}  ≥ ${BUDGET.emailsPerSecond} emails/s: ${envoiRate}`);
-    console.log(`  ${ratio >= BUDGET.ratio ? 'PASS' : 'FAIL'}  ≥ ${BUDGET.ratio} × raw nodemailer: ${ratio}`);
-    Object.assign(results, { throughput: { raw, envoi, rawRate, envoiRate, ratio } });
-
-    await waitForQuiet(opts.quietWait);
-    const handoff = await handoffLatency(bench.handle, bench.url, service, sink, opts);
-    console.log(
-      `\nHand-off latency, ${opts.rate}/s offered for ${opts.seconds} s to Envoi with its worker in the same process: ` +
-        `${handoff.accepted.toLocaleString('en')} accepted (${handoff.acceptedPerSecond}/s)\n` +
-        `  201 → relay's 250: p50 ${handoff.p50} ms, p95 ${handoff.p95} ms, p99 ${handoff.p99} ms, max ${handoff.max} ms\n` +
-        `  ${handoff.p95 < BUDGET.handoffP95Ms ? 'PASS' : 'FAIL'}  p95 < ${BUDGET.handoffP95Ms} ms`,
-    );
-    Object.assign(results, { handoff });
   } finally {
     await sink.stop();
     await bench.dispose();
