@@ -46,17 +46,15 @@ export class NotificationWriter {
   private async flush(batch: Pending[]): Promise<void> {
     const reservations = batch.flatMap((p) => (p.reservation ? [p.reservation] : []));
     try {
-      // One statement, committed on its own: the rows go in as one array per column (so the statement's text is
-      // the same whatever the batch size, and planned once), and the daily counters are bumped in its tail.
-      const columns = Object.keys(batch[0]!.row) as Array<keyof Insertable<NotificationsTable>>;
-      const arrays = columns.map(
-        (column) => sql`${batch.map((p) => p.row[column] ?? null)}::${sql.raw(columnType(column))}[]`,
-      );
+      // One statement, committed on its own: the batch goes in as one JSON array (serialised natively, and parsed
+      // by PostgreSQL rather than by the driver, which would build and escape one array literal per column), and
+      // the daily counters are bumped in its tail.
+      const columns = sql.join((Object.keys(batch[0]!.row) as Array<keyof Insertable<NotificationsTable>>).map((c) => sql.ref(c)));
       const counters = this.limits.counterUpsert(reservations);
       const { rows } = await sql<CounterRow>`
         WITH inserted AS (
-          INSERT INTO notifications (${sql.join(columns.map((c) => sql.ref(c)))})
-          SELECT * FROM unnest(${sql.join(arrays)})
+          INSERT INTO notifications (${columns})
+          SELECT ${columns} FROM json_populate_recordset(NULL::notifications, ${batchJson(batch)}::json)
           RETURNING 1)
         ${counters.statement}`.execute(this.db);
       counters.apply(rows);
@@ -73,24 +71,17 @@ export class NotificationWriter {
   }
 }
 
-const COLUMN_TYPES: Partial<Record<keyof NotificationsTable, string>> = {
-  id: 'uuid',
-  service_id: 'uuid',
-  template_id: 'uuid',
-  api_key_id: 'uuid',
-  created_by_id: 'uuid',
-  job_id: 'uuid',
-  template_version: 'int4',
-  billable_units: 'int4',
-  job_row_number: 'int4',
-  priority: 'int2',
-  personalisation: 'jsonb',
-  scheduled_for: 'timestamptz',
-  next_attempt_at: 'timestamptz',
-  created_at: 'timestamptz',
-};
-
-/** The SQL type of a notifications column, for the array it is sent in; text unless listed. */
-function columnType(column: keyof NotificationsTable): string {
-  return COLUMN_TYPES[column] ?? 'text';
+/**
+ * The rows as a JSON array. `personalisation` is already JSON text (the jsonb column's value): it is spliced in as
+ * it is rather than parsed and serialised again.
+ */
+function batchJson(batch: Pending[]): string {
+  let json = '[';
+  for (let i = 0; i < batch.length; i++) {
+    const { personalisation, ...rest } = batch[i]!.row;
+    const head = JSON.stringify(rest);
+    json += i === 0 ? '' : ',';
+    json += personalisation == null ? head : `${head.slice(0, -1)}${head === '{}' ? '' : ','}"personalisation":${personalisation}}`;
+  }
+  return json + ']';
 }
