@@ -1,4 +1,7 @@
-/** What the background loops (delivery worker, job loop) share: how they log, and a sleep that stop() can cut short. */
+/**
+ * What the background loops (delivery worker, callback sender, job loop) share: how they log, a sleep that stop() can
+ * cut short, and a few quick retries for writing outcomes.
+ */
 
 /** The slice of pino the loops use, so tests can pass a plain object. */
 export interface Logger {
@@ -23,4 +26,22 @@ export function createSleeper(): { sleep(ms: number): Promise<void>; wake(): voi
       }),
     wake: () => wakeUp?.(),
   };
+}
+
+/**
+ * Runs `fn`, trying again a few times over about two seconds: an outcome that cannot be written means the work is
+ * done again when its lease runs out, and a short database blip should not cause that. Logs and gives up after that.
+ */
+export async function withRetries(what: string, fn: () => Promise<void>, log?: Logger): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= 5) {
+        log?.error({ err }, `could not ${what}; the rows will be retried when their lease runs out`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
 }

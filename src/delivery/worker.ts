@@ -16,7 +16,7 @@ import type { Db } from '../db/connection.ts';
 import { claim, giveBack, laneBackoffMs, release, type Fenced, type QueueTable, type Retry } from '../db/claim-queue.ts';
 import { testKeyOutcome } from '../domain/recipients.ts';
 import { emailPlainText, renderEmailDocument, renderEmailHtml, smsFragmentCount } from '../templates/index.ts';
-import { createSleeper, type Logger } from '../background.ts';
+import { createSleeper, withRetries, type Logger } from '../background.ts';
 import { createProviders, type Providers } from './providers/index.ts';
 import type { EmailMessage, ProviderResult } from './providers/types.ts';
 import type { Jobs } from '../jobs/jobs.ts';
@@ -167,25 +167,7 @@ export function startWorker(opts: WorkerOptions): Worker {
         const byDelay = new Map<number, Fenced[]>();
         for (const row of t) byDelay.set(row.delayMs, [...(byDelay.get(row.delayMs) ?? []), row]);
         for (const [delayMs, rows] of byDelay) await giveBack(db, NOTIFICATION_QUEUE, rows, delayMs);
-      });
-    }
-  }
-
-  /**
-   * The message has gone; if its outcome cannot be written the row will be sent again when its lease runs out.
-   * A short database blip should not cause that, so try a few times.
-   */
-  async function withRetries(what: string, fn: () => Promise<void>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (attempt >= 5) {
-          log?.error({ err }, `delivery worker could not ${what}; the rows will be retried when their lease runs out`);
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-      }
+      }, log);
     }
   }
 
@@ -406,7 +388,7 @@ export function startWorker(opts: WorkerOptions): Worker {
         suppressed = await loadLookups(rows);
       } catch (err) {
         log?.error({ err }, 'delivery worker could not load services or templates');
-        await withRetries('give back rows', () => giveBack(db, NOTIFICATION_QUEUE, rows));
+        await withRetries('give back rows', () => giveBack(db, NOTIFICATION_QUEUE, rows), log);
         await sleeper.sleep(pollMs);
         continue;
       }
@@ -452,7 +434,7 @@ export function startWorker(opts: WorkerOptions): Worker {
         inFlight.add(p);
       }
       if (untried.length > 0) {
-        await withRetries('give back rows', () => giveBack(db, NOTIFICATION_QUEUE, untried));
+        await withRetries('give back rows', () => giveBack(db, NOTIFICATION_QUEUE, untried), log);
       }
       // A full batch suggests more are due: claim again at once. Otherwise wait for more to arrive.
       if (rows.length < batchSize && running) await sleeper.sleep(pollMs);

@@ -20,7 +20,7 @@ import type { CallbackType } from '../../db/schema.ts';
 import { claim, giveBack, release, type Fenced, type QueueTable, type Retry } from '../../db/claim-queue.ts';
 import { ensureWebhookSecret } from '../../domain/callback-settings.ts';
 import { SecretBoxError, type SecretBox } from '../../domain/secret-box.ts';
-import { createSleeper, type Logger } from '../../background.ts';
+import { createSleeper, withRetries, type Logger } from '../../background.ts';
 import { buildPayloads, type CallbackPayload, type QueuedCallback } from './payloads.ts';
 import { callbackHeaders } from './signing.ts';
 import { createOutboundHttp, type OutboundResult } from './outbound-http.ts';
@@ -155,21 +155,7 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
       await withRetries('write callback outcomes', async () => {
         await writeFinals(f);
         await release(db, CALLBACK_QUEUE, r);
-      });
-    }
-  }
-
-  async function withRetries(what: string, fn: () => Promise<void>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (attempt >= 5) {
-          log?.error({ err }, `callback sender could not ${what}; the rows will be retried when their lease runs out`);
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-      }
+      }, log);
     }
   }
 
@@ -278,7 +264,7 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
         });
       inFlight.add(p);
     }
-    if (late.length > 0) void withRetries('give back callbacks', () => giveBack(db, CALLBACK_QUEUE, late));
+    if (late.length > 0) void withRetries('give back callbacks', () => giveBack(db, CALLBACK_QUEUE, late), log);
   }
 
   /** Rows that waited in a lane past their start-by time (their receiver is slow) go back to the queue. */
@@ -291,7 +277,7 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
       for (const w of lane.waiting) if (w.startBy < now) late.push(w.row);
       lane.waiting = keep;
     }
-    if (late.length > 0) void withRetries('give back callbacks', () => giveBack(db, CALLBACK_QUEUE, late));
+    if (late.length > 0) void withRetries('give back callbacks', () => giveBack(db, CALLBACK_QUEUE, late), log);
   }
 
   // ---- one callback -----------------------------------------------------------------------------------------
@@ -352,7 +338,7 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
           .where('id', '<>', row.id)
           .execute();
       });
-    });
+    }, log);
     const lane = lanes.get(row.service_id);
     if (lane) lane.waiting = lane.waiting.filter((w) => w.row.callback_type !== row.callback_type);
     log?.warn({ serviceId: row.service_id, type: row.callback_type, url }, 'callback disabled: the receiver answered 410 Gone');
@@ -395,7 +381,7 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
         prepared = await prepare(rows, claimedAt + (leaseSeconds * 1000) / 2);
       } catch (err) {
         log?.error({ err }, 'callback sender could not load callback settings or payloads');
-        await withRetries('give back callbacks', () => giveBack(db, CALLBACK_QUEUE, rows));
+        await withRetries('give back callbacks', () => giveBack(db, CALLBACK_QUEUE, rows), log);
         await sleeper.sleep(pollMs);
         continue;
       }
@@ -418,7 +404,7 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
         touched.add(p.row.service_id);
       }
       for (const serviceId of touched) pump(serviceId, laneOf(serviceId));
-      if (untried.length > 0) await withRetries('give back callbacks', () => giveBack(db, CALLBACK_QUEUE, untried));
+      if (untried.length > 0) await withRetries('give back callbacks', () => giveBack(db, CALLBACK_QUEUE, untried), log);
       if (rows.length < limit && running) await sleeper.sleep(pollMs);
     }
   }
@@ -442,7 +428,7 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
       // Rows still waiting in lanes were never tried: back to the queue, due at once.
       const untried: Fenced[] = [];
       for (const lane of lanes.values()) untried.push(...lane.waiting.splice(0).map((w) => w.row));
-      await withRetries('give back callbacks', () => giveBack(db, CALLBACK_QUEUE, untried));
+      await withRetries('give back callbacks', () => giveBack(db, CALLBACK_QUEUE, untried), log);
       await Promise.all(inFlight);
       while (flushing) await flushing;
       for (const w of drainWaiters.splice(0)) w();

@@ -14,6 +14,7 @@ import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import nodemailer from 'nodemailer';
 import type { Config } from '../../config.ts';
 import { awsClientOptions, awsErrorStatus, describeAwsError, type AwsError } from './aws-client.ts';
+import { mailOptions } from './smtp.ts';
 import type { EmailMessage, EmailProvider, ProviderResult } from './types.ts';
 
 export interface SesProviderOptions {
@@ -62,17 +63,7 @@ function createComposer() {
 }
 
 async function composeRaw(composer: Composer, msg: EmailMessage): Promise<Uint8Array> {
-  const info = await composer.sendMail({
-    from: msg.from,
-    to: msg.to,
-    replyTo: msg.replyTo ?? undefined,
-    subject: msg.subject,
-    text: msg.text,
-    html: msg.html,
-    messageId: msg.messageId,
-    list: msg.unsubscribeUrl ? { unsubscribe: msg.unsubscribeUrl } : undefined,
-    headers: msg.unsubscribeUrl ? { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : undefined,
-  });
+  const info = await composer.sendMail(mailOptions(msg));
   return info.message as Buffer;
 }
 

@@ -8,7 +8,7 @@
  * `getSocket` would mean opening the sockets ourselves and losing nodemailer's address selection and TLS set-up,
  * so we rely on it; test/delivery/smtp.test.ts checks that it still happens.
  */
-import nodemailer from 'nodemailer';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import type { EmailMessage, EmailProvider, ProviderResult } from './types.ts';
 
 export interface SmtpProviderOptions {
@@ -40,18 +40,9 @@ export function createSmtpEmailProvider(opts: SmtpProviderOptions): EmailProvide
     async send(msg: EmailMessage): Promise<ProviderResult> {
       try {
         const info = await transport.sendMail({
-          from: msg.from,
-          to: msg.to,
-          replyTo: msg.replyTo ?? undefined,
-          subject: msg.subject,
-          text: msg.text,
-          html: msg.html,
-          messageId: msg.messageId,
+          ...mailOptions(msg),
           // VERP: the envelope sender (Return-Path) names the notification, so its bounce report finds it.
           envelope: msg.bounceAddress ? { from: msg.bounceAddress, to: msg.to } : undefined,
-          // nodemailer writes List-Unsubscribe as <url> and strips anything that could break the header.
-          list: msg.unsubscribeUrl ? { unsubscribe: msg.unsubscribeUrl } : undefined,
-          headers: msg.unsubscribeUrl ? { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : undefined,
         });
         return { outcome: 'delivered', reference: info.messageId ?? msg.messageId, response: info.response ?? '' };
       } catch (err) {
@@ -61,6 +52,22 @@ export function createSmtpEmailProvider(opts: SmtpProviderOptions): EmailProvide
     async close() {
       transport.close();
     },
+  };
+}
+
+/** The message as nodemailer composes it: the same MIME whether it goes to a relay or to SES as raw content. */
+export function mailOptions(msg: EmailMessage): SendMailOptions {
+  return {
+    from: msg.from,
+    to: msg.to,
+    replyTo: msg.replyTo ?? undefined,
+    subject: msg.subject,
+    text: msg.text,
+    html: msg.html,
+    messageId: msg.messageId,
+    // nodemailer writes List-Unsubscribe as <url> and strips anything that could break the header.
+    list: msg.unsubscribeUrl ? { unsubscribe: msg.unsubscribeUrl } : undefined,
+    headers: msg.unsubscribeUrl ? { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : undefined,
   };
 }
 
