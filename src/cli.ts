@@ -125,6 +125,9 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
     const { startCallbackSender } = await import('./delivery/callbacks/sender.ts');
     const callbackSender = startCallbackSender({ db: database.db, config, secrets: services.secrets, logger });
     stops.push(() => callbackSender.stop());
+    const { startScheduler } = await import('./delivery/scheduler.ts');
+    const scheduler = startScheduler({ db: database.db, database, config, logger });
+    stops.push(() => scheduler.stop());
     if (config.bounceSmtpPort !== null) {
       const { startBounceListener } = await import('./delivery/receipts/bounces.ts');
       const bounces = await startBounceListener({

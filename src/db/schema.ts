@@ -31,6 +31,81 @@ export interface UsersTable {
   email_address: string;
   mobile_number: string | null;
   created_at: Timestamp;
+  password_hash: string | null;
+  platform_admin: Generated<boolean>;
+  state: ColumnType<UserState, UserState | undefined, UserState>;
+  email_confirmed_at: NullableTimestamp;
+  failed_login_count: Generated<number>;
+  locked_until: NullableTimestamp;
+  auth_type: ColumnType<AuthType, AuthType | undefined, AuthType>;
+  language: ColumnType<'en' | 'fr', 'en' | 'fr' | undefined, 'en' | 'fr'>;
+  password_changed_at: NullableTimestamp;
+  last_signed_in_at: NullableTimestamp;
+}
+
+export type UserState = 'pending' | 'active' | 'archived';
+export type AuthType = 'email' | 'sms' | 'totp' | 'security_key';
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  stage: 'second-factor' | 'signed-in';
+  csrf_token: string;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface LoginCodesTable {
+  id: Generated<string>;
+  user_id: string;
+  method: 'email' | 'sms';
+  code_hash: string;
+  attempts: Generated<number>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface TotpSecretsTable {
+  user_id: string;
+  secret_sealed: string;
+  confirmed_at: NullableTimestamp;
+  last_used_step: ColumnType<number | null, number | null | undefined, number | null>;
+  created_at: Timestamp;
+}
+
+export interface WebauthnCredentialsTable {
+  id: Generated<string>;
+  user_id: string;
+  credential_id: string;
+  public_key: string;
+  counter: ColumnType<number, number | undefined, number>;
+  transports: ColumnType<string[], string[] | undefined, string[]>;
+  name: string;
+  created_at: Timestamp;
+  last_used_at: NullableTimestamp;
+}
+
+export interface AccountTokensTable {
+  token_hash: string;
+  user_id: string;
+  purpose: 'confirm-email' | 'reset-password' | 'set-password';
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface AuditEventsTable {
+  id: ColumnType<number, never, never>;
+  actor_id: string | null;
+  user_id: string | null;
+  event: string;
+  ip: string | null;
+  details: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: Timestamp;
 }
 
 export interface ServiceUsersTable {
@@ -266,6 +341,26 @@ export interface CallbackDeliveriesTable {
   updated_at: NullableTimestamp;
 }
 
+/** One UTC day of a service's notifications, rolled up before they are deleted; kept for good. */
+export interface NotificationStatsDailyTable {
+  service_id: string;
+  day: ColumnType<string, string, string>;
+  template_id: string;
+  notification_type: TemplateType;
+  status: string;
+  key_type: KeyType;
+  notification_count: number;
+  billable_units: number;
+}
+
+/** A (service, day) whose figures are final in notification_stats_daily; purged_at: its rows are all gone. */
+export interface NotificationRollupsTable {
+  service_id: string;
+  day: ColumnType<string, string, string>;
+  rolled_up_at: Timestamp;
+  purged_at: NullableTimestamp;
+}
+
 export interface SchemaMigrationsTable {
   name: string;
   applied_at: Timestamp;
@@ -291,5 +386,13 @@ export interface Database {
   complaints: ComplaintsTable;
   service_callbacks: ServiceCallbacksTable;
   callback_deliveries: CallbackDeliveriesTable;
+  notification_stats_daily: NotificationStatsDailyTable;
+  notification_rollups: NotificationRollupsTable;
   schema_migrations: SchemaMigrationsTable;
+  sessions: SessionsTable;
+  login_codes: LoginCodesTable;
+  totp_secrets: TotpSecretsTable;
+  webauthn_credentials: WebauthnCredentialsTable;
+  account_tokens: AccountTokensTable;
+  audit_events: AuditEventsTable;
 }

@@ -11,7 +11,8 @@
  * database as a stream, and every row inserted as a notification in ONE transaction (COPY on PostgreSQL), together
  * with the job's move to `finished`, fenced by the claim's attempt number. So a job's rows are all there or none
  * are: a process killed mid-job leaves nothing behind, and the job is claimed again when its lease runs out. The
- * unique index on (job_id, job_row_number) makes a second copy impossible even if two processors overlap.
+ * unique index on (job_id, job_row_number, created_at), every row of a job carrying the same created_at, makes a
+ * second copy impossible even if two processors overlap.
  */
 import type { Logger } from '../background.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -533,7 +534,7 @@ export class Jobs {
       .where('id', '=', job.id)
       .where('attempts', '=', job.attempts)
       .where('job_status', 'in', ['pending', 'scheduled', 'in progress'])
-      .returning('id')
+      .returning('processing_started')
       .executeTakeFirst();
     if (!started) return false; // cancelled between the claim and now
 
@@ -548,7 +549,7 @@ export class Jobs {
     const heartbeat = this.opts.database.kind === 'postgres' ? this.keepLease(job) : null;
     try {
       await this.opts.database.withBulkTransaction(async (tx) => {
-        const rows = this.notificationRows(job, template, tx.read, onProgress);
+        const rows = this.notificationRows(job, started.processing_started!, template, tx.read, onProgress);
         const inserted = await tx.insertRows('notifications', NOTIFICATION_COLUMNS, rows);
         if (inserted !== job.notification_count) {
           throw new Error(`job ${job.id}: the file gave ${inserted} rows, ${job.notification_count} were checked`);
@@ -608,6 +609,9 @@ export class Jobs {
   /** The job's notifications, rendered as a single send renders them, in batches for insertRows. */
   private async *notificationRows(
     job: ClaimedJob,
+    // Every row's created_at: the job's first processing start, the same for any processor that runs it, so the
+    // unique index (job_id, job_row_number, created_at) on the day-partitioned table still refuses a second copy.
+    processingStarted: Date,
     template: { subject: string | null; content: string; category: TemplateCategory },
     read: (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>,
     onProgress: NewJob['onProgress'],
@@ -620,6 +624,7 @@ export class Jobs {
     let batch: BulkValue[][] = [];
     // One timestamp per batch, formatted once rather than once a row and column.
     let now = new Date().toISOString();
+    const createdAt = processingStarted.toISOString();
     let done = 0;
     const chunk = async (seq: number) =>
       ((await read('SELECT bytes FROM job_files WHERE job_id = $1 AND seq = $2', [job.id, seq]))[0]?.bytes as Uint8Array | undefined) ?? null;
@@ -662,7 +667,7 @@ export class Jobs {
         job.created_by_id,
         job.id,
         row.rowNumber,
-        now,
+        createdAt,
         status === 'created' ? null : now,
         status === 'created' ? null : now,
       ]);
