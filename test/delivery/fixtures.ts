@@ -171,6 +171,10 @@ export async function startSmtpPeer(
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
+  // A client that dies mid-conversation (a worker killed with SIGKILL) resets its connection: not the peer's failure.
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') throw err;
+  });
   peer.port = (server.server.address() as AddressInfo).port;
   peer.url = `smtp://127.0.0.1:${peer.port}`;
   peer.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
