@@ -20,6 +20,7 @@ import type { Logger } from './background.ts';
 import { createReceiptApplier, type ReceiptApplier } from './delivery/receipts/applier.ts';
 import { createSnsVerifier, type SnsVerifier } from './delivery/receipts/sns.ts';
 import { providerRoutes } from './api/providers/routes.ts';
+import { adminRoutes, renderNotFound } from './admin/routes/index.ts';
 
 export interface AppServices {
   config: Config;
@@ -93,7 +94,12 @@ export async function createApp(services: AppServices, opts: { logger?: FastifyB
     return reply.code(500).send({ status_code: 500, errors: [{ error: 'Exception', message: 'Internal server error' }] });
   });
 
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ result: 'error', message: NOT_FOUND_MESSAGE }));
+  app.setNotFoundHandler((request, reply) => {
+    // Browsers asking for a page outside the API get the web UI's page; API clients keep Notify's JSON answer.
+    const apiPath = /^\/(v2|_|providers)(\/|$)/.test(request.url);
+    if (!apiPath && request.method === 'GET' && (request.headers.accept ?? '').includes('text/html')) return renderNotFound(request, reply);
+    return reply.code(404).send({ result: 'error', message: NOT_FOUND_MESSAGE });
+  });
 
   const routes = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
@@ -119,6 +125,7 @@ export async function createApp(services: AppServices, opts: { logger?: FastifyB
     snsVerifier: services.snsVerifier,
     config,
   });
+  await app.register(adminRoutes, { prefix: '/', services });
   app.addHook('onClose', () => services.receipts.close());
   // A known URL with another method answers 405, outside the v2 plugin so that no authentication runs first.
   for (const [url, methods] of [...routes]) {

@@ -34,6 +34,9 @@ Usage: envoi <command> [options]
                         report and exits with status 2 if the file has problems
   outbox [--limit N] [--service ID] [--json]
                         show the latest messages the sink providers kept
+  create-admin --email EMAIL [--name NAME]
+                        make a platform admin of the web UI; prints a one-time link to
+                        choose the password
   help                  show this text
 
 Settings come from environment variables; see README.md.`;
@@ -64,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
       return outboxCommand(config, rest);
     case 'send-bulk':
       return sendBulkCommand(config, rest);
+    case 'create-admin':
+      return createAdminCommand(config, rest);
     default:
       throw new OperatorError(`unknown command "${command}"\n\n${USAGE}`);
   }
@@ -234,6 +239,40 @@ async function outboxCommand(config: Config, args: string[]): Promise<number> {
     console.log('');
     console.log(e.body);
     console.log('');
+  }
+  return 0;
+}
+
+async function createAdminCommand(config: Config, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' }, name: { type: 'string' } } });
+  if (!values.email) throw new OperatorError('usage: envoi create-admin --email EMAIL [--name NAME]');
+  const holder = runningServer(config);
+  if (holder) {
+    throw new OperatorError(
+      `Envoi is running on the embedded database in ${config.dataDir} (pid ${holder.pid}): stop it and run create-admin again, ` +
+        `or, while no account exists, create the first admin at ${holder.url}/`,
+    );
+  }
+  const [{ openState }, { Accounts, AccountError }, { SecretBox }] = await Promise.all([
+    import('./runtime.ts'),
+    import('./domain/accounts.ts'),
+    import('./domain/secret-box.ts'),
+  ]);
+  const { database, secretKey } = await openState(config);
+  try {
+    const accounts = new Accounts(database.db, new SecretBox(secretKey), { signupDomains: config.signupDomains });
+    const email = values.email.trim();
+    const { account, token } = await accounts
+      .createAdmin({ email, name: values.name?.trim() || email.slice(0, email.indexOf('@')) })
+      .catch((err: unknown) => {
+        if (err instanceof AccountError) throw new OperatorError(err.message);
+        throw err;
+      });
+    const origin = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+    console.log(`${account.email} is a platform admin. To choose a password, open this link within 72 hours (it works once):`);
+    console.log(`${origin}/set-password/${token}`);
+  } finally {
+    await database.close();
   }
   return 0;
 }

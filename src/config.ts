@@ -78,6 +78,8 @@ export interface Config {
   publicUrl: string | null;
   /** Region for phone numbers written without a country code. */
   phoneRegion: string;
+  /** Email domains (and their subdomains) allowed to sign up to the web UI. */
+  signupDomains: string[];
   /** Price of one text message fragment, reported as cost_in_pounds/sms_rate by GET notification. */
   smsRate: number;
   logLevel: string;
@@ -258,6 +260,9 @@ export function loadConfig(env: Env = process.env): Config {
     emailDomain: str(env, 'ENVOI_EMAIL_DOMAIN', 'notification.localhost'),
     publicUrl: publicUrl ? publicUrl.replace(/\/+$/, '') : null,
     phoneRegion,
+    signupDomains: (optional(env, 'ENVOI_SIGNUP_DOMAINS') === null ? ['gc.ca', 'canada.ca'] : commaList(env, 'ENVOI_SIGNUP_DOMAINS')).map((d) =>
+      d.toLowerCase().replace(/^[@.]+/, ''),
+    ),
     smsRate: decimal(env, 'SMS_RATE', 0),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     worker: {
