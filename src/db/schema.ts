@@ -108,9 +108,13 @@ export interface AuditEventsTable {
   created_at: Timestamp;
 }
 
+export type Permission = 'send_messages' | 'manage_templates' | 'manage_service' | 'manage_api_keys' | 'view_activity';
+
 export interface ServiceUsersTable {
   service_id: string;
   user_id: string;
+  permissions: ColumnType<Permission[], Permission[] | undefined, Permission[]>;
+  created_at: Timestamp;
 }
 
 export interface GuestListTable {

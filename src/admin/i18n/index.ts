@@ -1,8 +1,10 @@
 /**
- * The UI's words in English and French. Both files hold the same flat keys; `{name}` in a string is replaced by
- * the parameter of that name (escaped later by `html`, like any other value). Dates and numbers use Intl.
+ * The UI's words in English and French. `en.json` and `fr.json` hold the shared words, and each area of the UI
+ * keeps its own in `<area>.en.json` and `<area>.fr.json`; all are merged into one flat set of keys per language
+ * (a key in two files is refused). `{name}` in a string is replaced by the parameter of that name (escaped later by
+ * `html`, like any other value). Dates and numbers use Intl.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export type Locale = 'en' | 'fr';
 export const LOCALES: readonly Locale[] = ['en', 'fr'];
@@ -10,7 +12,16 @@ export const LOCALES: readonly Locale[] = ['en', 'fr'];
 export type Messages = Record<string, string>;
 
 function load(locale: Locale): Messages {
-  return JSON.parse(readFileSync(new URL(`./${locale}.json`, import.meta.url), 'utf8')) as Messages;
+  const files = readdirSync(new URL('./', import.meta.url)).filter((f) => f === `${locale}.json` || f.endsWith(`.${locale}.json`));
+  const messages: Messages = {};
+  for (const file of files.sort()) {
+    const words = JSON.parse(readFileSync(new URL(`./${file}`, import.meta.url), 'utf8')) as Messages;
+    for (const [key, text] of Object.entries(words)) {
+      if (key in messages) throw new Error(`i18n: the key "${key}" is in ${file} and in another ${locale} file`);
+      messages[key] = text;
+    }
+  }
+  return messages;
 }
 
 export const MESSAGES: Record<Locale, Messages> = { en: load('en'), fr: load('fr') };
