@@ -194,7 +194,8 @@ describe('before authentication', () => {
   const NOT_ALLOWED = 'The method is not allowed for the requested URL.';
 
   it('an unknown URL answers 404 {"result":"error"} without asking for a token', async () => {
-    for (const path of ['/v2/nothing-here', '/v2/notifications/email/extra', '/v3/notifications', '/']) {
+    // `/` itself is the web UI (issue 4); everything unknown under the API's prefixes is Notify's 404.
+    for (const path of ['/v2/nothing-here', '/v2/notifications/email/extra', '/v3/notifications', '/v2']) {
       const res = await call(envoi.url, 'GET', path);
       expect(res.status).toBe(404);
       expectSchema('appError', res.body);
