@@ -31,7 +31,7 @@ import type { DbHandle } from '../src/db/connection.ts';
 import { startWorker } from '../src/delivery/worker.ts';
 import { signToken } from '../src/api/v2/jwt.ts';
 import { emailPlainText, renderEmailBody, renderEmailDocument, renderEmailHtml, renderEmailSubject } from '../src/templates/index.ts';
-import { sleep, waitForQuiet } from './machine.ts';
+import { cpuSeconds, sleep, waitForQuiet } from './machine.ts';
 import { BENCH_CONTENT, BENCH_SUBJECT, openBenchDatabase, provisionBenchService, type BenchService } from './fixture.ts';
 import { startServerChild } from './server.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
@@ -116,6 +116,9 @@ async function undelivered(db: DbHandle, serviceId: string): Promise<number> {
   return rows[0]!.n;
 }
 
+/** Cores the worker's process used during the last envoiWorker() run: near 1 means it is the bottleneck. */
+let lastWorkerCores = 0;
+
 /** Envoi's worker delivering `messages` queued notifications; emails/s from its start to the last outcome written. */
 async function envoiWorker(db: DbHandle, dbUrl: string, service: BenchService, sink: SmtpSink, messages: number): Promise<number> {
   await queueEmails(db, service, messages);
@@ -132,9 +135,13 @@ async function envoiWorker(db: DbHandle, dbUrl: string, service: BenchService, s
     LOG_LEVEL: 'silent',
   });
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   const worker = startWorker({ db: db.db, config });
-  while ((await undelivered(db, service.serviceId)) > 0) await sleep(20);
+  // drain() resolves once nothing is due and nothing is in flight: no polling query competes with the worker.
+  await worker.drain();
+  while ((await undelivered(db, service.serviceId)) > 0) await worker.drain();
   const seconds = (performance.now() - started) / 1000;
+  lastWorkerCores = cpuSeconds(cpu0, process.cpuUsage()) / seconds;
   await worker.stop();
   return messages / seconds;
 }
@@ -308,7 +315,7 @@ async function measureThroughput({ db, dbUrl, service, sink, opts }: Context): P
     if (quiet.otherCores >= 0.3) console.log(`  (other processes were using ${quiet.otherCores} cores: figures are low)`);
     raw.push(await rawNodemailer(sink, opts.messages));
     envoi.push(await envoiWorker(db, dbUrl, service, sink, opts.messages));
-    console.log(`  round ${round}: raw nodemailer ${Math.round(raw.at(-1)!)} emails/s, Envoi worker ${Math.round(envoi.at(-1)!)} emails/s`);
+    console.log(`  round ${round}: raw nodemailer ${Math.round(raw.at(-1)!)} emails/s, Envoi worker ${Math.round(envoi.at(-1)!)} emails/s (worker process ${lastWorkerCores.toFixed(2)} cores)`);
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const rawRate = Math.round(mean(raw));

@@ -60,6 +60,7 @@ interface ClaimedNotification {
   priority: number;
   next_attempt_at: Date;
   attempts: number;
+  created_at: Date;
 }
 
 export const NOTIFICATION_QUEUE: QueueTable = {
@@ -84,6 +85,7 @@ export const NOTIFICATION_QUEUE: QueueTable = {
     'priority',
     'next_attempt_at',
     'attempts',
+    'created_at',
   ],
   noteColumn: 'provider_response',
   touchColumn: 'updated_at',
@@ -91,6 +93,8 @@ export const NOTIFICATION_QUEUE: QueueTable = {
 
 /** A final outcome for one row. */
 interface Final extends Fenced {
+  /** The row's created_at: it names the day partition, so the UPDATE is planned against that day alone. */
+  createdAt: Date;
   status: string;
   provider: string | null;
   reference: string | null;
@@ -131,6 +135,22 @@ export function startWorker(opts: WorkerOptions): Worker {
   const channels = { email: channelGate(concurrency), sms: channelGate(concurrency) };
   let flushing: Promise<void> | null = null;
   let drainWaiters: Array<() => void> = [];
+  // One promise for "some send finished", shared by whoever waits for a free slot: Promise.race over every send in
+  // flight would cost a reaction per send on each wait (measured: a third of the throughput at 200 in flight).
+  let completion: { promise: Promise<void>; resolve: () => void } | null = null;
+  const nextCompletion = (): Promise<void> => {
+    if (!completion) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      completion = { promise, resolve };
+    }
+    return completion.promise;
+  };
+  const completed = (): void => {
+    const c = completion;
+    completion = null;
+    c?.resolve();
+  };
 
   // ---- writing outcomes back --------------------------------------------------------------------------------
 
@@ -197,6 +217,7 @@ export function startWorker(opts: WorkerOptions): Worker {
         ${rows.map((r) => r.billableUnits)}::int[]
       ) AS v(id, attempts, status, provider, reference, response, sent_at, billable_units)
       WHERE n.id = v.id AND n.attempts = v.attempts AND n.status = 'created'
+        AND n.created_at BETWEEN ${oldest(rows)} AND ${newest(rows)}
       RETURNING n.id, n.service_id, n.status, n.provider_response, n.updated_at),
       queued AS (${queueStatusCallbacks('changed')})
       SELECT count(*) FROM changed`.execute(db);
@@ -254,6 +275,7 @@ export function startWorker(opts: WorkerOptions): Worker {
       final: {
         id: row.id,
         attempts: row.attempts,
+        createdAt: row.created_at,
         status,
         provider: null,
         reference: null,
@@ -420,7 +442,7 @@ export function startWorker(opts: WorkerOptions): Worker {
           continue;
         }
         while (running && (inFlight.size >= concurrency || !gate.hasRoom()) && Date.now() <= startBy) {
-          await Promise.race(inFlight);
+          await nextCompletion();
         }
         if (!running || Date.now() > startBy) {
           untried.push(row);
@@ -430,6 +452,7 @@ export function startWorker(opts: WorkerOptions): Worker {
         const p: Promise<void> = deliver(row).finally(() => {
           gate.inFlight -= 1;
           inFlight.delete(p);
+          completed();
         });
         inFlight.add(p);
       }
@@ -502,6 +525,15 @@ function channelGate(maxInFlight: number) {
       if (limit === maxInFlight) pauseMs = 0;
     },
   };
+}
+
+function oldest(rows: readonly { createdAt: Date }[]): Date {
+  return new Date(Math.min(...rows.map((r) => r.createdAt.getTime())));
+}
+
+/** One millisecond past the newest: PostgreSQL keeps microseconds, a Date only milliseconds. */
+function newest(rows: readonly { createdAt: Date }[]): Date {
+  return new Date(Math.max(...rows.map((r) => r.createdAt.getTime())) + 1);
 }
 
 function parsePersonalisation(value: unknown): Record<string, unknown> {

