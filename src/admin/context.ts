@@ -25,6 +25,8 @@ export interface UiContext extends Translator {
   path: string;
   /** Whether cookies must be Secure (https, directly or behind a proxy, or an https public URL). */
   secure: boolean;
+  /** Whether services have an outbox page: only while a sink provider keeps messages instead of sending them. */
+  showOutbox: boolean;
 }
 
 declare module 'fastify' {
@@ -36,7 +38,7 @@ declare module 'fastify' {
 export async function buildUiContext(
   request: FastifyRequest,
   reply: FastifyReply,
-  deps: { accounts: Accounts; secrets: SecretBox; publicUrl: string | null },
+  deps: { accounts: Accounts; secrets: SecretBox; publicUrl: string | null; showOutbox: boolean },
 ): Promise<UiContext> {
   const secure = request.protocol === 'https' || (deps.publicUrl?.startsWith('https:') ?? false);
   const locale = chooseLocale(request.cookies[LANG_COOKIE], request.headers['accept-language']);
@@ -62,6 +64,7 @@ export async function buildUiContext(
     csrfToken,
     path: request.url,
     secure,
+    showOutbox: deps.showOutbox,
   };
 }
 

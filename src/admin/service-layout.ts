@@ -31,9 +31,9 @@ export function servicePath(service: Pick<ServiceContext, 'id'>, path = ''): str
   return `/services/${service.id}${path}`;
 }
 
-export function serviceFrame(ui: UiContext, service: ServiceContext, current: ServiceArea, content: Html, opts: { showOutbox?: boolean } = {}): Html {
+export function serviceFrame(ui: UiContext, service: ServiceContext, current: ServiceArea, content: Html): Html {
   const { t } = ui;
-  const items = MENU.filter((m) => (m.permission === null || service.permissions.has(m.permission)) && (m.area !== 'outbox' || opts.showOutbox));
+  const items = MENU.filter((m) => (m.permission === null || service.permissions.has(m.permission)) && (m.area !== 'outbox' || ui.showOutbox));
   return html`<div class="service-frame">
   <p class="service-name"><span class="visually-hidden">${t('service.current')} </span>${service.name}
     <a class="switch" href="/services">${t('service.switch')}</a></p>
@@ -54,8 +54,8 @@ export function sendServicePage(
   ui: UiContext,
   service: ServiceContext,
   current: ServiceArea,
-  opts: PageOptions & { showOutbox?: boolean },
+  opts: PageOptions,
   status = 200,
 ): FastifyReply {
-  return sendPage(reply, ui, { ...opts, body: serviceFrame(ui, service, current, html`${opts.body}`, opts) }, status);
+  return sendPage(reply, ui, { ...opts, body: serviceFrame(ui, service, current, html`${opts.body}`) }, status);
 }

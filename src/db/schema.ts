@@ -21,8 +21,52 @@ export interface ServicesTable {
   data_retention_days: Generated<number>;
   max_rows: Generated<number>;
   webhook_secret_sealed: string | null;
+  email_sender_name: ColumnType<string | null, string | null | undefined, string | null>;
+  email_branding: ColumnType<EmailBranding, EmailBranding | undefined, EmailBranding>;
+  created_by_id: ColumnType<string | null, string | null | undefined, string | null>;
+  go_live_at: NullableTimestamp;
+  suspended_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: NullableTimestamp;
+}
+
+export type EmailBranding = 'none' | 'gc' | 'logo';
+
+export interface EmailLogosTable {
+  service_id: string;
+  content_type: 'image/png' | 'image/jpeg';
+  bytes: Uint8Array;
+  alt_en: string;
+  alt_fr: string;
+  created_at: Timestamp;
+}
+
+export interface InvitationsTable {
+  id: Generated<string>;
+  service_id: string;
+  email_address: string;
+  permissions: ColumnType<Permission[], Permission[], Permission[]>;
+  invited_by_id: string | null;
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  accepted_at: NullableTimestamp;
+  accepted_by_id: ColumnType<string | null, string | null | undefined, string | null>;
+  cancelled_at: NullableTimestamp;
+}
+
+export interface GoLiveRequestsTable {
+  id: Generated<string>;
+  service_id: string;
+  requested_by_id: string | null;
+  main_use: string;
+  expected_daily_email: number;
+  expected_daily_sms: number;
+  state: ColumnType<'pending' | 'approved' | 'declined', 'pending' | 'approved' | 'declined' | undefined, 'pending' | 'approved' | 'declined'>;
+  decided_by_id: ColumnType<string | null, string | null | undefined, string | null>;
+  decided_at: NullableTimestamp;
+  decline_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Timestamp;
 }
 
 export interface UsersTable {
@@ -160,6 +204,26 @@ export interface TemplatesTable {
   created_by_id: string | null;
   created_at: Timestamp;
   updated_at: NullableTimestamp;
+  folder_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface TemplateFoldersTable {
+  id: Generated<string>;
+  service_id: string;
+  parent_id: string | null;
+  name: string;
+  created_at: Timestamp;
+}
+
+export interface SendUploadsTable {
+  id: string;
+  service_id: string;
+  template_id: string;
+  user_id: string;
+  file_name: string;
+  file_format: 'csv' | 'tsv' | 'xlsx';
+  bytes: Uint8Array;
+  created_at: Timestamp;
 }
 
 export interface TemplateHistoryTable {
@@ -365,6 +429,17 @@ export interface NotificationRollupsTable {
   purged_at: NullableTimestamp;
 }
 
+/** One of the last API requests of a service (bounded per service), for its API integration page. */
+export interface ApiRequestsTable {
+  id: ColumnType<number, never, never>;
+  service_id: string;
+  api_key_id: string | null;
+  method: string;
+  path: string;
+  status_code: number;
+  created_at: Timestamp;
+}
+
 export interface SchemaMigrationsTable {
   name: string;
   applied_at: Timestamp;
@@ -379,6 +454,8 @@ export interface Database {
   sms_senders: SmsSendersTable;
   templates: TemplatesTable;
   template_history: TemplateHistoryTable;
+  template_folders: TemplateFoldersTable;
+  send_uploads: SendUploadsTable;
   api_keys: ApiKeysTable;
   notifications: NotificationsTable;
   received_texts: ReceivedTextsTable;
@@ -393,10 +470,14 @@ export interface Database {
   notification_stats_daily: NotificationStatsDailyTable;
   notification_rollups: NotificationRollupsTable;
   schema_migrations: SchemaMigrationsTable;
+  api_requests: ApiRequestsTable;
   sessions: SessionsTable;
   login_codes: LoginCodesTable;
   totp_secrets: TotpSecretsTable;
   webauthn_credentials: WebauthnCredentialsTable;
   account_tokens: AccountTokensTable;
   audit_events: AuditEventsTable;
+  email_logos: EmailLogosTable;
+  invitations: InvitationsTable;
+  go_live_requests: GoLiveRequestsTable;
 }

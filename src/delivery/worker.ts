@@ -235,10 +235,13 @@ export function startWorker(opts: WorkerOptions): Worker {
     if (serviceIds.length > 0) {
       const found = await db
         .selectFrom('services')
-        .select(['id', 'name', 'email_sender_local_part'])
+        .select(['id', 'name', 'email_sender_name', 'email_sender_local_part'])
         .where('id', 'in', serviceIds)
         .execute();
-      for (const s of found) services.set(s.id, { name: s.name, emailSenderLocalPart: s.email_sender_local_part, loadedAt: now });
+      for (const s of found) {
+        // The From name a service chose in its settings, else its own name.
+        services.set(s.id, { name: s.email_sender_name ?? s.name, emailSenderLocalPart: s.email_sender_local_part, loadedAt: now });
+      }
     }
     // Live email rows need their template version: the HTML part is rendered from its content with the stored
     // personalisation, so that values are escaped as HTML rather than read as markdown.

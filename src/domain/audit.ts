@@ -26,6 +26,20 @@ export const AUDIT_EVENTS = [
   'security-key-added',
   'security-key-removed',
   'platform-admin-created',
+  'service-created',
+  'member-invited',
+  'invitation-cancelled',
+  'invitation-accepted',
+  'permissions-changed',
+  'member-removed',
+  'go-live-requested',
+  'go-live-approved',
+  'go-live-declined',
+  'service-suspended',
+  'service-restored',
+  'service-limits-changed',
+  'api-key-created',
+  'api-key-revoked',
 ] as const;
 
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];

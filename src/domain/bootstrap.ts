@@ -8,7 +8,7 @@ import { Ajv } from 'ajv';
 import type { CallbackType, Database, KeyType, TemplateCategory, TemplateType } from '../db/schema.ts';
 import type { SecretBox } from './secret-box.ts';
 import { CALLBACK_TYPES, CallbackSettingsError, callbackProblems, ensureWebhookSecret, removeCallback, setCallback } from './callback-settings.ts';
-import { formatApiKeyString } from '../api/v2/jwt.ts';
+import { fullApiKey, insertApiKey } from './api-keys.ts';
 import { InvalidRecipientError, normaliseRecipient, validateEmailAddress, validatePhoneNumber, type CountryCode } from './recipients.ts';
 
 export interface BootstrapFile {
@@ -364,18 +364,7 @@ async function applyService(
     const row = await trx.selectFrom('api_keys').selectAll().where('service_id', '=', serviceId).where('name', '=', k.name).executeTakeFirst();
     let secret: string;
     if (!row) {
-      secret = randomUUID();
-      await trx
-        .insertInto('api_keys')
-        .values({
-          service_id: serviceId,
-          name: k.name,
-          key_type: k.type,
-          secret_sealed: secrets.seal(secret),
-          secret_digest: secrets.digest(secret),
-          expiry_date: k.revoked ? new Date() : null,
-        })
-        .execute();
+      secret = (await insertApiKey(trx, secrets, { serviceId, name: k.name, keyType: k.type, revoked: k.revoked })).secret;
     } else {
       secret = secrets.open(row.secret_sealed);
       if (row.key_type !== k.type) {
@@ -385,7 +374,7 @@ async function applyService(
         await trx.updateTable('api_keys').set({ expiry_date: new Date() }).where('id', '=', row.id).execute();
       }
     }
-    apiKeys[k.name] = formatApiKeyString(k.name.replace(/\s+/g, '_'), serviceId, secret);
+    apiKeys[k.name] = fullApiKey(k.name, serviceId, secret);
   }
 
   for (const text of spec.received_texts ?? []) {
@@ -509,27 +498,75 @@ async function applyTemplate(
     if (differs) toAdd.push(last);
   }
   const now = new Date();
-  if (!existing) {
-    await trx
-      .insertInto('templates')
-      .values({ id, service_id: serviceId, key: spec.key, name: last.name, type: spec.type, subject: spec.type === 'email' ? last.subject! : null, content: last.content, category, version: spec.versions.length, archived: spec.archived ?? false, created_by_id: creatorId, created_at: now, updated_at: spec.versions.length > 1 ? now : null })
-      .execute();
-  }
   for (const v of toAdd) {
     version += 1;
-    await trx
-      .insertInto('template_history')
-      .values({ id, version, service_id: serviceId, name: v.name, type: spec.type, subject: spec.type === 'email' ? v.subject! : null, content: v.content, category, created_by_id: creatorId, created_at: existing?.created_at ?? now, updated_at: version > 1 ? now : null })
-      .execute();
+    await writeTemplateVersion(trx, {
+      id,
+      serviceId,
+      version,
+      name: v.name,
+      type: spec.type,
+      subject: v.subject ?? null,
+      content: v.content,
+      category,
+      createdById: creatorId,
+      createdAt: existing?.created_at ?? now,
+      savedAt: now,
+      key: spec.key,
+      archived: spec.archived ?? false,
+    });
   }
-  if (existing && (toAdd.length > 0 || existing.category !== category || existing.archived !== (spec.archived ?? false))) {
-    await trx
-      .updateTable('templates')
-      .set({ name: last.name, subject: spec.type === 'email' ? last.subject! : null, content: last.content, category, version, archived: spec.archived ?? false, updated_at: now })
-      .where('id', '=', id)
-      .execute();
+  if (existing && (existing.category !== category || existing.archived !== (spec.archived ?? false))) {
+    await trx.updateTable('templates').set({ category, archived: spec.archived ?? false, updated_at: now }).where('id', '=', id).execute();
   }
   return id;
+}
+
+/** One version of a template as it is saved: the templates row and its template_history row say the same. */
+export interface TemplateVersion {
+  id: string;
+  serviceId: string;
+  version: number;
+  name: string;
+  type: TemplateType;
+  /** Kept for emails only. */
+  subject: string | null;
+  content: string;
+  category: TemplateCategory;
+  createdById: string | null;
+  /** When the template was first created (every version keeps it, as Notify's history does). */
+  createdAt: Date;
+  /** When this version was saved. */
+  savedAt: Date;
+  /** Version 1 only: the bootstrap key, whether it starts archived, and its folder in the web UI. */
+  key?: string | null;
+  archived?: boolean;
+  folderId?: string | null;
+}
+
+/**
+ * Saves a template's next version: the templates row (inserted for version 1, brought to the new version
+ * after that) and the version's template_history row. Bootstrap files and the web UI both save through here.
+ */
+export async function writeTemplateVersion(trx: Kysely<Database>, v: TemplateVersion): Promise<void> {
+  const fields = { name: v.name, subject: v.type === 'email' ? v.subject : null, content: v.content, category: v.category };
+  if (v.version === 1) {
+    await trx
+      .insertInto('templates')
+      .values({ id: v.id, service_id: v.serviceId, key: v.key ?? null, type: v.type, ...fields, version: 1, archived: v.archived ?? false, folder_id: v.folderId ?? null, created_by_id: v.createdById, created_at: v.createdAt, updated_at: null })
+      .execute();
+  } else {
+    await trx
+      .updateTable('templates')
+      .set({ ...fields, version: v.version, updated_at: v.savedAt })
+      .where('id', '=', v.id)
+      .where('service_id', '=', v.serviceId)
+      .execute();
+  }
+  await trx
+    .insertInto('template_history')
+    .values({ id: v.id, version: v.version, service_id: v.serviceId, type: v.type, ...fields, created_by_id: v.createdById, created_at: v.createdAt, updated_at: v.version > 1 ? v.savedAt : null })
+    .execute();
 }
 
 /**

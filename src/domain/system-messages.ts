@@ -76,6 +76,53 @@ export const SYSTEM_TEMPLATES = {
         'Ce lien ne peut servir qu’une fois et expire dans 1 heure. Si vous n’avez rien demandé, vous pouvez ignorer ce courriel : votre mot de passe n’a pas changé.',
     },
   },
+  'team-invitation': {
+    type: 'email',
+    en: {
+      name: 'Invitation to a team',
+      subject: '((inviter)) invited you to join ((service)) on Envoi',
+      content:
+        'Hello,\n\n((inviter)) invited you to join the team of ((service)) on Envoi, the service that sends emails and text messages for public services.\n\n' +
+        'To accept, use this link:\n\n((link))\n\nThe link works once and expires in 2 days. If you were not expecting this invitation, you can ignore this email.',
+    },
+    fr: {
+      name: 'Invitation à une équipe',
+      subject: '((inviter)) vous invite à vous joindre à ((service)) sur Envoi',
+      content:
+        'Bonjour,\n\n((inviter)) vous invite à vous joindre à l’équipe de ((service)) sur Envoi, le service qui envoie des courriels et des messages texte pour les services publics.\n\n' +
+        'Pour accepter, utilisez ce lien :\n\n((link))\n\nCe lien ne peut servir qu’une fois et expire dans 2 jours. Si vous n’attendiez pas cette invitation, vous pouvez ignorer ce courriel.',
+    },
+  },
+  'go-live-approved': {
+    type: 'email',
+    en: {
+      name: 'Service is live',
+      subject: '((service)) is now live on Envoi',
+      content:
+        'Hello ((name)),\n\nYour request to go live was approved: ((service)) can now send messages to anyone, up to its daily limits.\n\n((link))',
+    },
+    fr: {
+      name: 'Service activé',
+      subject: '((service)) est maintenant activé sur Envoi',
+      content:
+        'Bonjour ((name)),\n\nVotre demande d’activation a été approuvée : ((service)) peut maintenant envoyer des messages à n’importe qui, dans la limite de ses plafonds quotidiens.\n\n((link))',
+    },
+  },
+  'go-live-declined': {
+    type: 'email',
+    en: {
+      name: 'Request to go live declined',
+      subject: 'Your request to make ((service)) live',
+      content:
+        'Hello ((name)),\n\nYour request to make ((service)) live was declined, for this reason:\n\n^ ((reason))\n\nThe service stays in trial mode. You can make changes and ask again:\n\n((link))',
+    },
+    fr: {
+      name: 'Demande d’activation refusée',
+      subject: 'Votre demande d’activation de ((service))',
+      content:
+        'Bonjour ((name)),\n\nVotre demande d’activation de ((service)) a été refusée, pour la raison suivante :\n\n^ ((reason))\n\nLe service reste en mode d’essai. Vous pouvez apporter des changements et présenter une nouvelle demande :\n\n((link))',
+    },
+  },
 } satisfies Record<string, { type: 'email' | 'sms'; en: Wording; fr: Wording }>;
 
 export type SystemMessageName = keyof typeof SYSTEM_TEMPLATES;

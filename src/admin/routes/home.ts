@@ -9,12 +9,13 @@ import { requireUser, setLanguageCookie, safeNext, type UiContext } from '../con
 import type { AdminDeps } from './index.ts';
 import { AccountError, looksLikeEmail } from '../../domain/accounts.ts';
 import { passwordErrors } from './accounts.ts';
+import { homeServices } from './services.ts';
 
 export async function homeRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   app.get('/', async (request, reply) => {
     if (!(await deps.accounts.hasAnyAccount())) return firstRunPage(reply, request.ui, {});
     if (!request.ui.account) return reply.redirect('/sign-in', 303);
-    return homePage(reply, request.ui);
+    return homePage(reply, request.ui, await homeServices(deps, request.ui));
   });
 
   app.post<{ Body: Record<string, string | undefined> }>('/first-run', async (request, reply) => {
@@ -72,13 +73,13 @@ function firstRunPage(reply: import('fastify').FastifyReply, ui: UiContext, v: {
   );
 }
 
-function homePage(reply: import('fastify').FastifyReply, ui: UiContext) {
+function homePage(reply: import('fastify').FastifyReply, ui: UiContext, services: import('../html.ts').Html) {
   const { t } = ui;
   const account = ui.account!;
   return sendPage(reply, ui, {
     title: t('home.title'),
     body: html`<h1>${t('home.title')}</h1>
 <p>${t('home.welcome', { name: account.name })}</p>
-<p>${t('home.servicesSoon')}</p>`,
+${services}`,
   });
 }

@@ -16,7 +16,18 @@ import { chooseLocale, translator } from '../i18n/index.ts';
 import { assetRoutes } from './assets.ts';
 import { accountRoutes } from './accounts.ts';
 import { platformAdminRoutes } from './platform-admin.ts';
+import { dashboardRoutes } from './dashboard.ts';
+import { activityRoutes } from './activity.ts';
+import { apiKeyRoutes } from './api-keys.ts';
+import { outboxRoutes, sinkInUse } from './outbox.ts';
 import { homeRoutes } from './home.ts';
+import { templateRoutes } from './templates.ts';
+import { sendRoutes } from './send.ts';
+import { messageRoutes } from './messages.ts';
+import { servicesRoutes } from './services.ts';
+import { teamRoutes } from './team.ts';
+import { settingsRoutes } from './settings.ts';
+import { platformServicesRoutes } from './platform-services.ts';
 import { AttemptThrottle } from '../throttle.ts';
 
 export interface AdminDeps {
@@ -57,7 +68,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: AppSer
     await pages.register(formbody, { bodyLimit: 1024 * 1024 });
     pages.decorateRequest('ui', null as unknown as UiContext);
     pages.addHook('onRequest', async (request, reply) => {
-      request.ui = await buildUiContext(request, reply, { accounts, secrets, publicUrl: config.publicUrl });
+      request.ui = await buildUiContext(request, reply, { accounts, secrets, publicUrl: config.publicUrl, showOutbox: sinkInUse(config) });
     });
     pages.addHook('preHandler', async (request, reply) => {
       if (request.method !== 'POST') return;
@@ -82,6 +93,9 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: AppSer
     await pages.register(homeRoutes, deps);
     await pages.register(accountRoutes, deps);
     await pages.register(platformAdminRoutes, deps);
+    for (const area of [dashboardRoutes, activityRoutes, apiKeyRoutes, outboxRoutes]) await pages.register(area, deps);
+    for (const area of [servicesRoutes, teamRoutes, settingsRoutes, platformServicesRoutes]) await pages.register(area, deps);
+    for (const area of [templateRoutes, sendRoutes, messageRoutes]) await pages.register(area, deps);
   });
 }
 
@@ -97,7 +111,7 @@ function securityHeaders(reply: FastifyReply): void {
 /** For errors raised before the UI context was built. */
 function fallbackUi(request: FastifyRequest): UiContext {
   const locale = chooseLocale(undefined, request.headers['accept-language']);
-  return { ...translator(locale), session: null, account: null, csrfToken: '', path: '/', secure: false };
+  return { ...translator(locale), session: null, account: null, csrfToken: '', path: '/', secure: false, showOutbox: false };
 }
 
 /**

@@ -25,6 +25,8 @@ export async function platformAdminRoutes(app: FastifyInstance, deps: AdminDeps)
 <ul>
   <li><a href="/platform-admin/users">${t('platformAdmin.users.title')}</a></li>
   <li><a href="/platform-admin/audit">${t('platformAdmin.audit.title')}</a></li>
+  <li><a href="/platform-admin/services">${t('platformServices.title')}</a></li>
+  <li><a href="/platform-admin/live-requests">${t('platformServices.requests.title')}</a></li>
 </ul>`,
     });
   });

@@ -6,8 +6,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../../db/connection.ts';
 import { authenticate } from './auth.ts';
-import { badRequest } from './errors.ts';
-import { canonicalUuid } from './jwt.ts';
+import { ApiError, badRequest } from './errors.ts';
+import { AUTH_MESSAGES, canonicalUuid } from './jwt.ts';
 import { formatDate } from './presenters.ts';
 import { createValidatorFactory, type Check } from './validation.ts';
 import { notificationRoutes } from './notifications.ts';
@@ -20,6 +20,7 @@ import { MAX_SCHEDULE_HOURS, type Caller, type SendContext } from '../../domain/
 import type { ServiceDirectory } from '../../domain/service-directory.ts';
 import type { RateLimiter } from '../../domain/limits.ts';
 import { InvalidRecipientError, validateEmailAddress, validatePhoneNumber, type CountryCode } from '../../domain/recipients.ts';
+import { ApiRequestLog, serviceNamedBy } from '../../domain/api-keys.ts';
 
 export interface V2Options {
   db: Db;
@@ -148,9 +149,26 @@ export async function v2Routes(app: FastifyInstance, opts: V2Options) {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
+  // The service's recent requests for its API page: one push into memory per answered request, written each second.
+  const requestLog = new ApiRequestLog(opts.db, { onError: (err) => app.log.warn({ err }, 'could not record recent API requests') });
+
   app.addHook('onRequest', async (request) => {
-    request.caller = await authenticate(opts.directory, request.headers.authorization);
+    try {
+      request.caller = await authenticate(opts.directory, request.headers.authorization);
+    } catch (err) {
+      // A revoked key's signature was checked, so the service is known: its team sees the refusal too.
+      const refused = err instanceof ApiError && err.message === AUTH_MESSAGES.revoked ? serviceNamedBy(request.headers.authorization) : null;
+      if (refused) requestLog.record(refused, null, request.method, request.url, err instanceof ApiError ? err.statusCode : 403);
+      throw err;
+    }
   });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    const caller = request.caller;
+    if (caller) requestLog.record(caller.service.id, caller.keyId, request.method, request.url, reply.statusCode);
+    done();
+  });
+  app.addHook('onClose', () => requestLog.close());
 
   notificationRoutes(app, ctx);
   templateRoutes(app, ctx);
