@@ -32,10 +32,13 @@ export const MAX_SCHEDULE_HOURS = 96;
 export const PRIORITY_OF_CATEGORY = { high: 0, normal: 1, bulk: 2 } as const;
 export const CHANNEL_WORDS: Record<TemplateType, string> = { email: 'emails', sms: 'text messages' };
 
+/** Who sends: an API key, or a person in the web UI (no key; the rules of a live key apply). */
 export interface Caller {
   service: ServiceRecord;
-  keyId: string;
+  keyId: string | null;
   keyType: KeyType;
+  /** The person who sent it from the web UI; null for API sends. */
+  createdById?: string | null;
 }
 
 export interface SendRequest {
@@ -190,6 +193,7 @@ export async function acceptNotification(
     template_version: template.version,
     api_key_id: caller.keyId,
     key_type: caller.keyType,
+    created_by_id: caller.createdById ?? null,
     notification_type: req.type,
     to: req.recipient,
     normalised_to: normalisedTo,

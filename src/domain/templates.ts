@@ -3,6 +3,7 @@
  * kept in template_history), archiving, and reading the versions back. Every query is scoped by service. Versions
  * are written through bootstrap.ts `writeTemplateVersion`, the same path as provisioning files. No HTTP here.
  */
+import type { TemplateRecord } from './service-directory.ts';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
@@ -27,20 +28,8 @@ export interface TemplateSummary {
   updatedAt: Date;
 }
 
-export interface TemplateDetail {
-  id: string;
-  serviceId: string;
-  name: string;
-  type: TemplateType;
-  subject: string | null;
-  content: string;
-  category: TemplateCategory;
-  version: number;
-  archived: boolean;
-  folderId: string | null;
-  createdAt: Date;
-  updatedAt: Date | null;
-}
+/** A template as its pages show it: the API's record of it, and the folder it sits in. */
+export type TemplateDetail = Omit<TemplateRecord, 'hidden' | 'createdBy'> & { folderId: string | null };
 
 export interface TemplateVersionView {
   version: number;

@@ -69,11 +69,13 @@ export interface JobsOptions {
   logger?: Logger;
 }
 
-/** Who is sending: an API key, or an operator at the command line (no key). */
+/** Who is sending: an API key, an operator at the command line (no key), or a person in the web UI. */
 export interface JobCaller {
   service: ServiceRecord;
   keyId: string | null;
   keyType: KeyType;
+  /** The person who sent it from the web UI; Envoi's system user otherwise. */
+  createdById?: string | null;
 }
 
 export interface NewJob {
@@ -308,7 +310,7 @@ export class Jobs {
           countedChannels.international_sms = international;
         }
       }
-      const createdBy = await this.systemUserId();
+      const createdBy = caller.createdById ?? (await this.systemUserId());
       const now = new Date();
       const applyCounts = await this.db.transaction().execute(async (trx) => {
         await trx

@@ -15,8 +15,7 @@ import { csrfField, errorSummary, notice, radios, textInput, type FieldError } f
 import { requireService, type ServiceContext } from '../service-context.ts';
 import { sendServicePage, servicePath } from '../service-layout.ts';
 import { ApiError } from '../../api/v2/errors.ts';
-import { acceptNotification, MAX_SCHEDULE_HOURS, type SendContext } from '../../domain/notifications.ts';
-import type { NotificationWriter } from '../../domain/notification-writer.ts';
+import { acceptNotification, MAX_SCHEDULE_HOURS } from '../../domain/notifications.ts';
 import { EMAIL_ERROR, InvalidRecipientError, PHONE_ERRORS, validateEmailAddress } from '../../domain/recipients.ts';
 import { csvLine } from '../../domain/csv-safety.ts';
 import { templateOf, isUuid, type TemplateDetail } from '../../domain/templates.ts';
@@ -36,17 +35,6 @@ const UPLOAD_KEPT_HOURS = 24;
 const PREVIEW_ROWS = 5;
 const ROW_ERRORS_SHOWN = 50;
 
-
-/**
- * The send context of a send made in the web UI: its row has no API key (the rules are those of a live key: trial
- * mode limits recipients to the team and guest list). Every row carries api_key_id, so replacing its value keeps
- * the columns of a batch of rows alike.
- */
-function withoutApiKey(ctx: SendContext): SendContext {
-  const writer = Object.create(ctx.writer) as NotificationWriter;
-  writer.write = (row, reservation) => ctx.writer.write({ ...row, api_key_id: null }, reservation);
-  return { ...ctx, writer };
-}
 
 export async function sendRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const { services } = deps;
@@ -176,8 +164,8 @@ ${errorSummary(ui, form.errors)}
     if (!record) return notFound(request, reply);
     try {
       const accepted = await acceptNotification(
-        withoutApiKey(services.send),
-        { service: record, keyId: '', keyType: 'normal' },
+        services.send,
+        { service: record, keyId: null, keyType: 'normal', createdById: account.id },
         {
           type: template.type,
           recipient,
@@ -191,8 +179,6 @@ ${errorSummary(ui, form.errors)}
         },
         `${deps.siteRoot(request)}/`,
       );
-      // The message names the person who sent it (acceptNotification writes API sends, which have none).
-      await db.updateTable('notifications').set({ created_by_id: account.id }).where('id', '=', accepted.id).where('service_id', '=', service.id).execute();
       return reply.redirect(servicePath(service, `/notifications/${accepted.id}?notice=sent`), 303);
     } catch (err) {
       const message = refusal(ui, err, template, record.messageLimits[template.type]);
@@ -422,7 +408,7 @@ ${report.duplicateRecipients.recipients > 0 && notice(t('send.check.duplicates',
     let jobId: string;
     try {
       const { job } = await services.jobs.create(
-        { service: record, keyId: null, keyType: 'normal' },
+        { service: record, keyId: null, keyType: 'normal', createdById: ui.account!.id },
         {
           templateId: template.id,
           name: upload.file_name,
@@ -434,8 +420,6 @@ ${report.duplicateRecipients.recipients > 0 && notice(t('send.check.duplicates',
         },
       );
       jobId = job.id;
-      // The job names the person who sent it (the engine names Envoi's system user for API and CLI jobs).
-      await db.updateTable('jobs').set({ created_by_id: ui.account!.id }).where('id', '=', job.id).where('service_id', '=', service.id).execute();
       if (job.status === 'pending') services.jobs.kick(job.id);
     } catch (err) {
       // The list changed in between (limits, team): the check page shows why.
