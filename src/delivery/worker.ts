@@ -23,6 +23,7 @@ import type { Jobs } from '../jobs/jobs.ts';
 import { startJobLoop } from '../jobs/job-loop.ts';
 import { queueStatusCallbacks } from './callbacks/queue.ts';
 import { suppressedRecipients, suppressionKey } from '../domain/suppressions.ts';
+import { emailBranding, inlineImages, loadBrandings, logoCid, NO_BRANDING, type ServiceBranding } from '../domain/email-branding.ts';
 
 export interface WorkerOptions {
   db: Db;
@@ -108,6 +109,7 @@ interface Final extends Fenced {
 interface ServiceInfo {
   name: string;
   emailSenderLocalPart: string;
+  branding: ServiceBranding;
   loadedAt: number;
 }
 
@@ -238,9 +240,12 @@ export function startWorker(opts: WorkerOptions): Worker {
         .select(['id', 'name', 'email_sender_name', 'email_sender_local_part'])
         .where('id', 'in', serviceIds)
         .execute();
+      // A logo's bytes are read once per file, not at each reload of its service.
+      const brandings = await loadBrandings(db, serviceIds, (id) => services.get(id)?.branding);
       for (const s of found) {
         // The From name a service chose in its settings, else its own name.
-        services.set(s.id, { name: s.email_sender_name ?? s.name, emailSenderLocalPart: s.email_sender_local_part, loadedAt: now });
+        const branding = brandings.get(s.id) ?? NO_BRANDING;
+        services.set(s.id, { name: s.email_sender_name ?? s.name, emailSenderLocalPart: s.email_sender_local_part, branding, loadedAt: now });
       }
     }
     // Live email rows need their template version: the HTML part is rendered from its content with the stored
@@ -310,6 +315,7 @@ export function startWorker(opts: WorkerOptions): Worker {
     const personalisation = parsePersonalisation(row.personalisation);
     const subject = row.subject ?? '';
     const bodyHtml = renderEmailHtml(content, personalisation);
+    const { branding } = service;
     return {
       notificationId: row.id,
       serviceId: row.service_id,
@@ -319,10 +325,11 @@ export function startWorker(opts: WorkerOptions): Worker {
       replyTo: row.reply_to_text,
       subject,
       text: emailPlainText(row.body),
-      html: renderEmailDocument({ subject, bodyHtml, lang: 'en' }),
+      html: renderEmailDocument({ subject, bodyHtml, lang: 'en', branding: emailBranding(branding, logoCid) }),
       messageId: `<${row.id}@${config.emailDomain}>`,
       bounceAddress: config.bounceSmtpPort === null ? null : `bounce+${row.id}@${config.emailDomain}`,
       unsubscribeUrl: row.one_click_unsubscribe_url,
+      inlineImages: inlineImages(branding),
     };
   }
 

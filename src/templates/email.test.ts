@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  emailHeader,
   emailPlainText,
   renderEmailBody,
   renderEmailDocument,
@@ -363,6 +364,79 @@ describe('renderEmailDocument', () => {
 
   it('defaults to English', () => {
     expect(renderEmailDocument({ subject: 's', bodyHtml: '' })).toMatch(/<html lang="en"/);
+  });
+});
+
+describe('email branding', () => {
+  const logo = { kind: 'logo', src: 'cid:logo@envoi', altEn: 'Passport Canada', altFr: 'Passeport Canada', width: 480, height: 120 } as const;
+  const img = (header: string) => header.match(/<img [^>]*>/)?.[0] ?? '';
+  const attr = (tag: string, name: string) => tag.match(new RegExp(` ${name}="([^"]*)"`))?.[1];
+
+  it('adds no header for none, or when no branding is given', () => {
+    const plain = renderEmailDocument({ subject: 's', bodyHtml: '<p>Body</p>' });
+    expect(renderEmailDocument({ subject: 's', bodyHtml: '<p>Body</p>', branding: { kind: 'none' } })).toBe(plain);
+    expect(emailHeader({ kind: 'none' })).toBe('');
+    expect(emailHeader(undefined)).toBe('');
+    expect(plain).not.toContain('<img');
+  });
+
+  it('draws the Government of Canada signature as text beside a flag of table cells, with no image', () => {
+    const header = emailHeader({ kind: 'gc' }, 'en');
+    expect(bare(header).replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ').replace(/\s+/g, ' ').trim()).toBe(
+      'Government of Canada Gouvernement du Canada',
+    );
+    expect(header).toContain('<td lang="fr"');
+    expect(header).toContain('#eb2d37');
+    expect(header).toContain('aria-hidden="true"');
+    expect(header).not.toMatch(/<img|<svg|background-image/i);
+    for (const table of header.match(/<table[^>]*>/g) ?? []) expect(table).toContain('role="presentation"');
+  });
+
+  it('puts French first in a French email', () => {
+    const text = bare(emailHeader({ kind: 'gc' }, 'fr')).replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ').replace(/\s+/g, ' ').trim();
+    expect(text).toBe('Gouvernement du Canada Government of Canada');
+  });
+
+  it('shows a logo from the source the caller gives, with its size and its alt text in both languages', () => {
+    const tag = img(emailHeader(logo, 'en'));
+    expect(attr(tag, 'src')).toBe('cid:logo@envoi');
+    expect(attr(tag, 'alt')).toBe('Passport Canada / Passeport Canada');
+    // Scaled into 300 × 80, keeping its proportions.
+    expect([attr(tag, 'width'), attr(tag, 'height')]).toEqual(['300', '75']);
+    expect(attr(tag, 'style')).toContain('display: block');
+    expect(attr(img(emailHeader(logo, 'fr')), 'alt')).toBe('Passeport Canada / Passport Canada');
+    expect(attr(img(emailHeader({ ...logo, src: 'data:image/png;base64,AAAA' })), 'src')).toBe('data:image/png;base64,AAAA');
+  });
+
+  it('sizes logos to fit, never enlarging a small one', () => {
+    const size = (width: number, height: number) => {
+      const tag = img(emailHeader({ ...logo, width, height }));
+      return [Number(attr(tag, 'width')), Number(attr(tag, 'height'))];
+    };
+    expect(size(100, 40)).toEqual([100, 40]);
+    expect(size(100, 400)).toEqual([20, 80]);
+    expect(size(3000, 100)).toEqual([300, 10]);
+    // A file whose size could not be read still gets a bounded box.
+    expect(size(0, 0)).toEqual([300, 80]);
+  });
+
+  it('says an alt text once when both languages are the same', () => {
+    expect(attr(img(emailHeader({ ...logo, altEn: 'CRA-ARC', altFr: ' CRA-ARC ' })), 'alt')).toBe('CRA-ARC');
+  });
+
+  it('escapes the alt text and the source completely, entities included', () => {
+    const header = emailHeader({ ...logo, src: 'cid:a"b', altEn: 'Tom & "Jerry" <b>\'s</b>', altFr: 'AT&amp;T' });
+    const tag = img(header);
+    expect(attr(tag, 'alt')).toBe('Tom &amp; &quot;Jerry&quot; &lt;b&gt;&#39;s&lt;/b&gt; / AT&amp;amp;T');
+    expect(attr(tag, 'src')).toBe('cid:a&quot;b');
+    expect(header).not.toContain('<b>');
+  });
+
+  it('places the header above the body, inside the same column', () => {
+    const document = renderEmailDocument({ subject: 's', bodyHtml: '<p>Body</p>', branding: logo });
+    expect(document.indexOf('<img')).toBeGreaterThan(document.indexOf('max-width: 600px'));
+    expect(document.indexOf('<img')).toBeLessThan(document.indexOf('<p>Body</p>'));
+    for (const table of document.match(/<table[^>]*>/g) ?? []) expect(table).toContain('role="presentation"');
   });
 });
 

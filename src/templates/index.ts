@@ -11,12 +11,14 @@ export {
   type Personalisation,
 } from './personalisation.ts';
 export {
+  emailHeader,
   emailPlainText,
   renderEmailBody,
   renderEmailDocument,
   renderEmailHtml,
   renderEmailSubject,
   type EmailDocument,
+  type HeaderBranding,
 } from './email.ts';
 export { renderSms, smsTooLong, SMS_CHARACTER_LIMIT, type RenderedSms } from './sms.ts';
 export { encodeForSms, smsEncoding, smsFragmentCount, type SmsEncoding } from './sms-encoding.ts';

@@ -15,6 +15,7 @@ import { isUuid } from '../../domain/templates.ts';
 import { ApiError } from '../../api/v2/errors.ts';
 import type { JobCounts, JobView } from '../../jobs/jobs.ts';
 import { renderEmailDocument, renderEmailHtml } from '../../templates/index.ts';
+import { emailBranding, loadBranding, logoDataUrl } from '../../domain/email-branding.ts';
 import { EMAIL_FRAME_ROUTE, emailFrame, pageAssets, phonePreview } from './template-views.ts';
 
 /** Statuses after which nothing more happens to a message. */
@@ -139,7 +140,8 @@ ${emailFrame(ui, `${self}/email.html`, n.subject ?? '')}`
         : undefined;
     if (!n || !version) return reply.code(404).type('text/plain; charset=utf-8').send('Not found');
     const personalisation = (typeof n.personalisation === 'string' ? JSON.parse(n.personalisation) : n.personalisation) as Record<string, unknown> | null;
-    const document = renderEmailDocument({ subject: n.subject ?? '', bodyHtml: renderEmailHtml(version.content, personalisation ?? {}), lang: 'en' });
+    const branding = emailBranding(await loadBranding(db, request.service.id), logoDataUrl);
+    const document = renderEmailDocument({ subject: n.subject ?? '', bodyHtml: renderEmailHtml(version.content, personalisation ?? {}), lang: 'en', branding });
     return reply.type('text/html; charset=utf-8').send(document);
   });
 

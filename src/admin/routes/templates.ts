@@ -33,6 +33,7 @@ import {
   type TemplateFields,
 } from '../../domain/templates.ts';
 import { placeholderNames, renderEmailDocument, renderEmailHtml, renderEmailSubject, renderSms } from '../../templates/index.ts';
+import { emailBranding, loadBranding, logoDataUrl } from '../../domain/email-branding.ts';
 import {
   categoryLabel,
   emailFrame,
@@ -513,7 +514,8 @@ ${shown}`;
       }
       const names = placeholderNames(text.subject ?? '', text.content);
       const values = placeholderValues(names, request.query);
-      const document = renderEmailDocument({ subject: renderEmailSubject(text.subject ?? '', values), bodyHtml: renderEmailHtml(text.content, values), lang: 'en' });
+      const branding = emailBranding(await loadBranding(db, service.id), logoDataUrl);
+      const document = renderEmailDocument({ subject: renderEmailSubject(text.subject ?? '', values), bodyHtml: renderEmailHtml(text.content, values), lang: 'en', branding });
       return reply.type('text/html; charset=utf-8').send(document);
     },
   );

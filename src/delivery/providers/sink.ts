@@ -4,6 +4,9 @@
  *
  * Sends arriving in the same tick share one INSERT: the worker has many in flight, and one row per statement
  * would make the sink, not the worker, the limit.
+ *
+ * Inline images (a service's logo) are not stored: the HTML keeps its `cid:` reference, and the outbox page shows
+ * the service's logo in its place, as a mail client would show the part.
  */
 import type { Db } from '../../db/connection.ts';
 import type { EmailMessage, EmailProvider, ProviderResult, SmsMessage, SmsProvider } from './types.ts';

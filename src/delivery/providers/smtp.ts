@@ -99,6 +99,15 @@ export function mailOptions(msg: EmailMessage): SendMailOptions {
     // nodemailer writes List-Unsubscribe as <url> and strips anything that could break the header.
     list: msg.unsubscribeUrl ? { unsubscribe: msg.unsubscribeUrl } : undefined,
     headers: msg.unsubscribeUrl ? { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : undefined,
+    // With inline parts nodemailer wraps the HTML in multipart/related, as mail clients expect for cid: images.
+    attachments: msg.inlineImages?.map((image) => ({
+      cid: image.contentId,
+      filename: image.filename,
+      contentType: image.contentType,
+      contentDisposition: 'inline' as const,
+      // A view, not a copy: the worker shares one logo's bytes among all of a service's messages.
+      content: Buffer.from(image.content.buffer, image.content.byteOffset, image.content.byteLength),
+    })),
   };
 }
 

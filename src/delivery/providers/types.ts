@@ -22,6 +22,16 @@ export interface EmailMessage {
   bounceAddress: string | null;
   /** RFC 8058 one-click unsubscribe link, sent as List-Unsubscribe with List-Unsubscribe-Post. */
   unsubscribeUrl: string | null;
+  /** Images the HTML shows as `cid:<contentId>` (the service's logo), sent as inline parts of the message. */
+  inlineImages?: InlineImage[];
+}
+
+export interface InlineImage {
+  /** Without angle brackets. */
+  contentId: string;
+  filename: string;
+  contentType: string;
+  content: Uint8Array;
 }
 
 export interface SmsMessage {
