@@ -8,7 +8,7 @@ import { html, type Html } from './html.ts';
 import { sendPage, type PageOptions } from './layout.ts';
 import type { Permission, ServiceContext } from './service-context.ts';
 
-export type ServiceArea = 'dashboard' | 'templates' | 'activity' | 'team' | 'settings' | 'api' | 'outbox';
+export type ServiceArea = 'dashboard' | 'templates' | 'activity' | 'suppressions' | 'team' | 'settings' | 'api' | 'outbox';
 
 interface MenuItem {
   area: ServiceArea;
@@ -21,6 +21,7 @@ const MENU: readonly MenuItem[] = [
   { area: 'dashboard', path: '', permission: null },
   { area: 'templates', path: '/templates', permission: null },
   { area: 'activity', path: '/activity', permission: 'view_activity' },
+  { area: 'suppressions', path: '/suppressions', permission: 'view_activity' },
   { area: 'team', path: '/team', permission: null },
   { area: 'settings', path: '/settings', permission: 'manage_service' },
   { area: 'api', path: '/api', permission: 'manage_api_keys' },

@@ -40,6 +40,7 @@ export const AUDIT_EVENTS = [
   'service-limits-changed',
   'api-key-created',
   'api-key-revoked',
+  'suppression-removed',
 ] as const;
 
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];

@@ -8,6 +8,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
 import type { SuppressionReason, TemplateType } from '../db/schema.ts';
+import { normaliseSearch } from './activity.ts';
 
 export interface Suppression {
   channel: TemplateType;
@@ -37,14 +38,29 @@ function toSuppression(row: { channel: TemplateType; recipient: string; reason: 
 /**
  * One page of a service's list, newest first. `after` continues from the last entry of the previous page
  * (entries added in the same instant are neither skipped nor repeated); an entry no longer there gives an empty page.
+ * `offset` skips entries instead (the web UI's numbered pages). `search` keeps entries whose stored form contains
+ * what was typed, or equals it normalised as a recipient (so `613-555-0123` finds `+16135550123`).
  */
 export async function listSuppressions(
   db: Db,
   serviceId: string,
-  opts: { channel?: TemplateType; after?: { channel: TemplateType; recipient: string }; limit: number },
+  opts: {
+    channel?: TemplateType;
+    after?: { channel: TemplateType; recipient: string };
+    search?: { text: string; phoneRegion: string };
+    offset?: number;
+    limit: number;
+  },
 ): Promise<Suppression[]> {
   let q = db.selectFrom('suppressions as s').select(COLUMNS.map((c) => `s.${c}` as const)).where('s.service_id', '=', serviceId);
   if (opts.channel) q = q.where('s.channel', '=', opts.channel);
+  if (opts.search) {
+    const { text, phoneRegion } = opts.search;
+    const normalised = normaliseSearch(text, phoneRegion);
+    // strpos, not LIKE: what was typed is matched as it is, `%` and `_` included.
+    q = q.where((eb) => eb.or([eb('s.recipient', '=', normalised), eb(sql<number>`strpos(s.recipient, ${text.trim().toLowerCase()})`, '>', 0)]));
+  }
+  if (opts.offset) q = q.offset(opts.offset);
   if (opts.after) {
     const { channel, recipient } = opts.after;
     q = q.where(sql<boolean>`(s.created_at, s.channel, s.recipient) < (
@@ -53,6 +69,18 @@ export async function listSuppressions(
   }
   const rows = await q.orderBy('s.created_at', 'desc').orderBy('s.channel', 'desc').orderBy('s.recipient', 'desc').limit(opts.limit).execute();
   return rows.map(toSuppression);
+}
+
+/** The entry for this recipient, or null when it is not on the list. */
+export async function findSuppression(db: Db, key: SuppressionKey): Promise<Suppression | null> {
+  const row = await db
+    .selectFrom('suppressions')
+    .select(COLUMNS)
+    .where('service_id', '=', key.serviceId)
+    .where('channel', '=', key.channel)
+    .where('recipient', '=', key.recipient)
+    .executeTakeFirst();
+  return row ? toSuppression(row) : null;
 }
 
 /** Takes the recipient off the list; returns what was removed, or null when it was not on it. */
@@ -86,14 +114,9 @@ export async function addSuppression(
     .returning(COLUMNS)
     .executeTakeFirst();
   if (inserted) return toSuppression(inserted);
-  const existing = await db
-    .selectFrom('suppressions')
-    .select(COLUMNS)
-    .where('service_id', '=', key.serviceId)
-    .where('channel', '=', key.channel)
-    .where('recipient', '=', key.recipient)
-    .executeTakeFirstOrThrow();
-  return toSuppression(existing);
+  const existing = await findSuppression(db, key);
+  if (!existing) throw new Error('suppression vanished between insert and select');
+  return existing;
 }
 
 /** Which of these recipients are suppressed, as suppressionKey() strings: one query for a whole batch. */

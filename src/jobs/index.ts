@@ -21,6 +21,7 @@ export {
   type ListTemplateType,
   type RecipientListOptions,
   type RowError,
+  type RowErrorCode,
   type RowExample,
 } from './recipient-list.ts';
 export { SeenRecipients } from './seen-recipients.ts';

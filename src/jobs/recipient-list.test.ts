@@ -178,10 +178,10 @@ describe('rows', () => {
       ['column "name": Missing'],
     ]);
     expect(report.rowErrors).toEqual([
-      { row: 2, column: 'name', message: 'Missing' },
-      { row: 3, column: 'email address', message: 'Not a valid email address' },
-      { row: 4, column: 'name', message: 'Missing' },
-      { row: 5, column: 'name', message: 'Missing' },
+      { row: 2, column: 'name', message: 'Missing', code: 'missing' },
+      { row: 3, column: 'email address', message: 'Not a valid email address', code: 'invalidEmail' },
+      { row: 4, column: 'name', message: 'Missing', code: 'missing' },
+      { row: 5, column: 'name', message: 'Missing', code: 'missing' },
     ]);
     expect(report.summary).toEqual([
       '4 rows have errors (4 errors):',
@@ -218,6 +218,39 @@ describe('rows', () => {
       'Row 5, column "phone number": Cannot send to international mobile numbers',
       'Row 6, column "phone number": Phone number cannot be an emergency number',
     ]);
+  });
+
+  it('gives each row error a code and its numbers, for a UI to word in its own language', () => {
+    const sms = check(smsTemplate('((a))'), [
+      ['phone number', 'a'],
+      ['604 555 1234', ''],
+      ['613 253', 'x'],
+      ['613-ABC-2222', 'x'],
+      ['+1 613 253 2222 0', 'x'],
+      ['+44 7911 123456', 'x'],
+      ['911', 'x'],
+      ['604 555 1235', 'y'.repeat(700)],
+      ['604 555 1236', ' '],
+    ]).report;
+    expect(sms.rowErrors.map(({ row, code, params }) => ({ row, code, params }))).toEqual([
+      { row: 1, code: 'missing', params: undefined },
+      { row: 2, code: 'phone.tooShort', params: undefined },
+      { row: 3, code: 'phone.badCharacter', params: undefined },
+      { row: 4, code: 'phone.tooLong', params: undefined },
+      { row: 5, code: 'international', params: undefined },
+      { row: 6, code: 'phone.emergency', params: undefined },
+      { row: 7, code: 'smsTooLong', params: { count: 700, limit: 612 } },
+      { row: 8, code: 'missing', params: undefined },
+    ]);
+    // The English words are unchanged: the CLI and the API show them.
+    expect(sms.rowErrors[6]!.message).toBe('Message is too long: 700 characters (the limit is 612)');
+
+    const email = check(emailTemplate('((body))'), [['email address', 'body'], ['a@example.com', 'z'.repeat(2_000_001)], ['b@example.com', '((x))']]).report;
+    expect(email.rowErrors).toEqual([
+      { row: 1, column: null, message: 'Message is too long: 2000001 bytes (the limit is 2000000)', code: 'emailTooLong', params: { size: 2_000_001, limit: 2_000_000 } },
+    ]);
+    const empty = check(emailTemplate('((show??You are invited))'), [['email address', 'show'], ['b@example.com', 'no']]).report;
+    expect(empty.rowErrors).toEqual([{ row: 1, column: null, message: 'Message is empty', code: 'empty' }]);
   });
 
   it('accepts international numbers when the service may text them', () => {

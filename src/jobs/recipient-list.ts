@@ -13,8 +13,10 @@
  * person (CLI, web UI), with rows numbered from 1 at the first row under the headers.
  */
 import {
+  EMAIL_ERROR,
   InvalidRecipientError,
   isSimulatedRecipient,
+  PHONE_ERRORS,
   validateEmailAddress,
   validatePhoneNumber,
   type CountryCode,
@@ -86,12 +88,28 @@ export interface ListProblem {
   message: string;
 }
 
+/**
+ * What is wrong with a cell or a row's message, for a UI to put in its own words (`send.cell.<code>` in the web
+ * UI's words); `message` keeps the English that the CLI and the API show.
+ */
+export type RowErrorCode =
+  | 'missing'
+  | 'invalidEmail'
+  | `phone.${keyof typeof PHONE_ERRORS}`
+  | 'international'
+  | 'empty'
+  | 'smsTooLong'
+  | 'emailTooLong';
+
 export interface RowError {
   /** 1 for the first row under the headers. */
   row: number;
   /** The column's header as written, or null for a problem with the whole message (too long, empty). */
   column: string | null;
   message: string;
+  code: RowErrorCode;
+  /** The numbers `message` names (`count` characters, `size` bytes, `limit`), for the translated words. */
+  params?: Record<string, number>;
 }
 
 export interface RowExample {
@@ -167,6 +185,18 @@ export const BULK_MESSAGES = {
 
 const INTERNATIONAL_ERROR = 'Cannot send to international mobile numbers';
 
+/** The code of a recipient the validators refused, from their (English) message. */
+const RECIPIENT_CODES = new Map<string, RowErrorCode>([
+  [EMAIL_ERROR, 'invalidEmail'],
+  ...Object.entries(PHONE_ERRORS).map(([key, text]) => [text, `phone.${key}`] as [string, RowErrorCode]),
+]);
+
+function recipientCode(type: ListTemplateType, message: string): RowErrorCode {
+  return RECIPIENT_CODES.get(message) ?? (type === 'email' ? 'invalidEmail' : 'phone.invalid');
+}
+
+const EMPTY_MESSAGE: MessageError = { text: 'Message is empty', gc: BULK_MESSAGES.emptyMessage, code: 'empty' };
+
 function clean(value: string | undefined): string {
   return value === undefined || value === '' ? '' : stripAndRemoveObscureWhitespace(value);
 }
@@ -199,11 +229,14 @@ interface MessageError {
   text: string;
   /** As GC Notify's bulk API words it. */
   gc: string;
+  code: RowErrorCode;
+  params?: Record<string, number>;
 }
 
 interface CellError {
   index: number;
   message: string;
+  code: RowErrorCode;
   recipient: boolean;
 }
 
@@ -347,7 +380,7 @@ export class RecipientListChecker {
     let normalised: string | null = null;
     let simulated = false;
     if (recipient === '') {
-      cellErrors.push({ index: layout.recipientIndex, message: MISSING, recipient: true });
+      cellErrors.push({ index: layout.recipientIndex, message: MISSING, code: 'missing', recipient: true });
     } else {
       try {
         if (this.options.templateType === 'email') {
@@ -357,14 +390,19 @@ export class RecipientListChecker {
           const phone = validatePhoneNumber(recipient, { defaultRegion: this.region });
           simulated = isSimulatedRecipient('sms', phone.e164);
           if (phone.international && !simulated && !this.options.allowInternational) {
-            cellErrors.push({ index: layout.recipientIndex, message: INTERNATIONAL_ERROR, recipient: true });
+            cellErrors.push({ index: layout.recipientIndex, message: INTERNATIONAL_ERROR, code: 'international', recipient: true });
           } else {
             normalised = phone.e164;
           }
         }
       } catch (error) {
         if (!(error instanceof InvalidRecipientError)) throw error;
-        cellErrors.push({ index: layout.recipientIndex, message: error.message, recipient: true });
+        cellErrors.push({
+          index: layout.recipientIndex,
+          message: error.message,
+          code: recipientCode(this.options.templateType, error.message),
+          recipient: true,
+        });
       }
     }
 
@@ -380,7 +418,7 @@ export class RecipientListChecker {
       entries.push([placeholder.name, value]);
       if (value === '') {
         complete = false;
-        cellErrors.push({ index: placeholder.index, message: MISSING, recipient: false });
+        cellErrors.push({ index: placeholder.index, message: MISSING, code: 'missing', recipient: false });
       }
     }
     // fromEntries, not assignment: a placeholder called `__proto__` stays an ordinary key.
@@ -430,14 +468,16 @@ export class RecipientListChecker {
         error = {
           text: `Message is too long: ${sms.characterCount} characters (the limit is ${SMS_CHARACTER_LIMIT})`,
           gc: BULK_MESSAGES.smsTooLong,
+          code: 'smsTooLong',
+          params: { count: sms.characterCount, limit: SMS_CHARACTER_LIMIT },
         };
       } else if (sms.body.trim() === '') {
-        error = { text: 'Message is empty', gc: BULK_MESSAGES.emptyMessage };
+        error = EMPTY_MESSAGE;
       }
     } else {
       const body = renderEmailBody(this.options.templateContent, personalisation);
       if (body.trim() === '') {
-        error = { text: 'Message is empty', gc: BULK_MESSAGES.emptyMessage };
+        error = EMPTY_MESSAGE;
       } else if (body.length * 3 > EMAIL_SIZE_LIMIT_BYTES) {
         // A UTF-16 string of n units is at most 3n bytes: only bodies that could be too big are measured.
         const size = Buffer.byteLength(body, 'utf8');
@@ -446,6 +486,8 @@ export class RecipientListChecker {
             text: `Message is too long: ${size} bytes (the limit is ${EMAIL_SIZE_LIMIT_BYTES})`,
             // GC Notify has no such check; this is Envoi's single-send message.
             gc: `Your message is too long. Emails cannot be longer than ${EMAIL_SIZE_LIMIT_BYTES} bytes. Your message is ${size} bytes`,
+            code: 'emailTooLong',
+            params: { size, limit: EMAIL_SIZE_LIMIT_BYTES },
           };
         }
       }
@@ -468,11 +510,12 @@ export class RecipientListChecker {
     for (const error of cellErrors) {
       const column = layout.headers[error.index]!;
       errors.push(`column "${column}": ${error.message}`);
-      this.keepRowError({ row: rowNumber, column, message: error.message });
+      this.keepRowError({ row: rowNumber, column, message: error.message, code: error.code });
     }
     if (messageError !== null) {
       errors.push(messageError.text);
-      this.keepRowError({ row: rowNumber, column: null, message: messageError.text });
+      const { text: message, code, params } = messageError;
+      this.keepRowError({ row: rowNumber, column: null, message, code, ...(params && { params }) });
     }
 
     if (cellErrors.length > 0 && this.apiRowErrors.length < this.maxRowsInMessage) {

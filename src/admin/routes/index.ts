@@ -19,6 +19,7 @@ import { platformAdminRoutes } from './platform-admin.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { activityRoutes } from './activity.ts';
 import { apiKeyRoutes } from './api-keys.ts';
+import { suppressionRoutes } from './suppressions.ts';
 import { outboxRoutes, sinkInUse } from './outbox.ts';
 import { homeRoutes } from './home.ts';
 import { templateRoutes } from './templates.ts';
@@ -93,7 +94,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: AppSer
     await pages.register(homeRoutes, deps);
     await pages.register(accountRoutes, deps);
     await pages.register(platformAdminRoutes, deps);
-    for (const area of [dashboardRoutes, activityRoutes, apiKeyRoutes, outboxRoutes]) await pages.register(area, deps);
+    for (const area of [dashboardRoutes, activityRoutes, suppressionRoutes, apiKeyRoutes, outboxRoutes]) await pages.register(area, deps);
     for (const area of [servicesRoutes, teamRoutes, settingsRoutes, platformServicesRoutes]) await pages.register(area, deps);
     for (const area of [templateRoutes, sendRoutes, messageRoutes]) await pages.register(area, deps);
   });

@@ -3,7 +3,9 @@
  * acceptNotification with the service's rules (trial mode, daily limits), refusals shown on the form in plain
  * words. A spreadsheet: uploaded (CSV, TSV or XLSX), checked by the bulk engine's RecipientListChecker with errors
  * shown per row and cell, its first rows previewed as they will be sent, then sent now or scheduled (up to 96 h)
- * as a job by the jobs engine. Needs send_messages.
+ * as a job by the jobs engine. When the service has more than one reply-to address (email) or text message sender
+ * (SMS), the person chooses which, and the choice goes to acceptNotification or the job as the API's
+ * email_reply_to_id / sms_sender_id would (resolveSender turns it into the reply_to_text). Needs send_messages.
  */
 import { randomUUID } from 'node:crypto';
 import { acceptMultipart, type MultipartForm } from '../multipart.ts';
@@ -16,11 +18,12 @@ import { requireService, type ServiceContext } from '../service-context.ts';
 import { sendServicePage, servicePath } from '../service-layout.ts';
 import { ApiError } from '../../api/v2/errors.ts';
 import { acceptNotification, MAX_SCHEDULE_HOURS } from '../../domain/notifications.ts';
-import { EMAIL_ERROR, InvalidRecipientError, PHONE_ERRORS, validateEmailAddress } from '../../domain/recipients.ts';
+import { InvalidRecipientError, PHONE_ERRORS, validateEmailAddress } from '../../domain/recipients.ts';
 import { csvLine } from '../../domain/csv-safety.ts';
 import { templateOf, isUuid, type TemplateDetail } from '../../domain/templates.ts';
+import { listSenders, type Sender } from '../../domain/services.ts';
 import { JobRejected } from '../../jobs/jobs.ts';
-import { RecipientListChecker, type CheckedRow, type HeaderReport, type ListReport } from '../../jobs/recipient-list.ts';
+import { RecipientListChecker, type CheckedRow, type HeaderReport, type ListReport, type RowError } from '../../jobs/recipient-list.ts';
 import { formatFromFilename, readRows, SpreadsheetReadError, type SpreadsheetFormat } from '../../jobs/spreadsheet.ts';
 import { emailPlainText, placeholderNames, renderEmailBody, renderEmailSubject, renderSms } from '../../templates/index.ts';
 import { pageAssets, placeholderFieldId, placeholderFields, placeholderValues } from './template-views.ts';
@@ -33,6 +36,8 @@ export const UPLOAD_MAX_BYTES = 10 * 1024 * 1024;
 /** Uploads not sent within a day are removed. */
 const UPLOAD_KEPT_HOURS = 24;
 const PREVIEW_ROWS = 5;
+/** The form field (and radio group id) of the chosen reply-to address or text sender. */
+const SENDER_FIELD = 'sender';
 const ROW_ERRORS_SHOWN = 50;
 
 
@@ -68,12 +73,46 @@ export async function sendRoutes(app: FastifyInstance, deps: AdminDeps): Promise
   const templateLink = (ui: UiContext, service: ServiceContext, template: TemplateDetail) =>
     html`<p><a href="${servicePath(service, `/templates/${template.id}`)}">${ui.t('templates.back', { name: template.name })}</a></p>`;
 
+  // ---- the sender: a reply-to address (email) or a text message sender (SMS) --------------------------------
+
+  /** The service's reply-to addresses or text senders for the template's channel, the default first. */
+  const sendersFor = (service: ServiceContext, template: TemplateDetail) => listSenders(db, template.type === 'email' ? 'email_reply_to' : 'sms_senders', service.id);
+
+  /** The choice, asked only when there is one to make; the default is chosen unless the person chose another. */
+  function senderField(ui: UiContext, template: TemplateDetail, senders: Sender[], value: string | undefined, errors: FieldError[] | undefined): Html {
+    if (senders.length < 2) return html``;
+    const { t } = ui;
+    return radios({
+      id: SENDER_FIELD,
+      name: SENDER_FIELD,
+      legend: t(`send.sender.legend.${template.type}`),
+      // A value that is not one of them (forged, or removed meanwhile) gives way to the default.
+      value: senders.some((s) => s.id === value) ? value : senders.find((s) => s.isDefault)?.id,
+      errors,
+      options: senders.map((s) => ({ value: s.id, label: s.isDefault ? t('send.sender.default', { sender: s.value }) : s.value })),
+    });
+  }
+
+  /**
+   * The id to hand on as the API's email_reply_to_id / sms_sender_id: null (the default) when there is no choice,
+   * else one of the service's own; anything else (a forged or stale id) is an error on the field.
+   */
+  function chosenSender(ui: UiContext, template: TemplateDetail, senders: Sender[], raw: string | undefined): { id: string | null; error?: FieldError } {
+    if (senders.length < 2) return { id: null };
+    const chosen = senders.find((s) => s.id === raw);
+    if (chosen) return { id: chosen.id };
+    const key = raw ? `send.sender.unknown.${template.type}` : `send.sender.missing.${template.type}`;
+    return { id: null, error: { field: SENDER_FIELD, message: ui.t(key) } };
+  }
+
   // ---- one message ------------------------------------------------------------------------------------------
 
   interface SendForm {
     to: string;
     recipient: string;
     values: Record<string, string>;
+    senders: Sender[];
+    sender?: string;
     errors?: FieldError[];
   }
 
@@ -112,6 +151,7 @@ ${errorSummary(ui, form.errors)}
     autocomplete: 'off',
     errors: form.errors,
   })}
+  ${senderField(ui, template, form.senders, form.sender, form.errors)}
   ${names.length > 0 &&
   html`<fieldset><legend>${t('send.one.personalisation')}</legend>
   ${placeholderFields(ui, names, form.values, form.errors)}
@@ -124,7 +164,7 @@ ${errorSummary(ui, form.errors)}
   app.get<{ Params: Params }>('/services/:serviceId/send/:templateId', sender, async (request, reply) => {
     const template = await sendableTemplate(request, reply);
     if (!template) return reply;
-    return sendOnePage(request, reply, template, { to: 'me', recipient: '', values: {} });
+    return sendOnePage(request, reply, template, { to: 'me', recipient: '', values: {}, senders: await sendersFor(request.service, template) });
   });
 
   app.post<{ Params: Params; Body: Form }>('/services/:serviceId/send/:templateId', sender, async (request, reply) => {
@@ -138,7 +178,9 @@ ${errorSummary(ui, form.errors)}
     const values = placeholderValues(names, request.body);
     const to = request.body.to === 'me' && own ? 'me' : 'other';
     const recipientInput = (request.body.recipient ?? '').trim();
-    const form: SendForm = { to, recipient: recipientInput, values };
+    const senders = await sendersFor(service, template);
+    const sender = chosenSender(ui, template, senders, request.body[SENDER_FIELD]);
+    const form: SendForm = { to, recipient: recipientInput, values, senders, sender: request.body[SENDER_FIELD] };
     const errors: FieldError[] = [];
     const recipientField = 'recipient';
     if (request.body.to !== 'me' && request.body.to !== 'other') errors.push({ field: 'to', message: t('send.one.toMissing') });
@@ -154,6 +196,7 @@ ${errorSummary(ui, form.errors)}
         }
       }
     }
+    if (sender.error) errors.push(sender.error);
     names.forEach((name, i) => {
       if (!(values[name] ?? '').trim()) errors.push({ field: placeholderFieldId(i), message: t('send.error.placeholderMissing', { name }) });
     });
@@ -173,7 +216,7 @@ ${errorSummary(ui, form.errors)}
           personalisation: values,
           reference: null,
           scheduledFor: null,
-          replyToId: null,
+          replyToId: sender.id,
           oneClickUnsubscribeUrl: null,
           sanitiseContentFor: null,
         },
@@ -183,7 +226,11 @@ ${errorSummary(ui, form.errors)}
     } catch (err) {
       const message = refusal(ui, err, template, record.messageLimits[template.type]);
       if (message === null) throw err;
-      const field = err instanceof InvalidRecipientError || (err instanceof ApiError && /recipient|trial mode|international/i.test(err.message)) ? recipientField : 'send-button';
+      const field = isSenderRefusal(err)
+        ? SENDER_FIELD
+        : err instanceof InvalidRecipientError || (err instanceof ApiError && /recipient|trial mode|international/i.test(err.message))
+          ? recipientField
+          : 'send-button';
       return sendOnePage(request, reply, template, { ...form, errors: [{ field, message }] }, 400);
     }
   });
@@ -311,7 +358,11 @@ ${uploadForm(ui, service, template)}`;
     return { header, report: checker.finish(), firstRows, remainingToday };
   }
 
-  async function checkPage(request: FastifyRequest<{ Params: Params & { uploadId: string } }>, reply: FastifyReply, opts: { errors?: FieldError[]; when?: string; at?: string } = {}) {
+  async function checkPage(
+    request: FastifyRequest<{ Params: Params & { uploadId: string } }>,
+    reply: FastifyReply,
+    opts: { errors?: FieldError[]; when?: string; at?: string; sender?: string } = {},
+  ) {
     const { ui, service } = request;
     const { t } = ui;
     const template = await sendableTemplate(request, reply);
@@ -345,6 +396,7 @@ ${uploadForm(ui, service, template, errors)}`;
     const { report, firstRows, header } = result;
     const names = placeholderNames(...textsOf(template));
     const hours = scheduleChoices(new Date());
+    const senders = await sendersFor(service, template);
     const body = html`${pageAssets()}${back}
 <h1>${title}</h1>
 ${errorSummary(ui, opts.errors)}
@@ -359,6 +411,7 @@ ${report.duplicateRecipients.recipients > 0 && notice(t('send.check.duplicates',
 </table>
 <form method="post" action="${servicePath(service, `/send/${template.id}/upload/${upload.id}`)}" novalidate>
   ${csrfField(ui)}
+  ${senderField(ui, template, senders, opts.sender, opts.errors)}
   ${radios({
     id: 'when',
     name: 'when',
@@ -391,18 +444,21 @@ ${report.duplicateRecipients.recipients > 0 && notice(t('send.check.duplicates',
     if (!template) return reply;
     const upload = await loadUpload(request);
     if (!upload) return notFound(request, reply);
+    const given = { sender: request.body[SENDER_FIELD], at: request.body.at };
+    const sender = chosenSender(ui, template, await sendersFor(service, template), given.sender);
+    if (sender.error) return checkPage(request, reply, { ...given, when: request.body.when, errors: [sender.error] });
     const when = request.body.when === 'later' ? 'later' : request.body.when === 'now' ? 'now' : null;
     let scheduledFor: Date | null = null;
-    if (!when) return checkPage(request, reply, { errors: [{ field: 'when', message: t('send.check.whenMissing') }] });
+    if (!when) return checkPage(request, reply, { ...given, errors: [{ field: 'when', message: t('send.check.whenMissing') }] });
     if (when === 'later') {
       const at = new Date(request.body.at ?? '');
       const now = Date.now();
       if (Number.isNaN(at.getTime()) || at.getTime() <= now || at.getTime() > now + MAX_SCHEDULE_HOURS * 3_600_000) {
-        return checkPage(request, reply, { when, errors: [{ field: 'at', message: t('send.check.atInvalid', { hours: MAX_SCHEDULE_HOURS }) }] });
+        return checkPage(request, reply, { ...given, when, errors: [{ field: 'at', message: t('send.check.atInvalid', { hours: MAX_SCHEDULE_HOURS }) }] });
       }
       scheduledFor = at;
     }
-    if (!service.active) return checkPage(request, reply, { when, errors: [{ field: 'when', message: t('send.error.suspended') }] });
+    if (!service.active) return checkPage(request, reply, { ...given, when, errors: [{ field: 'when', message: t('send.error.suspended') }] });
     const record = await directory.service(service.id);
     if (!record) return notFound(request, reply);
     let jobId: string;
@@ -415,7 +471,7 @@ ${report.duplicateRecipients.recipients > 0 && notice(t('send.check.duplicates',
           source: [upload.bytes],
           format: upload.file_format,
           scheduledFor,
-          replyToId: null,
+          replyToId: sender.id,
           reference: null,
         },
       );
@@ -426,7 +482,7 @@ ${report.duplicateRecipients.recipients > 0 && notice(t('send.check.duplicates',
       if (err instanceof JobRejected) return checkPage(request, reply);
       const message = refusal(ui, err, template, record.messageLimits[template.type]);
       if (message === null) throw err;
-      return checkPage(request, reply, { when, errors: [{ field: 'when', message }] });
+      return checkPage(request, reply, { ...given, when, errors: [{ field: isSenderRefusal(err) ? SENDER_FIELD : 'when', message }] });
     }
     await db.deleteFrom('send_uploads').where('id', '=', upload.id).where('service_id', '=', service.id).execute();
     return reply.redirect(servicePath(service, `/jobs/${jobId}?notice=${scheduledFor ? 'scheduled' : 'started'}`), 303);
@@ -471,7 +527,7 @@ ${report.duplicateRecipients.recipients > 0 && notice(t('send.check.duplicates',
   <caption>${t('send.check.errorsCaption', { file: fileName })}</caption>
   <thead><tr><th scope="col">${t('send.check.row')}</th><th scope="col">${t('send.check.column')}</th><th scope="col">${t('send.check.problem')}</th></tr></thead>
   <tbody>${shown.map(
-    (e) => html`<tr><th scope="row">${e.row}</th><td>${e.column ?? t('send.check.wholeMessage')}</td><td>${cellMessage(ui, e.message)}</td></tr>`,
+    (e) => html`<tr><th scope="row">${e.row}</th><td>${e.column ?? t('send.check.wholeMessage')}</td><td>${cellMessage(ui, e)}</td></tr>`,
   )}</tbody>
 </table>
 ${report.rowErrorCount > shown.length && html`<p>${t('send.check.moreErrors', { count: ui.formatNumber(report.rowErrorCount - shown.length) })}</p>`}`;
@@ -499,17 +555,15 @@ function scheduleChoices(now: Date): Date[] {
   return choices;
 }
 
-/** The engine's word for a cell's problem, in the page's language (unknown ones as the engine wrote them). */
-function cellMessage(ui: UiContext, message: string): string {
-  const { t } = ui;
-  if (message === 'Missing') return t('send.cell.missing');
-  if (message === EMAIL_ERROR) return t('send.cell.invalidEmail');
-  for (const [key, text] of Object.entries(PHONE_ERRORS)) if (message === text) return t(`send.cell.phone.${key}`);
-  if (message === 'Cannot send to international mobile numbers') return t('send.cell.international');
-  if (message === 'Message is empty') return t('send.cell.empty');
-  const long = /^Message is too long: (\d+) characters/.exec(message);
-  if (long) return t('send.cell.smsTooLong', { count: ui.formatNumber(Number(long[1])) });
-  return message;
+/** A cell's or a row's problem in the page's language, from the engine's code and numbers. */
+function cellMessage(ui: UiContext, error: RowError): string {
+  const params = Object.fromEntries(Object.entries(error.params ?? {}).map(([name, n]) => [name, ui.formatNumber(n)]));
+  return ui.t(`send.cell.${error.code}`, params);
+}
+
+/** resolveSender refused the id (it is not, or no longer, one of the service's). */
+function isSenderRefusal(err: unknown): boolean {
+  return err instanceof ApiError && /^(email_reply_to_id|sms_sender_id) .* does not exist/.test(err.message);
 }
 
 /**
@@ -525,6 +579,7 @@ function refusal(ui: UiContext, err: unknown, template: TemplateDetail, dailyLim
   }
   if (!(err instanceof ApiError)) return null;
   const m = err.message;
+  if (isSenderRefusal(err)) return t(`send.sender.unknown.${template.type}`);
   if (err.statusCode === 429) return t('send.error.dailyLimit', { limit: ui.formatNumber(dailyLimit), channel: t(`send.channel.${template.type}`) });
   if (m.includes('trial mode')) return t('send.error.trialMode');
   if (m.startsWith('Service is not allowed to send')) return t('send.error.channelNotAllowed', { channel: t(`send.channel.${template.type}`) });
