@@ -17,6 +17,7 @@ import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/connection.ts';
 import { createApp, createServices } from '../src/app.ts';
 import { startWorker } from '../src/delivery/worker.ts';
+import { localSnsVerifier } from '../test/fixtures/sns/sns-peer.ts';
 
 export type ServerKind = 'envoi' | 'bare' | 'envoi+worker';
 
@@ -25,6 +26,8 @@ export interface ServerOptions {
   secretKey: string;
   /** More settings, as environment variables (EMAIL_PROVIDER, SMTP_URL, WORKER_*). */
   env?: Record<string, string>;
+  /** Verify SNS messages against the local stand-in for SNS (test/fixtures/sns) instead of AWS's hosts. */
+  localSns?: boolean;
 }
 
 export interface RunningServer {
@@ -49,6 +52,7 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
   });
   const database = await openDatabase({ databaseUrl: config.databaseUrl });
   const services = createServices(config, database, opts.secretKey);
+  if (opts.localSns) services.snsVerifier = localSnsVerifier();
   // No logger: createApp's default is `logger: false`. createApp never starts a worker: only envoi+worker does.
   const app = await createApp(services);
   await app.listen({ port: 0, host: '127.0.0.1' });

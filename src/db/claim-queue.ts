@@ -12,6 +12,7 @@
  * Time is always the database's now(): replicas' clocks may disagree, the database's is the one they share.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { prepared } from './connection.ts';
 
 export interface QueueTable {
   /** The table's name. */
@@ -69,7 +70,7 @@ export async function claim<Row extends ClaimedRow>(
   const t = sql.table(queue.table);
   const order = sql.join(queue.orderBy.map((c) => sql.ref(c)));
   const returning = sql.join([...new Set(['id', 'attempts', ...queue.returning])].map((c) => sql.ref(c)));
-  const result = await sql<Row>`
+  const result = await sql<Row>`${prepared}
     UPDATE ${t}
     SET claimed_until = now() + ${opts.leaseSeconds} * interval '1 second', attempts = attempts + 1${touch(queue)}
     WHERE id = ANY(ARRAY(

@@ -2,7 +2,8 @@
  * One way to reach the database: a Kysely instance over a real PostgreSQL server (pg) when DATABASE_URL is set,
  * otherwise over PGlite in the data folder. Everything above this file is the same SQL for both.
  */
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { PGlitePool } from './pglite-pool.ts';
 import { pgBulkTransaction, pgliteBulkTransaction, type BulkTransaction } from './bulk-load.ts';
@@ -23,12 +24,45 @@ export interface DbHandle {
   close(): Promise<void>;
 }
 
+const PREPARED_MARK = '/* prepared */ ';
+
+/**
+ * Marks a hot statement to be prepared once per connection and its plan reused: put it first in the statement's
+ * SQL. Planning a statement over the day-partitioned notifications table costs more than running it for a small
+ * batch. Its text should not vary (arrays as parameters, not lists): each distinct text is one more statement
+ * kept on every connection. On PGlite it is only a comment.
+ */
+export const prepared: RawBuilder<unknown> = sql.raw(PREPARED_MARK);
+
+/** A pg client that runs statements marked `prepared` as named statements, named after their text. */
+class PreparingClient extends pg.Client {
+  override query(...args: unknown[]): never {
+    const [text, values] = args;
+    if (typeof text === 'string' && text.startsWith(PREPARED_MARK) && Array.isArray(values)) {
+      return (super.query as (...a: unknown[]) => never)({ name: statementName(text), text, values }, ...args.slice(2));
+    }
+    return (super.query as (...a: unknown[]) => never)(...args);
+  }
+}
+
+const statementNames = new Map<string, string>();
+
+/** The name is a digest of the text: two texts never share a name, so a connection never runs the wrong one. */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `envoi_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+    if (statementNames.size < 1_000) statementNames.set(text, name);
+  }
+  return name;
+}
+
 // Dates come back as JS Dates; bigint counts as numbers (they stay far below 2^53).
 pg.types.setTypeParser(20, (v) => Number(v));
 
 export async function openDatabase(opts: { databaseUrl: string | null; dataDir?: string; poolSize?: number }): Promise<DbHandle> {
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 20 });
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 20, Client: PreparingClient });
     // A server restart or failover kills idle connections; pg reports it here, and an unhandled 'error' event
     // would end the process. The pool replaces the connection on the next query.
     pool.on('error', (err) => console.error(`envoi: a PostgreSQL connection was lost: ${err.message}`));

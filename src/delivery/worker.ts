@@ -12,7 +12,7 @@
  */
 import { sql } from 'kysely';
 import type { Config } from '../config.ts';
-import type { Db } from '../db/connection.ts';
+import { prepared, type Db } from '../db/connection.ts';
 import { claim, giveBack, laneBackoffMs, release, type Fenced, type QueueTable, type Retry } from '../db/claim-queue.ts';
 import { testKeyOutcome } from '../domain/recipients.ts';
 import { emailPlainText, renderEmailDocument, renderEmailHtml, smsFragmentCount } from '../templates/index.ts';
@@ -197,7 +197,7 @@ export function startWorker(opts: WorkerOptions): Worker {
     if (rows.length === 0) return;
     // `attempts` fences out a worker whose lease ran out; `status = 'created'` keeps a cancellation made meanwhile.
     // The services' delivery-status callbacks are queued by the same statement.
-    await sql`
+    await sql`${prepared}
       WITH changed AS (
       UPDATE notifications AS n
       SET status = v.status,
@@ -240,7 +240,7 @@ export function startWorker(opts: WorkerOptions): Worker {
         .select(['id', 'name', 'email_sender_name', 'email_sender_local_part'])
         .where('id', 'in', serviceIds)
         .execute();
-      // A logo's bytes are read once per file, not at each reload of its service.
+      // A logo's bytes are read once per file, not at each reload of its service (the GC signature's once per process).
       const brandings = await loadBrandings(db, serviceIds, (id) => services.get(id)?.branding);
       for (const s of found) {
         // The From name a service chose in its settings, else its own name.
@@ -316,6 +316,9 @@ export function startWorker(opts: WorkerOptions): Worker {
     const subject = row.subject ?? '';
     const bodyHtml = renderEmailHtml(content, personalisation);
     const { branding } = service;
+    // The language of the email's own words (the header's image and alt text follow it); every email is English
+    // first for now.
+    const lang = 'en';
     return {
       notificationId: row.id,
       serviceId: row.service_id,
@@ -325,11 +328,11 @@ export function startWorker(opts: WorkerOptions): Worker {
       replyTo: row.reply_to_text,
       subject,
       text: emailPlainText(row.body),
-      html: renderEmailDocument({ subject, bodyHtml, lang: 'en', branding: emailBranding(branding, logoCid) }),
+      html: renderEmailDocument({ subject, bodyHtml, lang, branding: emailBranding(branding, logoCid, lang) }),
       messageId: `<${row.id}@${config.emailDomain}>`,
       bounceAddress: config.bounceSmtpPort === null ? null : `bounce+${row.id}@${config.emailDomain}`,
       unsubscribeUrl: row.one_click_unsubscribe_url,
-      inlineImages: inlineImages(branding),
+      inlineImages: inlineImages(branding, lang),
     };
   }
 

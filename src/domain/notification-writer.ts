@@ -4,7 +4,7 @@
  * a 201 always means the row is durable, while the database sees one round trip per batch, not per request.
  */
 import { sql, type Insertable } from 'kysely';
-import type { Db } from '../db/connection.ts';
+import { prepared, type Db } from '../db/connection.ts';
 import type { NotificationsTable } from '../db/schema.ts';
 import type { CounterRow, DailyLimits, Reservation } from './limits.ts';
 
@@ -51,7 +51,7 @@ export class NotificationWriter {
       // the daily counters are bumped in its tail.
       const columns = sql.join((Object.keys(batch[0]!.row) as Array<keyof Insertable<NotificationsTable>>).map((c) => sql.ref(c)));
       const counters = this.limits.counterUpsert(reservations);
-      const { rows } = await sql<CounterRow>`
+      const { rows } = await sql<CounterRow>`${prepared}
         WITH inserted AS (
           INSERT INTO notifications (${columns})
           SELECT ${columns} FROM json_populate_recordset(NULL::notifications, ${batchJson(batch)}::json)

@@ -16,7 +16,7 @@
  * committed, whether or not every receipt found its notification.
  */
 import { sql } from 'kysely';
-import type { Db } from '../../db/connection.ts';
+import { prepared, type Db } from '../../db/connection.ts';
 import type { Logger } from '../../background.ts';
 import { queueComplaintCallbacks, queueStatusCallbacks } from '../callbacks/queue.ts';
 import type { ComplaintReceipt, Receipt, ReceiptSink, ReceiptTarget, StatusReceipt } from './types.ts';
@@ -110,7 +110,7 @@ function receiptStatement(rows: Row[]) {
   const status = (r: Receipt) => (r.kind === 'status' ? r : null);
   const complaint = (r: Receipt) => (r.kind === 'complaint' ? (r as ComplaintReceipt) : null);
   const target = (r: Receipt) => r.target;
-  return sql<{ ord: number; current: string; applied: boolean }>`
+  return sql<{ ord: number; current: string; applied: boolean }>`${prepared}
     WITH incoming AS (
       SELECT * FROM unnest(
         ${rows.map((_, i) => i)}::int4[],
