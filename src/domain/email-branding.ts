@@ -1,19 +1,29 @@
 /**
  * A service's email branding as rendering needs it: the kind the service chose in its settings and, for a logo,
  * the image with its alt text and size. The worker keeps one per service (a logo's bytes are read again only when
- * a new file replaces it); a preview loads its service's on each request.
+ * a new file replaces it); a preview loads its service's on each request. The Government of Canada signature is a
+ * built-in logo: the official artwork as PNG (`npm run gc-signature` makes it), read once per process.
  */
+import { readFileSync } from 'node:fs';
 import type { Db } from '../db/connection.ts';
 import type { HeaderBranding } from '../templates/index.ts';
 import type { InlineImage } from '../delivery/providers/types.ts';
 
-export interface ServiceLogo {
+/** The image at the top of an email: a service's logo or the Government of Canada signature. */
+export interface HeaderImage {
   contentType: 'image/png' | 'image/jpeg';
   bytes: Buffer;
   altEn: string;
   altFr: string;
+  /** The size to show it at, at most, in CSS pixels: a logo's own pixels; the header scales it down to fit. */
   width: number;
   height: number;
+  /** Content-ID and file name of its inline part in a sent email. */
+  contentId: string;
+  filename: string;
+}
+
+export interface ServiceLogo extends HeaderImage {
   /** When this file was stored: a different one means a new file. */
   storedAt: number;
 }
@@ -73,6 +83,8 @@ export async function loadBrandings(
           altFr: l.alt_fr,
           width: size?.width ?? 0,
           height: size?.height ?? 0,
+          contentId: LOGO_CONTENT_ID,
+          filename: l.content_type === 'image/png' ? 'logo.png' : 'logo.jpg',
           storedAt: new Date(l.created_at).getTime(),
         },
       });
@@ -85,30 +97,77 @@ export async function loadBranding(db: Db, serviceId: string): Promise<ServiceBr
   return (await loadBrandings(db, [serviceId])).get(serviceId) ?? NO_BRANDING;
 }
 
-/** The header for renderEmailDocument, the logo shown from `logoSrc` (a `cid:` URL when sent, a `data:` URL in a preview). */
-export function emailBranding(branding: ServiceBranding, logoSrc: (logo: ServiceLogo) => string): HeaderBranding {
-  if (branding.kind !== 'logo') return branding;
-  const { logo } = branding;
-  return { kind: 'logo', src: logoSrc(logo), altEn: logo.altEn, altFr: logo.altFr, width: logo.width, height: logo.height };
+/** Content-IDs of the header image's inline part in a sent email: its HTML shows `cid:` + one of these. */
+export const LOGO_CONTENT_ID = 'logo@envoi';
+export const GC_SIGNATURE_CONTENT_ID = 'gc-signature@envoi';
+
+/**
+ * How wide and high the GC signature is shown, in CSS pixels: the artwork's proportions (819 × 78) at about the
+ * height GC pages give it. Its PNGs have twice these pixels, for high-density screens.
+ */
+export const GC_SIGNATURE_DISPLAY = { width: 300, height: 29 } as const;
+
+const gcSignatures = new Map<'en' | 'fr', HeaderImage>();
+
+/** The official GC signature, English first in an English email, French first in a French one. */
+export function gcSignature(lang: 'en' | 'fr'): HeaderImage {
+  let image = gcSignatures.get(lang);
+  if (!image) {
+    const filename = `gc-signature-${lang}.png`;
+    image = {
+      contentType: 'image/png',
+      bytes: readFileSync(new URL(`../templates/assets/${filename}`, import.meta.url)),
+      altEn: 'Government of Canada',
+      altFr: 'Gouvernement du Canada',
+      ...GC_SIGNATURE_DISPLAY,
+      contentId: GC_SIGNATURE_CONTENT_ID,
+      filename,
+    };
+    gcSignatures.set(lang, image);
+  }
+  return image;
 }
 
-/** Content-ID of the logo's inline part in a sent email: its HTML shows `cid:` + this. */
-export const LOGO_CONTENT_ID = 'logo@envoi';
-
-export const logoCid = (): string => `cid:${LOGO_CONTENT_ID}`;
-
-/** The parts a sent email carries for its header: the logo, which its HTML shows through `logoCid`. */
-export function inlineImages(branding: ServiceBranding): InlineImage[] {
-  if (branding.kind !== 'logo') return [];
-  const { contentType, bytes } = branding.logo;
-  return [{ contentId: LOGO_CONTENT_ID, filename: contentType === 'image/png' ? 'logo.png' : 'logo.jpg', contentType, content: bytes }];
+/** The image a branding puts at the top of an email in `lang`; null for none. */
+export function headerImage(branding: ServiceBranding, lang: 'en' | 'fr'): HeaderImage | null {
+  if (branding.kind === 'logo') return branding.logo;
+  return branding.kind === 'gc' ? gcSignature(lang) : null;
 }
 
 /**
- * The logo inside the page itself. Previews are shown in sandboxed frames, whose requests carry no session cookie,
- * so a URL behind sign-in would not load there; the frames' policy allows `data:` images.
+ * The header for renderEmailDocument (give both the same `lang`), its image shown from `imageSrc`: `logoCid` when
+ * sent, `logoDataUrl` in a preview.
  */
-export const logoDataUrl = (logo: ServiceLogo): string => `data:${logo.contentType};base64,${logo.bytes.toString('base64')}`;
+export function emailBranding(branding: ServiceBranding, imageSrc: (image: HeaderImage) => string, lang: 'en' | 'fr' = 'en'): HeaderBranding {
+  const image = headerImage(branding, lang);
+  if (!image) return { kind: 'none' };
+  return { kind: 'logo', src: imageSrc(image), altEn: image.altEn, altFr: image.altFr, width: image.width, height: image.height };
+}
+
+/** The `src` of a header image in a sent email: its inline part. */
+export const logoCid = (image: Pick<HeaderImage, 'contentId'>): string => `cid:${image.contentId}`;
+
+/** The parts a sent email in `lang` carries for its header: the image its HTML shows through `logoCid`. */
+export function inlineImages(branding: ServiceBranding, lang: 'en' | 'fr' = 'en'): InlineImage[] {
+  const image = headerImage(branding, lang);
+  if (!image) return [];
+  return [{ contentId: image.contentId, filename: image.filename, contentType: image.contentType, content: image.bytes }];
+}
+
+/**
+ * The header image inside the page itself. Previews are shown in sandboxed frames, whose requests carry no session
+ * cookie, so a URL behind sign-in would not load there; the frames' policy allows `data:` images.
+ */
+export const logoDataUrl = (image: HeaderImage): string => `data:${image.contentType};base64,${image.bytes.toString('base64')}`;
+
+/**
+ * A sent email's HTML as a page shows it when the message's parts were not kept (the outbox): the header image's
+ * `cid:` link replaced by the image itself. The GC signature is built in; a logo is the service's current one.
+ */
+export function showHeaderImage(page: string, branding: ServiceBranding, lang: 'en' | 'fr' = 'en'): string {
+  const images = [...(page.includes(logoCid({ contentId: GC_SIGNATURE_CONTENT_ID })) ? [gcSignature(lang)] : []), ...(branding.kind === 'logo' ? [branding.logo] : [])];
+  return images.reduce((shown, image) => shown.replaceAll(`src="${logoCid(image)}"`, `src="${logoDataUrl(image)}"`), page);
+}
 
 /** Pixel size of a PNG (IHDR) or JPEG (first SOF segment); null when neither can be read. */
 export function imageSize(bytes: Uint8Array): { width: number; height: number } | null {

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
+import { emailBranding, imageSize, logoDataUrl } from '../domain/email-branding.ts';
 import {
   emailHeader,
   emailPlainText,
@@ -380,21 +382,23 @@ describe('email branding', () => {
     expect(plain).not.toContain('<img');
   });
 
-  it('draws the Government of Canada signature as text beside a flag of table cells, with no image', () => {
-    const header = emailHeader({ kind: 'gc' }, 'en');
-    expect(bare(header).replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ').replace(/\s+/g, ' ').trim()).toBe(
-      'Government of Canada Gouvernement du Canada',
-    );
-    expect(header).toContain('<td lang="fr"');
-    expect(header).toContain('#eb2d37');
-    expect(header).toContain('aria-hidden="true"');
-    expect(header).not.toMatch(/<img|<svg|background-image/i);
-    for (const table of header.match(/<table[^>]*>/g) ?? []) expect(table).toContain('role="presentation"');
+  it('shows the Government of Canada signature as the official image, English first in an English email', () => {
+    const header = emailHeader(emailBranding({ kind: 'gc' }, logoDataUrl, 'en'), 'en');
+    const tag = img(header);
+    expect(header).toBe(tag);
+    expect(attr(tag, 'alt')).toBe('Government of Canada / Gouvernement du Canada');
+    // Shown at 300 × 29 from a file with twice the pixels, sharp on high-density screens.
+    expect([attr(tag, 'width'), attr(tag, 'height')]).toEqual(['300', '29']);
+    const bytes = Buffer.from(attr(tag, 'src')!.replace(/^data:image\/png;base64,/, ''), 'base64');
+    expect(bytes.equals(readFileSync(new URL('./assets/gc-signature-en.png', import.meta.url)))).toBe(true);
+    expect(imageSize(bytes)).toEqual({ width: 600, height: 58 });
   });
 
-  it('puts French first in a French email', () => {
-    const text = bare(emailHeader({ kind: 'gc' }, 'fr')).replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ').replace(/\s+/g, ' ').trim();
-    expect(text).toBe('Gouvernement du Canada Government of Canada');
+  it('puts French first in a French email, image and alt text', () => {
+    const tag = img(emailHeader(emailBranding({ kind: 'gc' }, logoDataUrl, 'fr'), 'fr'));
+    expect(attr(tag, 'alt')).toBe('Gouvernement du Canada / Government of Canada');
+    const bytes = Buffer.from(attr(tag, 'src')!.replace(/^data:image\/png;base64,/, ''), 'base64');
+    expect(bytes.equals(readFileSync(new URL('./assets/gc-signature-fr.png', import.meta.url)))).toBe(true);
   });
 
   it('shows a logo from the source the caller gives, with its size and its alt text in both languages', () => {

@@ -22,13 +22,12 @@ export function renderEmailHtml(content: string, personalisation: Personalisatio
 }
 
 /**
- * The header a service chose for its emails. A logo is shown from `src`, which the caller gives: `cid:…` in a sent
- * email (the image travels as an inline part), a `data:` URL in a preview. `width` and `height` are the image's own
- * pixels; the header scales them down to fit.
+ * The header a service chose for its emails: its logo or the Government of Canada signature, an image shown from
+ * `src`, which the caller gives: `cid:…` in a sent email (the image travels as an inline part), a `data:` URL in a
+ * preview. `width` and `height` are the size to show it at (a logo's own pixels); the header scales them down to fit.
  */
 export type HeaderBranding =
   | { kind: 'none' }
-  | { kind: 'gc' }
   | { kind: 'logo'; src: string; altEn: string; altFr: string; width: number; height: number };
 
 export interface EmailDocument {
@@ -81,23 +80,17 @@ ${bodyHtml}
 `;
 }
 
-// The Government of Canada signature's colours (GC Design System tokens: --gcds-signature-color-flag, -text).
-const FLAG_RED = '#eb2d37';
-const SIGNATURE_TEXT = '#000000';
 /** The box a logo is scaled down into, in CSS pixels: wide logos are common, tall ones would crowd the message. */
 const LOGO_MAX_WIDTH = 300;
 const LOGO_MAX_HEIGHT = 80;
 
 /**
- * The inside of the header row for a branding, '' for none. Email-client safe: tables and inline styles only,
- * no SVG, no background images. The GC signature is drawn, not an image (no official artwork ships with the
- * project's packages): the flag from table cells and the wordmark as text, so it also shows with images blocked.
- * A logo's alt text gives both languages, the email's first: an email is often bilingual and its reader's
+ * The inside of the header row for a branding, '' for none: an image, with width and height for clients that
+ * ignore CSS. Its alt text gives both languages, the email's first: an email is often bilingual and its reader's
  * language is not known.
  */
 export function emailHeader(branding: HeaderBranding | undefined, lang: 'en' | 'fr' = 'en'): string {
   if (!branding || branding.kind === 'none') return '';
-  if (branding.kind === 'gc') return gcSignature(lang);
   const { width, height } = fitLogo(branding.width, branding.height);
   const alts = lang === 'fr' ? [branding.altFr, branding.altEn] : [branding.altEn, branding.altFr];
   const alt = [...new Set(alts.map((a) => a.trim()).filter(Boolean))].join(' / ');
@@ -108,19 +101,6 @@ function fitLogo(width: number, height: number): { width: number; height: number
   if (!(width > 0 && height > 0)) return { width: LOGO_MAX_WIDTH, height: LOGO_MAX_HEIGHT };
   const scale = Math.min(1, LOGO_MAX_WIDTH / width, LOGO_MAX_HEIGHT / height);
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
-}
-
-/** Flag (red, white with a red centre for the leaf, red: 1:2:1, twice as wide as high) and the bilingual wordmark. */
-function gcSignature(lang: 'en' | 'fr'): string {
-  const cell = (width: number, height: number, colour: string, inner = '&nbsp;') =>
-    `<td width="${width}" height="${height}" bgcolor="${colour}" style="width: ${width}px; height: ${height}px; background-color: ${colour}; font-size: 0; line-height: 0; mso-line-height-rule: exactly;">${inner}</td>`;
-  const leaf = `<table role="presentation" align="center" cellpadding="0" cellspacing="0" border="0" style="border-collapse: collapse; margin: 0 auto;"><tr>${cell(12, 12, FLAG_RED)}</tr></table>`;
-  const flag = `<table role="presentation" aria-hidden="true" cellpadding="0" cellspacing="0" border="0" style="border-collapse: collapse;"><tr>${cell(15, 30, FLAG_RED)}${cell(30, 30, '#ffffff', leaf)}${cell(15, 30, FLAG_RED)}</tr></table>`;
-  const words = { en: ['Government', 'of Canada'], fr: ['Gouvernement', 'du Canada'] };
-  const order: Array<'en' | 'fr'> = lang === 'fr' ? ['fr', 'en'] : ['en', 'fr'];
-  const text = (l: 'en' | 'fr') =>
-    `<td lang="${l}" style="padding: 0 0 0 ${l === order[0] ? 10 : 16}px; vertical-align: middle; ${FONT} font-size: 14px; line-height: 16px; font-weight: bold; color: ${SIGNATURE_TEXT}; white-space: nowrap;">${words[l][0]}<br>${words[l][1]}</td>`;
-  return `<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="border-collapse: collapse;"><tr><td style="vertical-align: middle;">${flag}</td>${order.map(text).join('')}</tr></table>`;
 }
 
 /** For attribute values that are plain text (alt text, URLs): every special character escaped, entities too. */

@@ -1,16 +1,17 @@
 /**
  * A service's email branding in what it sends and in what its team sees. Sent: through the worker to a real SMTP
  * server and to the SES peer, parsed with mailparser: the HTML shows the logo as cid:…, and the inline part with
- * that Content-ID holds the stored file; the GC signature is text and needs no part. Seen: the template preview,
- * the message page and the outbox show the same header in their sandboxed frames, the logo really loaded.
+ * that Content-ID holds the stored file; the GC signature likewise, from the committed PNG. Seen: the template
+ * preview, the message page and the outbox show the same header in their sandboxed frames, the image really loaded.
  */
+import { readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startWorker, type Worker } from '../../src/delivery/worker.ts';
 import { setBranding } from '../../src/domain/services.ts';
-import { imageSize, loadBrandings, type ServiceBranding } from '../../src/domain/email-branding.ts';
+import { imageSize, loadBrandings, showHeaderImage, type ServiceBranding } from '../../src/domain/email-branding.ts';
 import { emailPlainText } from '../../src/templates/index.ts';
 import type { Db } from '../../src/db/connection.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -64,6 +65,10 @@ function crc32(bytes: Uint8Array): number {
 }
 
 const LOGO = png(480, 120, [38, 55, 74]);
+const GC_SIGNATURE = {
+  en: readFileSync(new URL('../../src/templates/assets/gc-signature-en.png', import.meta.url)),
+  fr: readFileSync(new URL('../../src/templates/assets/gc-signature-fr.png', import.meta.url)),
+};
 const ALT = { altEn: 'Passport Program', altFr: 'Programme de passeport' };
 const BODY = 'Hello Alice,\n\nYour passport is **ready**.';
 
@@ -142,14 +147,20 @@ describe('branding in sent email', () => {
     expect(mail.text?.trim()).toBe(emailPlainText(BODY));
   });
 
-  it('draws the Government of Canada signature in the HTML, with no part to carry', async () => {
+  it('sends the Government of Canada signature as an inline PNG part of its own, English first', async () => {
     await useKind(tdb.db, serviceId, 'gc');
     const mail = await sendBySmtp();
-    expect(mail.attachments).toHaveLength(0);
-    expect(mail.html).toContain('Government<br>of Canada');
-    expect(mail.html).toContain('Gouvernement<br>du Canada');
-    expect(logoSrc(mail.html || '')).toBeNull();
-    expect(relay.received[0]!.headers.get('content-type')).toMatch(/^multipart\/alternative/);
+    expect(logoSrc(mail.html || '')).toBe('cid:gc-signature@envoi');
+    expect(mail.attachments).toHaveLength(1);
+    const part = mail.attachments[0]!;
+    expect(part.cid).toBe('gc-signature@envoi');
+    expect(part.contentDisposition).toBe('inline');
+    expect(part.contentType).toBe('image/png');
+    expect(part.related).toBe(true);
+    expect(Buffer.compare(part.content, GC_SIGNATURE.en)).toBe(0);
+    expect(mail.html).toContain('alt="Government of Canada / Gouvernement du Canada"');
+    expect(mail.html).toMatch(/<img [^>]*width="300" height="29"/);
+    expect(mail.text?.trim()).toBe(emailPlainText(BODY));
   });
 
   it('sends no header and no part without branding', async () => {
@@ -197,6 +208,26 @@ describe('branding in sent email', () => {
     const third = (await loadBrandings(tdb.db, [serviceId], () => second)).get(serviceId);
     expect(Buffer.compare(logo(third)!.bytes, replacement)).toBe(0);
     expect([logo(third)?.width, logo(third)?.height]).toEqual([100, 100]);
+  });
+});
+
+describe('showHeaderImage', () => {
+  const sent = (src: string) => `<p>before</p><img src="${src}" alt="x"><p>after</p>`;
+  const gc: ServiceBranding = { kind: 'gc' };
+
+  it('shows a kept email’s header image from the branding, for a message whose parts were not kept', () => {
+    const shown = showHeaderImage(sent('cid:gc-signature@envoi'), gc);
+    expect(shown).toBe(sent(`data:image/png;base64,${GC_SIGNATURE.en.toString('base64')}`));
+    expect(showHeaderImage(sent('cid:gc-signature@envoi'), gc, 'fr')).toContain(GC_SIGNATURE.fr.toString('base64'));
+  });
+
+  it('shows the signature of an email sent with it after the service has changed its branding', () => {
+    expect(showHeaderImage(sent('cid:gc-signature@envoi'), { kind: 'none' })).toBe(sent(`data:image/png;base64,${GC_SIGNATURE.en.toString('base64')}`));
+  });
+
+  it('leaves other images as they are, and a logo the service no longer uses', () => {
+    expect(showHeaderImage(sent('cid:logo@envoi'), gc)).toBe(sent('cid:logo@envoi'));
+    expect(showHeaderImage(sent('https://example.gc.ca/a.png'), gc)).toBe(sent('https://example.gc.ca/a.png'));
   });
 });
 
@@ -269,13 +300,16 @@ describeWithBrowser('branding in previews', () => {
     await page.context().close();
   });
 
-  it('shows the Government of Canada signature when the service chooses it', async () => {
+  // The outbox's swap of the signature's cid: link is checked in showHeaderImage's tests above.
+  it('shows the Government of Canada signature, really loaded, in the template preview and the message page', async () => {
     await useKind(envoi.database.db, serviceId, 'gc');
     const page = await signedInPage(envoi, browser, { serviceId, email: 'viewer@tbs-sct.gc.ca', locale: 'fr-CA' });
-    await page.goto(`${envoi.url}/services/${serviceId}/templates/${templateId}/preview?p.name=Pat`);
-    const frame = page.frameLocator('iframe.email-frame');
-    await expect.poll(async () => frame.locator('body').innerText(), { timeout: 10_000 }).toMatch(/Government\s+of Canada\s+Gouvernement\s+du Canada/);
-    expect(await frame.locator('img').count()).toBe(0);
+    for (const path of [`/templates/${templateId}/preview?p.name=Pat`, `/notifications/${notificationId}`]) {
+      await page.goto(`${envoi.url}/services/${serviceId}${path}`);
+      await expectAccessible(page);
+      // The email is English: its signature is the English-first one, whatever the reader's language.
+      expect(await frameLogo(page), path).toEqual({ alt: 'Government of Canada / Gouvernement du Canada', loaded: [600, 58], shown: [300, 29] });
+    }
     await page.context().close();
   });
 });

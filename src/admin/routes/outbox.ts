@@ -12,7 +12,7 @@ import { requireService, type ServiceContext } from '../service-context.ts';
 import { sendServicePage, servicePath } from '../service-layout.ts';
 import type { AdminDeps } from './index.ts';
 import type { Config } from '../../config.ts';
-import { loadBranding, logoCid, logoDataUrl } from '../../domain/email-branding.ts';
+import { loadBranding, showHeaderImage } from '../../domain/email-branding.ts';
 
 const PAGE_SIZE = 20;
 
@@ -98,12 +98,8 @@ ${rows.length === 0 ? html`<p>${t('outbox.empty')}</p>` : html`<ol class="outbox
           : undefined;
       if (!row) return reply.code(404).type('text/html; charset=utf-8').send(String(notFoundPage(ui)));
       let page = row.html ?? String(html`<!doctype html><html><head><meta charset="utf-8"><title>${ui.t('outbox.emailFrame')}</title></head><body><pre>${row.body}</pre></body></html>`);
-      // The sink keeps no inline parts: the logo the email refers to is shown from the service's settings.
-      const logoSrc = `src="${logoCid()}"`;
-      if (page.includes(logoSrc)) {
-        const branding = await loadBranding(db, service.id);
-        if (branding.kind === 'logo') page = page.replaceAll(logoSrc, `src="${logoDataUrl(branding.logo)}"`);
-      }
+      // The sink keeps no inline parts: the header image the email refers to is shown from the service's branding.
+      if (page.includes('src="cid:')) page = showHeaderImage(page, await loadBranding(db, service.id));
       return reply.type('text/html; charset=utf-8').send(page);
     },
   );
