@@ -235,6 +235,8 @@ describeWithBrowser('sending (fr)', () => {
       const id = new URL(page.url()).pathname.split('/').at(-1)!;
       const row = await db().selectFrom('notifications').select('reply_to_text').where('id', '=', id).executeTakeFirstOrThrow();
       expect(row.reply_to_text).toBe('rendez-vous@exemple.gc.ca');
+      // The message's page says where replies go.
+      expect(await page.locator(`dt:text-is("${f('send.message.replyTo')}") + dd`).innerText()).toBe('rendez-vous@exemple.gc.ca');
     });
 
     it('refuses a reply-to address that is not the service’s with an error on the form, never a 500', async () => {

@@ -52,7 +52,9 @@ interface AxeViolation {
 
 /**
  * Runs axe-core (WCAG 2.1 A and AA rules) on the page as it is now and fails on any violation, listing each
- * with the elements concerned. Works with JavaScript turned off in the page too (axe runs in an isolated world).
+ * with the elements concerned. axe runs as a script in the page, so the page's context must allow JavaScript:
+ * in a journey made with JavaScript off, check the same pages in a context with it on (the server sends the
+ * same HTML either way).
  */
 export async function expectAccessible(page: Page): Promise<void> {
   const source = require('axe-core').source as string;

@@ -99,6 +99,7 @@ ${shown && notice(t(`send.notice.${shown}`), 'success')}
 <dl class="summary-list">
   <dt>${t('send.message.template')}</dt><dd>${n.template_name ? html`<a href="${servicePath(service, `/templates/${n.template_id}`)}">${n.template_name}</a>` : ''} <span class="muted">${t('templates.versions.label', { version: n.template_version })}</span></dd>
   ${n.sent_by && html`<dt>${t('send.message.sentBy')}</dt><dd>${n.sent_by}</dd>`}
+  ${n.notification_type === 'email' && n.reply_to_text && html`<dt>${t('send.message.replyTo')}</dt><dd>${n.reply_to_text}</dd>`}
   ${n.job_id && html`<dt>${t('send.message.job')}</dt><dd><a href="${servicePath(service, `/jobs/${n.job_id}`)}">${t('send.message.jobLink')}</a></dd>`}
 </dl>
 <div class="status-panel" data-poll="${final ? 'done' : 'live'}" id="status-panel">
