@@ -463,10 +463,16 @@ export class Accounts {
   }
 
   /** The second step passed: the pre-session ends and a signed-in one begins. */
-  async completeSignIn(preSessionId: string, account: Account, meta: { ip: string | null; userAgent: string | null }, method: string): Promise<string> {
+  async completeSignIn(
+    preSessionId: string,
+    account: Account,
+    meta: { ip: string | null; userAgent: string | null },
+    method: string,
+    details: Record<string, unknown> = {},
+  ): Promise<string> {
     await this.endSession(preSessionId);
     await this.db.updateTable('users').set({ failed_login_count: 0, last_signed_in_at: this.#now() }).where('id', '=', account.id).execute();
-    await recordAudit(this.db, { event: 'sign-in', actorId: account.id, userId: account.id, ip: meta.ip, details: { method } });
+    await recordAudit(this.db, { event: 'sign-in', actorId: account.id, userId: account.id, ip: meta.ip, details: { method, ...details } });
     return this.createSession(account.id, 'signed-in', meta);
   }
 
@@ -568,6 +574,11 @@ export class Accounts {
   async setAuthType(userId: string, authType: AuthType, actorId: string, ip: string | null): Promise<void> {
     await this.db.updateTable('users').set({ auth_type: authType }).where('id', '=', userId).execute();
     if (authType !== 'totp') await this.db.deleteFrom('totp_secrets').where('user_id', '=', userId).where('confirmed_at', 'is', null).execute();
+    // Security keys count only while they are the way to sign in (the two-step page says so before the change).
+    if (authType !== 'security_key') {
+      const removed = await this.db.deleteFrom('webauthn_credentials').where('user_id', '=', userId).returning('name').execute();
+      for (const key of removed) await recordAudit(this.db, { event: 'security-key-removed', actorId, userId, ip, details: { name: key.name } });
+    }
     await recordAudit(this.db, { event: 'second-factor-changed', actorId, userId, ip, details: { method: authType } });
   }
 

@@ -27,7 +27,7 @@ export function passwordErrors(ui: UiContext, password: string, field: string): 
 const NOTICES = ['account-created', 'password-changed', 'email-confirmed', 'signed-out', 'signed-out-everywhere', 'two-step-changed', 'session-expired'] as const;
 
 /** Where the second step of each method happens. */
-const SECOND_STEP_PATH: Record<AuthType, string> = {
+export const SECOND_STEP_PATH: Record<AuthType, string> = {
   email: '/sign-in/code',
   sms: '/sign-in/code',
   totp: '/sign-in/app',
@@ -276,6 +276,8 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
       return reply.redirect('/account?notice=two-step-changed', 303);
     }
     if (method === 'totp') return reply.redirect('/account/authenticator', 303);
+    // Adding a first key makes security keys the way to sign in (routes/security-keys.ts).
+    if (method === 'security_key') return reply.redirect(account.authType === 'security_key' ? '/account/security-keys' : '/account/security-keys/new', 303);
     if (method === 'sms') {
       if (!mobile) return twoStepPage(reply, ui, { method, mobile, errors: [{ field: 'mobile', message: ui.t('field.mobile.missing') }] }, 400);
       let e164: string;
@@ -331,7 +333,7 @@ function nextField(next: string | undefined): Html {
   return next ? html`<input type="hidden" name="next" value="${safeNext(next)}">` : html``;
 }
 
-function signInPage(reply: FastifyReply, ui: UiContext, v: { email?: string; errors?: FieldError[]; notice?: string; next?: string }, status = 200) {
+export function signInPage(reply: FastifyReply, ui: UiContext, v: { email?: string; errors?: FieldError[]; notice?: string; next?: string }, status = 200) {
   const { t } = ui;
   return sendPage(
     reply,
@@ -514,7 +516,7 @@ function accountPage(reply: FastifyReply, ui: UiContext, shown: string | undefin
   <dt>${t('field.email.label')}</dt><dd>${account.email}</dd>
   <dt>${t('field.mobile.label')}</dt><dd>${account.mobileNumber ?? t('account.none')}</dd>
   <dt>${t('account.language')}</dt><dd>${t(`language.${account.language}`)}</dd>
-  <dt>${t('account.twoStep')}</dt><dd>${t(`twoStep.method.${account.authType}`)} · <a href="/account/two-step">${t('account.change')}<span class="visually-hidden"> ${t('account.twoStep')}</span></a></dd>
+  <dt>${t('account.twoStep')}</dt><dd>${t(`twoStep.method.${account.authType}`)} · <a href="/account/two-step">${t('account.change')}<span class="visually-hidden"> ${t('account.twoStep')}</span></a>${account.authType === 'security_key' && html` · <a href="/account/security-keys">${t('securityKeys.manage')}</a>`}</dd>
   ${account.platformAdmin && html`<dt>${t('account.role')}</dt><dd>${t('account.platformAdmin')}</dd>`}
 </dl>
 <h2>${t('account.sessions')}</h2>
@@ -534,6 +536,7 @@ function twoStepPage(reply: FastifyReply, ui: UiContext, v: { method?: string; m
       body: html`${errorSummary(ui, v.errors)}
 <h1>${t('twoStep.title')}</h1>
 <p>${t('twoStep.intro')}</p>
+${ui.account!.authType === 'security_key' && html`<p>${t('twoStep.keysRemoved')}</p>`}
 <form method="post" action="/account/two-step" novalidate>
   ${csrfField(ui)}
   ${radios({
@@ -546,6 +549,7 @@ function twoStepPage(reply: FastifyReply, ui: UiContext, v: { method?: string; m
       { value: 'email', label: t('twoStep.method.email'), hint: t('twoStep.hint.email') },
       { value: 'sms', label: t('twoStep.method.sms'), hint: t('twoStep.hint.sms') },
       { value: 'totp', label: t('twoStep.method.totp'), hint: t('twoStep.hint.totp') },
+      { value: 'security_key', label: t('twoStep.method.security_key'), hint: t('twoStep.hint.security_key') },
     ],
   })}
   ${textInput({ id: 'mobile', label: t('field.mobile.label'), hint: t('field.mobile.hint'), type: 'tel', value: v.mobile, autocomplete: 'tel', errors: v.errors })}

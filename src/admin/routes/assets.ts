@@ -13,6 +13,7 @@ const FILES: Record<string, { type: string; load: () => Buffer }> = {
   'envoi.css': { type: 'text/css; charset=utf-8', load: () => readFileSync(new URL('../assets/envoi.css', import.meta.url)) },
   'templates.css': { type: 'text/css; charset=utf-8', load: () => readFileSync(new URL('../assets/templates.css', import.meta.url)) },
   'template-editor.js': { type: 'text/javascript; charset=utf-8', load: () => readFileSync(new URL('../assets/template-editor.js', import.meta.url)) },
+  'security-key.js': { type: 'text/javascript; charset=utf-8', load: () => readFileSync(new URL('../assets/security-key.js', import.meta.url)) },
   'insights.css': { type: 'text/css; charset=utf-8', load: () => readFileSync(new URL('../assets/insights.css', import.meta.url)) },
 };
 

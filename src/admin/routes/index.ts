@@ -16,6 +16,7 @@ import { chooseLocale, translator } from '../i18n/index.ts';
 import { assetRoutes } from './assets.ts';
 import { accountRoutes } from './accounts.ts';
 import { platformAdminRoutes } from './platform-admin.ts';
+import { securityKeyRoutes } from './security-keys.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { activityRoutes } from './activity.ts';
 import { apiKeyRoutes } from './api-keys.ts';
@@ -93,6 +94,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: AppSer
     });
     await pages.register(homeRoutes, deps);
     await pages.register(accountRoutes, deps);
+    await pages.register(securityKeyRoutes, deps);
     await pages.register(platformAdminRoutes, deps);
     for (const area of [dashboardRoutes, activityRoutes, suppressionRoutes, apiKeyRoutes, outboxRoutes]) await pages.register(area, deps);
     for (const area of [servicesRoutes, teamRoutes, settingsRoutes, platformServicesRoutes]) await pages.register(area, deps);
