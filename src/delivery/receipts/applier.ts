@@ -29,6 +29,11 @@ export interface ReceiptApplierOptions {
   retryForMs?: number;
   /** Unmatched receipts kept at most; past it the oldest are dropped. */
   maxWaiting?: number;
+  /**
+   * Statements running at once. Two: while one batch commits, the receipts that arrived meanwhile go in the
+   * next instead of waiting for it (a commit's flush to disk is most of a small batch's time).
+   */
+  maxInFlight?: number;
 }
 
 export interface ReceiptApplier extends ReceiptSink {
@@ -179,10 +184,11 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
   const maxBatch = opts.maxBatch ?? 2_000;
   const retryForMs = opts.retryForMs ?? 30_000;
   const maxWaiting = opts.maxWaiting ?? 20_000;
+  const maxInFlight = opts.maxInFlight ?? 2;
 
   const queue: Submission[] = [];
   let waiting: Waiting[] = [];
-  let flushing: Promise<void> | null = null;
+  let inFlight = 0;
   let timer: NodeJS.Timeout | null = null;
   let closed = false;
   let idleWaiters: Array<() => void> = [];
@@ -196,26 +202,27 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
   }
 
   function pump(): void {
-    if (flushing) return;
-    const now = Date.now();
-    const submissions: Submission[] = [];
-    let count = 0;
-    while (queue.length > 0 && count < maxBatch) {
-      const s = queue.shift()!;
-      submissions.push(s);
-      count += s.receipts.length;
+    while (inFlight < maxInFlight) {
+      const submissions: Submission[] = [];
+      let count = 0;
+      while (queue.length > 0 && count < maxBatch) {
+        const s = queue.shift()!;
+        submissions.push(s);
+        count += s.receipts.length;
+      }
+      const retries = closed ? [] : dueWaiting(Date.now());
+      if (submissions.length === 0 && retries.length === 0) break;
+      inFlight += 1;
+      void flush(submissions, retries).finally(() => {
+        inFlight -= 1;
+        pump();
+      });
     }
-    const retries = closed ? [] : dueWaiting(now);
-    if (submissions.length === 0 && retries.length === 0) {
+    if (inFlight === 0) {
       schedule();
       for (const wake of idleWaiters) wake();
       idleWaiters = [];
-      return;
     }
-    flushing = flush(submissions, retries).finally(() => {
-      flushing = null;
-      pump();
-    });
   }
 
   /** Wakes the pump when the next waiting receipt is due (nothing else may come to flush it). */
@@ -329,7 +336,7 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
       closed = true;
       if (timer) clearTimeout(timer);
       timer = null;
-      if (flushing || queue.length > 0) {
+      if (inFlight > 0 || queue.length > 0) {
         await new Promise<void>((resolve) => {
           idleWaiters.push(resolve);
           pump();
