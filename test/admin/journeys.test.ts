@@ -10,9 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { generate } from 'otplib';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { describeWithBrowser, expectAccessible, launchBrowser, newPage, tabTo } from '../support/browser.ts';
-import { waitFor } from '../delivery/fixtures.ts';
-import { latestOutbox, type OutboxEntry } from '../../src/delivery/outbox.ts';
-import { SYSTEM_SERVICE_ID } from '../../src/domain/system-messages.ts';
+import { codeIn, linkIn, systemInbox } from '../support/system-mail.ts';
 import en from '../../src/admin/i18n/en.json' with { type: 'json' };
 import fr from '../../src/admin/i18n/fr.json' with { type: 'json' };
 
@@ -25,7 +23,6 @@ for (const lang of ['en', 'fr'] as const) {
   describeWithBrowser(`account journeys (${lang})`, () => {
     let envoi: RunningEnvoi;
     let browser: Browser;
-    const seen = new Set<number>();
     const admin = { name: lang === 'fr' ? 'Geneviève Admin' : 'Alex Admin', email: `admin.${lang}@tbs-sct.gc.ca`, password: 'correct horse battery staple' };
 
     beforeAll(async () => {
@@ -37,17 +34,8 @@ for (const lang of ['en', 'fr'] as const) {
       await envoi?.stop();
     });
 
-    /** The next message Envoi sent to `to` that this test has not read yet. */
-    async function nextMessage(to: string): Promise<OutboxEntry> {
-      return waitFor(async () => {
-        const entries = await latestOutbox(envoi.database.db, { limit: 100, serviceId: SYSTEM_SERVICE_ID });
-        const found = entries.reverse().find((e) => e.recipient.toLowerCase() === to.toLowerCase() && !seen.has(e.id));
-        if (found) seen.add(found.id);
-        return found;
-      }, `a message to ${to}`);
-    }
-    const codeIn = (m: OutboxEntry) => /\b(\d{6})\b/.exec(m.body)![1]!;
-    const linkIn = (m: OutboxEntry, path: string) => new RegExp(`https?://[^\\s)\\]]+/${path}/[\\w-]+`).exec(m.body)![0];
+    const inbox = systemInbox(() => envoi.database.db);
+    const nextMessage = (to: string) => inbox.next(to);
 
     async function page(): Promise<Page> {
       return newPage(browser, { locale });

@@ -11,9 +11,7 @@ import type { Browser, CDPSession, Page } from 'playwright-core';
 import { sql } from 'kysely';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { describeWithBrowser, expectAccessible, launchBrowser, newPage } from '../support/browser.ts';
-import { waitFor } from '../delivery/fixtures.ts';
-import { latestOutbox, type OutboxEntry } from '../../src/delivery/outbox.ts';
-import { SYSTEM_SERVICE_ID } from '../../src/domain/system-messages.ts';
+import { codeIn, linkIn, systemInbox } from '../support/system-mail.ts';
 import { listAudit } from '../../src/domain/audit.ts';
 import { MESSAGES } from '../../src/admin/i18n/index.ts';
 
@@ -30,7 +28,6 @@ for (const lang of ['en', 'fr'] as const) {
     let envoi: RunningEnvoi;
     let browser: Browser;
     let base: string;
-    const seen = new Set<number>();
     const admin = { name: 'Alex Admin', email: `admin.${lang}@tbs-sct.gc.ca`, password: 'correct horse battery staple' };
     const user = { name: 'Kim Keys', email: `kim.${lang}@canada.ca`, password: 'a long enough passphrase' };
     /** The page of the user (it keeps its virtual authenticators from one test to the next). */
@@ -47,16 +44,8 @@ for (const lang of ['en', 'fr'] as const) {
       await envoi?.stop();
     });
 
-    async function nextMessage(to: string): Promise<OutboxEntry> {
-      return waitFor(async () => {
-        const entries = await latestOutbox(envoi.database.db, { limit: 100, serviceId: SYSTEM_SERVICE_ID });
-        const found = entries.reverse().find((e) => e.recipient.toLowerCase() === to.toLowerCase() && !seen.has(e.id));
-        if (found) seen.add(found.id);
-        return found;
-      }, `a message to ${to}`);
-    }
-    const codeIn = (m: OutboxEntry) => /\b(\d{6})\b/.exec(m.body)![1]!;
-    const linkIn = (m: OutboxEntry, path: string) => new RegExp(`https?://[^\\s)\\]]+/${path}/[\\w-]+`).exec(m.body)![0];
+    const inbox = systemInbox(() => envoi.database.db);
+    const nextMessage = (to: string) => inbox.next(to);
     const heading = async (p: Page) => (await p.locator('h1').innerText()).trim();
     async function submit(p: Page, action: string) {
       await p.locator(`form[action="${action}"] button[type=submit]`).first().click();
