@@ -1,6 +1,7 @@
 /**
- * The servers the benchmarks start: Envoi's real API (worker off, logging silent), a bare Fastify route, and Envoi
- * with its delivery worker in the same process (`envoi start`'s shape, for the hand-off latency of bench/delivery.ts). Each can start in the calling process, or in a child process started with `fork()` (the default in
+ * The servers the benchmarks start: Envoi's real API (worker off, logging silent), a bare Fastify route, Envoi
+ * with its delivery worker in the same process (`envoi start`'s shape), and the delivery worker alone (`envoi
+ * worker`'s shape; with an API process, the roles run separately, for the hand-off latency of bench/delivery.ts). Each can start in the calling process, or in a child process started with `fork()` (the default in
  * bench/run.ts), so that autocannon does not share the server's event loop.
  *
  * Child protocol (IPC): argv `--bench-child <kind> <json options>`; the child sends `{ type: 'ready', port }`, then
@@ -19,7 +20,7 @@ import { createApp, createServices } from '../src/app.ts';
 import { startWorker } from '../src/delivery/worker.ts';
 import { localSnsVerifier } from '../test/fixtures/sns/sns-peer.ts';
 
-export type ServerKind = 'envoi' | 'bare' | 'envoi+worker';
+export type ServerKind = 'envoi' | 'bare' | 'envoi+worker' | 'worker';
 
 export interface ServerOptions {
   databaseUrl: string;
@@ -51,6 +52,11 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
     ...opts.env,
   });
   const database = await openDatabase({ databaseUrl: config.databaseUrl });
+  if (kind === 'worker') {
+    // `envoi worker`'s shape: the delivery worker alone, no HTTP (port 0).
+    const worker = startWorker({ db: database.db, config });
+    return { port: 0, close: async () => { await worker.stop(); await database.close(); } };
+  }
   const services = createServices(config, database, opts.secretKey);
   if (opts.localSns) services.snsVerifier = localSnsVerifier();
   // No logger: createApp's default is `logger: false`. createApp never starts a worker: only envoi+worker does.
