@@ -238,6 +238,15 @@ for (const lang of ['en', 'fr'] as const) {
       await p.waitForLoadState();
       await expectAccessible(p);
       await p.check('#method-totp');
+      // A session alone cannot change the second step: the password is asked again.
+      await p.fill('#password', 'not the password');
+      await submit(p, '/account/two-step');
+      expect(await p.locator('#password-error').innerText()).toContain(w['field.password.wrong']);
+      await expectAccessible(p);
+      await p.goto(`${envoi.url}/account/authenticator`);
+      expect(await heading(p)).toBe(w['twoStep.title']);
+      await p.check('#method-totp');
+      await p.fill('#password', admin.password);
       await submit(p, '/account/two-step');
       expect(await heading(p)).toBe(w['authenticator.title']);
       await expectAccessible(p);
@@ -262,6 +271,7 @@ for (const lang of ['en', 'fr'] as const) {
       // Back to email codes, so the other journeys can sign in.
       await p.goto(`${envoi.url}/account/two-step`);
       await p.check('#method');
+      await p.fill('#password', admin.password);
       await submit(p, '/account/two-step');
       expect(await p.locator('.notice').innerText()).toContain(w['notice.two-step-changed']);
       await p.context().close();

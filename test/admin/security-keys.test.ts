@@ -142,7 +142,7 @@ for (const lang of ['en', 'fr'] as const) {
       await kim.fill('#name', 'YubiKey');
       await kim.fill('#password', 'not my password');
       await submit(kim, '/account/security-keys/new');
-      expect(await kim.locator('#password-error').innerText()).toContain(w['securityKeys.password.wrong']);
+      expect(await kim.locator('#password-error').innerText()).toContain(w['field.password.wrong']);
       expect(await kim.inputValue('#name')).toBe('YubiKey');
 
       await kim.fill('#password', user.password);
@@ -253,7 +253,7 @@ for (const lang of ['en', 'fr'] as const) {
       const removeAction = new URL(kim.url()).pathname;
       await kim.fill('#password', 'not my password');
       await submit(kim, removeAction);
-      expect(await kim.locator('#password-error').innerText()).toContain(w['securityKeys.password.wrong']);
+      expect(await kim.locator('#password-error').innerText()).toContain(w['field.password.wrong']);
       await expectAccessible(kim);
       await kim.fill('#password', user.password);
       await submit(kim, removeAction);
@@ -335,6 +335,7 @@ for (const lang of ['en', 'fr'] as const) {
       expect(await p.locator('main').innerText()).toContain(w['twoStep.keysRemoved']);
       expect(await p.isChecked('#method-security_key')).toBe(true);
       await p.check('#method');
+      await p.fill('#password', user.password);
       await submit(p, '/account/two-step');
       expect(await p.locator('.notice').innerText()).toContain(w['notice.two-step-changed']);
       expect(await keysOf(user.email)).toEqual([]);

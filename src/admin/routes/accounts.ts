@@ -8,7 +8,7 @@ import { html, type Html } from '../html.ts';
 import { csrfField, errorSummary, notice, radios, sendPage, textInput, type FieldError } from '../layout.ts';
 import { requireUser, safeNext, setSessionCookie, SESSION_COOKIE, type UiContext } from '../context.ts';
 import type { AdminDeps } from './index.ts';
-import { AccountError, looksLikeEmail, passwordProblem, type Account } from '../../domain/accounts.ts';
+import { AccountError, looksLikeEmail, passwordProblem, type Account, type Accounts } from '../../domain/accounts.ts';
 import { InvalidRecipientError, validatePhoneNumber, type CountryCode } from '../../domain/recipients.ts';
 import type { AuthType } from '../../db/schema.ts';
 
@@ -271,28 +271,35 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
     const account = ui.account!;
     const method = request.body.method;
     const mobile = (request.body.mobile ?? '').trim();
+    // Adding a first key makes security keys the way to sign in (routes/security-keys.ts); that page asks for the password.
+    if (method === 'security_key') return reply.redirect(account.authType === 'security_key' ? '/account/security-keys' : '/account/security-keys/new', 303);
+    if (method !== 'email' && method !== 'sms' && method !== 'totp') {
+      return twoStepPage(reply, ui, { mobile, errors: [{ field: 'method', message: ui.t('twoStep.choose') }] }, 400);
+    }
+    const passwordProblems = await confirmPassword(accounts, request, reply, request.body.password ?? '');
+    if (passwordProblems && !Array.isArray(passwordProblems)) return passwordProblems;
+    if (passwordProblems) return twoStepPage(reply, ui, { method, mobile, errors: passwordProblems }, 400);
     if (method === 'email') {
       await accounts.setAuthType(account.id, 'email', account.id, request.ip);
       return reply.redirect('/account?notice=two-step-changed', 303);
     }
-    if (method === 'totp') return reply.redirect('/account/authenticator', 303);
-    // Adding a first key makes security keys the way to sign in (routes/security-keys.ts).
-    if (method === 'security_key') return reply.redirect(account.authType === 'security_key' ? '/account/security-keys' : '/account/security-keys/new', 303);
-    if (method === 'sms') {
-      if (!mobile) return twoStepPage(reply, ui, { method, mobile, errors: [{ field: 'mobile', message: ui.t('field.mobile.missing') }] }, 400);
-      let e164: string;
-      try {
-        e164 = validatePhoneNumber(mobile, { defaultRegion: deps.services.config.phoneRegion as CountryCode }).e164;
-      } catch (err) {
-        if (!(err instanceof InvalidRecipientError)) throw err;
-        return twoStepPage(reply, ui, { method, mobile, errors: [{ field: 'mobile', message: ui.t('field.mobile.invalid') }] }, 400);
-      }
-      await accounts.setMobileNumber(account.id, e164);
-      const code = await accounts.issueCode(account.id, 'sms');
-      await messages.deliver('sign-in-code-sms', account.language, e164, { code });
-      return reply.redirect('/account/two-step/confirm-mobile', 303);
+    if (method === 'totp') {
+      // A new secret each time, made only here, after the password: the set-up page shows it, never makes one.
+      await accounts.beginTotp(account);
+      return reply.redirect('/account/authenticator', 303);
     }
-    return twoStepPage(reply, ui, { mobile, errors: [{ field: 'method', message: ui.t('twoStep.choose') }] }, 400);
+    if (!mobile) return twoStepPage(reply, ui, { method, mobile, errors: [{ field: 'mobile', message: ui.t('field.mobile.missing') }] }, 400);
+    let e164: string;
+    try {
+      e164 = validatePhoneNumber(mobile, { defaultRegion: deps.services.config.phoneRegion as CountryCode }).e164;
+    } catch (err) {
+      if (!(err instanceof InvalidRecipientError)) throw err;
+      return twoStepPage(reply, ui, { method, mobile, errors: [{ field: 'mobile', message: ui.t('field.mobile.invalid') }] }, 400);
+    }
+    await accounts.setMobileNumber(account.id, e164);
+    const code = await accounts.issueCode(account.id, 'sms');
+    await messages.deliver('sign-in-code-sms', account.language, e164, { code });
+    return reply.redirect('/account/two-step/confirm-mobile', 303);
   });
 
   app.get('/account/two-step/confirm-mobile', { preHandler: requireUser }, async (request, reply) => confirmMobilePage(reply, request.ui, {}));
@@ -309,7 +316,8 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
 
   app.get('/account/authenticator', { preHandler: requireUser }, async (request, reply) => {
     const account = request.ui.account!;
-    const setup = (await accounts.pendingTotpSecret(account.id)) ?? (await accounts.beginTotp(account));
+    const setup = await accounts.pendingTotpSecret(account.id);
+    if (!setup) return reply.redirect('/account/two-step', 303);
     return authenticatorPage(reply, request.ui, setup, {});
   });
 
@@ -325,6 +333,28 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
     }
     return reply.redirect('/account?notice=two-step-changed', 303);
   });
+}
+
+/**
+ * The password again before the way someone signs in changes: a session left open is not enough to turn off
+ * their second step. A wrong one counts towards the lockout like any other; when it locks the account, its
+ * sessions end and the sign-in page says until when. Null when the password is right.
+ */
+export async function confirmPassword(
+  accounts: Accounts,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  password: string,
+): Promise<FieldError[] | FastifyReply | null> {
+  const { ui } = request;
+  if (!password) return [{ field: 'password', message: ui.t('field.password.missing') }];
+  const outcome = await accounts.checkPassword(ui.account!.email, password, request.ip);
+  if (outcome.kind === 'ok') return null;
+  if (outcome.kind === 'locked') {
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return signInPage(reply, { ...ui, session: null, account: null }, { email: ui.account!.email, errors: [{ field: 'email', message: ui.t('signIn.locked', { time: ui.formatDateTime(outcome.until) }) }] }, 400);
+  }
+  return [{ field: 'password', message: ui.t('field.password.wrong') }];
 }
 
 // ---- views ---------------------------------------------------------------------------------------------------
@@ -553,6 +583,7 @@ ${ui.account!.authType === 'security_key' && html`<p>${t('twoStep.keysRemoved')}
     ],
   })}
   ${textInput({ id: 'mobile', label: t('field.mobile.label'), hint: t('field.mobile.hint'), type: 'tel', value: v.mobile, autocomplete: 'tel', errors: v.errors })}
+  ${textInput({ id: 'password', label: t('field.password.label'), hint: t('twoStep.passwordHint'), type: 'password', autocomplete: 'current-password', errors: v.errors })}
   <div class="actions"><button type="submit">${t('twoStep.submit')}</button> <a href="/account">${t('common.cancel')}</a></div>
 </form>`,
     },

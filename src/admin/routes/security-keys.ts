@@ -10,7 +10,7 @@ import { html, type Html } from '../html.ts';
 import { csrfField, errorSummary, notice, sendPage, textInput, type FieldError } from '../layout.ts';
 import { requireUser, safeNext, setSessionCookie, SESSION_COOKIE, type UiContext } from '../context.ts';
 import type { AdminDeps } from './index.ts';
-import { SECOND_STEP_PATH, signInPage } from './accounts.ts';
+import { confirmPassword, SECOND_STEP_PATH, signInPage } from './accounts.ts';
 import { ASSET_VERSION } from './template-views.ts';
 import type { Account } from '../../domain/accounts.ts';
 import {
@@ -70,22 +70,6 @@ export async function securityKeyRoutes(app: FastifyInstance, deps: AdminDeps): 
     return sendPage(reply, request.ui, { title: t('tooMany.title'), body: html`<h1>${t('tooMany.title')}</h1><p>${t('tooMany.body')}</p>` }, 429);
   };
 
-  /**
-   * The password again before keys change. A wrong one counts towards the lockout like any other; when it locks
-   * the account, its sessions end and the sign-in page says until when.
-   */
-  async function confirmPassword(request: FastifyRequest, reply: FastifyReply, password: string): Promise<FieldError[] | FastifyReply | null> {
-    const { ui } = request;
-    if (!password) return [{ field: 'password', message: ui.t('field.password.missing') }];
-    const outcome = await accounts.checkPassword(ui.account!.email, password, request.ip);
-    if (outcome.kind === 'ok') return null;
-    if (outcome.kind === 'locked') {
-      reply.clearCookie(SESSION_COOKIE, { path: '/' });
-      return signInPage(reply, { ...ui, session: null, account: null }, { email: ui.account!.email, errors: [{ field: 'email', message: ui.t('signIn.locked', { time: ui.formatDateTime(outcome.until) }) }] }, 400);
-    }
-    return [{ field: 'password', message: ui.t('securityKeys.password.wrong') }];
-  }
-
   // ---- your keys ---------------------------------------------------------------------------------------------
 
   app.get<{ Querystring: { notice?: string } }>('/account/security-keys', { preHandler: requireUser }, async (request, reply) => {
@@ -109,7 +93,7 @@ export async function securityKeyRoutes(app: FastifyInstance, deps: AdminDeps): 
     else if ([...name].length > KEY_NAME_MAX) errors.push({ field: 'name', message: ui.t('securityKeys.name.tooLong', { max: KEY_NAME_MAX }) });
     else if (keys.some((k) => k.name.toLowerCase() === name.toLowerCase())) errors.push({ field: 'name', message: ui.t('securityKeys.name.taken') });
     else if (keys.length >= MAX_KEYS) errors.push({ field: 'name', message: ui.t('securityKeys.name.tooMany', { max: MAX_KEYS }) });
-    const password = await confirmPassword(request, reply, request.body.password ?? '');
+    const password = await confirmPassword(accounts, request, reply, request.body.password ?? '');
     if (password && !Array.isArray(password)) return password;
     if (password) errors.push(...password);
     if (errors.length) return newKeyPage(reply, ui, { name, errors }, 400);
@@ -152,7 +136,7 @@ export async function securityKeyRoutes(app: FastifyInstance, deps: AdminDeps): 
     if (!deps.attempts.allow(`ip:${request.ip}`)) return tooMany(request, reply);
     const key = await findSecurityKey(db, account.id, request.params.id);
     if (!key) return reply.redirect('/account/security-keys', 303);
-    const password = await confirmPassword(request, reply, request.body.password ?? '');
+    const password = await confirmPassword(accounts, request, reply, request.body.password ?? '');
     if (password && !Array.isArray(password)) return password;
     if (password) return removePage(reply, ui, key, { errors: password }, 400);
     const result = await removeSecurityKey(db, { userId: account.id, keyId: key.id, actorId: account.id, ip: request.ip });
