@@ -294,6 +294,8 @@ export interface ReceivedTextsTable {
   user_number: string;
   content: string;
   provider_date: NullableTimestamp;
+  /** The provider's id of the text, when it gives one: the same text delivered twice is stored once. */
+  provider_reference: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
 }
 

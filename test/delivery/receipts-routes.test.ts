@@ -217,6 +217,11 @@ describe('POST /providers/aws-sms', () => {
     const text = res.body.received_text_messages.find((t: { content: string }) => t.content === 'Yes please');
     expect(text).toMatchObject({ user_number: '+16135550199', notify_number: '+16135550100' });
     expect(await callbackTypes(text.id)).toEqual(['inbound_sms']);
+    // SNS delivers at least once: the same inboundMessageId in another SNS message is the same text.
+    expect((await post('/providers/aws-sms/inbound', peer.message({ message: inbound }))).status).toBe(200);
+    const stored = await database.db.selectFrom('received_texts').select('id').where('content', '=', 'Yes please').execute();
+    expect(stored).toEqual([{ id: text.id }]);
+    expect(await callbackTypes(text.id)).toEqual(['inbound_sms']);
     expect((await post('/providers/aws-sms/inbound', peer.message({ message: { messageBody: 'no numbers' } }))).status).toBe(400);
   });
 });

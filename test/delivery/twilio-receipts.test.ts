@@ -283,6 +283,16 @@ describe('Twilio webhooks on a running Envoi', () => {
       'the inbound callback to be queued',
     );
     expect(queued.service_id).toBe(SERVICE_ID);
+
+    // Twilio retries a webhook it got no answer to: the same MessageSid again is the same text, stored and called back once.
+    const again = await postForm(envoi.url, '/providers/twilio/inbound', params, {
+      'x-twilio-signature': sign(`${envoi.url}/providers/twilio/inbound`, params),
+    });
+    expect(again.status).toBe(200);
+    const stored = await envoi.database.db.selectFrom('received_texts').select('id').where('content', '=', 'Yes, I will be there ✓').execute();
+    expect(stored).toEqual([{ id: received.id }]);
+    const callbacks = await envoi.database.db.selectFrom('callback_deliveries').select('id').where('callback_type', '=', 'inbound_sms').where('service_id', '=', SERVICE_ID).execute();
+    expect(callbacks).toHaveLength(1);
   });
 
   it('answers a text to a number no service owns without storing it', async () => {

@@ -97,7 +97,7 @@ export async function twilioRoutes(app: FastifyInstance, opts: TwilioRoutesOptio
     if (from === '' || from.length > 64) return badRequest(reply, 'From is missing or too long');
     if (to === '' || to.length > 64) return badRequest(reply, 'To is missing or too long');
     try {
-      await storeInboundTexts(db, [{ from, to, content: form.get('Body') ?? '', receivedAt: new Date() }], logger);
+      await storeInboundTexts(db, [{ from, to, content: form.get('Body') ?? '', receivedAt: new Date(), reference: form.get('MessageSid') ?? null }], logger);
     } catch (err) {
       logger.error({ err: (err as Error).message, messageSid: form.get('MessageSid') }, 'an inbound Twilio text could not be stored');
       return reply.code(503).send({ result: 'error', message: 'the text could not be stored now; try again' });

@@ -94,5 +94,5 @@ export function awsSmsInboundText(payload: unknown, snsTime: Date): InboundText 
   if (!message || !from || !to || typeof content !== 'string') {
     throw new ReceiptFormatError('not a two-way SMS message: originationNumber, destinationNumber and messageBody are required');
   }
-  return { from, to, content, receivedAt: snsTime };
+  return { from, to, content, receivedAt: snsTime, reference: text(message.inboundMessageId) ?? null };
 }
