@@ -310,6 +310,23 @@ describe('retries', () => {
     expect(row!.last_response).toMatch(/^204/);
   });
 
+  it('waits as long as a 429 or 503 answer asks with Retry-After, up to an hour', async () => {
+    for (const [retryAfter, seconds] of [['120', 120], ['86400', 3600]] as const) {
+      const receiver = await startReceiver(() => ({ status: 429, headers: { 'retry-after': retryAfter } }));
+      const service = await serviceWithCallback(receiver.url);
+      await changeStatus(await sendEmail(service), 'delivered');
+      const sender = startSender(config(), { retryDelayMs: () => 0 });
+      await waitFor(async () => receiver.received.length === 1 && (await deliveries(service.id))[0]!.attempts === 1 && (await deliveries(service.id))[0]!.claimed_until === null);
+      await sender.stop();
+      const [row] = await deliveries(service.id);
+      const waitSeconds = (row!.next_attempt_at.getTime() - Date.now()) / 1000;
+      // The backoff alone would be 0 here: the receiver's word decides when the next try is.
+      expect(waitSeconds).toBeGreaterThan(seconds - 30);
+      expect(waitSeconds).toBeLessThanOrEqual(seconds + 1);
+      expect(row!.state).toBe('pending');
+    }
+  });
+
   it('gives up after the configured attempts, keeping a short last response', async () => {
     const receiver = await startReceiver(() => ({ status: 500, body: 'x'.repeat(10_000) }));
     const service = await serviceWithCallback(receiver.url);

@@ -11,10 +11,11 @@ import http from 'node:http';
 import https from 'node:https';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
 import { isAllowedHost } from '../../domain/callback-settings.ts';
+import { parseRetryAfter } from '../retry-after.ts';
 
 export type OutboundResult =
-  /** The receiver answered; `body` is its first bytes only. */
-  | { kind: 'response'; status: number; body: string; location: string | null }
+  /** The receiver answered; `body` is its first bytes only; `retryAfterMs` from its Retry-After, if any. */
+  | { kind: 'response'; status: number; body: string; location: string | null; retryAfterMs?: number }
   /** The URL's address is one Envoi may not reach, or its scheme is not allowed. */
   | { kind: 'blocked'; reason: string }
   /** No answer: DNS failure, refused or reset connection, TLS error, or the timeout. */
@@ -84,7 +85,8 @@ export function createOutboundHttp(opts: { timeoutMs: number; allowedHosts: read
         const done = () => {
           const status = response.statusCode ?? 0;
           const location = typeof response.headers.location === 'string' ? response.headers.location : null;
-          finish({ kind: 'response', status, body: Buffer.concat(chunks).toString('utf8').slice(0, BODY_BYTES_KEPT), location });
+          const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+          finish({ kind: 'response', status, body: Buffer.concat(chunks).toString('utf8').slice(0, BODY_BYTES_KEPT), location, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
         };
         response.on('data', (chunk: Buffer) => {
           if (kept >= BODY_BYTES_KEPT) return;

@@ -286,9 +286,11 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
     return { final: { id: row.id, attempts: row.attempts, state, response: short(response) } };
   }
 
-  function failedAttempt(row: ClaimedCallback, response: string): { final: Final } | { retry: Retry } {
+  /** `retryAfterMs`: the receiver asked to wait at least that long (429 or 503 with Retry-After). */
+  function failedAttempt(row: ClaimedCallback, response: string, retryAfterMs?: number): { final: Final } | { retry: Retry } {
     if (row.attempts >= maxAttempts) return finalFor(row, 'failed', `gave up after ${row.attempts} attempts: ${response}`);
-    return { retry: { id: row.id, attempts: row.attempts, delayMs: retryDelayMs(row.attempts), note: short(response) } };
+    const delayMs = Math.max(retryDelayMs(row.attempts), Math.min(retryAfterMs ?? 0, LONGEST_RETRY_AFTER_MS));
+    return { retry: { id: row.id, attempts: row.attempts, delayMs, note: short(response) } };
   }
 
   async function send(prepared: Prepared): Promise<void> {
@@ -306,7 +308,7 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
     if (outcome === 'delivered') return record(finalFor(row, 'delivered', describe(result)));
     if (outcome === 'retry') {
       log?.warn({ callbackId: row.id, serviceId: row.service_id, attempts: row.attempts, response: describe(result) }, 'callback attempt failed');
-      return record(failedAttempt(row, describe(result)));
+      return record(failedAttempt(row, describe(result), result.kind === 'response' ? result.retryAfterMs : undefined));
     }
     log?.warn({ callbackId: row.id, serviceId: row.service_id, response: describe(result) }, 'callback refused');
     record(finalFor(row, 'failed', describe(result)));
@@ -447,6 +449,9 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
 function subjectName(type: CallbackType): string {
   return type === 'delivery_status' ? 'notification' : type === 'inbound_sms' ? 'received text message' : 'complaint';
 }
+
+/** A receiver's Retry-After is honoured up to this: a larger one would outlast the whole retry schedule. */
+const LONGEST_RETRY_AFTER_MS = 60 * 60 * 1000;
 
 type Judgement = 'delivered' | 'retry' | 'gone' | 'refused';
 

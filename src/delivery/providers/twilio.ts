@@ -11,6 +11,7 @@
  */
 import type { Config } from '../../config.ts';
 import type { ProviderResult, SmsMessage, SmsProvider } from './types.ts';
+import { parseRetryAfter } from '../retry-after.ts';
 
 export interface TwilioProviderOptions {
   twilio: Config['twilio'];
@@ -123,15 +124,6 @@ function parseJson(text: string): unknown {
   } catch {
     return null;
   }
-}
-
-/** Retry-After is either seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 function describeFetchError(err: unknown): string {
