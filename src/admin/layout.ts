@@ -68,6 +68,46 @@ export function csrfField(ui: UiContext): Html {
   return html`<input type="hidden" name="${CSRF_FIELD}" value="${ui.csrfToken}">`;
 }
 
+export interface FormPageOptions {
+  title: string;
+  /** Above the heading, below the error summary: a notice, say. */
+  before?: HtmlValue;
+  /** Between the heading and the form. */
+  intro?: HtmlValue;
+  /** Where the form posts. */
+  action: string;
+  /** Hidden fields besides the CSRF token. */
+  hidden?: HtmlValue;
+  fields: HtmlValue;
+  submit: string;
+  /** Where a Cancel link beside the button goes, if there is one. */
+  cancel?: string;
+  /** Below the form. */
+  after?: HtmlValue;
+  errors?: readonly FieldError[];
+}
+
+/**
+ * A page that is one form, laid out as GC pages are: the error summary linked to the fields, the heading, an
+ * intro, the form (CSRF token, fields, button, Cancel), then anything below it. For sendPage or sendServicePage.
+ */
+export function formPage(ui: UiContext, o: FormPageOptions): PageOptions {
+  return {
+    title: o.title,
+    errors: o.errors,
+    body: html`${errorSummary(ui, o.errors)}
+${o.before}
+<h1>${o.title}</h1>
+${o.intro}
+<form method="post" action="${o.action}" novalidate>
+  ${csrfField(ui)}${o.hidden}
+  ${o.fields}
+  <div class="actions"><button type="submit">${o.submit}</button>${o.cancel && html` <a href="${o.cancel}">${ui.t('common.cancel')}</a>`}</div>
+</form>
+${o.after}`,
+  };
+}
+
 /** GC's error summary: a heading and one link per problem, to the field it is about. */
 export function errorSummary(ui: UiContext, errors: readonly FieldError[] | undefined): Html {
   if (!errors || errors.length === 0) return html``;

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { html, type Html } from '../html.ts';
-import { csrfField, errorSummary, notice, radios, sendPage, textInput, type FieldError } from '../layout.ts';
+import { csrfField, formPage, notice, radios, sendPage, textInput, type FieldError } from '../layout.ts';
 import { requireUser, safeNext, setSessionCookie, SESSION_COOKIE, type UiContext } from '../context.ts';
 import type { AdminDeps } from './index.ts';
 import { AccountError, looksLikeEmail, passwordProblem, type Account, type Accounts } from '../../domain/accounts.ts';
@@ -365,100 +365,75 @@ function nextField(next: string | undefined): Html {
 
 export function signInPage(reply: FastifyReply, ui: UiContext, v: { email?: string; errors?: FieldError[]; notice?: string; next?: string }, status = 200) {
   const { t } = ui;
-  return sendPage(
-    reply,
-    ui,
-    {
-      title: t('signIn.title'),
-      errors: v.errors,
-      body: html`${errorSummary(ui, v.errors)}
-${v.notice && notice(html`<p>${t(`notice.${v.notice}`)}</p>`, v.notice === 'session-expired' ? 'info' : 'success')}
-<h1>${t('signIn.title')}</h1>
-<form method="post" action="/sign-in" novalidate>
-  ${csrfField(ui)}${nextField(v.next)}
-  ${textInput({ id: 'email', label: t('field.email.label'), type: 'email', value: v.email, autocomplete: 'email', errors: v.errors })}
-  ${textInput({ id: 'password', label: t('field.password.label'), type: 'password', autocomplete: 'current-password', errors: v.errors })}
-  <div class="actions"><button type="submit">${t('signIn.submit')}</button></div>
-</form>
-<p><a href="/forgot-password">${t('signIn.forgot')}</a></p>
+  const page = formPage(ui, {
+    title: t('signIn.title'),
+    errors: v.errors,
+    before: v.notice && notice(html`<p>${t(`notice.${v.notice}`)}</p>`, v.notice === 'session-expired' ? 'info' : 'success'),
+    action: '/sign-in',
+    hidden: nextField(v.next),
+    fields: html`${textInput({ id: 'email', label: t('field.email.label'), type: 'email', value: v.email, autocomplete: 'email', errors: v.errors })}
+  ${textInput({ id: 'password', label: t('field.password.label'), type: 'password', autocomplete: 'current-password', errors: v.errors })}`,
+    submit: t('signIn.submit'),
+    after: html`<p><a href="/forgot-password">${t('signIn.forgot')}</a></p>
 <p>${t('signIn.noAccount')} <a href="/sign-up">${t('signIn.createAccount')}</a></p>`,
-    },
-    status,
-  );
+  });
+  return sendPage(reply, ui, page, status);
+}
+
+function codeField(ui: UiContext, errors: readonly FieldError[] | undefined): Html {
+  const { t } = ui;
+  return textInput({ id: 'code', label: t('field.code.label'), hint: t('field.code.hint'), inputmode: 'numeric', autocomplete: 'one-time-code', className: 'code', errors });
 }
 
 function codePage(reply: FastifyReply, ui: UiContext, account: Account, v: { next?: string; errors?: FieldError[]; resent?: boolean }, status = 200) {
   const { t } = ui;
   const bySms = account.authType === 'sms' && !!account.mobileNumber;
-  const title = bySms ? t('code.titleSms') : t('code.titleEmail');
-  return sendPage(
-    reply,
-    ui,
-    {
-      title,
-      errors: v.errors,
-      body: html`${errorSummary(ui, v.errors)}
-${v.resent && notice(html`<p>${t('code.resent')}</p>`, 'success')}
-<h1>${title}</h1>
-<p>${bySms ? t('code.introSms') : t('code.introEmail', { email: account.email })}</p>
-<form method="post" action="/sign-in/code" novalidate>
-  ${csrfField(ui)}${nextField(v.next)}
-  ${textInput({ id: 'code', label: t('field.code.label'), hint: t('field.code.hint'), inputmode: 'numeric', autocomplete: 'one-time-code', className: 'code', errors: v.errors })}
-  <div class="actions"><button type="submit">${t('code.submit')}</button></div>
-</form>
-<form method="post" action="/sign-in/code/resend">
+  const page = formPage(ui, {
+    title: bySms ? t('code.titleSms') : t('code.titleEmail'),
+    errors: v.errors,
+    before: v.resent && notice(html`<p>${t('code.resent')}</p>`, 'success'),
+    intro: html`<p>${bySms ? t('code.introSms') : t('code.introEmail', { email: account.email })}</p>`,
+    action: '/sign-in/code',
+    hidden: nextField(v.next),
+    fields: codeField(ui, v.errors),
+    submit: t('code.submit'),
+    after: html`<form method="post" action="/sign-in/code/resend">
   ${csrfField(ui)}${nextField(v.next)}
   <p>${t('code.notReceived')} <button type="submit" class="link">${t('code.resend')}</button></p>
 </form>`,
-    },
-    status,
-  );
+  });
+  return sendPage(reply, ui, page, status);
 }
 
 function appCodePage(reply: FastifyReply, ui: UiContext, v: { next?: string; errors?: FieldError[] }, status = 200) {
   const { t } = ui;
-  return sendPage(
-    reply,
-    ui,
-    {
-      title: t('appCode.title'),
-      errors: v.errors,
-      body: html`${errorSummary(ui, v.errors)}
-<h1>${t('appCode.title')}</h1>
-<p>${t('appCode.intro')}</p>
-<form method="post" action="/sign-in/app" novalidate>
-  ${csrfField(ui)}${nextField(v.next)}
-  ${textInput({ id: 'code', label: t('field.code.label'), hint: t('field.code.hint'), inputmode: 'numeric', autocomplete: 'one-time-code', className: 'code', errors: v.errors })}
-  <div class="actions"><button type="submit">${t('code.submit')}</button></div>
-</form>
-<p>${t('appCode.lost')}</p>`,
-    },
-    status,
-  );
+  const page = formPage(ui, {
+    title: t('appCode.title'),
+    errors: v.errors,
+    intro: html`<p>${t('appCode.intro')}</p>`,
+    action: '/sign-in/app',
+    hidden: nextField(v.next),
+    fields: codeField(ui, v.errors),
+    submit: t('code.submit'),
+    after: html`<p>${t('appCode.lost')}</p>`,
+  });
+  return sendPage(reply, ui, page, status);
 }
 
 function signUpPage(reply: FastifyReply, ui: UiContext, domains: string, v: { name?: string; email?: string; errors?: FieldError[] }, status = 200) {
   const { t } = ui;
-  return sendPage(
-    reply,
-    ui,
-    {
-      title: t('signUp.title'),
-      errors: v.errors,
-      body: html`${errorSummary(ui, v.errors)}
-<h1>${t('signUp.title')}</h1>
-<p>${t('signUp.intro', { domains })}</p>
-<form method="post" action="/sign-up" novalidate>
-  ${csrfField(ui)}
-  ${textInput({ id: 'name', label: t('field.name.label'), value: v.name, autocomplete: 'name', errors: v.errors })}
+  const page = formPage(ui, {
+    title: t('signUp.title'),
+    errors: v.errors,
+    intro: html`<p>${t('signUp.intro', { domains })}</p>`,
+    action: '/sign-up',
+    fields: html`${textInput({ id: 'name', label: t('field.name.label'), value: v.name, autocomplete: 'name', errors: v.errors })}
   ${textInput({ id: 'email', label: t('field.email.label'), hint: t('signUp.emailHint', { domains }), type: 'email', value: v.email, autocomplete: 'email', errors: v.errors })}
-  ${textInput({ id: 'password', label: t('field.newPassword.label'), hint: t('field.newPassword.hint'), type: 'password', autocomplete: 'new-password', errors: v.errors })}
-  <div class="actions"><button type="submit">${t('signUp.submit')}</button></div>
-</form>
-<p>${t('signUp.haveAccount')} <a href="/sign-in">${t('signIn.title')}</a></p>`,
-    },
-    status,
-  );
+  ${newPasswordField(ui, v.errors)}`,
+    submit: t('signUp.submit'),
+    after: html`<p>${t('signUp.haveAccount')} <a href="/sign-in">${t('signIn.title')}</a></p>`,
+  });
+  return sendPage(reply, ui, page, status);
 }
 
 function checkEmailPage(reply: FastifyReply, ui: UiContext, key: string, email: string) {
@@ -485,23 +460,21 @@ function expiredLinkPage(reply: FastifyReply, ui: UiContext) {
 
 function forgotPage(reply: FastifyReply, ui: UiContext, v: { email?: string; errors?: FieldError[] }, status = 200) {
   const { t } = ui;
-  return sendPage(
-    reply,
-    ui,
-    {
-      title: t('forgot.title'),
-      errors: v.errors,
-      body: html`${errorSummary(ui, v.errors)}
-<h1>${t('forgot.title')}</h1>
-<p>${t('forgot.intro')}</p>
-<form method="post" action="/forgot-password" novalidate>
-  ${csrfField(ui)}
-  ${textInput({ id: 'email', label: t('field.email.label'), type: 'email', value: v.email, autocomplete: 'email', errors: v.errors })}
-  <div class="actions"><button type="submit">${t('forgot.submit')}</button></div>
-</form>`,
-    },
-    status,
-  );
+  const page = formPage(ui, {
+    title: t('forgot.title'),
+    errors: v.errors,
+    intro: html`<p>${t('forgot.intro')}</p>`,
+    action: '/forgot-password',
+    fields: textInput({ id: 'email', label: t('field.email.label'), type: 'email', value: v.email, autocomplete: 'email', errors: v.errors }),
+    submit: t('forgot.submit'),
+  });
+  return sendPage(reply, ui, page, status);
+}
+
+/** The field where someone chooses a password (sign-up, reset, first run). */
+export function newPasswordField(ui: UiContext, errors: readonly FieldError[] | undefined): Html {
+  const { t } = ui;
+  return textInput({ id: 'password', label: t('field.newPassword.label'), hint: t('field.newPassword.hint'), type: 'password', autocomplete: 'new-password', errors });
 }
 
 function newPasswordPage(
@@ -514,24 +487,15 @@ function newPasswordPage(
   status = 200,
 ) {
   const { t } = ui;
-  const title = purpose === 'reset-password' ? t('newPassword.resetTitle') : t('newPassword.setTitle');
-  return sendPage(
-    reply,
-    ui,
-    {
-      title,
-      errors: v.errors,
-      body: html`${errorSummary(ui, v.errors)}
-<h1>${title}</h1>
-<p>${t('newPassword.for', { email: account.email })}</p>
-<form method="post" action="/${purpose}/${token}" novalidate>
-  ${csrfField(ui)}
-  ${textInput({ id: 'password', label: t('field.newPassword.label'), hint: t('field.newPassword.hint'), type: 'password', autocomplete: 'new-password', errors: v.errors })}
-  <div class="actions"><button type="submit">${t('newPassword.submit')}</button></div>
-</form>`,
-    },
-    status,
-  );
+  const page = formPage(ui, {
+    title: purpose === 'reset-password' ? t('newPassword.resetTitle') : t('newPassword.setTitle'),
+    errors: v.errors,
+    intro: html`<p>${t('newPassword.for', { email: account.email })}</p>`,
+    action: `/${purpose}/${token}`,
+    fields: newPasswordField(ui, v.errors),
+    submit: t('newPassword.submit'),
+  });
+  return sendPage(reply, ui, page, status);
 }
 
 function accountPage(reply: FastifyReply, ui: UiContext, shown: string | undefined) {
@@ -557,83 +521,61 @@ function accountPage(reply: FastifyReply, ui: UiContext, shown: string | undefin
 
 function twoStepPage(reply: FastifyReply, ui: UiContext, v: { method?: string; mobile?: string; errors?: FieldError[] }, status = 200) {
   const { t } = ui;
-  return sendPage(
-    reply,
-    ui,
-    {
-      title: t('twoStep.title'),
-      errors: v.errors,
-      body: html`${errorSummary(ui, v.errors)}
-<h1>${t('twoStep.title')}</h1>
-<p>${t('twoStep.intro')}</p>
-${ui.account!.authType === 'security_key' && html`<p>${t('twoStep.keysRemoved')}</p>`}
-<form method="post" action="/account/two-step" novalidate>
-  ${csrfField(ui)}
-  ${radios({
-    id: 'method',
-    name: 'method',
-    legend: t('twoStep.legend'),
-    value: v.method,
+  const page = formPage(ui, {
+    title: t('twoStep.title'),
     errors: v.errors,
-    options: [
-      { value: 'email', label: t('twoStep.method.email'), hint: t('twoStep.hint.email') },
-      { value: 'sms', label: t('twoStep.method.sms'), hint: t('twoStep.hint.sms') },
-      { value: 'totp', label: t('twoStep.method.totp'), hint: t('twoStep.hint.totp') },
-      { value: 'security_key', label: t('twoStep.method.security_key'), hint: t('twoStep.hint.security_key') },
-    ],
-  })}
+    intro: html`<p>${t('twoStep.intro')}</p>
+${ui.account!.authType === 'security_key' && html`<p>${t('twoStep.keysRemoved')}</p>`}`,
+    action: '/account/two-step',
+    fields: html`${radios({
+      id: 'method',
+      name: 'method',
+      legend: t('twoStep.legend'),
+      value: v.method,
+      errors: v.errors,
+      options: [
+        { value: 'email', label: t('twoStep.method.email'), hint: t('twoStep.hint.email') },
+        { value: 'sms', label: t('twoStep.method.sms'), hint: t('twoStep.hint.sms') },
+        { value: 'totp', label: t('twoStep.method.totp'), hint: t('twoStep.hint.totp') },
+        { value: 'security_key', label: t('twoStep.method.security_key'), hint: t('twoStep.hint.security_key') },
+      ],
+    })}
   ${textInput({ id: 'mobile', label: t('field.mobile.label'), hint: t('field.mobile.hint'), type: 'tel', value: v.mobile, autocomplete: 'tel', errors: v.errors })}
-  ${textInput({ id: 'password', label: t('field.password.label'), hint: t('twoStep.passwordHint'), type: 'password', autocomplete: 'current-password', errors: v.errors })}
-  <div class="actions"><button type="submit">${t('twoStep.submit')}</button> <a href="/account">${t('common.cancel')}</a></div>
-</form>`,
-    },
-    status,
-  );
+  ${textInput({ id: 'password', label: t('field.password.label'), hint: t('twoStep.passwordHint'), type: 'password', autocomplete: 'current-password', errors: v.errors })}`,
+    submit: t('twoStep.submit'),
+    cancel: '/account',
+  });
+  return sendPage(reply, ui, page, status);
 }
 
 function confirmMobilePage(reply: FastifyReply, ui: UiContext, v: { errors?: FieldError[] }, status = 200) {
   const { t } = ui;
-  return sendPage(
-    reply,
-    ui,
-    {
-      title: t('code.titleSms'),
-      errors: v.errors,
-      body: html`${errorSummary(ui, v.errors)}
-<h1>${t('code.titleSms')}</h1>
-<p>${t('twoStep.confirmMobile')}</p>
-<form method="post" action="/account/two-step/confirm-mobile" novalidate>
-  ${csrfField(ui)}
-  ${textInput({ id: 'code', label: t('field.code.label'), hint: t('field.code.hint'), inputmode: 'numeric', autocomplete: 'one-time-code', className: 'code', errors: v.errors })}
-  <div class="actions"><button type="submit">${t('code.submit')}</button></div>
-</form>`,
-    },
-    status,
-  );
+  const page = formPage(ui, {
+    title: t('code.titleSms'),
+    errors: v.errors,
+    intro: html`<p>${t('twoStep.confirmMobile')}</p>`,
+    action: '/account/two-step/confirm-mobile',
+    fields: codeField(ui, v.errors),
+    submit: t('code.submit'),
+  });
+  return sendPage(reply, ui, page, status);
 }
 
 function authenticatorPage(reply: FastifyReply, ui: UiContext, setup: { secret: string; uri: string }, v: { errors?: FieldError[] }, status = 200) {
   const { t } = ui;
   const grouped = setup.secret.replace(/(.{4})/g, '$1 ').trim();
-  return sendPage(
-    reply,
-    ui,
-    {
-      title: t('authenticator.title'),
-      errors: v.errors,
-      body: html`${errorSummary(ui, v.errors)}
-<h1>${t('authenticator.title')}</h1>
-<ol>
+  const page = formPage(ui, {
+    title: t('authenticator.title'),
+    errors: v.errors,
+    intro: html`<ol>
   <li>${t('authenticator.step1')}</li>
   <li>${t('authenticator.step2')}<p class="secret" id="totp-secret">${grouped}</p><p><a href="${setup.uri}">${t('authenticator.openApp')}</a></p></li>
   <li>${t('authenticator.step3')}</li>
-</ol>
-<form method="post" action="/account/authenticator" novalidate>
-  ${csrfField(ui)}
-  ${textInput({ id: 'code', label: t('field.code.label'), hint: t('field.code.hint'), inputmode: 'numeric', autocomplete: 'one-time-code', className: 'code', errors: v.errors })}
-  <div class="actions"><button type="submit">${t('authenticator.submit')}</button> <a href="/account">${t('common.cancel')}</a></div>
-</form>`,
-    },
-    status,
-  );
+</ol>`,
+    action: '/account/authenticator',
+    fields: codeField(ui, v.errors),
+    submit: t('authenticator.submit'),
+    cancel: '/account',
+  });
+  return sendPage(reply, ui, page, status);
 }

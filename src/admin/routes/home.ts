@@ -4,11 +4,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { html } from '../html.ts';
-import { csrfField, errorSummary, sendPage, textInput, type FieldError } from '../layout.ts';
+import { formPage, sendPage, textInput, type FieldError } from '../layout.ts';
 import { requireUser, setLanguageCookie, safeNext, type UiContext } from '../context.ts';
 import type { AdminDeps } from './index.ts';
 import { AccountError, looksLikeEmail } from '../../domain/accounts.ts';
-import { passwordErrors } from './accounts.ts';
+import { newPasswordField, passwordErrors } from './accounts.ts';
 import { homeServices } from './services.ts';
 
 export async function homeRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
@@ -52,25 +52,17 @@ export async function homeRoutes(app: FastifyInstance, deps: AdminDeps): Promise
 
 function firstRunPage(reply: import('fastify').FastifyReply, ui: UiContext, v: { name?: string; email?: string; errors?: FieldError[] }, status = 200) {
   const { t } = ui;
-  return sendPage(
-    reply,
-    ui,
-    {
-      title: t('firstRun.title'),
-      errors: v.errors,
-      body: html`${errorSummary(ui, v.errors)}
-<h1>${t('firstRun.title')}</h1>
-<p>${t('firstRun.intro')}</p>
-<form method="post" action="/first-run" novalidate>
-  ${csrfField(ui)}
-  ${textInput({ id: 'name', label: t('field.name.label'), value: v.name, autocomplete: 'name', errors: v.errors })}
+  const page = formPage(ui, {
+    title: t('firstRun.title'),
+    errors: v.errors,
+    intro: html`<p>${t('firstRun.intro')}</p>`,
+    action: '/first-run',
+    fields: html`${textInput({ id: 'name', label: t('field.name.label'), value: v.name, autocomplete: 'name', errors: v.errors })}
   ${textInput({ id: 'email', label: t('field.email.label'), type: 'email', value: v.email, autocomplete: 'email', errors: v.errors })}
-  ${textInput({ id: 'password', label: t('field.newPassword.label'), hint: t('field.newPassword.hint'), type: 'password', autocomplete: 'new-password', errors: v.errors })}
-  <button type="submit">${t('firstRun.submit')}</button>
-</form>`,
-    },
-    status,
-  );
+  ${newPasswordField(ui, v.errors)}`,
+    submit: t('firstRun.submit'),
+  });
+  return sendPage(reply, ui, page, status);
 }
 
 function homePage(reply: import('fastify').FastifyReply, ui: UiContext, services: import('../html.ts').Html) {

@@ -7,7 +7,7 @@ import { html, type Html } from '../html.ts';
 import { csrfField, errorSummary, notice, sendPage, textInput, type FieldError } from '../layout.ts';
 import { requireUser, type UiContext } from '../context.ts';
 import type { AdminDeps } from './index.ts';
-import { passwordErrors } from './accounts.ts';
+import { newPasswordField, passwordErrors } from './accounts.ts';
 import { createService, memberServices, ServiceError, type ServiceSummary } from '../../domain/services.ts';
 import { acceptInvitation, accountExists, invitationByToken, signUpFromInvitation, TeamError, type Invitation } from '../../domain/team.ts';
 import { permissionList } from './team.ts';
@@ -170,7 +170,7 @@ function invitationPage(
   ${csrfField(ui)}
   <dl class="summary-list"><dt>${t('field.email.label')}</dt><dd>${invitation.email}</dd></dl>
   ${textInput({ id: 'name', label: t('field.name.label'), value: v.name, autocomplete: 'name', errors: v.errors })}
-  ${textInput({ id: 'password', label: t('field.newPassword.label'), hint: t('field.newPassword.hint'), type: 'password', autocomplete: 'new-password', errors: v.errors })}
+  ${newPasswordField(ui, v.errors)}
   <button type="submit">${t('invitation.createAndJoin')}</button>
 </form>`;
   }
