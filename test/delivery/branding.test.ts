@@ -15,7 +15,7 @@ import { imageSize, loadBrandings, showHeaderImage, type ServiceBranding } from 
 import { emailPlainText } from '../../src/templates/index.ts';
 import type { Db } from '../../src/db/connection.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
-import { AWS_TEST_CREDENTIALS, AWS_TEST_REGION, startAwsPeer, type AwsPeer } from '../support/aws-peer.ts';
+import { awsPeerEnv, startAwsPeer, type AwsPeer } from '../support/aws-peer.ts';
 import { describeWithBrowser, expectAccessible, launchBrowser } from '../support/browser.ts';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { NotifyClient } from '../api/helpers.ts';
@@ -176,10 +176,7 @@ describe('branding in sent email', () => {
     await useLogo(tdb.db, serviceId);
     const id = await send({
       EMAIL_PROVIDER: 'ses',
-      AWS_REGION: AWS_TEST_REGION,
-      AWS_ENDPOINT_URL: aws.url,
-      AWS_ACCESS_KEY_ID: AWS_TEST_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: AWS_TEST_CREDENTIALS.secretAccessKey,
+      ...awsPeerEnv(aws),
     });
     await waitForStatus(tdb.db, id, 'sending');
     expect(aws.requests).toHaveLength(1);

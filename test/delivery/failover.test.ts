@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProviders } from '../../src/delivery/providers/index.ts';
 import { createFailoverProvider, type ChannelProvider } from '../../src/delivery/providers/failover.ts';
 import type { EmailMessage, ProviderResult, SmsMessage } from '../../src/delivery/providers/types.ts';
-import { AWS_TEST_CREDENTIALS, AWS_TEST_REGION, faults, startAwsPeer, type AwsPeer } from '../support/aws-peer.ts';
+import { awsPeerEnv, faults, startAwsPeer, type AwsPeer } from '../support/aws-peer.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTwilioPeer, TWILIO_TEST_ACCOUNT, twilioFaults, type TwilioPeer } from '../support/twilio-peer.ts';
 import { startSmtpPeer, testConfig, type SmtpPeer } from './fixtures.ts';
@@ -195,10 +195,7 @@ describe('createProviders builds the configured chain', () => {
   });
 
   const env = () => ({
-    AWS_REGION: AWS_TEST_REGION,
-    AWS_ENDPOINT_URL: aws.url,
-    AWS_ACCESS_KEY_ID: AWS_TEST_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: AWS_TEST_CREDENTIALS.secretAccessKey,
+    ...awsPeerEnv(aws),
     SMTP_URL: smtp.url,
     TWILIO_ACCOUNT_SID: TWILIO_TEST_ACCOUNT.accountSid,
     TWILIO_AUTH_TOKEN: TWILIO_TEST_ACCOUNT.authToken,

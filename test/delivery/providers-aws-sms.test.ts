@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsSmsProvider } from '../../src/delivery/providers/aws-sms.ts';
 import type { SmsMessage, SmsProvider } from '../../src/delivery/providers/types.ts';
-import { AWS_TEST_CREDENTIALS, AWS_TEST_REGION, faults, startAwsPeer, type AwsPeer } from '../support/aws-peer.ts';
+import { AWS_TEST_REGION, awsPeerEnv, faults, startAwsPeer, type AwsPeer } from '../support/aws-peer.ts';
 import { testConfig } from './fixtures.ts';
 
 let peer: AwsPeer;
@@ -25,10 +25,7 @@ afterEach(async () => {
 function awsSms(env: Record<string, string> = {}): SmsProvider {
   const config = testConfig({
     SMS_PROVIDER: 'aws-sms',
-    AWS_REGION: AWS_TEST_REGION,
-    AWS_ENDPOINT_URL: peer.url,
-    AWS_ACCESS_KEY_ID: AWS_TEST_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: AWS_TEST_CREDENTIALS.secretAccessKey,
+    ...awsPeerEnv(peer),
     AWS_SMS_ORIGINATION_IDENTITY: 'pool-0123456789abcdef0123456789abcdef',
     AWS_SMS_CONFIGURATION_SET: 'envoi-sms-events',
     ...env,

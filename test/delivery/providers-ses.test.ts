@@ -3,7 +3,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSesEmailProvider } from '../../src/delivery/providers/ses.ts';
 import type { EmailMessage, EmailProvider } from '../../src/delivery/providers/types.ts';
-import { AWS_TEST_CREDENTIALS, AWS_TEST_REGION, faults, startAwsPeer, type AwsPeer } from '../support/aws-peer.ts';
+import { AWS_TEST_CREDENTIALS, AWS_TEST_REGION, awsPeerEnv, faults, startAwsPeer, type AwsPeer } from '../support/aws-peer.ts';
 import { parseHeaders, testConfig } from './fixtures.ts';
 
 let peer: AwsPeer;
@@ -26,10 +26,7 @@ afterEach(async () => {
 function ses(env: Record<string, string> = {}): EmailProvider {
   const config = testConfig({
     EMAIL_PROVIDER: 'ses',
-    AWS_REGION: AWS_TEST_REGION,
-    AWS_ENDPOINT_URL: peer.url,
-    AWS_ACCESS_KEY_ID: AWS_TEST_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: AWS_TEST_CREDENTIALS.secretAccessKey,
+    ...awsPeerEnv(peer),
     SES_CONFIGURATION_SET: 'envoi-events',
     ...env,
   });

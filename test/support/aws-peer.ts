@@ -65,6 +65,16 @@ export const faults = {
   smsInternal: { status: 500, type: 'InternalServerException', message: 'Internal server error' },
 } satisfies Record<string, AwsFault>;
 
+/** The settings that send Envoi's AWS clients to `peer`, signed with the test credentials. */
+export function awsPeerEnv(peer: Pick<AwsPeer, 'url'>): Record<string, string> {
+  return {
+    AWS_REGION: AWS_TEST_REGION,
+    AWS_ENDPOINT_URL: peer.url,
+    AWS_ACCESS_KEY_ID: AWS_TEST_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: AWS_TEST_CREDENTIALS.secretAccessKey,
+  };
+}
+
 export interface AwsPeer {
   /** Endpoint for AWS_ENDPOINT_URL. */
   url: string;
