@@ -21,6 +21,7 @@ import { claim, giveBack, release, type Fenced, type QueueTable, type Retry } fr
 import { ensureWebhookSecret } from '../../domain/callback-settings.ts';
 import { SecretBoxError, type SecretBox } from '../../domain/secret-box.ts';
 import { createSleeper, withRetries, type Logger } from '../../background.ts';
+import { createOutcomeWriter } from '../outcome-writer.ts';
 import { buildPayloads, type CallbackPayload, type QueuedCallback } from './payloads.ts';
 import { callbackHeaders } from './signing.ts';
 import { createOutboundHttp, type OutboundResult } from './outbound-http.ts';
@@ -122,42 +123,15 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
   const sleeper = createSleeper();
   const lanes = new Map<string, Lane>();
   const inFlight = new Set<Promise<void>>();
-  let finals: Final[] = [];
-  let retries: Retry[] = [];
-  let flushing: Promise<void> | null = null;
   let drainWaiters: Array<() => void> = [];
 
   // ---- writing outcomes back --------------------------------------------------------------------------------
 
-  function record(outcome: { final: Final } | { retry: Retry }): void {
-    if ('final' in outcome) finals.push(outcome.final);
-    else retries.push(outcome.retry);
-    scheduleFlush();
-  }
-
-  function scheduleFlush(): void {
-    if (flushing) return;
-    flushing = flushAll().finally(() => {
-      flushing = null;
-      // Outcomes recorded after flushAll's last look but before this callback ran would otherwise wait.
-      if (finals.length > 0 || retries.length > 0) scheduleFlush();
-    });
-  }
-
-  async function flushAll(): Promise<void> {
-    // Let the requests finishing in this tick join the first write.
-    await new Promise((resolve) => setImmediate(resolve));
-    while (finals.length > 0 || retries.length > 0) {
-      const f = finals;
-      const r = retries;
-      finals = [];
-      retries = [];
-      await withRetries('write callback outcomes', async () => {
-        await writeFinals(f);
-        await release(db, CALLBACK_QUEUE, r);
-      }, log);
-    }
-  }
+  const outcomes = createOutcomeWriter<{ final: Final } | { retry: Retry }>('write callback outcomes', async (batch) => {
+    await writeFinals(batch.flatMap((o) => ('final' in o ? [o.final] : [])));
+    await release(db, CALLBACK_QUEUE, batch.flatMap((o) => ('retry' in o ? [o.retry] : [])));
+  }, log);
+  const record = (outcome: { final: Final } | { retry: Retry }): void => outcomes.add(outcome);
 
   async function writeFinals(rows: Final[]): Promise<void> {
     if (rows.length === 0) return;
@@ -413,7 +387,7 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
 
   async function settleDrain(): Promise<void> {
     if (drainWaiters.length === 0) return;
-    while (flushing) await flushing;
+    await outcomes.settled();
     const waiters = drainWaiters;
     drainWaiters = [];
     for (const w of waiters) w();
@@ -432,7 +406,7 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
       for (const lane of lanes.values()) untried.push(...lane.waiting.splice(0).map((w) => w.row));
       await withRetries('give back callbacks', () => giveBack(db, CALLBACK_QUEUE, untried), log);
       await Promise.all(inFlight);
-      while (flushing) await flushing;
+      await outcomes.settled();
       for (const w of drainWaiters.splice(0)) w();
       outbound.close();
     },
