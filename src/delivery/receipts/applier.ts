@@ -64,6 +64,7 @@ interface Row {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FIRST_RETRY_MS = 500;
+const SECOND_BATCH_MIN = 32;
 const LONGEST_RETRY_GAP_MS = 8_000;
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -193,6 +194,8 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
   let closed = false;
   let idleWaiters: Array<() => void> = [];
 
+  const queued = (): number => queue.reduce((n, s) => n + s.receipts.length, 0);
+
   function dueWaiting(now: number): Waiting[] {
     const due: Waiting[] = [];
     const rest: Waiting[] = [];
@@ -203,6 +206,9 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
 
   function pump(): void {
     while (inFlight < maxInFlight) {
+      // A second statement only for a batch worth it: a handful of receipts waits for the one running, rather than
+      // paying a statement of its own (most of a small batch's cost is the statement, not its rows).
+      if (inFlight > 0 && queued() < SECOND_BATCH_MIN) break;
       const submissions: Submission[] = [];
       let count = 0;
       while (queue.length > 0 && count < maxBatch) {
