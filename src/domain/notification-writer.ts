@@ -15,6 +15,8 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+const SECOND_BATCH_MIN = 32;
+
 export class NotificationWriter {
   private queue: Pending[] = [];
   private inFlight = 0;
@@ -34,6 +36,9 @@ export class NotificationWriter {
 
   private pump(): void {
     while (this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
+      // A second statement only for a batch worth it: a few rows wait for the one running rather than pay for a
+      // statement of their own.
+      if (this.inFlight > 0 && this.queue.length < SECOND_BATCH_MIN) break;
       const batch = this.queue.splice(0, this.opts.maxBatch);
       this.inFlight += 1;
       void this.flush(batch).finally(() => {
