@@ -39,9 +39,20 @@ try {
   const user = await db.selectFrom('users').select('id').where('email_address', '=', 'alex.tremblay@example.gc.ca').executeTakeFirstOrThrow();
   await db.updateTable('users').set({ state: 'active', email_confirmed_at: new Date(), platform_admin: true }).where('id', '=', user.id).execute();
   const accounts = new Accounts(db, new SecretBox(TEST_SECRET_KEY), { signupDomains: [] });
+  // The Government of Canada signature on the service's emails, and a suppression list with something on it.
+  await db.updateTable('services').set({ email_branding: 'gc' }).where('id', '=', service.id).execute();
+  await db
+    .insertInto('suppressions')
+    .values([
+      { service_id: service.id, channel: 'email', recipient: 'old.address@example.gc.ca', reason: 'hard-bounce' },
+      { service_id: service.id, channel: 'sms', recipient: '+16135550147', reason: 'opted-out' },
+    ])
+    .execute();
 
   async function page(locale: 'en-CA' | 'fr-CA', signedIn: boolean): Promise<Page> {
-    const context = await browser.newContext({ locale, viewport: { width: 1280, height: 900 } });
+    // Tall enough for every page: Chromium does not paint a frame that was below the viewport when it loaded, so a
+    // full-page capture would show the email preview blank.
+    const context = await browser.newContext({ locale, viewport: { width: 1280, height: 2400 } });
     if (signedIn) {
       const token = await accounts.createSession(user.id, 'signed-in', { ip: null, userAgent: null });
       await context.addCookies([{ name: 'envoi_session', value: token, url: envoi.url }]);
@@ -54,10 +65,12 @@ try {
     ['sign-in', '/sign-in', 'en-CA', false],
     ['dashboard', `/services/${service.id}`, 'en-CA', true],
     ['templates', `/services/${service.id}/templates`, 'en-CA', true],
-    ['template-preview', `/services/${service.id}/templates/${service.templates.welcome}/preview`, 'en-CA', true],
+    ['template-preview', `/services/${service.id}/templates/${service.templates.welcome}/preview?p.first%20name=Alex&p.reference%20number=A-1234&p.has%20documents=yes`, 'en-CA', true],
     ['send-one', `/services/${service.id}/send/${service.templates.welcome}`, 'en-CA', true],
     ['activity', `/services/${service.id}/activity`, 'en-CA', true],
+    ['suppressions', `/services/${service.id}/suppressions`, 'en-CA', true],
     ['team', `/services/${service.id}/team`, 'en-CA', true],
+    ['security-keys', '/account/two-step', 'en-CA', true],
     ['api-keys', `/services/${service.id}/api`, 'en-CA', true],
     ['tableau-de-bord', `/services/${service.id}`, 'fr-CA', true],
     ['gabarit-sms', `/services/${service.id}/templates/${service.templates.code}`, 'fr-CA', true],
@@ -67,6 +80,7 @@ try {
     const p = await page(locale, signedIn);
     const response = await p.goto(`${envoi.url}${path}`);
     if (!response || response.status() !== 200) throw new Error(`${path} answered ${response?.status()}`);
+    await p.waitForLoadState('networkidle');
     await p.screenshot({ path: new URL(`${name}.png`, OUT).pathname, fullPage: true });
     await p.context().close();
     console.log(`docs/screenshots/${name}.png`);
