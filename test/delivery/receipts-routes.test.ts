@@ -147,13 +147,28 @@ describe('POST /providers/ses', () => {
   it('answers 200 for receipts of unknown or final notifications, and for events that change nothing', async () => {
     const final = await sent('email', 'done@example.com', 'permanent-failure');
     for (const event of [
-      sesEvent('Delivery', 'no-such-message', { delivery: {} }),
+      sesEvent('Delivery', 'no-such-message', { delivery: { timestamp: '2026-01-02T03:04:06.000Z' } }),
       sesEvent('Delivery', final.reference, { delivery: {} }),
       sesEvent('Open', final.reference, { open: {} }),
     ]) {
       expect((await post('/providers/ses', peer.message({ message: event }))).status).toBe(200);
     }
     expect((await notification(database.db, final.id)).status).toBe('permanent-failure');
+  });
+
+  it('asks SNS to deliver again a fresh receipt that beat its notification, and applies it when it comes back', async () => {
+    // The provider answered and sent its event before the worker committed the provider reference.
+    const n = await sent('email', 'early@example.com');
+    const early = randomUUID();
+    const event = sesEvent('Delivery', early, { delivery: { timestamp: new Date().toISOString() } });
+    const first = await post('/providers/ses', peer.message({ message: event }));
+    expect(first.status).toBe(503);
+    expect(first.body).toEqual({ result: 'error', message: '1 receipt(s) for a notification not found yet; deliver again later' });
+    await sql`UPDATE notifications SET provider_reference = ${early} WHERE id = ${n.id}`.execute(database.db);
+    // SNS delivers it again (the in-memory retry may have applied it already: then it changes nothing).
+    const again = await post('/providers/ses', peer.message({ message: event }));
+    expect(again.status).toBe(200);
+    expect((await notification(database.db, n.id)).status).toBe('delivered');
   });
 
   it('refuses bad signatures with 403 and malformed bodies with 400, never 500', async () => {

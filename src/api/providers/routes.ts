@@ -105,12 +105,16 @@ export async function providerRoutes(app: FastifyInstance, opts: ProviderRoutesO
       log.warn({ url: request.url, messageId: message.MessageId, reason: err.message }, 'SNS message with an unreadable event');
       return answer(reply, 400, err.message);
     }
+    let waiting: number;
     try {
-      await opts.sink.submit(receipts);
+      ({ waiting } = await opts.sink.submit(receipts));
     } catch (err) {
       log.error({ err, messageId: message.MessageId }, 'receipts could not be stored; SNS will send them again');
       return answer(reply, 503, 'receipts could not be stored now; try again');
     }
+    // Its notification is not committed yet: SNS keeps the message and delivers it again, so a crash before the
+    // in-memory retry applies it loses nothing (a receipt applied twice changes nothing the second time).
+    if (waiting > 0) return answer(reply, 503, `${waiting} receipt(s) for a notification not found yet; deliver again later`);
     return answer(reply, 200, `${receipts.length} receipt(s) taken`);
   }
 

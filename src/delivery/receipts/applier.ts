@@ -43,7 +43,7 @@ export interface ReceiptApplier extends ReceiptSink {
 
 interface Submission {
   receipts: Receipt[];
-  resolve: () => void;
+  resolve: (result: { waiting: number }) => void;
   reject: (err: unknown) => void;
 }
 
@@ -285,10 +285,15 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
     try {
       const outcomes = rows.length === 0 ? new Map<number, Outcome>() : await applyWithRetry(rows);
       const now = Date.now();
+      const notFound = new Set<Receipt>();
       for (const [ord, row] of rows.entries()) {
         const outcome = outcomes.get(ord);
         if (!outcome) {
-          for (const source of row.sources) wait(source, previousOf.get(source), now);
+          for (const source of row.sources) {
+            // Only a recent event can be racing the worker's commit; an old one is for a notification Envoi never had.
+            if (now - source.at.getTime() < retryForMs) notFound.add(source);
+            wait(source, previousOf.get(source), now);
+          }
         } else if (row.receipt.kind === 'status' && !outcome.applied) {
           log.info(
             { target: describeTarget(row.receipt.target), status: outcome.current, receipt: row.receipt.status },
@@ -297,7 +302,7 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
         }
         // Receipts superseded within their group are not logged one by one: their notification got a later word.
       }
-      for (const s of submissions) s.resolve();
+      for (const s of submissions) s.resolve({ waiting: s.receipts.filter((r) => notFound.has(r)).length });
     } catch (err) {
       log.error({ err, receipts: all.length }, 'receipts could not be applied');
       const now = Date.now();
@@ -331,8 +336,8 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
   return {
     submit(receipts) {
       if (closed) return Promise.reject(new Error('the receipt applier is closed'));
-      if (receipts.length === 0) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
+      if (receipts.length === 0) return Promise.resolve({ waiting: 0 });
+      return new Promise<{ waiting: number }>((resolve, reject) => {
         queue.push({ receipts, resolve, reject });
         pump();
       });

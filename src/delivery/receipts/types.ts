@@ -33,6 +33,11 @@ export interface ComplaintReceipt {
 export type Receipt = StatusReceipt | ComplaintReceipt;
 
 export interface ReceiptSink {
-  /** Resolves once the receipts are committed (or logged and dropped): only then may a webhook answer 2xx. */
-  submit(receipts: Receipt[]): Promise<void>;
+  /**
+   * Resolves once the receipts are committed (or logged and dropped): only then may a webhook answer 2xx. `waiting`
+   * counts the recent ones whose notification was not found yet (a receipt can beat the worker's commit): they are
+   * tried again in memory, and a caller whose sender delivers again (SNS) can ask for that too, so that a crash
+   * loses nothing.
+   */
+  submit(receipts: Receipt[]): Promise<{ waiting: number }>;
 }
