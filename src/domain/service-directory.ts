@@ -137,11 +137,7 @@ export class ServiceDirectory {
 
   template(serviceId: string, templateId: string): Promise<TemplateRecord | null> {
     return this.cached(`template:${serviceId}:${templateId}`, async () => {
-      const row = await this.db
-        .selectFrom('templates as t')
-        .leftJoin('users as u', 'u.id', 't.created_by_id')
-        .selectAll('t')
-        .select('u.email_address as created_by')
+      const row = await selectTemplates(this.db)
         .where('t.service_id', '=', serviceId)
         .where('t.id', '=', templateId)
         .executeTakeFirst();
@@ -195,6 +191,11 @@ export class ServiceDirectory {
       }));
     });
   }
+}
+
+/** Templates (`t`) with their creator's address, as toTemplate() reads them. */
+export function selectTemplates(db: Db) {
+  return db.selectFrom('templates as t').leftJoin('users as u', 'u.id', 't.created_by_id').selectAll('t').select('u.email_address as created_by');
 }
 
 export function toTemplate(row: {

@@ -3,7 +3,7 @@
  * kept in template_history), archiving, and reading the versions back. Every query is scoped by service. Versions
  * are written through bootstrap.ts `writeTemplateVersion`, the same path as provisioning files. No HTTP here.
  */
-import type { TemplateRecord } from './service-directory.ts';
+import { selectTemplates, toTemplate, type TemplateRecord } from './service-directory.ts';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
@@ -29,7 +29,7 @@ export interface TemplateSummary {
 }
 
 /** A template as its pages show it: the API's record of it, and the folder it sits in. */
-export type TemplateDetail = Omit<TemplateRecord, 'hidden' | 'createdBy'> & { folderId: string | null };
+export type TemplateDetail = TemplateRecord & { folderId: string | null };
 
 export interface TemplateVersionView {
   version: number;
@@ -134,28 +134,12 @@ export async function createFolder(db: Db, serviceId: string, parentId: string |
 
 export async function templateOf(db: Db, serviceId: string, templateId: string): Promise<TemplateDetail | null> {
   if (!isUuid(templateId)) return null;
-  const row = await db
-    .selectFrom('templates')
-    .selectAll()
-    .where('service_id', '=', serviceId)
-    .where('id', '=', templateId)
-    .where('hidden', '=', false)
+  const row = await selectTemplates(db)
+    .where('t.service_id', '=', serviceId)
+    .where('t.id', '=', templateId)
+    .where('t.hidden', '=', false)
     .executeTakeFirst();
-  if (!row) return null;
-  return {
-    id: row.id,
-    serviceId: row.service_id,
-    name: row.name,
-    type: row.type,
-    subject: row.subject,
-    content: row.content,
-    category: row.category,
-    version: row.version,
-    archived: row.archived,
-    folderId: row.folder_id,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
+  return row ? { ...toTemplate(row), folderId: row.folder_id } : null;
 }
 
 export async function createTemplate(

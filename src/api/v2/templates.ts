@@ -5,7 +5,7 @@ import { presentTemplate } from './presenters.ts';
 import { getTemplateRequest, getTemplatesRequest, postTemplatePreviewRequest } from './schemas.ts';
 import type { V2Context } from './routes.ts';
 import { callerOf, parseJsonBody } from './routes.ts';
-import { toTemplate, type TemplateRecord } from '../../domain/service-directory.ts';
+import { selectTemplates, toTemplate, type TemplateRecord } from '../../domain/service-directory.ts';
 import {
   missingPersonalisation,
   renderEmailBody,
@@ -69,11 +69,7 @@ export function templateRoutes(app: FastifyInstance, ctx: V2Context) {
   app.get('/v2/templates', async (request) => {
     const caller = callerOf(request);
     const { type } = validateList(request.query);
-    let q = ctx.db
-      .selectFrom('templates as t')
-      .leftJoin('users as u', 'u.id', 't.created_by_id')
-      .selectAll('t')
-      .select('u.email_address as created_by')
+    let q = selectTemplates(ctx.db)
       .where('t.service_id', '=', caller.service.id)
       .where('t.hidden', '=', false)
       .where('t.archived', '=', false);
