@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { html, type Html } from '../html.ts';
-import { csrfField, errorSummary, notice, sendPage, textInput, type FieldError } from '../layout.ts';
+import { csrfField, errorSummary, formPage, notice, sendPage, textInput, type FieldError } from '../layout.ts';
 import { requireUser, safeNext, setSessionCookie, SESSION_COOKIE, type UiContext } from '../context.ts';
 import type { AdminDeps } from './index.ts';
 import { confirmPassword, SECOND_STEP_PATH, signInPage } from './accounts.ts';
@@ -230,26 +230,19 @@ function needsJavaScript(ui: UiContext, key: string): Html {
 function newKeyPage(reply: FastifyReply, ui: UiContext, v: { name?: string; errors?: FieldError[] }, status = 200) {
   const { t } = ui;
   const switching = ui.account!.authType !== 'security_key';
-  return sendPage(
-    reply,
-    ui,
-    {
-      title: t('securityKeys.new.title'),
-      errors: v.errors,
-      body: html`${errorSummary(ui, v.errors)}
-<h1>${t('securityKeys.new.title')}</h1>
-<p>${t('securityKeys.new.intro')}</p>
+  const page = formPage(ui, {
+    title: t('securityKeys.new.title'),
+    errors: v.errors,
+    intro: html`<p>${t('securityKeys.new.intro')}</p>
 ${switching && html`<p>${t('securityKeys.new.switch')}</p>`}
-${needsJavaScript(ui, 'securityKeys.needsJs.account')}
-<form method="post" action="/account/security-keys/new" novalidate>
-  ${csrfField(ui)}
-  ${textInput({ id: 'name', label: t('securityKeys.name.label'), hint: t('securityKeys.name.hint', { max: KEY_NAME_MAX }), value: v.name, autocomplete: 'off', errors: v.errors })}
-  ${textInput({ id: 'password', label: t('securityKeys.password.label'), hint: t('securityKeys.password.hint'), type: 'password', autocomplete: 'current-password', errors: v.errors })}
-  <div class="actions"><button type="submit">${t('securityKeys.new.submit')}</button> <a href="${switching ? '/account/two-step' : '/account/security-keys'}">${t('common.cancel')}</a></div>
-</form>`,
-    },
-    status,
-  );
+${needsJavaScript(ui, 'securityKeys.needsJs.account')}`,
+    action: '/account/security-keys/new',
+    fields: html`${textInput({ id: 'name', label: t('securityKeys.name.label'), hint: t('securityKeys.name.hint', { max: KEY_NAME_MAX }), value: v.name, autocomplete: 'off', errors: v.errors })}
+  ${textInput({ id: 'password', label: t('securityKeys.password.label'), hint: t('securityKeys.password.hint'), type: 'password', autocomplete: 'current-password', errors: v.errors })}`,
+    submit: t('securityKeys.new.submit'),
+    cancel: switching ? '/account/two-step' : '/account/security-keys',
+  });
+  return sendPage(reply, ui, page, status);
 }
 
 interface CeremonyView {
