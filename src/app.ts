@@ -33,6 +33,8 @@ export interface AppServices {
   receipts: ReceiptApplier;
   /** Checks SNS signatures on /providers/* (tests swap in one that trusts their own CA). */
   snsVerifier: SnsVerifier;
+  /** The API's per-minute limit, shared with the other API replicas through the database while an app runs. */
+  rateLimiter: RateLimiter;
 }
 
 export function createServices(config: Config, database: DbHandle, secretKey: string, logger?: Logger): AppServices {
@@ -62,6 +64,7 @@ export function createServices(config: Config, database: DbHandle, secretKey: st
     }),
     receipts: createReceiptApplier(database.db, { logger }),
     snsVerifier: createSnsVerifier(config.snsTopicArns.length > 0 ? { topicArns: config.snsTopicArns } : {}),
+    rateLimiter: new RateLimiter({ db: database.db }),
   };
 }
 
@@ -108,11 +111,15 @@ export async function createApp(services: AppServices, opts: { logger?: FastifyB
     routes.set(route.url, methods);
   });
 
+  const { rateLimiter } = services;
+  rateLimiter.start((err) => app.log.warn({ err }, 'could not share API rate limit counts with the other replicas'));
+  app.addHook('onClose', () => rateLimiter.stop());
+
   await app.register(statusRoutes, { database, version: APP_VERSION });
   await app.register(v2Routes, {
     db: database.db,
     directory: services.directory,
-    rateLimiter: new RateLimiter(),
+    rateLimiter,
     send: services.send,
     jobs: services.jobs,
     publicUrl: config.publicUrl,

@@ -306,6 +306,13 @@ export interface DailySendCountsTable {
   sent: number;
 }
 
+/** API rate limit tokens taken so far per service and key type by all API replicas together; only ever grows. */
+export interface ApiRateCountersTable {
+  service_id: string;
+  key_type: KeyType;
+  taken: ColumnType<number, number | undefined, number>;
+}
+
 export interface OutboxTable {
   id: Generated<number>;
   notification_id: string;
@@ -462,6 +469,7 @@ export interface Database {
   notifications: NotificationsTable;
   received_texts: ReceivedTextsTable;
   daily_send_counts: DailySendCountsTable;
+  api_rate_counters: ApiRateCountersTable;
   outbox: OutboxTable;
   jobs: JobsTable;
   job_files: JobFilesTable;

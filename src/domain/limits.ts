@@ -1,7 +1,8 @@
 /**
  * The two limits every send passes: a per-minute token bucket per service and key type, and a daily message
- * count per service and channel. Neither counts notification rows: the bucket lives in this process, and the
- * daily count is a counter row updated in the same transaction as the notifications it counts.
+ * count per service and channel. Neither counts notification rows: the bucket lives in this process (replicas
+ * share what they took through a counter row, about once a second), and the daily count is a counter row
+ * updated in the same transaction as the notifications it counts.
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/connection.ts';
@@ -13,14 +14,47 @@ export type LimitChannel = 'email' | 'sms' | 'international_sms';
 const KEY_TYPE_LABEL: Record<KeyType, string> = { normal: 'LIVE', team: 'TEAM', test: 'TEST' };
 
 interface Bucket {
+  serviceId: string;
+  keyType: KeyType;
   tokens: number;
   updated: number;
+  capacity: number;
+  refillPerMs: number;
+  /** Last call to take(), allowed or not. */
+  used: number;
+  /** Tokens taken here since they were last added to the shared counter. */
+  pending: number;
+  /** The shared counter as this process last read it; null until its first sync. */
+  seen: number | null;
+}
+
+export interface RateLimiterOptions {
+  /** Where replicas share what they took; without it the limit is this process's alone. */
+  db?: Db;
+  now?: () => number;
+  /** How often start()'s timer syncs with the other replicas. */
+  syncMs?: number;
+  /** A key unused this long, with its bucket full again, is forgotten. */
+  idleMs?: number;
 }
 
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
+  private readonly db: Db | null;
+  private readonly now: () => number;
+  private readonly syncMs: number;
+  private readonly idleMs: number;
+  private syncing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private onError: (err: unknown) => void = () => {};
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(opts: RateLimiterOptions = {}) {
+    this.db = opts.db ?? null;
+    this.now = opts.now ?? Date.now;
+    this.syncMs = opts.syncMs ?? 1000;
+    // Two minutes: longer than any bucket takes to refill from empty (60 s at most).
+    this.idleMs = opts.idleMs ?? 120_000;
+  }
 
   /** Throws 429 RateLimitError when the service's key type has used its requests for the last 60 s. */
   take(serviceId: string, keyType: KeyType, limitPer60s: number): void {
@@ -28,10 +62,15 @@ export class RateLimiter {
     const capacity = Math.min(Math.ceil(limitPer60s / 3) + 1, 1000, limitPer60s);
     const refillPerMs = limitPer60s / 60_000;
     const now = this.now();
-    const bucket = this.buckets.get(key) ?? { tokens: capacity, updated: now };
-    bucket.tokens = Math.min(capacity, bucket.tokens + (now - bucket.updated) * refillPerMs);
-    bucket.updated = now;
-    this.buckets.set(key, bucket);
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = { serviceId, keyType, tokens: capacity, updated: now, capacity, refillPerMs, used: now, pending: 0, seen: null };
+      this.buckets.set(key, bucket);
+    }
+    bucket.capacity = capacity;
+    bucket.refillPerMs = refillPerMs;
+    bucket.used = now;
+    refill(bucket, now);
     if (bucket.tokens < 1) {
       throw new ApiError(
         429,
@@ -40,7 +79,117 @@ export class RateLimiter {
       );
     }
     bucket.tokens -= 1;
+    bucket.pending += 1;
   }
+
+  /**
+   * Adds the tokens taken here to the shared counters and takes from the local buckets what the other replicas
+   * took since the last sync, in one statement. Never runs two at once: a call waits for the one in flight.
+   */
+  sync(): Promise<void> {
+    const run = (this.syncing ?? Promise.resolve()).then(() => this.syncOnce());
+    const settled = run.catch(() => {});
+    this.syncing = settled;
+    void settled.then(() => {
+      if (this.syncing === settled) this.syncing = null;
+    });
+    return run;
+  }
+
+  /** Syncs about once a second until stop(); `onError` hears of a sync that failed (requests never do). */
+  start(onError: (err: unknown) => void = () => {}): void {
+    if (this.timer || !this.db) return;
+    this.onError = onError;
+    this.timer = setInterval(() => {
+      // A slow database delays the next sync rather than queueing more of them.
+      if (!this.syncing) this.sync().catch(this.onError);
+    }, this.syncMs);
+    this.timer.unref();
+  }
+
+  /** Ends the timer and hands the other replicas what this process took since its last sync. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.db) await this.sync().catch(this.onError);
+  }
+
+  private async syncOnce(): Promise<void> {
+    if (!this.db || this.buckets.size === 0) return;
+    // One order for every replica, so that two statements updating the same rows cannot deadlock.
+    const batch = [...this.buckets.values()].sort(
+      (a, b) => compare(a.serviceId, b.serviceId) || compare(a.keyType, b.keyType),
+    );
+    const sent = batch.map((b) => b.pending);
+    for (const b of batch) b.pending = 0;
+    let rows: RateCounterRow[];
+    try {
+      ({ rows } = await rateCounterSync(batch, sent).execute(this.db));
+    } catch (err) {
+      // Whether the counts were added is unknown: rather than count them twice, the next reading is a new
+      // baseline (so a failure loses at most a second of sharing, never charges a replica for its own tokens).
+      for (const b of batch) b.seen = null;
+      throw err;
+    }
+    const totals = new Map(rows.map((r) => [Number(r.position) - 1, Number(r.taken)]));
+    const now = this.now();
+    batch.forEach((bucket, i) => {
+      // No row: nobody has taken a token yet, or (if we sent some) the service was deleted.
+      const total = totals.get(i) ?? (sent[i] === 0 ? 0 : null);
+      if (total === null) return;
+      if (bucket.seen !== null) {
+        const others = Math.max(0, total - bucket.seen - sent[i]!);
+        if (others > 0) {
+          refill(bucket, now);
+          // Below zero if the others took more than this bucket held: the refill pays the debt back.
+          bucket.tokens -= others;
+        }
+      }
+      bucket.seen = total;
+      const key = `${bucket.serviceId}:${bucket.keyType}`;
+      if (this.buckets.get(key) !== bucket || bucket.pending > 0 || now - bucket.used < this.idleMs) return;
+      refill(bucket, now);
+      // A full bucket left alone is what a new one would be, so forgetting it changes nothing here.
+      if (bucket.tokens >= bucket.capacity) this.buckets.delete(key);
+    });
+  }
+}
+
+function refill(bucket: Bucket, now: number): void {
+  bucket.tokens = Math.min(bucket.capacity, bucket.tokens + (now - bucket.updated) * bucket.refillPerMs);
+  bucket.updated = now;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+interface RateCounterRow {
+  /** 1-based, in the order of the batch. */
+  position: number | string;
+  taken: number | string;
+}
+
+/**
+ * Adds each key's tokens to its counter and reads back the totals. Keys with nothing to add are only read, so an
+ * idle second writes no row; a deleted service's tokens are skipped rather than failing the whole statement.
+ */
+function rateCounterSync(batch: Bucket[], sent: number[]): RawBuilder<RateCounterRow> {
+  return sql<RateCounterRow>`
+    WITH mine AS (
+      SELECT * FROM unnest(${batch.map((b) => b.serviceId)}::uuid[], ${batch.map((b) => b.keyType)}::text[],
+                           ${sent}::int8[]) WITH ORDINALITY AS m(service_id, key_type, taken, position)
+    ), added AS (
+      INSERT INTO api_rate_counters (service_id, key_type, taken)
+      SELECT m.service_id, m.key_type, m.taken FROM mine m
+      WHERE m.taken > 0 AND EXISTS (SELECT 1 FROM services s WHERE s.id = m.service_id)
+      ORDER BY m.position
+      ON CONFLICT (service_id, key_type) DO UPDATE SET taken = api_rate_counters.taken + excluded.taken
+      RETURNING service_id, key_type, taken
+    )
+    SELECT m.position, a.taken FROM added a JOIN mine m USING (service_id, key_type)
+    UNION ALL
+    SELECT m.position, c.taken FROM api_rate_counters c JOIN mine m USING (service_id, key_type) WHERE m.taken = 0`;
 }
 
 interface DayCount {
