@@ -45,7 +45,8 @@ export function normaliseKey(key: string): string {
 // the keys once each, instead of once a row, is a large part of rendering a million rows. Small bounded memos.
 const MEMO_LIMIT = 1_000;
 const normalisedKeys = new Map<string, string>();
-type TemplatePart = string | { whole: string; key: string; conditionalText: string | null };
+/** A placeholder as written (`name`), its lookup key, and its conditional text (null for a plain one). */
+type TemplatePart = string | { whole: string; name: string; key: string; conditionalText: string | null };
 const parsedTemplates = new Map<string, TemplatePart[]>();
 
 function memo<T>(cache: Map<string, T>, key: string, make: (key: string) => T): T {
@@ -66,7 +67,7 @@ function templateParts(text: string): TemplatePart[] {
     const placeholder = parsePlaceholder(match[1]!);
     if (!placeholder) continue; // stays literal text
     if (match.index > last) parts.push(text.slice(last, match.index));
-    parts.push({ whole: match[0], key: normaliseKey(placeholder.name), conditionalText: placeholder.conditionalText });
+    parts.push({ whole: match[0], name: placeholder.name, key: normaliseKey(placeholder.name), conditionalText: placeholder.conditionalText });
     last = match.index + match[0].length;
   }
   if (last < text.length) parts.push(text.slice(last));
@@ -75,20 +76,21 @@ function templateParts(text: string): TemplatePart[] {
 
 /** Unique placeholder names across the texts, in order of first appearance, spelt as first written. */
 export function placeholderNames(...texts: string[]): string[] {
+  return uniquePlaceholders(texts).map((p) => p.name);
+}
+
+function uniquePlaceholders(texts: string[]): Array<{ name: string; key: string }> {
   const seen = new Set<string>();
-  const names: string[] = [];
+  const placeholders: Array<{ name: string; key: string }> = [];
   for (const text of texts) {
     if (!text) continue;
-    for (const match of text.matchAll(placeholderPattern())) {
-      const placeholder = parsePlaceholder(match[1]!);
-      if (!placeholder) continue;
-      const key = normaliseKey(placeholder.name);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      names.push(placeholder.name);
+    for (const part of memo(parsedTemplates, text, templateParts)) {
+      if (typeof part === 'string' || seen.has(part.key)) continue;
+      seen.add(part.key);
+      placeholders.push(part);
     }
   }
-  return names;
+  return placeholders;
 }
 
 /** Later keys win when two keys normalise to the same thing, as in Notify. */
@@ -105,7 +107,7 @@ function buildLookup(personalisation: Personalisation | null | undefined): Map<s
  */
 export function missingPersonalisation(texts: string[], personalisation: Personalisation | null | undefined): string[] {
   const lookup = buildLookup(personalisation);
-  return placeholderNames(...texts).filter((name) => lookup.get(normaliseKey(name)) == null);
+  return uniquePlaceholders(texts).flatMap((p) => (lookup.get(p.key) == null ? [p.name] : []));
 }
 
 /** Notify's str2bool: what makes a conditional placeholder show its text. */

@@ -62,11 +62,8 @@ export function sanitisePersonalisation(
   keys: string[] | null | undefined,
 ): SanitiseResult {
   const source = personalisation ?? {};
-  if (!keys || keys.length === 0) {
-    const copy: Personalisation = {};
-    for (const [key, value] of Object.entries(source)) setOwn(copy, key, value);
-    return { personalisation: copy, report: {} };
-  }
+  // Nothing to sanitise: the values are only read from here on, so no copy is made.
+  if (!keys || keys.length === 0) return { personalisation: source, report: {} };
 
   const wanted = new Set(keys.map(normaliseKey));
   const result: Personalisation = {};

@@ -56,6 +56,7 @@ export function smartQuotes(text: string, previousCharacter = ''): string {
 const EMAIL_LIKE = /(?<=^|\s)\S+@\S+(?=\s|$)/gmu;
 
 export function removeSmartQuotesFromEmailAddresses(text: string): string {
+  if (!text.includes('@')) return text;
   return text.replace(EMAIL_LIKE, (address) => address.replace(/[\u2018\u2019]/g, "'"));
 }
 
@@ -63,6 +64,7 @@ const SPACED_HYPHENS = /\s+[-\u2013\u2014]{1,3}\s+/gu;
 
 /** `this - that` → `this – that`. */
 export function replaceHyphensWithEnDashes(text: string): string {
+  if (!/[-\u2013\u2014]/.test(text)) return text;
   return text.replace(SPACED_HYPHENS, ' \u2013 ');
 }
 

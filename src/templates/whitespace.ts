@@ -33,12 +33,7 @@ export function splitLines(value: string): string[] {
 
 /** Collapses every run of whitespace to one space, drops zero-width characters and trims. */
 export function normaliseWhitespace(value: string): string {
-  return value
-    .replace(NON_BREAKING_SPACE, ' ')
-    .replace(OBSCURE_ZERO_WIDTH, '')
-    .split(PY_WHITESPACE_RUN)
-    .filter((part) => part !== '')
-    .join(' ');
+  return stripWhitespace(value.replace(OBSCURE_ZERO_WIDTH, '')).replace(PY_WHITESPACE_RUN, ' ');
 }
 
 /** Normalises whitespace line by line; every kind of line break becomes `\n`. */

@@ -48,32 +48,21 @@ export function notificationRoutes(app: FastifyInstance, ctx: V2Context) {
   const validateList = ctx.compile<Record<string, unknown>>(getNotificationsRequest);
   const validateGet = ctx.compile<{ notification_id: string }>(getNotificationRequest);
 
-  /** The fields that differ between the two channels' requests, read into one SendRequest. */
+  /** Either channel's request, validated, read into one SendRequest (one object literal: this runs on every send). */
   function readSendRequest(type: TemplateType, json: unknown): SendRequest {
-    const common = (body: EmailBody | SmsBody) => ({
+    const email = type === 'email' ? validateEmail(json) : null;
+    const body: EmailBody | SmsBody = email ?? validateSms(json);
+    const senderId = email ? email.email_reply_to_id : (body as SmsBody).sms_sender_id;
+    return {
       type,
+      recipient: email ? email.email_address : (body as SmsBody).phone_number,
       templateId: ctx.uuid(body.template_id),
       personalisation: body.personalisation ?? {},
       reference: body.reference ?? null,
       scheduledFor: body.scheduled_for ? ctx.parseDate(body.scheduled_for) : null,
-    });
-    if (type === 'email') {
-      const body = validateEmail(json);
-      return {
-        ...common(body),
-        recipient: body.email_address,
-        replyToId: body.email_reply_to_id ? ctx.uuid(body.email_reply_to_id) : null,
-        oneClickUnsubscribeUrl: body.one_click_unsubscribe_url ?? null,
-        sanitiseContentFor: body.sanitise_content_for ?? null,
-      };
-    }
-    const body = validateSms(json);
-    return {
-      ...common(body),
-      recipient: body.phone_number,
-      replyToId: body.sms_sender_id ? ctx.uuid(body.sms_sender_id) : null,
-      oneClickUnsubscribeUrl: null,
-      sanitiseContentFor: null,
+      replyToId: senderId ? ctx.uuid(senderId) : null,
+      oneClickUnsubscribeUrl: email?.one_click_unsubscribe_url ?? null,
+      sanitiseContentFor: email?.sanitise_content_for ?? null,
     };
   }
 
@@ -84,20 +73,29 @@ export function notificationRoutes(app: FastifyInstance, ctx: V2Context) {
     await checkDailyLimitBeforeParsing(ctx.send, caller, type);
     const root = urlRoot(request, ctx.publicUrl);
     const accepted = await acceptNotification(ctx.send, caller, readSendRequest(type, parseJsonBody(request)), root);
-    const response = {
+    const template = {
+      id: accepted.template.id,
+      version: accepted.template.version,
+      uri: `${root}services/${caller.service.id}/templates/${accepted.template.id}`,
+    };
+    const uri = `${root}v2/notifications/${accepted.id}`;
+    const scheduledFor = ctx.formatDate(accepted.scheduledFor);
+    if (type === 'sms') {
+      return {
+        id: accepted.id,
+        reference: accepted.reference,
+        uri,
+        template,
+        scheduled_for: scheduledFor,
+        content: { from_number: accepted.fromNumber, body: accepted.body },
+      };
+    }
+    return {
       id: accepted.id,
       reference: accepted.reference,
-      uri: `${root}v2/notifications/${accepted.id}`,
-      template: {
-        id: accepted.template.id,
-        version: accepted.template.version,
-        uri: `${root}services/${caller.service.id}/templates/${accepted.template.id}`,
-      },
-      scheduled_for: ctx.formatDate(accepted.scheduledFor),
-    };
-    if (type === 'sms') return { ...response, content: { from_number: accepted.fromNumber, body: accepted.body } };
-    return {
-      ...response,
+      uri,
+      template,
+      scheduled_for: scheduledFor,
       content: {
         from_email: accepted.fromEmail,
         body: accepted.body,
