@@ -4,7 +4,8 @@
  *  1. Throughput: Envoi's worker (claim, render, send through nodemailer's pool, write the outcome) delivering
  *     notifications already queued, against raw nodemailer (the same pooled connections, TCP_NODELAY) sending the
  *     same messages to the same server, in alternating rounds. Budget: ≥ 2,000 emails/s and ≥ 0.7 × raw.
- *  2. Hand-off latency: under a steady API load at 500, 1,000 and 1,500 requests/s (or --rate), Envoi with its
+ *  2. Hand-off latency: under a steady API load at 500, 1,000 and 1,500 requests/s (or --rate), the requests evenly
+ *     spaced (bench/paced-load.ts, not autocannon's burst at the top of each second), Envoi with its
  *     worker in one process (`envoi start`) and as two processes (`envoi api` beside `envoi worker`); for every
  *     accepted notification, sent_at − created_at (from 201 to the relay's 250). Budget: p95 < 1 s.
  *  3. Receipt ingestion: SES delivery receipts for notifications in `sending`, (a) submitted to the receipt applier
@@ -34,6 +35,7 @@ import { cpuSeconds, sleep, waitForQuiet } from './machine.ts';
 import { BENCH_CONTENT, BENCH_SUBJECT, openBenchDatabase, provisionBenchService, type BenchService } from './fixture.ts';
 import { startServerChild } from './server.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
+import { pacedLoad } from './paced-load.ts';
 
 const BUDGET = { emailsPerSecond: 2_000, ratio: 0.7, handoffP95Ms: 1_000, receiptsPerSecond: 5_000 } as const;
 const SECRET_KEY = 'bench-secret-key-that-is-long-enough-0123456789';
@@ -174,25 +176,18 @@ async function handoffLatency(db: DbHandle, dbUrl: string, service: BenchService
   const worker = roles === 'one process' ? null : await startServerChild('worker', settings);
   const since = new Date();
   try {
+    // A fresh token each second keeps iat within Notify's ±30 s.
     const headers = () => ({ 'content-type': 'application/json', authorization: `Bearer ${signToken(service.serviceId, service.secret)}` });
-    // Tokens are re-signed every second so that iat stays within Notify's ±30 s.
-    const clients = new Set<autocannon.Client>();
-    const resign = setInterval(() => {
-      const h = headers();
-      for (const client of clients) client.setHeaders(h);
-    }, 1000);
     const body = JSON.stringify({ email_address: 'person@example.gc.ca', template_id: service.templateId, personalisation: personalisation(1) });
-    const result = await autocannon({
+    const result = await pacedLoad({
       url: `http://127.0.0.1:${server.port}/v2/notifications/email`,
-      method: 'POST',
+      rate,
+      seconds: opts.seconds,
       connections: 32,
-      overallRate: rate,
-      duration: opts.seconds,
       body,
-      headers: headers(),
-      setupClient: (client) => void clients.add(client),
+      headers,
     });
-    clearInterval(resign);
+    if (result.failed > 0) throw new Error(`hand-off at ${rate}/s: ${result.failed} of ${result.sent} requests failed`);
     for (let i = 0; i < 600 && (await undelivered(db, service.serviceId)) > 0; i++) await sleep(100);
     const { rows } = await sql<{ n: number; p50: number; p95: number; p99: number; max: number }>`
       SELECT count(*)::int AS n,
@@ -205,7 +200,7 @@ async function handoffLatency(db: DbHandle, dbUrl: string, service: BenchService
     const r = rows[0]!;
     return {
       accepted: r.n,
-      acceptedPerSecond: Math.round(result.requests.average),
+      acceptedPerSecond: Math.round(result.answeredPerSecond),
       p50: Math.round(r.p50),
       p95: Math.round(r.p95),
       p99: Math.round(r.p99),
