@@ -73,29 +73,20 @@ export function notificationRoutes(app: FastifyInstance, ctx: V2Context) {
     await checkDailyLimitBeforeParsing(ctx.send, caller, type);
     const root = urlRoot(request, ctx.publicUrl);
     const accepted = await acceptNotification(ctx.send, caller, readSendRequest(type, parseJsonBody(request)), root);
-    const template = {
-      id: accepted.template.id,
-      version: accepted.template.version,
-      uri: `${root}services/${caller.service.id}/templates/${accepted.template.id}`,
-    };
-    const uri = `${root}v2/notifications/${accepted.id}`;
-    const scheduledFor = ctx.formatDate(accepted.scheduledFor);
-    if (type === 'sms') {
-      return {
-        id: accepted.id,
-        reference: accepted.reference,
-        uri,
-        template,
-        scheduled_for: scheduledFor,
-        content: { from_number: accepted.fromNumber, body: accepted.body },
-      };
-    }
-    return {
+    const response = {
       id: accepted.id,
       reference: accepted.reference,
-      uri,
-      template,
-      scheduled_for: scheduledFor,
+      uri: `${root}v2/notifications/${accepted.id}`,
+      template: {
+        id: accepted.template.id,
+        version: accepted.template.version,
+        uri: `${root}services/${caller.service.id}/templates/${accepted.template.id}`,
+      },
+      scheduled_for: ctx.formatDate(accepted.scheduledFor),
+    };
+    if (type === 'sms') return { ...response, content: { from_number: accepted.fromNumber, body: accepted.body } };
+    return {
+      ...response,
       content: {
         from_email: accepted.fromEmail,
         body: accepted.body,
