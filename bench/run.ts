@@ -536,7 +536,9 @@ function table(measurements: Measurement[]): string {
   }
   out.push('');
   for (const m of measurements) {
-    out.push(`${`${m.mode} ${m.kind}`.padEnd(widths[0]!)} slices: ${m.sliceRequestsPerSecond.map(int).join(' / ')} req/s`);
+    // CPU time per request moves less with the machine's load than req/s does: the figure to compare across runs.
+    const perRequest = m.cpu.server !== null && m.requestsPerSecond > 0 ? `, server CPU ${int((m.cpu.server / m.requestsPerSecond) * 1e6)} µs a request` : '';
+    out.push(`${`${m.mode} ${m.kind}`.padEnd(widths[0]!)} slices: ${m.sliceRequestsPerSecond.map(int).join(' / ')} req/s${perRequest}`);
   }
   for (const mode of ['child', 'inproc'] as Mode[]) {
     const ratio = ratioFor(measurements, mode);
