@@ -577,7 +577,7 @@ export class Accounts {
     // Security keys count only while they are the way to sign in (the two-step page says so before the change).
     if (authType !== 'security_key') {
       const removed = await this.db.deleteFrom('webauthn_credentials').where('user_id', '=', userId).returning('name').execute();
-      for (const key of removed) await recordAudit(this.db, { event: 'security-key-removed', actorId, userId, ip, details: { name: key.name } });
+      for (const key of removed) await recordAudit(this.db, { event: 'security-key-removed', actorId, userId, ip, details: { securityKeyName: key.name } });
     }
     await recordAudit(this.db, { event: 'second-factor-changed', actorId, userId, ip, details: { method: authType } });
   }

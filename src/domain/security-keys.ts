@@ -148,7 +148,7 @@ export async function finishRegistration(
     .returning(['id', 'name', 'created_at', 'last_used_at'])
     .executeTakeFirst();
   if (!row) return { kind: 'already-registered', name };
-  await recordAudit(db, { event: 'security-key-added', actorId: input.account.id, userId: input.account.id, ip: input.ip, details: { name } });
+  await recordAudit(db, { event: 'security-key-added', actorId: input.account.id, userId: input.account.id, ip: input.ip, details: { securityKeyName: name } });
   return { kind: 'added', key: { id: row.id, name: row.name, createdAt: row.created_at, lastUsedAt: row.last_used_at } };
 }
 
@@ -252,7 +252,7 @@ export async function removeSecurityKey(
     if (!key) return { kind: 'not-found' as const };
     if (keys.length === 1 && user.auth_type === 'security_key') return { kind: 'last' as const };
     await trx.deleteFrom('webauthn_credentials').where('id', '=', key.id).where('user_id', '=', input.userId).execute();
-    await recordAudit(trx, { event: 'security-key-removed', actorId: input.actorId, userId: input.userId, ip: input.ip, details: { name: key.name } });
+    await recordAudit(trx, { event: 'security-key-removed', actorId: input.actorId, userId: input.userId, ip: input.ip, details: { securityKeyName: key.name } });
     return { kind: 'removed' as const, name: key.name };
   });
 }

@@ -155,7 +155,7 @@ export async function createService(db: Db, input: { name: string; localPart: st
         })
         .execute();
       await trx.insertInto('service_users').values({ service_id: id, user_id: input.creatorId, permissions: [...ALL_PERMISSIONS] }).execute();
-      await recordAudit(trx, { event: 'service-created', actorId: input.creatorId, userId: input.creatorId, ip: input.ip, details: { serviceId: id, name } });
+      await recordAudit(trx, { event: 'service-created', actorId: input.creatorId, userId: input.creatorId, ip: input.ip, details: { serviceId: id, serviceName: name } });
     });
   } catch (err) {
     // Two people creating the same name at once: the unique index decides.
@@ -609,7 +609,7 @@ export async function setServiceActive(db: Db, input: { serviceId: string; activ
     .set({ active: input.active, suspended_at: input.active ? null : new Date(), updated_at: new Date() })
     .where('id', '=', input.serviceId)
     .where('active', '=', !input.active)
-    .returning('id')
+    .returning(['id', 'name'])
     .executeTakeFirst();
   if (!row) return false;
   await recordAudit(db, {
@@ -617,7 +617,7 @@ export async function setServiceActive(db: Db, input: { serviceId: string; activ
     actorId: input.actorId,
     userId: null,
     ip: input.ip,
-    details: { serviceId: input.serviceId },
+    details: { serviceId: input.serviceId, serviceName: row.name },
   });
   return true;
 }
@@ -639,12 +639,33 @@ export function limitProblems(input: DailyLimitsInput): Array<keyof DailyLimitsI
 export async function setDailyLimits(db: Db, input: DailyLimitsInput & { serviceId: string; actorId: string; ip: string | null }): Promise<void> {
   if (limitProblems(input).length) throw new ServiceError('limit-invalid');
   const limits = { email: parseVolume(input.email)!, sms: parseVolume(input.sms)!, internationalSms: parseVolume(input.internationalSms)! };
-  await db
-    .updateTable('services')
-    .set({ email_message_limit: limits.email, sms_message_limit: limits.sms, international_sms_message_limit: limits.internationalSms, updated_at: new Date() })
-    .where('id', '=', input.serviceId)
-    .execute();
-  await recordAudit(db, { event: 'service-limits-changed', actorId: input.actorId, userId: null, ip: input.ip, details: { serviceId: input.serviceId, ...limits } });
+  await db.transaction().execute(async (trx) => {
+    // The limits before the change, for the audit log (locked, so that two admins' changes are recorded in order).
+    const before = await trx
+      .selectFrom('services')
+      .select(['name', 'email_message_limit', 'sms_message_limit', 'international_sms_message_limit'])
+      .where('id', '=', input.serviceId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!before) return;
+    await trx
+      .updateTable('services')
+      .set({ email_message_limit: limits.email, sms_message_limit: limits.sms, international_sms_message_limit: limits.internationalSms, updated_at: new Date() })
+      .where('id', '=', input.serviceId)
+      .execute();
+    await recordAudit(trx, {
+      event: 'service-limits-changed',
+      actorId: input.actorId,
+      userId: null,
+      ip: input.ip,
+      details: {
+        serviceId: input.serviceId,
+        serviceName: before.name,
+        before: { email: before.email_message_limit, sms: before.sms_message_limit, internationalSms: before.international_sms_message_limit },
+        after: limits,
+      },
+    });
+  });
 }
 
 export interface ServiceVolumes extends ServiceSummary {

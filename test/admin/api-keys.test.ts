@@ -120,7 +120,7 @@ describeWithBrowser('API integration', () => {
     expect(await page.locator('table.api-requests tbody tr').first().locator('td').nth(2).innerText()).toBe(en['api.requests.failed'].replace('{status}', '403'));
 
     const events = await envoi.database.db.selectFrom('audit_events').select(['event', 'details']).where('event', 'like', 'api-key-%').orderBy('id').execute();
-    expect(events.map((e) => [e.event, (e.details as Record<string, unknown>).key_name])).toEqual([
+    expect(events.map((e) => [e.event, (e.details as Record<string, unknown>).keyName])).toEqual([
       ['api-key-created', 'Case system'],
       ['api-key-revoked', 'Case system'],
     ]);

@@ -163,8 +163,10 @@ for (const lang of ['en', 'fr'] as const) {
         expect(await p.locator('#email-error').innerText()).toContain(w['signIn.wrong']);
       }
       await signIn(p, victim, 'wrong passphrase 10');
-      const lockedText = w['signIn.locked']!.split('{time}')[0]!;
-      expect(await p.locator('#email-error').innerText()).toContain(lockedText);
+      const [lockedText, afterTime] = w['signIn.locked']!.split('{time}') as [string, string];
+      const lockedMessage = await p.locator('#email-error').innerText();
+      expect(lockedMessage).toContain(lockedText);
+      const lockedUntil = lockedMessage.slice(lockedMessage.indexOf(lockedText) + lockedText.length, lockedMessage.lastIndexOf(afterTime));
       await expectAccessible(p);
       // Even the right password is refused while locked.
       await signIn(p, victim, 'the right passphrase');
@@ -183,6 +185,8 @@ for (const lang of ['en', 'fr'] as const) {
       await expectAccessible(a);
       expect(await a.locator('tbody tr').count()).toBe(1);
       expect(await a.locator('tbody tr').innerText()).toContain(w['audit.event.account-locked']);
+      // Until when, written as the sign-in page wrote it to the person, in the page's language.
+      expect(await a.locator('tbody tr td:last-child li').allInnerTexts()).toEqual([`${w['audit.detail.line']!.replace('{label}', w['audit.detail.until']!)} ${lockedUntil}`]);
       await a.goto(`${envoi.url}/platform-admin/audit?user=${encodeURIComponent(victim)}`);
       expect(await a.locator('tbody').innerText()).toContain(w['audit.event.account-unlocked']);
       await a.context().close();

@@ -220,10 +220,21 @@ for (const lang of ['en', 'fr'] as const) {
       const log = await audit.locator('tbody').innerText();
       expect(log).toContain(w['audit.event.security-key-added']);
       expect(log).toContain(w['audit.event.sign-in']);
+      // Which key, and how the person signed in, in the page's language.
+      const line = (label: string, value: string) => `${w['audit.detail.line']!.replace('{label}', label)} ${value}`;
+      const details = async (event: string) => {
+        await audit.goto(`${base}/platform-admin/audit?user=${encodeURIComponent(user.email)}&event=${event}`);
+        return audit.locator('tbody tr').first().locator('td:last-child li').allInnerTexts();
+      };
+      expect(await details('security-key-added')).toEqual([line(w['audit.detail.securityKey']!, 'YubiKey')]);
+      expect(await details('sign-in')).toEqual([
+        line(w['audit.detail.method']!, w['twoStep.method.security_key']!),
+        line(w['audit.detail.securityKey']!, 'YubiKey'),
+      ]);
       await audit.context().close();
       const { entries } = await listAudit(envoi.database.db, { user: user.email, event: 'sign-in', page: 1, pageSize: 10 });
-      expect(entries[0]!.details).toEqual({ method: 'security_key', key: 'YubiKey' });
-      expect((await listAudit(envoi.database.db, { user: user.email, event: 'security-key-added', page: 1, pageSize: 10 })).entries[0]!.details).toEqual({ name: 'YubiKey' });
+      expect(entries[0]!.details).toEqual({ method: 'security_key', securityKeyName: 'YubiKey' });
+      expect((await listAudit(envoi.database.db, { user: user.email, event: 'security-key-added', page: 1, pageSize: 10 })).entries[0]!.details).toEqual({ securityKeyName: 'YubiKey' });
     });
 
     it('refuses a removed key, a counterfeit key and a cancelled ceremony with a clear message, and explains that JavaScript is needed', async () => {
@@ -340,7 +351,7 @@ for (const lang of ['en', 'fr'] as const) {
       expect(await p.locator('.notice').innerText()).toContain(w['notice.two-step-changed']);
       expect(await keysOf(user.email)).toEqual([]);
       const removed = await listAudit(envoi.database.db, { user: user.email, event: 'security-key-removed', page: 1, pageSize: 10 });
-      expect(removed.entries.map((e) => e.details)).toEqual([{ name: 'Laptop' }, { name: 'YubiKey' }]);
+      expect(removed.entries.map((e) => e.details)).toEqual([{ securityKeyName: 'Laptop' }, { securityKeyName: 'YubiKey' }]);
       await p.context().close();
       await kim.context().close();
     });

@@ -147,7 +147,7 @@ describeWithBrowser('suppression list', () => {
     expect(await suppressedRecipients(db(), [key])).toEqual(new Set());
     const events = await db().selectFrom('audit_events as a').innerJoin('users as u', 'u.id', 'a.actor_id').select(['a.event', 'a.details', 'u.email_address']).where('a.event', '=', 'suppression-removed').execute();
     expect(events.map((e) => [e.email_address, e.details])).toEqual([
-      ['pat.member@tbs-sct.gc.ca', { service_id: serviceId, service_name: 'Benefits Service', channel: 'email', recipient: 'plainte@example.ca', reason: 'complaint' }],
+      ['pat.member@tbs-sct.gc.ca', { serviceId, serviceName: 'Benefits Service', channel: 'email', recipient: 'plainte@example.ca', reason: 'complaint' }],
     ]);
 
     // Removing it again (from a second tab) says it is not on the list; so do a stale link and nonsense.

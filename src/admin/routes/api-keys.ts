@@ -97,7 +97,7 @@ ${requests.length === 0 ? html`<p>${failuresOnly ? t('api.requests.noFailures') 
       actorId: ui.account!.id,
       userId: null,
       ip: request.ip,
-      details: { service_id: service.id, service_name: service.name, key_id: created.id, key_name: name, key_type: keyType },
+      details: { serviceId: service.id, serviceName: service.name, keyId: created.id, keyName: name, keyType },
     });
     const key = fullApiKey(name, service.id, created.secret);
     // Shown on this response only (never stored in the clear, never cached: the pages are no-store).
@@ -142,7 +142,7 @@ ${notice(html`<p>${t('api.created.once')}</p>`, 'warning')}
         actorId: ui.account!.id,
         userId: null,
         ip: request.ip,
-        details: { service_id: service.id, service_name: service.name, key_id: key.id, key_name: key.name, key_type: key.keyType },
+        details: { serviceId: service.id, serviceName: service.name, keyId: key.id, keyName: key.name, keyType: key.keyType },
       });
     }
     return reply.redirect(servicePath(service, '/api?notice=revoked'), 303);

@@ -181,7 +181,7 @@ export async function securityKeyRoutes(app: FastifyInstance, deps: AdminDeps): 
     }
     const result = await finishSignIn(db, { account, sessionId: session.id, challengeId, response: request.body.response ?? '', rp: relyingParty(request) });
     if (result.kind === 'ok') {
-      const token = await accounts.completeSignIn(session.id, account, meta(request), 'security_key', { key: result.key.name });
+      const token = await accounts.completeSignIn(session.id, account, meta(request), 'security_key', { securityKeyName: result.key.name });
       setSessionCookie(reply, ui, token);
       return reply.redirect(safeNext(next), 303);
     }

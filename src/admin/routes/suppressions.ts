@@ -154,7 +154,7 @@ ${notice(html`<p>${t(`suppressions.remove.warning.${entry.reason}`)}</p>`, entry
       actorId: ui.account!.id,
       userId: null,
       ip: request.ip,
-      details: { service_id: service.id, service_name: service.name, channel: removed.channel, recipient: removed.recipient, reason: removed.reason },
+      details: { serviceId: service.id, serviceName: service.name, channel: removed.channel, recipient: removed.recipient, reason: removed.reason },
     });
     return reply.redirect(listPath(service, 'removed'), 303);
   });
