@@ -21,6 +21,7 @@ import { createReceiptApplier, type ReceiptApplier } from './delivery/receipts/a
 import { createSnsVerifier, type SnsVerifier } from './delivery/receipts/sns.ts';
 import { providerRoutes } from './api/providers/routes.ts';
 import { adminRoutes, renderNotFound } from './admin/routes/index.ts';
+import { childOf, httpDuration, httpRequests } from './metrics.ts';
 
 export interface AppServices {
   config: Config;
@@ -102,6 +103,18 @@ export async function createApp(services: AppServices, opts: { logger?: FastifyB
     const apiPath = /^\/(v2|_|providers)(\/|$)/.test(request.url);
     if (!apiPath && request.method === 'GET' && (request.headers.accept ?? '').includes('text/html')) return renderNotFound(request, reply);
     return reply.code(404).send({ result: 'error', message: NOT_FOUND_MESSAGE });
+  });
+
+  // Every answer, API, web UI and provider hooks alike, under its route pattern: ids in URLs never become labels.
+  const requestCount = childOf((method, route, status) => httpRequests.labels(method, route, status));
+  const requestDuration = childOf((method, route) => httpDuration.labels(method, route));
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    if (route !== '/metrics') {
+      requestCount(request.method, route, String(reply.statusCode)).inc();
+      requestDuration(request.method, route).observe(reply.elapsedTime / 1000);
+    }
+    done();
   });
 
   const routes = new Map<string, Set<string>>();

@@ -12,6 +12,8 @@ import { loadConfig, ConfigError, type Config } from './config.ts';
 import { runningServer, type ServerHandoff } from './runtime.ts';
 import type { CommandInput, CommandName, SendBulkEvent, SendBulkInput } from './commands.ts';
 import type { OutboxEntry } from './delivery/outbox.ts';
+import type { startMetricsServer } from './metrics.ts';
+import type { Logger } from './background.ts';
 
 // Heavy modules (database, HTTP server, providers) load inside the commands that need them, so that `help`
 // and configuration errors answer at once.
@@ -85,16 +87,22 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
   if (!config.databaseUrl && !(roles.api && roles.worker)) {
     throw new OperatorError('running the API and the worker as separate processes needs PostgreSQL: set DATABASE_URL');
   }
-  const [{ default: pino }, { openState, writeHandoff, removeHandoff }, { createApp, createServices }, { startWorker }, { commandBridgeRoutes }, { runCommand, sendBulk }] =
+  if (roles.api && config.metrics.port !== null && config.metrics.port !== 0 && config.metrics.port === config.port) {
+    throw new OperatorError(`METRICS_PORT and PORT are both ${config.port}: metrics need a port of their own`);
+  }
+  const [{ default: pino }, { startMetricsServer }] = await Promise.all([import('pino'), import('./metrics.ts')]);
+  const logger = pino({ level: config.logLevel });
+  // First: a port already taken stops start-up at once, before there is anything to close.
+  const metrics = config.metrics.port === null ? null : await listenForMetrics(startMetricsServer, config.metrics, logger);
+  if (metrics) logger.info(`serving metrics at ${metrics.url}`);
+  const [{ openState, writeHandoff, removeHandoff }, { createApp, createServices }, { startWorker }, { commandBridgeRoutes }, { runCommand, sendBulk }] =
     await Promise.all([
-      import('pino'),
       import('./runtime.ts'),
       import('./app.ts'),
       import('./delivery/worker.ts'),
       import('./api/command-bridge.ts'),
       import('./commands.ts'),
     ]);
-  const logger = pino({ level: config.logLevel });
   const { database, secretKey, migrated } = await openState(config);
   if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
   const services = createServices(config, database, secretKey, logger);
@@ -148,6 +156,8 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
     }
     if (!roles.api) stops.push(() => services.receipts.close());
   }
+  // Last, so that the rest can still be watched while it stops.
+  if (metrics) stops.push(() => metrics.close());
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -159,6 +169,26 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
   if (handoff) removeHandoff(config, handoff);
   await database.close();
   return 0;
+}
+
+/** The metrics listener, or an operator's error naming the setting when its address cannot be used. */
+async function listenForMetrics(
+  start: typeof startMetricsServer,
+  where: { port: number | null; host: string },
+  logger: Logger,
+) {
+  try {
+    return await start({ port: where.port ?? 0, host: where.host, logger });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const address = `${where.host}:${where.port}`;
+    if (code === 'EADDRINUSE') throw new OperatorError(`cannot serve metrics on ${address}: the port is already in use (METRICS_PORT)`);
+    if (code === 'EACCES') throw new OperatorError(`cannot serve metrics on ${address}: permission denied (METRICS_PORT)`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      throw new OperatorError(`cannot serve metrics on ${address}: METRICS_HOST is not an address of this machine`);
+    }
+    throw err;
+  }
 }
 
 async function migrateCommand(config: Config): Promise<number> {

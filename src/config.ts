@@ -90,6 +90,12 @@ export interface Config {
     pollMs: number;
     maxAttempts: number;
   };
+  metrics: {
+    /** Port of the process's own Prometheus listener (GET /metrics); null: no listener. */
+    port: number | null;
+    /** Loopback unless set, so that metrics are never public by accident. */
+    host: string;
+  };
   jobs: {
     /** How often the worker looks for scheduled jobs and jobs left by a process that died. */
     pollMs: number;
@@ -271,6 +277,10 @@ export function loadConfig(env: Env = process.env): Config {
       leaseSeconds: int(env, 'WORKER_LEASE_SECONDS', 60, 5, 3600),
       pollMs: int(env, 'WORKER_POLL_MS', 200, 10, 60_000),
       maxAttempts: int(env, 'WORKER_MAX_ATTEMPTS', 5, 1, 50),
+    },
+    metrics: {
+      port: optional(env, 'METRICS_PORT') === null ? null : int(env, 'METRICS_PORT', 0, 0, 65535),
+      host: str(env, 'METRICS_HOST', '127.0.0.1'),
     },
     jobs: {
       pollMs: int(env, 'JOB_POLL_MS', 1000, 10, 60_000),

@@ -25,6 +25,9 @@ import { startJobLoop } from '../jobs/job-loop.ts';
 import { queueStatusCallbacks } from './callbacks/queue.ts';
 import { suppressedRecipients, suppressionKey } from '../domain/suppressions.ts';
 import { emailBranding, inlineImages, loadBrandings, logoCid, NO_BRANDING, type ServiceBranding } from '../domain/email-branding.ts';
+import { PRIORITY_OF_CATEGORY } from '../domain/notifications.ts';
+import { childOf, deliveries, handoffSeconds, measureQueueAge, reportProviders } from '../metrics.ts';
+import { providerChoice } from './providers/failover.ts';
 
 export interface WorkerOptions {
   db: Db;
@@ -63,6 +66,7 @@ interface ClaimedNotification {
   next_attempt_at: Date;
   attempts: number;
   created_at: Date;
+  scheduled_for: Date | null;
 }
 
 export const NOTIFICATION_QUEUE: QueueTable = {
@@ -88,6 +92,7 @@ export const NOTIFICATION_QUEUE: QueueTable = {
     'next_attempt_at',
     'attempts',
     'created_at',
+    'scheduled_for',
   ],
   noteColumn: 'provider_response',
   touchColumn: 'updated_at',
@@ -163,6 +168,19 @@ export function startWorker(opts: WorkerOptions): Worker {
     for (const [delayMs, rows] of byDelay) await giveBack(db, NOTIFICATION_QUEUE, rows, delayMs);
   }, log);
   const record = (outcome: Outcome): void => outcomes.add(outcome);
+
+  const deliveryCount = childOf((channel, provider, status) => deliveries.labels(channel, provider, status));
+  const handoff = { email: handoffSeconds.labels('email'), sms: handoffSeconds.labels('sms') };
+  /**
+   * Records a row's outcome and counts it for /metrics; `provider` answered it, null when none was called. Test
+   * keys' made-up outcomes are not deliveries, so they are not counted.
+   */
+  function settle(row: ClaimedNotification, outcome: Outcome, provider: string | null): void {
+    record(outcome);
+    if (row.key_type === 'test') return;
+    const status = 'final' in outcome ? outcome.final.status : 'retry' in outcome ? 'retry' : 'throttled';
+    deliveryCount(row.notification_type, provider ?? 'none', status).inc();
+  }
 
   async function writeFinals(rows: Final[]): Promise<void> {
     if (rows.length === 0) return;
@@ -319,7 +337,7 @@ export function startWorker(opts: WorkerOptions): Worker {
         } catch (err) {
           // Rendering fails the same way every time: no point retrying.
           log?.error({ err, notificationId: row.id }, 'could not render email');
-          record(finalFor(row, 'technical-failure', { response: `render failed: ${(err as Error).message}` }));
+          settle(row, finalFor(row, 'technical-failure', { response: `render failed: ${(err as Error).message}` }), null);
           return;
         }
         result = await providers.email.send(msg);
@@ -345,27 +363,30 @@ export function startWorker(opts: WorkerOptions): Worker {
     else if (result.outcome !== 'retry') gate.succeeded();
     switch (result.outcome) {
       case 'delivered':
-      case 'accepted':
-        record(
-          finalFor(row, result.outcome === 'delivered' ? 'delivered' : 'sending', {
-            provider: providerName,
-            reference: result.reference,
-            response: result.response,
-            sentAt,
-            billableUnits,
-          }),
-        );
+      case 'accepted': {
+        const final = finalFor(row, result.outcome === 'delivered' ? 'delivered' : 'sending', {
+          provider: providerName,
+          reference: result.reference,
+          response: result.response,
+          sentAt,
+          billableUnits,
+        });
+        settle(row, final, providerName);
+        // From when the row could first be sent: a scheduled one waited for its time on purpose.
+        const dueSince = Math.max(row.created_at.getTime(), row.scheduled_for?.getTime() ?? 0);
+        handoff[row.notification_type].observe(Math.max(0, sentAt.getTime() - dueSince) / 1000);
         break;
+      }
       case 'permanent-failure':
-        record(finalFor(row, 'permanent-failure', { provider: providerName, response: result.response }));
+        settle(row, finalFor(row, 'permanent-failure', { provider: providerName, response: result.response }), providerName);
         break;
       case 'retry':
         log?.warn({ notificationId: row.id, attempts: row.attempts, response: result.response }, 'delivery attempt failed');
-        record(failedAttempt(row, providerName, result.response));
+        settle(row, failedAttempt(row, providerName, result.response), providerName);
         break;
       case 'throttled':
         log?.warn({ provider: providerName, response: result.response }, 'provider asked to slow down');
-        record({ throttled: { id: row.id, attempts: row.attempts, delayMs: gate.pauseLeftMs() } });
+        settle(row, { throttled: { id: row.id, attempts: row.attempts, delayMs: gate.pauseLeftMs() } }, providerName);
         break;
     }
   }
@@ -412,17 +433,17 @@ export function startWorker(opts: WorkerOptions): Worker {
         if (suppressed.has(suppressionKey({ serviceId: row.service_id, channel: row.notification_type, recipient: row.normalised_to }))) {
           // A hard bounce, complaint or opt-out earlier: fail fast, never bother the provider or the person again.
           const what = row.notification_type === 'email' ? 'email address' : 'phone number';
-          record(finalFor(row, 'permanent-failure', { response: `The ${what} is on the service's suppression list` }));
+          settle(row, finalFor(row, 'permanent-failure', { response: `The ${what} is on the service's suppression list` }), null);
           continue;
         }
         if (row.attempts > maxAttempts) {
           // Only after leases ran out without an outcome, e.g. a message that crashes the worker each time.
-          record(finalFor(row, 'technical-failure', { response: `no outcome after ${maxAttempts} attempts` }));
+          settle(row, finalFor(row, 'technical-failure', { response: `no outcome after ${maxAttempts} attempts` }), null);
           continue;
         }
         const gate = channels[row.notification_type];
         if (gate.pauseLeftMs() > 0) {
-          record({ throttled: { id: row.id, attempts: row.attempts, delayMs: gate.pauseLeftMs() } });
+          settle(row, { throttled: { id: row.id, attempts: row.attempts, delayMs: gate.pauseLeftMs() } }, null);
           continue;
         }
         while (running && (inFlight.size >= concurrency || !gate.hasRoom()) && Date.now() <= startBy) {
@@ -458,11 +479,17 @@ export function startWorker(opts: WorkerOptions): Worker {
 
   const loopDone = loop().catch((err) => log?.error({ err }, 'delivery worker stopped unexpectedly'));
   const jobLoop = opts.jobs ? startJobLoop(opts.jobs, { pollMs: config.jobs.pollMs, logger: log }) : null;
+  const unmeasured = [
+    measureQueueAge(() => oldestDueSeconds(db), log),
+    reportProviders({ channel: 'email', ...providerChoice(providers.email) }),
+    reportProviders({ channel: 'sms', ...providerChoice(providers.sms) }),
+  ];
 
   return {
     async stop() {
       if (!running) return loopDone.then(() => undefined);
       running = false;
+      for (const forget of unmeasured) forget();
       sleeper.wake();
       await jobLoop?.stop();
       await loopDone;
@@ -480,6 +507,26 @@ export function startWorker(opts: WorkerOptions): Worker {
       });
     },
   };
+}
+
+/**
+ * How long the oldest notification that is due and not claimed has been due, in seconds; 0 when none: the
+ * queue's lag, for /metrics. One index probe per lane on the claim queue's index (priority, next_attempt_at)
+ * WHERE status = 'created', so that a long queue costs no more than a short one; rows leased by a worker are
+ * stepped over (a batch at most per worker).
+ */
+export async function oldestDueSeconds(db: Db): Promise<number> {
+  const lanes = [...new Set(Object.values(PRIORITY_OF_CATEGORY))];
+  const { rows } = await sql<{ age: number | null }>`
+    SELECT extract(epoch FROM now() - min(oldest.next_attempt_at))::float8 AS age
+    FROM unnest(${lanes}::smallint[]) AS lane(priority)
+    CROSS JOIN LATERAL (
+      SELECT next_attempt_at FROM notifications
+      WHERE (${NOTIFICATION_QUEUE.due}) AND priority = lane.priority AND (claimed_until IS NULL OR claimed_until < now())
+      ORDER BY next_attempt_at
+      LIMIT 1
+    ) AS oldest`.execute(db);
+  return Math.max(0, Number(rows[0]?.age ?? 0));
 }
 
 /**

@@ -38,6 +38,7 @@ import {
 } from '../domain/recipients.ts';
 import { stripAndRemoveObscureWhitespace } from '../templates/whitespace.ts';
 import { renderEmailBody, renderEmailSubject, renderSms } from '../templates/index.ts';
+import { notificationsAccepted } from '../metrics.ts';
 import { readRows, type SpreadsheetFormat } from './spreadsheet.ts';
 import { RecipientListChecker, type ListReport, type RecipientListOptions } from './recipient-list.ts';
 
@@ -549,9 +550,10 @@ export class Jobs {
 
     // PGlite is one connection, held by the transaction: nothing else could claim the job meanwhile anyway.
     const heartbeat = this.opts.database.kind === 'postgres' ? this.keepLease(job) : null;
+    const tally = { queued: 0 };
     try {
       await this.opts.database.withBulkTransaction(async (tx) => {
-        const rows = this.notificationRows(job, started.processing_started!, template, tx.read, onProgress);
+        const rows = this.notificationRows(job, started.processing_started!, template, tx.read, onProgress, tally);
         const inserted = await tx.insertRows('notifications', NOTIFICATION_COLUMNS, rows);
         if (inserted !== job.notification_count) {
           throw new Error(`job ${job.id}: the file gave ${inserted} rows, ${job.notification_count} were checked`);
@@ -566,6 +568,7 @@ export class Jobs {
     } finally {
       heartbeat?.stop();
     }
+    notificationsAccepted[job.template_type][job.key_type].inc(tally.queued);
     this.log?.info({ jobId: job.id, rows: job.notification_count }, 'job queued');
     return true;
   }
@@ -617,6 +620,8 @@ export class Jobs {
     template: { subject: string | null; content: string; category: TemplateCategory },
     read: (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>,
     onProgress: NewJob['onProgress'],
+    /** Counts the rows queued for delivery (not simulated or failed ones), for the accepted metric. */
+    tally: { queued: number },
   ): AsyncGenerator<BulkValue[][]> {
     // Big jobs wait behind single sends; a small one keeps its template's lane, but never the bulk one.
     const priority =
@@ -646,6 +651,7 @@ export class Jobs {
       // Rows were checked when the job was created; one that fails now (it should not) is kept as a failure.
       const failed = row.errors.length > 0;
       const status = failed ? 'technical-failure' : row.simulated ? 'delivered' : 'created';
+      if (status === 'created') tally.queued++;
       batch.push([
         timeOrderedUuid(),
         job.service_id,

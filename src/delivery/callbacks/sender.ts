@@ -25,6 +25,7 @@ import { createOutcomeWriter } from '../outcome-writer.ts';
 import { buildPayloads, type CallbackPayload, type QueuedCallback } from './payloads.ts';
 import { callbackHeaders } from './signing.ts';
 import { createOutboundHttp, type OutboundResult } from './outbound-http.ts';
+import { callbacksTotal, childOf } from '../../metrics.ts';
 
 export interface CallbackSenderOptions {
   db: Db;
@@ -131,7 +132,13 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
     await writeFinals(batch.flatMap((o) => ('final' in o ? [o.final] : [])));
     await release(db, CALLBACK_QUEUE, batch.flatMap((o) => ('retry' in o ? [o.retry] : [])));
   }, log);
-  const record = (outcome: { final: Final } | { retry: Retry }): void => outcomes.add(outcome);
+  const callbackCount = childOf((kind, result) => callbacksTotal.labels(kind, result));
+  /** Records a row's outcome and counts it for /metrics (`disabled`: the receiver answered 410 Gone). */
+  const record = (row: ClaimedCallback, outcome: { final: Final } | { retry: Retry }, disabled = false): void => {
+    outcomes.add(outcome);
+    const result = disabled ? 'disabled' : 'final' in outcome ? outcome.final.state : 'retry';
+    callbackCount(row.callback_type, result).inc();
+  };
 
   async function writeFinals(rows: Final[]): Promise<void> {
     if (rows.length === 0) return;
@@ -269,23 +276,23 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
 
   async function send(prepared: Prepared): Promise<void> {
     const { row } = prepared;
-    if ('drop' in prepared.send) return record(finalFor(row, 'dropped', prepared.send.drop));
-    if ('fail' in prepared.send) return record(failedAttempt(row, prepared.send.fail));
+    if ('drop' in prepared.send) return record(row, finalFor(row, 'dropped', prepared.send.drop));
+    if ('fail' in prepared.send) return record(row, failedAttempt(row, prepared.send.fail));
     const { setting, body } = prepared.send;
     const headers = callbackHeaders({ id: row.id, body, bearerToken: setting.bearerToken, webhookSecret: setting.webhookSecret });
     const result = await outbound.post(setting.url, headers, body);
     const outcome = judge(result);
     if (outcome === 'gone') {
       await disableCallback(row, setting.url);
-      return record(finalFor(row, 'failed', describe(result)));
+      return record(row, finalFor(row, 'failed', describe(result)), true);
     }
-    if (outcome === 'delivered') return record(finalFor(row, 'delivered', describe(result)));
+    if (outcome === 'delivered') return record(row, finalFor(row, 'delivered', describe(result)));
     if (outcome === 'retry') {
       log?.warn({ callbackId: row.id, serviceId: row.service_id, attempts: row.attempts, response: describe(result) }, 'callback attempt failed');
-      return record(failedAttempt(row, describe(result), result.kind === 'response' ? result.retryAfterMs : undefined));
+      return record(row, failedAttempt(row, describe(result), result.kind === 'response' ? result.retryAfterMs : undefined));
     }
     log?.warn({ callbackId: row.id, serviceId: row.service_id, response: describe(result) }, 'callback refused');
-    record(finalFor(row, 'failed', describe(result)));
+    record(row, finalFor(row, 'failed', describe(result)));
   }
 
   /**
@@ -368,7 +375,7 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
       for (const p of prepared) {
         if (p.row.attempts > maxAttempts) {
           // Only after leases ran out without an outcome, e.g. a sender killed mid-request each time.
-          record(finalFor(p.row, 'failed', `no outcome after ${maxAttempts} attempts`));
+          record(p.row, finalFor(p.row, 'failed', `no outcome after ${maxAttempts} attempts`));
           continue;
         }
         const lane = laneOf(p.row.service_id);

@@ -109,10 +109,36 @@ class Breaker {
   }
 }
 
+/** The providers behind each failover provider, and which one takes its traffic now (for /metrics). */
+const choices = new WeakMap<object, { names: string[]; inUse(): string }>();
+
+/**
+ * A channel's providers in order and the one whose turn it is: the first whose breaker is closed, else (all
+ * tripped) the one whose cooldown ends first. A half-open provider's single trial send does not make it the
+ * one in use. A provider without failover is always in use.
+ */
+export function providerChoice(provider: { readonly name: string }): { names: string[]; inUse(): string } {
+  return choices.get(provider) ?? { names: [provider.name], inUse: () => provider.name };
+}
+
 export function createFailoverProvider<M>(providers: Array<ChannelProvider<M>>, opts: FailoverOptions): ChannelProvider<M> {
   if (providers.length === 0) throw new Error('failover needs at least one provider');
   const now = opts.now ?? Date.now;
   const breakers = providers.map((p) => new Breaker(p.name, { ...opts, now }));
+
+  /** With every breaker tripped: the one whose cooldown ends first. */
+  function soonestBack(): number {
+    let soonest = 0;
+    for (let i = 1; i < breakers.length; i++) {
+      if (breakers[i]!.trippedUntil! < breakers[soonest]!.trippedUntil!) soonest = i;
+    }
+    return soonest;
+  }
+
+  function inUse(): number {
+    const closed = breakers.findIndex((b) => b.trippedUntil === null);
+    return closed >= 0 ? closed : soonestBack();
+  }
 
   /** The provider to use now, and whether its answer decides a half-open (or all-tripped) breaker. */
   function choose(at: number): { index: number; probe: boolean } {
@@ -121,11 +147,7 @@ export function createFailoverProvider<M>(providers: Array<ChannelProvider<M>>, 
       if (b.trippedUntil === null) return { index: i, probe: false };
       if (at >= b.trippedUntil && !b.probing) return { index: i, probe: true };
     }
-    let soonest = 0;
-    for (let i = 1; i < breakers.length; i++) {
-      if (breakers[i]!.trippedUntil! < breakers[soonest]!.trippedUntil!) soonest = i;
-    }
-    return { index: soonest, probe: true };
+    return { index: soonestBack(), probe: true };
   }
 
   function settle(b: Breaker, probe: boolean, failed: boolean): void {
@@ -139,7 +161,7 @@ export function createFailoverProvider<M>(providers: Array<ChannelProvider<M>>, 
     // Otherwise: a send that began before the breaker tripped; it no longer says anything about the provider.
   }
 
-  return {
+  const failover: ChannelProvider<M> = {
     name: providers.map((p) => p.name).join('|'),
     async send(msg: M): Promise<ProviderResult> {
       const { index, probe } = choose(now());
@@ -162,4 +184,6 @@ export function createFailoverProvider<M>(providers: Array<ChannelProvider<M>>, 
       await Promise.all(providers.map((p) => p.close()));
     },
   };
+  choices.set(failover, { names: providers.map((p) => p.name), inUse: () => providers[inUse()]!.name });
+  return failover;
 }

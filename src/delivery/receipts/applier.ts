@@ -20,6 +20,7 @@ import { prepared, type Db } from '../../db/connection.ts';
 import type { Logger } from '../../background.ts';
 import { queueComplaintCallbacks, queueStatusCallbacks } from '../callbacks/queue.ts';
 import type { ComplaintReceipt, Receipt, ReceiptSink, ReceiptTarget, StatusReceipt } from './types.ts';
+import { receiptResults as counted } from '../../metrics.ts';
 
 export interface ReceiptApplierOptions {
   logger?: Logger;
@@ -180,6 +181,10 @@ function receiptStatement(rows: Row[]) {
     SELECT f.ord, f.current, (c.ord IS NOT NULL) AS applied FROM found f LEFT JOIN changed c ON c.ord = f.ord`;
 }
 
+/**
+ * For /metrics each receipt is counted once as applied or ignored when its fate is known, and also once as waiting
+ * when it first waits for its notification. Receipts that a later one in the same batch superseded share its fate.
+ */
 export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): ReceiptApplier {
   const log = opts.logger ?? silent;
   const maxBatch = opts.maxBatch ?? 2_000;
@@ -247,13 +252,16 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
     const tries = (previous?.tries ?? 0) + 1;
     if (now - firstSeen >= retryForMs || closed) {
       log.info({ target: describeTarget(receipt.target), kind: receipt.kind }, 'receipt for an unknown notification dropped');
+      counted.ignored.inc();
       return;
     }
+    if (!previous) counted.waiting.inc();
     const gap = Math.min(FIRST_RETRY_MS * 2 ** (tries - 1), LONGEST_RETRY_GAP_MS);
     waiting.push({ receipt, firstSeen, tries, retryAt: Math.min(now + gap, firstSeen + retryForMs) });
     if (waiting.length > maxWaiting) {
       const excess = waiting.length - maxWaiting;
       waiting.splice(0, excess);
+      counted.ignored.inc(excess);
       log.warn({ dropped: excess, kept: maxWaiting }, 'too many receipts waiting for their notification: the oldest were dropped');
     }
   }
@@ -267,6 +275,7 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
       const problem = problemWith(receipt);
       if (problem) {
         log.warn({ receipt }, `receipt dropped: ${problem}`);
+        counted.ignored.inc();
         continue;
       }
       if (receipt.kind === 'complaint') {
@@ -299,6 +308,10 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
             { target: describeTarget(row.receipt.target), status: outcome.current, receipt: row.receipt.status },
             'receipt for a notification already final (or already at that status) dropped',
           );
+          counted.ignored.inc(row.sources.length);
+        } else {
+          // A status change, or a complaint recorded (a repeat of one already recorded is not told apart).
+          counted.applied.inc(row.sources.length);
         }
         // Receipts superseded within their group are not logged one by one: their notification got a later word.
       }
@@ -354,6 +367,7 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
         });
       }
       if (waiting.length > 0) log.info({ dropped: waiting.length }, 'receipts still waiting for their notification were dropped at shutdown');
+      counted.ignored.inc(waiting.length);
       waiting = [];
     },
   };
