@@ -8,8 +8,14 @@ import { prepared, type Db } from '../db/connection.ts';
 import type { NotificationsTable } from '../db/schema.ts';
 import type { CounterRow, DailyLimits, Reservation } from './limits.ts';
 
+/**
+ * A row to insert. `personalisation` is the value itself, not JSON text: the batch is serialised in one
+ * JSON.stringify, which writes it in place.
+ */
+export type NewNotification = Omit<Insertable<NotificationsTable>, 'personalisation'> & { personalisation: Record<string, unknown> | null };
+
 interface Pending {
-  row: Insertable<NotificationsTable>;
+  row: NewNotification;
   reservation: Reservation | null;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -27,7 +33,7 @@ export class NotificationWriter {
     private readonly opts: { maxBatch: number; maxInFlight: number } = { maxBatch: 500, maxInFlight: 2 },
   ) {}
 
-  write(row: Insertable<NotificationsTable>, reservation: Reservation | null): Promise<void> {
+  write(row: NewNotification, reservation: Reservation | null): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ row, reservation, resolve, reject });
       this.pump();
@@ -54,12 +60,12 @@ export class NotificationWriter {
       // One statement, committed on its own: the batch goes in as one JSON array (serialised natively, and parsed
       // by PostgreSQL rather than by the driver, which would build and escape one array literal per column), and
       // the daily counters are bumped in its tail.
-      const columns = sql.join((Object.keys(batch[0]!.row) as Array<keyof Insertable<NotificationsTable>>).map((c) => sql.ref(c)));
+      const columns = sql.join(Object.keys(batch[0]!.row).map((c) => sql.ref(c)));
       const counters = this.limits.counterUpsert(reservations);
       const { rows } = await sql<CounterRow>`${prepared}
         WITH inserted AS (
           INSERT INTO notifications (${columns})
-          SELECT ${columns} FROM json_populate_recordset(NULL::notifications, ${batchJson(batch)}::json)
+          SELECT ${columns} FROM json_populate_recordset(NULL::notifications, ${JSON.stringify(batch.map((p) => p.row))}::json)
           RETURNING 1)
         ${counters.statement}`.execute(this.db);
       counters.apply(rows);
@@ -74,19 +80,4 @@ export class NotificationWriter {
       batch[0]!.reject(err);
     }
   }
-}
-
-/**
- * The rows as a JSON array. `personalisation` is already JSON text (the jsonb column's value): it is spliced in as
- * it is rather than parsed and serialised again.
- */
-function batchJson(batch: Pending[]): string {
-  let json = '[';
-  for (let i = 0; i < batch.length; i++) {
-    const { personalisation, ...rest } = batch[i]!.row;
-    const head = JSON.stringify(rest);
-    json += i === 0 ? '' : ',';
-    json += personalisation == null ? head : `${head.slice(0, -1)}${head === '{}' ? '' : ','}"personalisation":${personalisation}}`;
-  }
-  return json + ']';
 }

@@ -4,8 +4,7 @@
  * daily limit, persist. No HTTP here; failures are ApiErrors that the API renders.
  */
 import { randomUUID } from 'node:crypto';
-import type { Insertable } from 'kysely';
-import type { NotificationsTable, TemplateType, KeyType } from '../db/schema.ts';
+import type { TemplateType, KeyType } from '../db/schema.ts';
 import { ApiError, badRequest } from '../api/v2/errors.ts';
 import {
   isSimulatedRecipient,
@@ -15,7 +14,7 @@ import {
 } from './recipients.ts';
 import type { ServiceDirectory, ServiceRecord, TemplateRecord } from './service-directory.ts';
 import type { DailyLimits, LimitChannel, Reservation } from './limits.ts';
-import type { NotificationWriter } from './notification-writer.ts';
+import type { NewNotification, NotificationWriter } from './notification-writer.ts';
 import {
   missingPersonalisation,
   renderEmailBody,
@@ -24,6 +23,7 @@ import {
   sanitisePersonalisation,
   SMS_CHARACTER_LIMIT,
 } from '../templates/index.ts';
+import { notificationsAccepted } from '../metrics.ts';
 
 export const EMAIL_SIZE_LIMIT_BYTES = 2_000_000;
 /** How far ahead a notification or a job may be scheduled (GC Notify's limit). */
@@ -186,7 +186,7 @@ export async function acceptNotification(
     reservation = await ctx.limits.reserve(service.id, limits);
   }
 
-  const row: Insertable<NotificationsTable> = {
+  const row: NewNotification = {
     id,
     service_id: service.id,
     template_id: template.id,
@@ -197,7 +197,7 @@ export async function acceptNotification(
     notification_type: req.type,
     to: req.recipient,
     normalised_to: normalisedTo,
-    personalisation: JSON.stringify(personalisation),
+    personalisation,
     client_reference: req.reference,
     subject,
     body,
@@ -209,6 +209,7 @@ export async function acceptNotification(
     next_attempt_at: req.scheduledFor ?? new Date(),
   };
   await ctx.writer.write(row, reservation);
+  notificationsAccepted[req.type][caller.keyType].inc();
   return accepted;
 }
 
