@@ -110,6 +110,11 @@ export async function acceptNotification(
   const missing = missingPersonalisation(texts, personalisation);
   if (missing.length > 0) throw badRequest(`Missing personalisation: ${missing.join(', ')}`);
 
+  const unsendable = unsendableField(req, personalisation);
+  if (unsendable) {
+    throw badRequest(`${unsendable} contains a character that cannot be sent: a null character or half of a surrogate pair`);
+  }
+
   const sender = await resolveSender(ctx.directory, service, req.type, req.replyToId);
 
   const simulated = isSimulatedRecipient(req.type, req.recipient);
@@ -211,6 +216,28 @@ export async function acceptNotification(
   await ctx.writer.write(row, reservation);
   notificationsAccepted[req.type][caller.keyType].inc();
   return accepted;
+}
+
+/** A NUL (PostgreSQL's text cannot hold it) or half of a surrogate pair (UTF-8 cannot encode it). */
+const UNSENDABLE_CHARACTER = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function holdsUnsendable(value: unknown): boolean {
+  if (typeof value === 'string') return UNSENDABLE_CHARACTER.test(value);
+  if (Array.isArray(value)) return value.some(holdsUnsendable);
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).some(([key, inner]) => UNSENDABLE_CHARACTER.test(key) || holdsUnsendable(inner));
+  }
+  return false;
+}
+
+/** The first field of the request that holds such a character, named as the API names it; null when none does. */
+function unsendableField(req: SendRequest, personalisation: Record<string, unknown>): string | null {
+  if (req.reference !== null && holdsUnsendable(req.reference)) return 'reference';
+  if (req.oneClickUnsubscribeUrl !== null && holdsUnsendable(req.oneClickUnsubscribeUrl)) return 'one_click_unsubscribe_url';
+  for (const [key, value] of Object.entries(personalisation)) {
+    if (holdsUnsendable(key) || holdsUnsendable(value)) return `personalisation ${key.replace(new RegExp(UNSENDABLE_CHARACTER, 'g'), '?')}`;
+  }
+  return null;
 }
 
 /** The reply-to address or text sender chosen by id (or the service's default): its value, kept on each row. */

@@ -36,11 +36,10 @@ import {
   validatePhoneNumber,
   type CountryCode,
 } from '../domain/recipients.ts';
-import { stripAndRemoveObscureWhitespace } from '../templates/whitespace.ts';
 import { renderEmailBody, renderEmailSubject, renderSms } from '../templates/index.ts';
 import { notificationsAccepted } from '../metrics.ts';
 import { readRows, type SpreadsheetFormat } from './spreadsheet.ts';
-import { RecipientListChecker, type ListReport, type RecipientListOptions } from './recipient-list.ts';
+import { cleanCell, RecipientListChecker, type ListReport, type RecipientListOptions } from './recipient-list.ts';
 
 /** GC Notify's CSV_BULK_REDIRECT_THRESHOLD: jobs this big go to the bulk lane. */
 export const BULK_LANE_THRESHOLD = 200;
@@ -832,11 +831,6 @@ async function* readStoredRows(rows: AsyncIterable<string[]>, options: Recipient
       errors,
     };
   }
-}
-
-/** A cell as the checker reads it: zero-width and non-breaking spaces removed, trimmed. */
-function cleanCell(value: string | undefined): string {
-  return value === undefined || value === '' ? '' : stripAndRemoveObscureWhitespace(value);
 }
 
 /** The stored file, chunk after chunk; the next chunk is fetched while the current one is parsed. */

@@ -197,8 +197,12 @@ function recipientCode(type: ListTemplateType, message: string): RowErrorCode {
 
 const EMPTY_MESSAGE: MessageError = { text: 'Message is empty', gc: BULK_MESSAGES.emptyMessage, code: 'empty' };
 
-function clean(value: string | undefined): string {
-  return value === undefined || value === '' ? '' : stripAndRemoveObscureWhitespace(value);
+/** NUL characters: a spreadsheet saved in the wrong encoding is full of them, and PostgreSQL's text holds none. */
+const NUL = /\0/g;
+
+/** A cell as the checker reads it, and as the job reads it again when it sends: the same text both times. */
+export function cleanCell(value: string | undefined): string {
+  return value === undefined || value === '' ? '' : stripAndRemoveObscureWhitespace(value.replace(NUL, ''));
 }
 
 function headerKey(header: string): string {
@@ -285,7 +289,7 @@ export class RecipientListChecker {
     const { templateType, language = 'en' } = this.options;
     const names = RECIPIENT_HEADERS[templateType];
     const recipientKeys = new Set([headerKey(names.en), headerKey(names.fr)]);
-    const headers = cells.map((cell) => clean(cell).normalize('NFC'));
+    const headers = cells.map((cell) => cleanCell(cell).normalize('NFC'));
 
     const columnsByKey = new Map<string, number[]>();
     headers.forEach((header, index) => {
@@ -376,7 +380,7 @@ export class RecipientListChecker {
     }
 
     const cellErrors: CellError[] = [];
-    const recipient = clean(cells[layout.recipientIndex]);
+    const recipient = cleanCell(cells[layout.recipientIndex]);
     let normalised: string | null = null;
     let simulated = false;
     if (recipient === '') {
@@ -414,7 +418,7 @@ export class RecipientListChecker {
         if (recipient === '') complete = false;
         continue;
       }
-      const value = clean(cells[placeholder.index]);
+      const value = cleanCell(cells[placeholder.index]);
       entries.push([placeholder.name, value]);
       if (value === '') {
         complete = false;
@@ -426,7 +430,7 @@ export class RecipientListChecker {
 
     const messageError = complete ? this.messageError(personalisation, layout.placeholders.length === 0) : null;
 
-    const reference = layout.referenceIndex === -1 ? '' : clean(cells[layout.referenceIndex]);
+    const reference = layout.referenceIndex === -1 ? '' : cleanCell(cells[layout.referenceIndex]);
 
     if (simulated) this.simulated++;
     if (this.options.allowedRecipients && !simulated) {

@@ -262,6 +262,20 @@ describe('templates and personalisation on send', () => {
     badRequest(await postSms({ phone_number: '+16135550199', template_id: live.templates.sms }), 'Missing personalisation: name');
   });
 
+  it('400, not a 500, for text that cannot be stored or sent: a null character or half of a surrogate pair', async () => {
+    const refused = 'contains a character that cannot be sent: a null character or half of a surrogate pair';
+    badRequest(await postEmail({ ...goodEmail(), personalisation: { name: 'Ana\u0000' } }), `personalisation name ${refused}`);
+    badRequest(await postEmail({ ...goodEmail(), personalisation: { name: 'Ana \ud83d' } }), `personalisation name ${refused}`);
+    badRequest(await postEmail({ ...goodEmail(), personalisation: { name: 'Ana', ['x\u0000y']: 'z' } }), `personalisation x?y ${refused}`);
+    badRequest(await postEmail({ ...goodEmail(), personalisation: { name: ['a', 'b\udc00'] } }), `personalisation name ${refused}`);
+    badRequest(await postSms({ ...goodSms(), personalisation: { name: 'Ana\u0000' } }), `personalisation name ${refused}`);
+    badRequest(await postEmail({ ...goodEmail(), reference: 'ref\u0000' }), `reference ${refused}`);
+    // A whole pair is an ordinary character (an emoji here), stored and sent as it is.
+    const res = await postEmail({ ...goodEmail(), personalisation: { name: 'Ana \ud83d\ude00' } });
+    expect(res.status).toBe(201);
+    expect(res.body.content.body).toContain('Ana 😀');
+  });
+
   it('400 Your message is empty.', async () => {
     const key = edge.api_keys.live;
     badRequest(await postEmail({ email_address: 'someone@example.com', template_id: edge.templates['blank-email'], personalisation: { body: '' } }, key), 'Your message is empty.');

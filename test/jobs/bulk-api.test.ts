@@ -292,6 +292,19 @@ describe('POST /v2/notifications/bulk: the job', () => {
     expect(await recipients('?include_jobs=True')).toContain('listed@example.com');
   });
 
+  it('drops NUL characters from the cells (a file saved in the wrong encoding has them), so the job still runs', async () => {
+    const res = await postBulk(envoi, live.keys.live!, {
+      name: 'nul.csv',
+      template_id: live.templates.email,
+      rows: [['email address', 'name', 'code'], ['nul\u0000@example.com', 'A\u0000na', '12\u00003']],
+    });
+    expect(res.status).toBe(201);
+    expect((await waitForJob(envoi, live.keys.live!, res.body.data.id)).job_status).toBe('finished');
+    const all = (await call(envoi.url, 'GET', '/v2/notifications?include_jobs=true', { key: live.keys.live! })).body.notifications;
+    const row = all.find((n: { email_address: string }) => n.email_address === 'nul@example.com');
+    expect(row.body).toBe('Hello Ana, your code is 123.');
+  });
+
   it('follows the rows through delivery in the job’s progress', async () => {
     const res = await postBulk(envoi, live.keys.test!, {
       name: 'outcomes',
