@@ -1,8 +1,8 @@
 /**
  * Envoi's Prometheus metrics, and the small listener that serves them (GET /metrics) when METRICS_PORT is set.
  *
- * Every metric is defined here once, on prom-client's default registry, together with Node's process metrics
- * (CPU, memory, event-loop lag, GC) under the same `envoi_` prefix. Labels carry only bounded values (channel,
+ * Every metric is defined here once, on prom-client's default registry; Node's process metrics (CPU, memory,
+ * event-loop lag, GC) join them under the same `envoi_` prefix once the listener starts. Labels carry only bounded values (channel,
  * key type, route pattern, provider name, status): never a service id, an email address or a phone number, both
  * for privacy and because each label value makes a time series.
  *
@@ -48,7 +48,6 @@ const QUEUE_AGE_TIMEOUT_MS = 3_000;
 function defineMetrics(): EnvoiMetrics {
   const queueAgeSources = new Map<QueueAgeSource, Logger | undefined>();
   const providerSources = new Set<ProviderSource>();
-  collectDefaultMetrics({ prefix: 'envoi_' });
   return {
     httpRequests: new Counter({
       name: 'envoi_http_requests_total',
@@ -219,11 +218,25 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+const PROCESS_METRICS = Symbol.for('envoi.processMetrics');
+
+/**
+ * Node's own metrics, once per process and only where they are served: a process without the listener (a bench,
+ * a CLI command) does not pay for their GC observer and event-loop timer.
+ */
+function collectProcessMetrics(): void {
+  const flags = register as unknown as Record<symbol, boolean | undefined>;
+  if (flags[PROCESS_METRICS]) return;
+  flags[PROCESS_METRICS] = true;
+  collectDefaultMetrics({ prefix: 'envoi_' });
+}
+
 /**
  * A listener of its own for GET /metrics, apart from the API, so that metrics never share the public port and
  * each process (API or worker) is scraped on its own. Rejects with the listen error (EADDRINUSE…) as it is.
  */
 export function startMetricsServer(opts: { port: number; host: string; logger?: Logger }): Promise<MetricsServer> {
+  collectProcessMetrics();
   const server = http.createServer((request, response) => {
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/metrics' || (request.method !== 'GET' && request.method !== 'HEAD')) {
