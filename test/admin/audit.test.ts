@@ -8,27 +8,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { sql } from 'kysely';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
-import { describeWithBrowser, expectAccessible, launchBrowser } from '../support/browser.ts';
+import { auditDetailLines, describeWithBrowser, expectAccessible, launchBrowser } from '../support/browser.ts';
 import { serviceFile, signedInPage, TEAM_EMAIL } from './activity-support.ts';
 import { addSuppression } from '../../src/domain/suppressions.ts';
 import { MESSAGES } from '../../src/admin/i18n/index.ts';
 
 const HOSTILE = '<img src=x onerror="window.pwned=1">Évil & "co"';
 const MANAGER = 'dana.manager@tbs-sct.gc.ca';
-
-/** The lines of an audit row's details as a sighted reader sees them (without the words only screen readers get). */
-async function detailLines(row: Locator): Promise<string[]> {
-  return row.locator('td:last-child li').evaluateAll((items) =>
-    items.map((li) => {
-      const seen = li.cloneNode(true) as HTMLElement;
-      for (const hidden of seen.querySelectorAll('.visually-hidden')) hidden.remove();
-      return (seen.textContent ?? '').replace(/[ \t\n]+/g, ' ').trim();
-    }),
-  );
-}
 
 describeWithBrowser('the audit log shows what happened', () => {
   let envoi: RunningEnvoi;
@@ -125,19 +114,19 @@ describeWithBrowser('the audit log shows what happened', () => {
       // The key created and revoked through the UI, and one created before the keys were camelCase.
       let rows = await rowsOf('api-key-created');
       const created = rows.filter({ hasText: 'ci-live' });
-      expect(await detailLines(created)).toEqual([service(), apiKey('ci-live', 'normal')]);
+      expect(await auditDetailLines(created)).toEqual([service(), apiKey('ci-live', 'normal')]);
       expect(await created.locator(`td:last-child a[href="/services/${serviceId}"]`).innerText()).toBe('Passport renewals');
       const oldStyle = rows.filter({ hasText: 'old-style' });
-      expect(await detailLines(oldStyle)).toEqual([service(), apiKey('old-style', 'team')]);
+      expect(await auditDetailLines(oldStyle)).toEqual([service(), apiKey('old-style', 'team')]);
       expect(await oldStyle.locator(`td:last-child a[href="/services/${serviceId}"]`).innerText()).toBe('Passport renewals');
       rows = await rowsOf('api-key-revoked');
-      expect(await detailLines(rows.filter({ hasText: 'ci-live' }))).toEqual([service(), apiKey('ci-live', 'normal')]);
+      expect(await auditDetailLines(rows.filter({ hasText: 'ci-live' }))).toEqual([service(), apiKey('ci-live', 'normal')]);
       await expectAccessible(admin);
 
       // Permissions before and after; the service is named though the event recorded only its id.
       rows = await rowsOf('permissions-changed');
       expect(await rows.count()).toBe(1);
-      expect(await detailLines(rows)).toEqual([
+      expect(await auditDetailLines(rows)).toEqual([
         service(),
         line('audit.detail.permissions', `${permissions('send_messages', 'manage_templates')} → ${permissions('send_messages')}`),
       ]);
@@ -146,12 +135,12 @@ describeWithBrowser('the audit log shows what happened', () => {
 
       // The suppression entry removed, and one removed before the keys were camelCase.
       rows = await rowsOf('suppression-removed');
-      expect(await detailLines(rows.filter({ hasText: 'plainte@example.ca' }))).toEqual([
+      expect(await auditDetailLines(rows.filter({ hasText: 'plainte@example.ca' }))).toEqual([
         service(),
         line('audit.detail.recipient', `plainte@example.ca (${w['suppressions.channel.email']})`),
         line('audit.detail.reason', w['suppressions.reason.complaint']!),
       ]);
-      expect(await detailLines(rows.filter({ hasText: '+16135550123' }))).toEqual([
+      expect(await auditDetailLines(rows.filter({ hasText: '+16135550123' }))).toEqual([
         service(),
         line('audit.detail.recipient', `+16135550123 (${w['suppressions.channel.sms']})`),
         line('audit.detail.reason', w['suppressions.reason.opted-out']!),
@@ -160,8 +149,8 @@ describeWithBrowser('the audit log shows what happened', () => {
       // Limits: the change made now (what changed, before and after), and one recorded with the new values only.
       rows = await rowsOf('service-limits-changed');
       expect(await rows.count()).toBe(2);
-      expect(await detailLines(rows.first())).toEqual([service(), line('settings.limits.email', n('1,000 → 25,000', '1\u00a0000 → 25\u00a0000'))]);
-      expect(await detailLines(rows.last())).toEqual([
+      expect(await auditDetailLines(rows.first())).toEqual([service(), line('settings.limits.email', n('1,000 → 25,000', '1\u00a0000 → 25\u00a0000'))]);
+      expect(await auditDetailLines(rows.last())).toEqual([
         service(),
         line('settings.limits.email', n('1,000', '1\u00a0000')),
         line('settings.limits.sms', n('2,000', '2\u00a0000')),
@@ -176,13 +165,13 @@ describeWithBrowser('the audit log shows what happened', () => {
         expect(await hostile.locator(`td:last-child a[href="/services/${hostileId}"]`).innerText()).toBe(HOSTILE);
         expect(await admin.locator('tbody img, tbody b').count()).toBe(0);
       }
-      expect(await detailLines((await rowsOf('api-key-revoked')).filter({ hasText: '<b>key</b>' }))).toEqual([service(HOSTILE), apiKey('<b>key</b>', 'test')]);
+      expect(await auditDetailLines((await rowsOf('api-key-revoked')).filter({ hasText: '<b>key</b>' }))).toEqual([service(HOSTILE), apiKey('<b>key</b>', 'test')]);
       expect(await admin.evaluate('window.pwned')).toBeUndefined();
 
       // Keys the page does not know are shown as recorded, escaped, numbers in the page's language (in the order
       // the database keeps a JSON object's keys, which is not the order they were written in).
       rows = await rowsOf('account-unlocked');
-      expect((await detailLines(rows)).sort()).toEqual([line('ticket', 'INC-42'), line('<b>note</b>', '<i>looked at</i>'), line('count', n('12,345', '12\u00a0345'))].sort());
+      expect((await auditDetailLines(rows)).sort()).toEqual([line('ticket', 'INC-42'), line('<b>note</b>', '<i>looked at</i>'), line('count', n('12,345', '12\u00a0345'))].sort());
       expect(await admin.locator('tbody b, tbody i').count()).toBe(0);
       await expectAccessible(admin);
       await admin.context().close();

@@ -4,20 +4,9 @@
  * sign-up domains, then change their permissions, keep a manager, remove them; the guest list. axe on every page.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Locator, Page } from 'playwright-core';
-import { describeWithBrowser, expectAccessible } from '../support/browser.ts';
+import type { Page } from 'playwright-core';
+import { auditDetailLines, describeWithBrowser, expectAccessible } from '../support/browser.ts';
 import { startUi, type UiHarness } from './services-support.ts';
-
-/** The lines of an audit row's details as a sighted reader sees them (without the words only screen readers get). */
-async function detailLines(row: Locator): Promise<string[]> {
-  return row.locator('td:last-child li').evaluateAll((items) =>
-    items.map((li) => {
-      const seen = li.cloneNode(true) as HTMLElement;
-      for (const hidden of seen.querySelectorAll('.visually-hidden')) hidden.remove();
-      return (seen.textContent ?? '').replace(/[ \t\n]+/g, ' ').trim();
-    }),
-  );
-}
 
 describeWithBrowser('services and team (en)', () => {
   let ui: UiHarness;
@@ -160,7 +149,7 @@ describeWithBrowser('services and team (en)', () => {
     await admin.goto(url('/platform-admin/audit?event=permissions-changed'));
     expect(await admin.locator('tbody').innerText()).toContain(invitee.email);
     expect(await admin.locator(`tbody td:last-child a[href="/services/${serviceId}"]`).innerText()).toBe('Passport renewals');
-    expect(await detailLines(admin.locator('tbody tr'))).toEqual([
+    expect(await auditDetailLines(admin.locator('tbody tr'))).toEqual([
       line(w['audit.detail.service']!, 'Passport renewals'),
       line(w['audit.detail.permissions']!, `${permissions('send_messages', 'view_activity')} → ${permissions('manage_service', 'view_activity')}`),
     ]);
@@ -168,7 +157,7 @@ describeWithBrowser('services and team (en)', () => {
     expect(await admin.locator('tbody td:last-child .visually-hidden').innerText()).toBe(w['audit.detail.becomes']);
     await admin.goto(url('/platform-admin/audit?event=member-invited'));
     expect(await admin.locator('tbody tr').count()).toBe(1);
-    expect(await detailLines(admin.locator('tbody tr'))).toEqual([
+    expect(await auditDetailLines(admin.locator('tbody tr'))).toEqual([
       line(w['audit.detail.service']!, 'Passport renewals'),
       line(w['audit.detail.email']!, invitee.email),
       line(w['audit.detail.permissions']!, permissions('send_messages', 'view_activity')),

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM_PATH);
@@ -80,4 +80,15 @@ export async function tabTo(page: Page, selector: string, maxTabs = 40): Promise
 export async function typeWithKeyboard(page: Page, selector: string, text: string): Promise<void> {
   await tabTo(page, selector);
   await page.keyboard.type(text);
+}
+
+/** The lines of an audit row's details as a sighted reader sees them (without the words only screen readers get). */
+export async function auditDetailLines(row: Locator): Promise<string[]> {
+  return row.locator('td:last-child li').evaluateAll((items) =>
+    items.map((li) => {
+      const seen = li.cloneNode(true) as HTMLElement;
+      for (const hidden of seen.querySelectorAll('.visually-hidden')) hidden.remove();
+      return (seen.textContent ?? '').replace(/[ \t\n]+/g, ' ').trim();
+    }),
+  );
 }
