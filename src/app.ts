@@ -61,6 +61,7 @@ export function createServices(config: Config, database: DbHandle, secretKey: st
       phoneRegion: config.phoneRegion,
       emailDomain: config.emailDomain,
       leaseSeconds: config.jobs.leaseSeconds,
+      maxAttempts: config.jobs.maxAttempts,
       logger,
     }),
     receipts: createReceiptApplier(database.db, { logger }),

@@ -359,6 +359,11 @@ async function sendBulkCommand(config: Config, args: string[]): Promise<number> 
   console.log(
     `job ${outcome.jobId}: ${counts.rows.toLocaleString('en')} rows, ${outcome.status}${outcome.scheduledFor ? ` for ${outcome.scheduledFor}` : ''}`,
   );
+  if (outcome.status === 'error') {
+    // Failed on every attempt (JOB_MAX_ATTEMPTS): a fault of Envoi or its database, not of the command.
+    console.error(`envoi: job ${outcome.jobId} failed on every attempt and none of its messages were sent; the log has the errors`);
+    return 1;
+  }
   if (outcome.status !== 'scheduled') {
     console.log(
       `queued ${counts.queued.toLocaleString('en')}, sending ${counts.sending.toLocaleString('en')}, ` +

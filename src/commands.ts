@@ -58,7 +58,8 @@ export type SendBulkEvent =
 
 /**
  * Creates the job from `source` and, unless it is scheduled, queues its rows here and now (waiting instead if
- * another process got to it first). Resolves to the last event: `done`, or `refused` with the report.
+ * another process got to it first). Resolves to the last event: `done` (with status `error` if the job failed on
+ * its last attempt, here or in that process), or `refused` with the report.
  */
 export async function sendBulk(
   services: Pick<AppServices, 'directory' | 'jobs'>,
@@ -100,7 +101,7 @@ export async function sendBulk(
     warnings: created.warnings,
   });
   // Another process (a worker's job loop) may claim the job first: then follow its progress, and take the job
-  // over should that process die and its lease run out.
+  // over should that process die and its lease run out. Any other status is final (finished, cancelled, error).
   while (job.status === 'pending' || job.status === 'in progress') {
     if (await jobs.processNext({ jobId: job.id, onProgress })) break;
     job = (await jobs.get(service.id, job.id))!;

@@ -101,6 +101,8 @@ export interface Config {
     pollMs: number;
     /** A processor's lease on a job, renewed while it runs; a job whose processor died waits this long. */
     leaseSeconds: number;
+    /** Tries of a job (each claim counts) before a failing one ends as `error`. */
+    maxAttempts: number;
   };
 }
 
@@ -285,6 +287,7 @@ export function loadConfig(env: Env = process.env): Config {
     jobs: {
       pollMs: int(env, 'JOB_POLL_MS', 1000, 10, 60_000),
       leaseSeconds: int(env, 'JOB_LEASE_SECONDS', 60, 1, 3600),
+      maxAttempts: int(env, 'JOB_MAX_ATTEMPTS', 5, 1, 50),
     },
   };
 }

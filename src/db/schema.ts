@@ -327,7 +327,8 @@ export interface OutboxTable {
   created_at: Timestamp;
 }
 
-export type JobStatus = 'pending' | 'scheduled' | 'in progress' | 'finished' | 'cancelled';
+/** `error`: every attempt failed (JOB_MAX_ATTEMPTS); none of its rows became a notification. */
+export type JobStatus = 'pending' | 'scheduled' | 'in progress' | 'finished' | 'cancelled' | 'error';
 
 export interface JobsTable {
   id: string;

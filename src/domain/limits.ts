@@ -344,4 +344,9 @@ export class Reservation {
     readonly entries: Array<[LimitChannel, DayCount]>,
     readonly count = 1,
   ) {}
+
+  /** The UTC day whose counter rows `commit` adds to: the day of the reservation, not of the commit. */
+  get day(): string {
+    return this.entries[0]?.[1].day ?? utcDay();
+  }
 }

@@ -25,7 +25,7 @@ import type { JobStatus, KeyType, TemplateCategory, TemplateType } from '../db/s
 import { claim, laneBackoffMs, release, type QueueTable } from '../db/claim-queue.ts';
 import { badRequest, notFound } from '../api/v2/errors.ts';
 import type { ServiceDirectory, ServiceRecord } from '../domain/service-directory.ts';
-import { utcDay, type DailyLimits, type LimitChannel, type Reservation } from '../domain/limits.ts';
+import type { DailyLimits, LimitChannel, Reservation } from '../domain/limits.ts';
 import { CHANNEL_WORDS, MAX_SCHEDULE_HOURS, PRIORITY_OF_CATEGORY, resolveSender } from '../domain/notifications.ts';
 import { systemUserId } from '../domain/bootstrap.ts';
 import { csvLine } from '../domain/csv-safety.ts';
@@ -66,6 +66,8 @@ export interface JobsOptions {
   emailDomain: string;
   /** A processor's lease on a job; it is renewed while the job runs (PostgreSQL). Default 60 s. */
   leaseSeconds?: number;
+  /** Tries of a job (JOB_MAX_ATTEMPTS) before one that keeps failing ends as `error`. Default 5. */
+  maxAttempts?: number;
   logger?: Logger;
 }
 
@@ -220,6 +222,7 @@ class LostClaim extends Error {}
 export class Jobs {
   private readonly db;
   private readonly leaseSeconds: number;
+  private readonly maxAttempts: number;
   private readonly log: Logger | undefined;
   private readonly running = new Set<Promise<unknown>>();
   private systemUser: Promise<string> | null = null;
@@ -227,6 +230,7 @@ export class Jobs {
   constructor(private readonly opts: JobsOptions) {
     this.db = opts.database.db;
     this.leaseSeconds = opts.leaseSeconds ?? 60;
+    this.maxAttempts = opts.maxAttempts ?? 5;
     this.log = opts.logger;
   }
 
@@ -333,7 +337,8 @@ export class Jobs {
             client_reference: input.reference,
             scheduled_for: input.scheduledFor,
             counted: reservations.length ? JSON.stringify(countedChannels) : null,
-            counted_on: reservations.length ? utcDay(now) : null,
+            // The day the counter rows were taken on (reserved just before midnight, committed just after: the former).
+            counted_on: reservations[0]?.day ?? null,
             next_attempt_at: input.scheduledFor ?? now,
             file_expires_at: new Date(now.getTime() + FILE_RETENTION_DAYS * 86_400_000),
             created_at: now,
@@ -489,31 +494,75 @@ export class Jobs {
       if (!job) throw notFound();
       throw badRequest(job.status === 'cancelled' ? 'Job has already been cancelled' : `Job cannot be cancelled: it is ${job.status}`);
     }
-    if (row.counted && row.counted_on) {
-      const counts = (typeof row.counted === 'string' ? JSON.parse(row.counted) : row.counted) as Partial<Record<LimitChannel, number>>;
-      await this.opts.limits.refund(serviceId, row.counted_on, counts);
-    }
+    await this.refundCounted(serviceId, row);
     return (await this.get(serviceId, jobId))!;
+  }
+
+  /** Gives back what a job that will send none of its rows took from the daily limits, on the day it was taken. */
+  private async refundCounted(serviceId: string, row: { counted: unknown; counted_on: string | null }): Promise<void> {
+    if (!row.counted || !row.counted_on) return;
+    const counts = (typeof row.counted === 'string' ? JSON.parse(row.counted) : row.counted) as Partial<Record<LimitChannel, number>>;
+    await this.opts.limits.refund(serviceId, row.counted_on, counts);
   }
 
   // ---- processing ----------------------------------------------------------------------------------------------
 
   /**
-   * Claims and runs one due job (this one if `jobId` is given). Resolves true when a job was run to the end,
-   * false when there was none to claim (not due, finished, cancelled, or another processor holds it).
+   * Claims and runs one due job (this one if `jobId` is given). Resolves true when a job was run to the end, or
+   * failed on its last attempt and ended as `error`; false when there was none to claim (not due, finished,
+   * cancelled, or another processor holds it). Throws when the job failed and will be tried again.
    */
   async processNext(opts: { jobId?: string; onProgress?: NewJob['onProgress'] } = {}): Promise<boolean> {
     const queue = opts.jobId ? { ...JOB_QUEUE, due: sql`(${JOB_QUEUE.due}) AND id = ${opts.jobId}` } : JOB_QUEUE;
     const [job] = await claim<ClaimedJob>(this.db, queue, { limit: 1, leaseSeconds: this.leaseSeconds });
     if (!job) return false;
+    // Claimed more times than it may be tried: its earlier processors died without an outcome (a job that kills
+    // its process each time never reaches the catch below).
+    if (job.attempts > this.maxAttempts && (await this.endInError(job, new Error(`no outcome after ${this.maxAttempts} attempts`)))) return true;
     try {
       return await this.run(job, opts.onProgress);
     } catch (err) {
+      // Another processor took the job over: its attempt, not this one, decides the outcome.
       if (err instanceof LostClaim) return false;
-      this.log?.error({ err, jobId: job.id, attempts: job.attempts }, 'job failed; it will be tried again');
+      if (job.attempts >= this.maxAttempts && (await this.endInError(job, err))) return true;
+      this.log?.warn({ err, jobId: job.id, attempts: job.attempts, maxAttempts: this.maxAttempts }, 'job failed; it will be tried again');
       await release(this.db, JOB_QUEUE, [{ id: job.id, attempts: job.attempts, delayMs: laneBackoffMs(job.attempts, 1) }]).catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * Ends a job whose last attempt failed as `error` (GC Notify's JOB_STATUS_ERROR), fenced by the attempt, and
+   * gives back the daily-limit counts of all its rows: its transaction rolled back, so none became a notification.
+   * False if the fence no longer holds (another processor took the job over) or the job could not be updated.
+   */
+  private async endInError(job: ClaimedJob, err: unknown): Promise<boolean> {
+    let ended;
+    try {
+      ended = await this.db
+        .updateTable('jobs')
+        .set({ job_status: 'error', claimed_until: null, processing_finished: sql`now()`, updated_at: sql`now()` })
+        .where('id', '=', job.id)
+        .where('attempts', '=', job.attempts)
+        .where('job_status', 'in', ['pending', 'scheduled', 'in progress'])
+        .returning(['counted', sql<string | null>`counted_on::text`.as('counted_on')])
+        .executeTakeFirst();
+    } catch (updateErr) {
+      this.log?.warn({ err: updateErr, jobId: job.id }, 'could not end a failed job as error');
+      return false;
+    }
+    if (!ended) return false;
+    this.log?.error(
+      { err, jobId: job.id, attempts: job.attempts },
+      'job failed on its last attempt: it ends as error, and none of its messages were sent',
+    );
+    try {
+      await this.refundCounted(job.service_id, ended);
+    } catch (refundErr) {
+      // The job has ended all the same; the operator can correct daily_send_counts by hand.
+      this.log?.error({ err: refundErr, jobId: job.id, counted: ended.counted }, 'could not give back the daily limit counts of a job that ended as error');
+    }
+    return true;
   }
 
   /** Starts processing a job now, in the background (right after the API created it). */

@@ -166,20 +166,42 @@ describeWithBrowser('sending (fr)', () => {
     expect(await page.locator('.summary-list').innerText()).toContain(MEMBER.name);
   });
 
-  it('schedules a spreadsheet for later, and cancels it', async () => {
+  /** Uploads a one-row list and schedules it for later; the page is then the job's. */
+  async function scheduleList(file: string): Promise<void> {
     await page.goto(`${service()}/send/${world.templates.notice}/upload`);
     const list = ['adresse courriel,prénom,date', `${GUESTS[0]},Ana,1er juin`].join('\n');
-    await page.setInputFiles('#file', { name: 'plus-tard.csv', mimeType: 'text/csv', buffer: Buffer.from(list) });
+    await page.setInputFiles('#file', { name: file, mimeType: 'text/csv', buffer: Buffer.from(list) });
     await submit(page);
     await page.check('#when-later');
     await page.selectOption('#at', { index: 2 });
     await submit(page);
+  }
+
+  it('schedules a spreadsheet for later, and cancels it', async () => {
+    await scheduleList('plus-tard.csv');
     expect(await page.locator('.notice.success').innerText()).toContain(f('send.notice.scheduled'));
     expect(await page.locator('#job-status').innerText()).toBe(f('send.job.status.scheduled'));
     await submit(page, 'main form[action$="/cancel"] button');
     expect(await page.locator('.notice.success').innerText()).toContain(f('send.notice.cancelled'));
     expect(await page.locator('#job-status').innerText()).toBe(f('send.job.status.cancelled'));
     await expectAccessible(page);
+  });
+
+  it('says plainly when a spreadsheet could not be sent at all, and links to uploading it again', async () => {
+    await scheduleList('en-échec.csv');
+    // What the job engine does once every attempt has failed (test/jobs/failing-job.test.ts makes it fail for real).
+    const jobId = new URL(page.url()).pathname.split('/').at(-1)!;
+    await world.envoi.database.db
+      .updateTable('jobs')
+      .set({ job_status: 'error', processing_finished: new Date(), claimed_until: null })
+      .where('id', '=', jobId)
+      .execute();
+    await page.reload();
+    expect(await page.locator('#job-status').innerText()).toBe(f('send.job.status.error'));
+    expect(await page.locator('#job-error').innerText()).toBe(f('send.job.error.body'));
+    await expectAccessible(page);
+    await page.getByRole('link', { name: f('send.job.error.uploadAgain') }).click();
+    expect(await heading()).toBe(f('send.upload.title', { name: 'Avis de rendez-vous' }));
   });
 
   it('shows the sending pages in English too', async () => {

@@ -24,6 +24,8 @@ const DELIVERED = new Set(['sent', 'delivered']);
 /** Statuses that have words of their own; others read as "not sent". */
 const KNOWN_STATUSES = new Set(['created', 'sending', 'pending', 'sent', 'delivered', 'permanent-failure', 'temporary-failure', 'technical-failure', 'cancelled']);
 const NOTICES = ['sent', 'started', 'scheduled', 'cancelled'] as const;
+/** Job statuses after which none of the job's rows that are not yet notifications will ever be. */
+const JOB_ENDED_UNSENT = new Set<JobView['status']>(['cancelled', 'error']);
 
 export function statusLabel(ui: UiContext, status: string): string {
   return ui.t(`send.status.${KNOWN_STATUSES.has(status) ? status : 'failed'}`);
@@ -159,8 +161,19 @@ ${emailFrame(ui, `${self}/email.html`, n.subject ?? '')}`
     const job = await loadJob(service, request.params.jobId);
     if (!job) return notFound(request, reply);
     const counts = await services.jobs.counts(job);
-    const template = await db.selectFrom('templates').select('name').where('service_id', '=', service.id).where('id', '=', job.templateId).executeTakeFirst();
-    const done = job.status === 'cancelled' || (job.status === 'finished' && counts.queued + counts.sending + counts.notQueued === 0);
+    const template = await db
+      .selectFrom('templates')
+      .select(['name', 'archived', 'hidden'])
+      .where('service_id', '=', service.id)
+      .where('id', '=', job.templateId)
+      .executeTakeFirst();
+    const ended = JOB_ENDED_UNSENT.has(job.status);
+    const done = ended || (job.status === 'finished' && counts.queued + counts.sending + counts.notQueued === 0);
+    // Where sending the same list again starts, for someone who may send with a template still in use.
+    const uploadAgain =
+      job.status === 'error' && template && !template.archived && !template.hidden && service.permissions.has('send_messages')
+        ? servicePath(service, `/send/${job.templateId}/upload`)
+        : null;
     const shown = NOTICES.find((x) => x === request.query.notice);
     const self = servicePath(service, `/jobs/${job.id}`);
     const title = t('send.job.title', { file: job.name });
@@ -175,8 +188,12 @@ ${shown && notice(t(`send.notice.${shown}`), 'success')}
 </dl>
 <div class="status-panel" data-poll="${done ? 'done' : 'live'}" id="status-panel">
   <h2>${t('send.job.progress')}</h2>
-  <p class="status" id="job-status">${t(`send.job.status.${job.status.replace(' ', '-')}`)}</p>
-  ${jobCountsTable(ui, counts)}
+  <p class="status${job.status === 'error' ? ' status-failed' : ''}" id="job-status">${t(`send.job.status.${job.status.replace(' ', '-')}`)}</p>
+  ${job.status === 'error' &&
+  html`<p id="job-error">${t('send.job.error.body')}</p>
+  <p>${t('send.job.error.next')}</p>
+  ${uploadAgain && html`<p><a href="${uploadAgain}">${t('send.job.error.uploadAgain')}</a></p>`}`}
+  ${jobCountsTable(ui, counts, ended)}
   ${!done && html`<p><a href="${self}">${t('send.message.refresh')}</a></p>`}
 </div>
 ${(job.status === 'scheduled' || job.status === 'pending') &&
@@ -200,7 +217,8 @@ html`<form method="post" action="${self}/cancel">${csrfField(ui)}<button type="s
   });
 }
 
-function jobCountsTable(ui: UiContext, counts: JobCounts): Html {
+/** `ended`: the job stopped before queueing its rows (cancelled, error), so those rows are not sent rather than waiting. */
+function jobCountsTable(ui: UiContext, counts: JobCounts, ended: boolean): Html {
   const { t } = ui;
   const row = (key: string, n: number) => html`<tr><th scope="row">${t(`send.job.count.${key}`)}</th><td>${ui.formatNumber(n)}</td></tr>`;
   return html`<table class="job-counts">
@@ -208,10 +226,11 @@ function jobCountsTable(ui: UiContext, counts: JobCounts): Html {
   <thead><tr><th scope="col">${t('send.job.count.state')}</th><th scope="col">${t('send.job.count.messages')}</th></tr></thead>
   <tbody>
     ${row('rows', counts.rows)}
-    ${row('waiting', counts.notQueued + counts.queued)}
+    ${row('waiting', ended ? counts.queued : counts.notQueued + counts.queued)}
     ${row('sending', counts.sending)}
     ${row('delivered', counts.delivered)}
     ${row('failed', counts.failed)}
+    ${ended && row('notSent', counts.notQueued)}
   </tbody>
 </table>`;
 }
