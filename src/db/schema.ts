@@ -299,10 +299,12 @@ export interface ReceivedTextsTable {
   created_at: Timestamp;
 }
 
+/** A day's count is the sum of its shards' rows (one per insert batch in flight, so that batches do not queue on one row). */
 export interface DailySendCountsTable {
   service_id: string;
   day: ColumnType<string, string, string>;
   channel: string;
+  shard: Generated<number>;
   sent: number;
 }
 

@@ -223,16 +223,9 @@ export class DailyLimits {
       entry = { day, stored: 0, reserved: 0, loaded: null };
       this.counts.set(key, entry);
       const fresh = entry;
-      fresh.loaded = this.db
-        .selectFrom('daily_send_counts')
-        .select('sent')
-        .where('service_id', '=', serviceId)
-        .where('day', '=', day)
-        .where('channel', '=', channel)
-        .executeTakeFirst()
-        .then((row) => {
-          fresh.stored = Math.max(fresh.stored, row?.sent ?? 0);
-        });
+      fresh.loaded = sentOn(this.db, serviceId, day, channel).then((sent) => {
+        fresh.stored = Math.max(fresh.stored, sent);
+      });
       fresh.loaded.catch(() => this.counts.delete(key));
     }
     return entry;
@@ -271,7 +264,7 @@ export class DailyLimits {
    * has committed (on rollback, `release` each reservation instead).
    */
   async commit(trx: Db, reservations: Reservation[]): Promise<() => void> {
-    const counters = this.counterUpsert(reservations);
+    const counters = this.counterUpsert(reservations, 0);
     const { rows } = await counters.statement.execute(trx);
     return () => counters.apply(rows);
   }
@@ -279,9 +272,10 @@ export class DailyLimits {
   /**
    * One statement that adds the reservations' counts to their counter rows, for callers that run it themselves
    * (the notification writer makes it the tail of its insert, so a batch costs one round trip), and what to
-   * apply to the in-memory counts with its rows once committed.
+   * apply to the in-memory counts with its rows once committed. Statements that may run at once take different
+   * `shard`s, so that neither waits on the other's row lock; each row returned holds the day's total.
    */
-  counterUpsert(reservations: Reservation[]): { statement: RawBuilder<CounterRow>; apply(rows: CounterRow[]): void } {
+  counterUpsert(reservations: Reservation[], shard: number): { statement: RawBuilder<CounterRow>; apply(rows: CounterRow[]): void } {
     const totals = new Map<string, { serviceId: string; channel: LimitChannel; n: number; entry: DayCount }>();
     for (const r of reservations) {
       for (const [channel, entry] of r.entries) {
@@ -292,12 +286,17 @@ export class DailyLimits {
       }
     }
     const ts = [...totals.values()];
+    // The other shards are read as of the statement's start: a batch committing beside it is seen next time.
     const statement = sql<CounterRow>`
-      INSERT INTO daily_send_counts (service_id, day, channel, sent)
-      SELECT * FROM unnest(${ts.map((t) => t.serviceId)}::uuid[], ${ts.map((t) => t.entry.day)}::date[],
-                           ${ts.map((t) => t.channel)}::text[], ${ts.map((t) => t.n)}::int4[])
-      ON CONFLICT (service_id, day, channel) DO UPDATE SET sent = daily_send_counts.sent + excluded.sent
-      RETURNING service_id::text AS service_id, channel, sent`;
+      INSERT INTO daily_send_counts AS c (service_id, day, channel, shard, sent)
+      SELECT t.service_id, t.day, t.channel, ${shard}::int2, t.n
+      FROM unnest(${ts.map((t) => t.serviceId)}::uuid[], ${ts.map((t) => t.entry.day)}::date[],
+                  ${ts.map((t) => t.channel)}::text[], ${ts.map((t) => t.n)}::int4[]) AS t(service_id, day, channel, n)
+      ON CONFLICT (service_id, day, channel, shard) DO UPDATE SET sent = c.sent + excluded.sent
+      RETURNING c.service_id::text AS service_id, c.channel,
+        (c.sent + coalesce((SELECT sum(o.sent) FROM daily_send_counts o
+                            WHERE o.service_id = c.service_id AND o.day = c.day AND o.channel = c.channel
+                              AND o.shard <> c.shard), 0))::int4 AS sent`;
     return {
       statement,
       apply(rows) {
@@ -319,17 +318,28 @@ export class DailyLimits {
   async refund(serviceId: string, day: string, counts: Partial<Record<LimitChannel, number>>): Promise<void> {
     for (const [channel, n] of Object.entries(counts) as Array<[LimitChannel, number]>) {
       if (!n) continue;
-      await this.db
-        .updateTable('daily_send_counts')
-        .set({ sent: sql<number>`greatest(0, sent - ${n})` })
-        .where('service_id', '=', serviceId)
-        .where('day', '=', day)
-        .where('channel', '=', channel)
-        .execute();
+      // Taken off shard 0 (which may go below zero), never more than the day's total.
+      await sql`
+        INSERT INTO daily_send_counts AS c (service_id, day, channel, shard, sent)
+        SELECT ${serviceId}::uuid, ${day}::date, ${channel}, 0, -least(${n}::int4, coalesce(sum(o.sent), 0)::int4)
+        FROM daily_send_counts o WHERE o.service_id = ${serviceId} AND o.day = ${day} AND o.channel = ${channel}
+        ON CONFLICT (service_id, day, channel, shard) DO UPDATE SET sent = c.sent + excluded.sent`.execute(this.db);
       const entry = this.counts.get(`${serviceId}:${channel}`);
       if (entry && entry.day === day) entry.stored = Math.max(0, entry.stored - n);
     }
   }
+}
+
+/** Messages counted for a service on a day and channel: the sum of the counter's shards. */
+export async function sentOn(db: Db, serviceId: string, day: string, channel: LimitChannel): Promise<number> {
+  const row = await db
+    .selectFrom('daily_send_counts')
+    .select(sql<number>`coalesce(sum(sent), 0)::int4`.as('sent'))
+    .where('service_id', '=', serviceId)
+    .where('day', '=', day)
+    .where('channel', '=', channel)
+    .executeTakeFirst();
+  return row?.sent ?? 0;
 }
 
 export interface CounterRow {

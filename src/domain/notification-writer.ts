@@ -21,17 +21,21 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-const SECOND_BATCH_MIN = 32;
+const SECOND_BATCH_MIN = 8;
 
 export class NotificationWriter {
   private queue: Pending[] = [];
   private inFlight = 0;
+  /** Daily counter shards not in use by a batch in flight: concurrent batches never update the same counter row. */
+  private readonly freeShards: number[];
 
   constructor(
     private readonly db: Db,
     private readonly limits: DailyLimits,
     private readonly opts: { maxBatch: number; maxInFlight: number } = { maxBatch: 500, maxInFlight: 2 },
-  ) {}
+  ) {
+    this.freeShards = Array.from({ length: opts.maxInFlight }, (_, i) => i);
+  }
 
   write(row: NewNotification, reservation: Reservation | null): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -46,22 +50,24 @@ export class NotificationWriter {
       // statement of their own.
       if (this.inFlight > 0 && this.queue.length < SECOND_BATCH_MIN) break;
       const batch = this.queue.splice(0, this.opts.maxBatch);
+      const shard = this.freeShards.pop()!;
       this.inFlight += 1;
-      void this.flush(batch).finally(() => {
+      void this.flush(batch, shard).finally(() => {
         this.inFlight -= 1;
+        this.freeShards.push(shard);
         this.pump();
       });
     }
   }
 
-  private async flush(batch: Pending[]): Promise<void> {
+  private async flush(batch: Pending[], shard: number): Promise<void> {
     const reservations = batch.flatMap((p) => (p.reservation ? [p.reservation] : []));
     try {
       // One statement, committed on its own: the batch goes in as one JSON array (serialised natively, and parsed
       // by PostgreSQL rather than by the driver, which would build and escape one array literal per column), and
       // the daily counters are bumped in its tail.
       const columns = sql.join(Object.keys(batch[0]!.row).map((c) => sql.ref(c)));
-      const counters = this.limits.counterUpsert(reservations);
+      const counters = this.limits.counterUpsert(reservations, shard);
       const { rows } = await sql<CounterRow>`${prepared}
         WITH inserted AS (
           INSERT INTO notifications (${columns})
@@ -73,7 +79,7 @@ export class NotificationWriter {
     } catch (err) {
       // One bad row must not fail its neighbours: retry them one by one so each request gets its own answer.
       if (batch.length > 1) {
-        await Promise.all(batch.map((p) => this.flush([p])));
+        await Promise.all(batch.map((p) => this.flush([p], shard)));
         return;
       }
       for (const r of reservations) this.limits.release(r);

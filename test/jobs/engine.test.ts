@@ -9,7 +9,7 @@ import ExcelJS from 'exceljs';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { ApiError } from '../../src/api/v2/errors.ts';
 import { JobRejected, type JobCaller, type JobProgressEvent, type NewJob } from '../../src/jobs/jobs.ts';
-import { utcDay } from '../../src/domain/limits.ts';
+import { sentOn, utcDay } from '../../src/domain/limits.ts';
 import { fixture, LIVE_ID, provisioned, TRIAL_ID, type Provisioned } from './fixture.ts';
 
 let envoi: RunningEnvoi;
@@ -152,16 +152,7 @@ describe('the rows of a job', () => {
 });
 
 describe('scheduling and cancelling', () => {
-  const sentToday = async (serviceId: string) =>
-    (
-      await envoi.database.db
-        .selectFrom('daily_send_counts')
-        .select('sent')
-        .where('service_id', '=', serviceId)
-        .where('day', '=', utcDay())
-        .where('channel', '=', 'email')
-        .executeTakeFirst()
-    )?.sent ?? 0;
+  const sentToday = (serviceId: string) => sentOn(envoi.database.db, serviceId, utcDay(), 'email');
 
   it('keeps a scheduled job until it is due, then queues it', async () => {
     const at = new Date(Date.now() + 2 * 3_600_000);

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
+import { sentOn } from '../../src/domain/limits.ts';
 import { startEnvoi, TEST_SECRET_KEY, type RunningEnvoi } from '../support/envoi.ts';
 import { call } from '../api/helpers.ts';
 import { Jobs, type JobCaller, type NewJob } from '../../src/jobs/jobs.ts';
@@ -97,16 +98,7 @@ const notificationsOf = async (jobId: string) =>
 const remainingToday = () => envoi.services.send.limits.remaining(LIVE_ID, 'email', caller.service.messageLimits.email);
 
 /** The service's stored email count for `day`. */
-const countedOn = async (day: string) =>
-  (
-    await envoi.database.db
-      .selectFrom('daily_send_counts')
-      .select('sent')
-      .where('service_id', '=', LIVE_ID)
-      .where('day', '=', day)
-      .where('channel', '=', 'email')
-      .executeTakeFirst()
-  )?.sent ?? 0;
+const countedOn = (day: string) => sentOn(envoi.database.db, LIVE_ID, day, 'email');
 
 describe('a job that fails every time', () => {
   let failing: string;

@@ -4,6 +4,7 @@
  * sends against the daily limits, and the templates used most. Figures come from notificationStatistics, which
  * reads rolled-up days and live rows alike; messages sent with a test key are left out.
  */
+import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { html, type Html } from '../html.ts';
 import type { UiContext } from '../context.ts';
@@ -56,7 +57,13 @@ export async function dashboardRoutes(app: FastifyInstance, deps: AdminDeps): Pr
     const from = addDays(today, -(DAYS - 1));
     const [stats, counts, limits] = await Promise.all([
       notificationStatistics(db, { serviceId: service.id, from, to: today }),
-      db.selectFrom('daily_send_counts').select(['channel', 'sent']).where('service_id', '=', service.id).where('day', '=', today).execute(),
+      db
+        .selectFrom('daily_send_counts')
+        .select(['channel', sql<number>`sum(sent)::int4`.as('sent')])
+        .where('service_id', '=', service.id)
+        .where('day', '=', today)
+        .groupBy('channel')
+        .execute(),
       db
         .selectFrom('services')
         .select(['email_message_limit', 'sms_message_limit', 'international_sms_message_limit'])

@@ -1,0 +1,6 @@
+-- The API's group commit runs two insert batches at once, and each bumps its service's daily counter in its own
+-- transaction: on one counter row the second batch waited for the first to commit, so the two never overlapped.
+-- Each batch in flight now adds to a row of its own (its shard); a day's count is the sum of the rows.
+ALTER TABLE daily_send_counts ADD COLUMN shard smallint NOT NULL DEFAULT 0;
+ALTER TABLE daily_send_counts DROP CONSTRAINT daily_send_counts_pkey;
+ALTER TABLE daily_send_counts ADD PRIMARY KEY (service_id, day, channel, shard);
