@@ -107,16 +107,19 @@ export async function createApp(services: AppServices, opts: { logger?: FastifyB
   });
 
   // Every answer, API, web UI and provider hooks alike, under its route pattern: ids in URLs never become labels.
-  const requestCount = childOf((method, route, status) => httpRequests.labels(method, route, status));
-  const requestDuration = childOf((method, route) => httpDuration.labels(method, route));
-  app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    if (route !== '/metrics') {
-      requestCount(request.method, route, String(reply.statusCode)).inc();
-      requestDuration(request.method, route).observe(reply.elapsedTime / 1000);
-    }
-    done();
-  });
+  // Only in a process that serves its metrics: otherwise nobody reads them, and every request would pay for them.
+  if (services.config.metrics.port !== null) {
+    const requestCount = childOf((method, route, status) => httpRequests.labels(method, route, status));
+    const requestDuration = childOf((method, route) => httpDuration.labels(method, route));
+    app.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      if (route !== '/metrics') {
+        requestCount(request.method, route, String(reply.statusCode)).inc();
+        requestDuration(request.method, route).observe(reply.elapsedTime / 1000);
+      }
+      done();
+    });
+  }
 
   const routes = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
