@@ -44,9 +44,10 @@ export function createServices(config: Config, database: DbHandle, secretKey: st
   const limits = new DailyLimits(database.db);
   const writer = new NotificationWriter(database.db, limits, {
     maxBatch: 500,
-    // Two batches at a time (each on its own daily counter shard): while one waits on its commit the other is
-    // written, so the event loop is not left idle waiting on the disk. More would only make batches smaller.
-    maxInFlight: 2,
+    // Up to three batches at a time, each on its own daily counter shard, so that while one waits on its commit
+    // the others are written and the event loop is not left idle waiting on the disk (measured, 64 connections:
+    // 1 → 2 → 3 in flight ≈ +7% each time; 4 gave no more, at more database CPU).
+    maxInFlight: 3,
   });
   return {
     config,
