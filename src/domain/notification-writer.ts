@@ -21,7 +21,7 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-const SECOND_BATCH_MIN = 8;
+const SECOND_BATCH_MIN = 20;
 
 export class NotificationWriter {
   private queue: Pending[] = [];
@@ -46,8 +46,8 @@ export class NotificationWriter {
 
   private pump(): void {
     while (this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
-      // A second statement only for a batch worth it: a few rows wait for the one running rather than pay for a
-      // statement of their own.
+      // Another statement only for a batch worth it: a few rows wait for one running rather than pay for a
+      // statement of their own (64 connections, 3 in flight: 20 rows beat 8 and 32 by 6–12% in interleaved runs).
       if (this.inFlight > 0 && this.queue.length < SECOND_BATCH_MIN) break;
       const batch = this.queue.splice(0, this.opts.maxBatch);
       const shard = this.freeShards.pop()!;
