@@ -13,7 +13,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse, type CsvError } from 'csv-parse';
-import ExcelJS from 'exceljs';
 import { stripAndRemoveObscureWhitespace } from '../templates/whitespace.ts';
 
 export type SpreadsheetFormat = 'csv' | 'tsv' | 'xlsx';
@@ -297,6 +296,8 @@ async function* readWorkbook(input: SpreadsheetInput): AsyncGenerator<string[]> 
     // exceljs would take a string for a file name: never hand it one.
     throw new SpreadsheetReadError('An Excel workbook must be read from its bytes, not from text.');
   }
+  // Loaded for the first workbook only: exceljs adds about 25 MB to a process, and most lists are CSV.
+  const { default: ExcelJS } = await import('exceljs');
   const stream = input instanceof Uint8Array ? Readable.from([Buffer.from(input)]) : input;
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(stream, {
     entries: 'emit',

@@ -11,7 +11,6 @@
  * Idempotency: SendTextMessage takes no client token. The notification id travels in Context, which comes back
  * in every event for the message, so a resend after a crash is recognisable in the events.
  */
-import { PinpointSMSVoiceV2Client, SendTextMessageCommand } from '@aws-sdk/client-pinpoint-sms-voice-v2';
 import type { Config } from '../../config.ts';
 import { awsClientOptions, awsErrorStatus, describeAwsError, type AwsError } from './aws-client.ts';
 import type { ProviderResult, SmsMessage, SmsProvider } from './types.ts';
@@ -28,12 +27,18 @@ export interface AwsSmsProviderOptions {
 }
 
 export function createAwsSmsProvider(opts: AwsSmsProviderOptions): SmsProvider {
-  const client = new PinpointSMSVoiceV2Client(awsClientOptions(opts.aws));
+  // The SDK is loaded only once End User Messaging is chosen: it adds about 20 MB to every process that imports it.
+  const sdk = import('@aws-sdk/client-pinpoint-sms-voice-v2').then((m) => ({
+    client: new m.PinpointSMSVoiceV2Client(awsClientOptions(opts.aws)),
+    SendTextMessageCommand: m.SendTextMessageCommand,
+  }));
+  sdk.catch(() => {}); // a failed load is the first send's error
 
   return {
     name: 'aws-sms',
     async send(msg: SmsMessage): Promise<ProviderResult> {
       const origination = msg.sender && PHONE_NUMBER.test(msg.sender) ? msg.sender : opts.originationIdentity;
+      const { client, SendTextMessageCommand } = await sdk;
       try {
         const out = await client.send(
           new SendTextMessageCommand({
@@ -52,7 +57,7 @@ export function createAwsSmsProvider(opts: AwsSmsProviderOptions): SmsProvider {
       }
     },
     async close() {
-      client.destroy();
+      (await sdk.catch(() => null))?.client.destroy();
     },
   };
 }

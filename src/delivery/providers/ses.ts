@@ -10,7 +10,6 @@
  * notification id), which is how it stays recognisable. The VERP bounce address is not used: SES sets its own
  * Return-Path and reports bounces as events.
  */
-import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import nodemailer from 'nodemailer';
 import type { Config } from '../../config.ts';
 import { awsClientOptions, awsErrorStatus, describeAwsError, type AwsError } from './aws-client.ts';
@@ -24,13 +23,16 @@ export interface SesProviderOptions {
 }
 
 export function createSesEmailProvider(opts: SesProviderOptions): EmailProvider {
-  const client = new SESv2Client(awsClientOptions(opts.aws));
+  // The SDK is loaded only once SES is chosen: it adds about 20 MB to every process that imports it.
+  const sdk = import('@aws-sdk/client-sesv2').then((m) => ({ client: new m.SESv2Client(awsClientOptions(opts.aws)), SendEmailCommand: m.SendEmailCommand }));
+  sdk.catch(() => {}); // a failed load is the first send's error
   const composer = createComposer();
 
   return {
     name: 'ses',
     async send(msg: EmailMessage): Promise<ProviderResult> {
       const raw = await composeRaw(composer, msg);
+      const { client, SendEmailCommand } = await sdk;
       try {
         const out = await client.send(
           new SendEmailCommand({
@@ -49,7 +51,7 @@ export function createSesEmailProvider(opts: SesProviderOptions): EmailProvider 
       }
     },
     async close() {
-      client.destroy();
+      (await sdk.catch(() => null))?.client.destroy();
       composer.close();
     },
   };
