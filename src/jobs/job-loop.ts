@@ -4,7 +4,7 @@
  * files past their retention. Jobs sent through the API do not wait for it: the API starts them at once.
  */
 import { createSleeper, type Logger } from '../background.ts';
-import type { Jobs } from './jobs.ts';
+import { JobAttemptFailed, type Jobs } from './jobs.ts';
 
 const CLEANUP_EVERY_MS = 3_600_000;
 
@@ -30,8 +30,9 @@ export function startJobLoop(jobs: Jobs, opts: { pollMs: number; logger?: Logger
           if (removed > 0) opts.logger?.info({ files: removed }, 'deleted uploaded files past their retention');
         }
       } catch (err) {
-        // processNext has logged the job's failure and released it for a later try.
-        opts.logger?.error({ err }, 'job loop error');
+        // A job's failed attempt was logged (a warning) where it happened; anything else, such as a database that
+        // cannot be reached, is this loop's to report.
+        if (!(err instanceof JobAttemptFailed)) opts.logger?.error({ err }, 'job loop error');
       }
       if (running) await sleeper.sleep(opts.pollMs);
     }

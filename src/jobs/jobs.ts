@@ -219,6 +219,13 @@ const FAILED_STATUSES = new Set(['technical-failure', 'temporary-failure', 'perm
 /** A job processor lost its claim (lease ran out, or the job was cancelled) before committing: roll back. */
 class LostClaim extends Error {}
 
+/** A job's attempt failed, was logged, and the job was released for a later try: callers need not log it again. */
+export class JobAttemptFailed extends Error {
+  constructor(readonly jobId: string, cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
 export class Jobs {
   private readonly db;
   private readonly leaseSeconds: number;
@@ -510,7 +517,7 @@ export class Jobs {
   /**
    * Claims and runs one due job (this one if `jobId` is given). Resolves true when a job was run to the end, or
    * failed on its last attempt and ended as `error`; false when there was none to claim (not due, finished,
-   * cancelled, or another processor holds it). Throws when the job failed and will be tried again.
+   * cancelled, or another processor holds it). Throws JobAttemptFailed when the job failed and will be tried again.
    */
   async processNext(opts: { jobId?: string; onProgress?: NewJob['onProgress'] } = {}): Promise<boolean> {
     const queue = opts.jobId ? { ...JOB_QUEUE, due: sql`(${JOB_QUEUE.due}) AND id = ${opts.jobId}` } : JOB_QUEUE;
@@ -527,7 +534,7 @@ export class Jobs {
       if (job.attempts >= this.maxAttempts && (await this.endInError(job, err))) return true;
       this.log?.warn({ err, jobId: job.id, attempts: job.attempts, maxAttempts: this.maxAttempts }, 'job failed; it will be tried again');
       await release(this.db, JOB_QUEUE, [{ id: job.id, attempts: job.attempts, delayMs: laneBackoffMs(job.attempts, 1) }]).catch(() => {});
-      throw err;
+      throw new JobAttemptFailed(job.id, err);
     }
   }
 
@@ -568,7 +575,9 @@ export class Jobs {
   /** Starts processing a job now, in the background (right after the API created it). */
   kick(jobId: string): void {
     const p = this.processNext({ jobId })
-      .catch((err) => this.log?.error({ err, jobId }, 'job processing failed'))
+      .catch((err) => {
+        if (!(err instanceof JobAttemptFailed)) this.log?.error({ err, jobId }, 'job processing failed');
+      })
       .finally(() => this.running.delete(p));
     this.running.add(p);
   }

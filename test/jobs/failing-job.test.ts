@@ -12,6 +12,7 @@ import { sentOn } from '../../src/domain/limits.ts';
 import { startEnvoi, TEST_SECRET_KEY, type RunningEnvoi } from '../support/envoi.ts';
 import { call } from '../api/helpers.ts';
 import { Jobs, type JobCaller, type NewJob } from '../../src/jobs/jobs.ts';
+import { startJobLoop } from '../../src/jobs/job-loop.ts';
 import { sendBulk } from '../../src/commands.ts';
 import { Accounts } from '../../src/domain/accounts.ts';
 import { SecretBox } from '../../src/domain/secret-box.ts';
@@ -176,6 +177,33 @@ describe('a job that fails every time', () => {
     } finally {
       await allow();
     }
+  });
+});
+
+describe('the worker’s job loop', () => {
+  it('logs a failed attempt once, as a warning, not a second time as an error', async () => {
+    const loopLog: Array<{ level: string; msg?: string }> = [];
+    const allow = await refuseRowsTo('loop-refused@example.com');
+    const { job } = await jobs.create(caller, list(['loop-refused@example.com']));
+    const loop = startJobLoop(jobs, {
+      pollMs: 10,
+      logger: {
+        info: (_obj, msg) => void loopLog.push({ level: 'info', msg }),
+        warn: (_obj, msg) => void loopLog.push({ level: 'warn', msg }),
+        error: (_obj, msg) => void loopLog.push({ level: 'error', msg }),
+      },
+    });
+    try {
+      await expect.poll(async () => (await jobRow(job.id)).attempts, { timeout: 10_000 }).toBe(1);
+      await expect.poll(() => logOf(job.id, 'warn').length).toBe(1);
+    } finally {
+      await loop.stop();
+      await allow();
+    }
+    expect(logOf(job.id, 'error')).toEqual([]);
+    expect(loopLog.filter((l) => l.level === 'error')).toEqual([]);
+    // Tried again later: released with a backoff, not ended.
+    expect(await jobRow(job.id)).toMatchObject({ job_status: 'in progress', backing_off: true });
   });
 });
 
