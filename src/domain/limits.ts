@@ -285,7 +285,9 @@ export class DailyLimits {
         totals.set(key, t);
       }
     }
-    const ts = [...totals.values()];
+    // One order for every writer, so that two statements (other replicas' batches on the same shard) updating
+    // the same services' rows cannot deadlock.
+    const ts = [...totals.values()].sort((a, b) => compare(a.serviceId, b.serviceId) || compare(a.channel, b.channel));
     // The other shards are read as of the statement's start: a batch committing beside it is seen next time.
     const statement = sql<CounterRow>`
       INSERT INTO daily_send_counts AS c (service_id, day, channel, shard, sent)
