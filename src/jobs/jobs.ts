@@ -164,10 +164,14 @@ interface ClaimedJob {
   client_reference: string | null;
 }
 
+/** Statuses of a job that has not ended: it may still be claimed, run, or cancelled. */
+const UNENDED: JobStatus[] = ['pending', 'scheduled', 'in progress'];
+
 export const JOB_QUEUE: QueueTable = {
   table: 'jobs',
   idType: 'uuid',
-  due: sql`job_status IN ('pending', 'scheduled', 'in progress') AND next_attempt_at <= now()`,
+  // Literals, not parameters, so that the planner matches the partial index jobs_due.
+  due: sql`job_status IN (${sql.join(UNENDED.map((s) => sql.lit(s)))}) AND next_attempt_at <= now()`,
   orderBy: ['next_attempt_at'],
   returning: [
     'service_id',
@@ -551,7 +555,7 @@ export class Jobs {
         .set({ job_status: 'error', claimed_until: null, processing_finished: sql`now()`, updated_at: sql`now()` })
         .where('id', '=', job.id)
         .where('attempts', '=', job.attempts)
-        .where('job_status', 'in', ['pending', 'scheduled', 'in progress'])
+        .where('job_status', 'in', UNENDED)
         .returning(['counted', sql<string | null>`counted_on::text`.as('counted_on')])
         .executeTakeFirst();
     } catch (updateErr) {
@@ -593,7 +597,7 @@ export class Jobs {
       .set({ job_status: 'in progress', processing_started: sql`coalesce(processing_started, now())`, updated_at: new Date() })
       .where('id', '=', job.id)
       .where('attempts', '=', job.attempts)
-      .where('job_status', 'in', ['pending', 'scheduled', 'in progress'])
+      .where('job_status', 'in', UNENDED)
       .returning('processing_started')
       .executeTakeFirst();
     if (!started) return false; // cancelled between the claim and now
@@ -765,7 +769,7 @@ export class Jobs {
       .set({ archived: true, updated_at: new Date() })
       .where('file_expires_at', '<', new Date())
       .where('archived', '=', false)
-      .where('job_status', 'not in', ['pending', 'scheduled', 'in progress'])
+      .where('job_status', 'not in', UNENDED)
       .returning('id')
       .execute();
     if (expired.length > 0) {
