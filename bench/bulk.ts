@@ -35,12 +35,10 @@ const SECRET_KEY = 'bench-secret-key-that-is-long-enough-0123456789';
 const RESULTS = fileURLToPath(new URL('./results/bulk.json', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 
-
 function csvRow(i: number): string {
   return `person${i}@example.gc.ca,Person ${i},A-${String(i).padStart(7, '0')}\n`;
 }
 const HEADER = 'email address,name,reference\n';
-
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
 
@@ -70,8 +68,6 @@ function readOptions(argv: string[]): Options {
   return opts;
 }
 
-
-
 // ---------------------------------------------------------------------------------------------------------------
 // 1. 100,000 rows through the API, and the COPY baseline
 
@@ -95,7 +91,12 @@ async function postBulk(url: string, key: string, body: string): Promise<string>
   return json.data!.id;
 }
 
-async function apiRun(url: string, db: DbHandle, ids: { templateId: string; key: string }, rows: number): Promise<{ ms: number; jobId: string }> {
+async function apiRun(
+  url: string,
+  db: DbHandle,
+  ids: { templateId: string; key: string },
+  rows: number,
+): Promise<{ ms: number; jobId: string }> {
   let csv = HEADER;
   for (let i = 0; i < rows; i++) csv += csvRow(i);
   const body = JSON.stringify({ name: `bench-${rows}.csv`, template_id: ids.templateId, csv });
@@ -103,7 +104,9 @@ async function apiRun(url: string, db: DbHandle, ids: { templateId: string; key:
   const jobId = await postBulk(url, ids.key, body);
   await waitFinished(db, jobId);
   const elapsed = performance.now() - started;
-  const { n } = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM notifications WHERE job_id = ${jobId}`.execute(db.db)).rows[0]!;
+  const { n } = (
+    await sql<{ n: number }>`SELECT count(*)::int AS n FROM notifications WHERE job_id = ${jobId}`.execute(db.db)
+  ).rows[0]!;
   if (n !== rows) throw new Error(`job ${jobId} has ${n} notifications, expected ${rows}`);
   return { ms: elapsed, jobId };
 }
@@ -184,12 +187,22 @@ async function child(dbUrl: string, serviceId: string, templateId: string, file:
   const started = performance.now();
   const { job } = await services.jobs.create(
     { service, keyId: null, keyType: 'normal' },
-    { templateId, name: path.basename(file), source: createReadStream(file), format: 'csv', scheduledFor: null, replyToId: null, reference: null },
+    {
+      templateId,
+      name: path.basename(file),
+      source: createReadStream(file),
+      format: 'csv',
+      scheduledFor: null,
+      replyToId: null,
+      reference: null,
+    },
   );
   const checked = performance.now();
   if (!(await services.jobs.processNext({ jobId: job.id }))) throw new Error('the job could not be claimed');
   const queued = performance.now();
-  const { n } = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM notifications WHERE job_id = ${job.id}`.execute(database.db)).rows[0]!;
+  const { n } = (
+    await sql<{ n: number }>`SELECT count(*)::int AS n FROM notifications WHERE job_id = ${job.id}`.execute(database.db)
+  ).rows[0]!;
   await database.close();
   const { size } = await import('node:fs').then((fs) => fs.statSync(file));
   const result: BigResult = {
@@ -214,21 +227,34 @@ async function main(argv: string[]): Promise<void> {
   const results: Record<string, unknown> = { date: new Date().toISOString(), rows: opts.rows };
   try {
     const ids = await provisionBenchService(database, SECRET_KEY, { maxRows: 1_000_000 });
-    const config = loadConfig({ DATABASE_URL: dbUrl, ENVOI_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'silent', HOST: '127.0.0.1' });
+    const config = loadConfig({
+      DATABASE_URL: dbUrl,
+      ENVOI_SECRET_KEY: SECRET_KEY,
+      LOG_LEVEL: 'silent',
+      HOST: '127.0.0.1',
+    });
     const services = createServices(config, database, SECRET_KEY);
     const app = await createApp(services);
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       await apiRun(url, database, ids, 2_000); // warm-up: JIT, caches, connections
       const quiet = await waitForQuiet(opts.quietWait);
-      if (quiet.otherCores >= 0.3) console.log(`(other processes were using ${quiet.otherCores} cores: figures are low)`);
+      if (quiet.otherCores >= 0.3)
+        console.log(`(other processes were using ${quiet.otherCores} cores: figures are low)`);
       results.otherCores = quiet.otherCores;
       const { ms: apiMs, jobId } = await apiRun(url, database, ids, opts.rows);
       const copyMs = await copyBaseline(dbUrl, jobId);
       const ratio = apiMs / copyMs;
       const pass = apiMs <= BUDGET.seconds100k * 1000;
-      Object.assign(results, { apiSeconds: seconds(apiMs), copySeconds: seconds(copyMs), ratio: Math.round(ratio * 10) / 10, pass100k: pass });
-      console.log(`${opts.rows.toLocaleString('en')} rows, request → all queued: ${seconds(apiMs)} s (budget ≤ ${BUDGET.seconds100k} s) ${pass ? 'PASS' : 'FAIL'}`);
+      Object.assign(results, {
+        apiSeconds: seconds(apiMs),
+        copySeconds: seconds(copyMs),
+        ratio: Math.round(ratio * 10) / 10,
+        pass100k: pass,
+      });
+      console.log(
+        `${opts.rows.toLocaleString('en')} rows, request → all queued: ${seconds(apiMs)} s (budget ≤ ${BUDGET.seconds100k} s) ${pass ? 'PASS' : 'FAIL'}`,
+      );
       console.log(`  plain COPY of the same rows: ${seconds(copyMs)} s; Envoi / COPY = ${ratio.toFixed(1)}×`);
     } finally {
       await services.jobs.idle();
@@ -248,7 +274,7 @@ async function main(argv: string[]): Promise<void> {
     await bench.dispose();
   }
   mkdirSync(path.dirname(RESULTS), { recursive: true });
-  writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
 }
 
 main(process.argv.slice(2)).then(

@@ -32,9 +32,21 @@ import { startSnsPeer } from '../test/fixtures/sns/sns-peer.ts';
 import type { DbHandle } from '../src/db/connection.ts';
 import { startWorker } from '../src/delivery/worker.ts';
 import { signToken } from '../src/api/v2/jwt.ts';
-import { emailPlainText, renderEmailBody, renderEmailDocument, renderEmailHtml, renderEmailSubject } from '../src/templates/index.ts';
+import {
+  emailPlainText,
+  renderEmailBody,
+  renderEmailDocument,
+  renderEmailHtml,
+  renderEmailSubject,
+} from '../src/templates/index.ts';
 import { cpuSeconds, sleep, waitForQuiet } from './machine.ts';
-import { BENCH_CONTENT, BENCH_SUBJECT, openBenchDatabase, provisionBenchService, type BenchService } from './fixture.ts';
+import {
+  BENCH_CONTENT,
+  BENCH_SUBJECT,
+  openBenchDatabase,
+  provisionBenchService,
+  type BenchService,
+} from './fixture.ts';
 import { startServerChild } from './server.ts';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 import { pacedLoad } from './paced-load.ts';
@@ -63,7 +75,8 @@ function readOptions(argv: string[]): Options {
     }
     const name = argv[i]!.replace(/^--/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as keyof Options;
     const value = Number(argv[i + 1]);
-    if (!(name in opts) || !Number.isFinite(value) || value <= 0) throw new Error(`bad option ${argv[i]} ${argv[i + 1]}`);
+    if (!(name in opts) || !Number.isFinite(value) || value <= 0)
+      throw new Error(`bad option ${argv[i]} ${argv[i + 1]}`);
     (opts as unknown as Record<string, number>)[name] = value;
   }
   return opts;
@@ -76,9 +89,18 @@ const personalisation = (i: number) => ({ name: `Person ${i}`, reference: `A-${S
 
 /** Raw nodemailer: the same pooled connections and the same rendered message, sent as fast as the pool takes them. */
 async function rawNodemailer(sink: SmtpSink, messages: number): Promise<number> {
-  const transport = nodemailer.createTransport({ pool: true, url: sink.url, maxConnections: POOL, maxMessages: Infinity });
+  const transport = nodemailer.createTransport({
+    pool: true,
+    url: sink.url,
+    maxConnections: POOL,
+    maxMessages: Infinity,
+  });
   const subject = renderEmailSubject(BENCH_SUBJECT, personalisation(0));
-  const html = renderEmailDocument({ subject, bodyHtml: renderEmailHtml(BENCH_CONTENT, personalisation(0)), lang: 'en' });
+  const html = renderEmailDocument({
+    subject,
+    bodyHtml: renderEmailHtml(BENCH_CONTENT, personalisation(0)),
+    lang: 'en',
+  });
   const text = emailPlainText(renderEmailBody(BENCH_CONTENT, personalisation(0)));
   const started = performance.now();
   await Promise.all(
@@ -124,7 +146,13 @@ async function undelivered(db: DbHandle, serviceId: string): Promise<number> {
 let lastWorkerCores = 0;
 
 /** Envoi's worker delivering `messages` queued notifications; emails/s from its start to the last outcome written. */
-async function envoiWorker(db: DbHandle, dbUrl: string, service: BenchService, sink: SmtpSink, messages: number): Promise<number> {
+async function envoiWorker(
+  db: DbHandle,
+  dbUrl: string,
+  service: BenchService,
+  sink: SmtpSink,
+  messages: number,
+): Promise<number> {
   await queueEmails(db, service, messages);
   const config = loadConfig({
     DATABASE_URL: dbUrl,
@@ -169,21 +197,51 @@ type Roles = 'one process' | 'separate processes';
 const RATES = [500, 1_000, 1_500];
 const WARMUP_SECONDS = 3;
 
-async function handoffLatency(db: DbHandle, dbUrl: string, service: BenchService, sink: SmtpSink, opts: Options, roles: Roles, rate: number): Promise<Handoff> {
+async function handoffLatency(
+  db: DbHandle,
+  dbUrl: string,
+  service: BenchService,
+  sink: SmtpSink,
+  opts: Options,
+  roles: Roles,
+  rate: number,
+): Promise<Handoff> {
   const settings = {
     databaseUrl: dbUrl,
     secretKey: SECRET_KEY,
-    env: { EMAIL_PROVIDER: 'smtp', SMTP_URL: sink.url, SMTP_POOL_SIZE: String(POOL), WORKER_CONCURRENCY: '200', WORKER_BATCH_SIZE: '500', WORKER_POLL_MS: '20' },
+    env: {
+      EMAIL_PROVIDER: 'smtp',
+      SMTP_URL: sink.url,
+      SMTP_POOL_SIZE: String(POOL),
+      WORKER_CONCURRENCY: '200',
+      WORKER_BATCH_SIZE: '500',
+      WORKER_POLL_MS: '20',
+    },
   };
   const server = await startServerChild(roles === 'one process' ? 'envoi+worker' : 'envoi', settings);
   const worker = roles === 'one process' ? null : await startServerChild('worker', settings);
   try {
     // A fresh token each second keeps iat within Notify's ±30 s.
-    const headers = () => ({ 'content-type': 'application/json', authorization: `Bearer ${signToken(service.serviceId, service.secret)}` });
-    const body = JSON.stringify({ email_address: 'person@example.gc.ca', template_id: service.templateId, personalisation: personalisation(1) });
+    const headers = () => ({
+      'content-type': 'application/json',
+      authorization: `Bearer ${signToken(service.serviceId, service.secret)}`,
+    });
+    const body = JSON.stringify({
+      email_address: 'person@example.gc.ca',
+      template_id: service.templateId,
+      personalisation: personalisation(1),
+    });
     const offer = async (seconds: number) => {
-      const result = await pacedLoad({ url: `http://127.0.0.1:${server.port}/v2/notifications/email`, rate, seconds, connections: 32, body, headers });
-      if (result.failed > 0) throw new Error(`hand-off at ${rate}/s: ${result.failed} of ${result.sent} requests failed`);
+      const result = await pacedLoad({
+        url: `http://127.0.0.1:${server.port}/v2/notifications/email`,
+        rate,
+        seconds,
+        connections: 32,
+        body,
+        headers,
+      });
+      if (result.failed > 0)
+        throw new Error(`hand-off at ${rate}/s: ${result.failed} of ${result.sent} requests failed`);
       for (let i = 0; i < 600 && (await undelivered(db, service.serviceId)) > 0; i++) await sleep(100);
       return result;
     };
@@ -198,7 +256,9 @@ async function handoffLatency(db: DbHandle, dbUrl: string, service: BenchService
              percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
              max(ms) AS max
       FROM (SELECT extract(epoch FROM sent_at - created_at) * 1000 AS ms FROM notifications
-            WHERE service_id = ${service.serviceId} AND created_at >= ${since} AND sent_at IS NOT NULL) AS t`.execute(db.db);
+            WHERE service_id = ${service.serviceId} AND created_at >= ${since} AND sent_at IS NOT NULL) AS t`.execute(
+      db.db,
+    );
     const r = rows[0]!;
     return {
       accepted: r.n,
@@ -235,14 +295,21 @@ async function sentEmails(db: DbHandle, service: BenchService, count: number): P
 function sesDelivery(reference: string) {
   return {
     eventType: 'Delivery',
-    mail: { timestamp: new Date().toISOString(), messageId: reference, source: 'bench@notification.localhost', destination: ['r@example.gc.ca'] },
+    mail: {
+      timestamp: new Date().toISOString(),
+      messageId: reference,
+      source: 'bench@notification.localhost',
+      destination: ['r@example.gc.ca'],
+    },
     delivery: { timestamp: new Date().toISOString(), recipients: ['r@example.gc.ca'], smtpResponse: '250 2.0.0 OK' },
   };
 }
 
 async function deliveredCount(db: DbHandle, serviceId: string): Promise<number> {
   const { rows } = await sql<{ n: number }>`
-    SELECT count(*)::int AS n FROM notifications WHERE service_id = ${serviceId} AND status = 'delivered' AND provider = 'ses'`.execute(db.db);
+    SELECT count(*)::int AS n FROM notifications WHERE service_id = ${serviceId} AND status = 'delivered' AND provider = 'ses'`.execute(
+    db.db,
+  );
   return rows[0]!.n;
 }
 
@@ -270,7 +337,13 @@ async function applierRate(db: DbHandle, service: BenchService, count: number): 
 /** Cores the server's process used during the last hookRate() run. */
 let lastHookCores = 0;
 
-async function hookRate(db: DbHandle, dbUrl: string, service: BenchService, count: number, warmup: number): Promise<number> {
+async function hookRate(
+  db: DbHandle,
+  dbUrl: string,
+  service: BenchService,
+  count: number,
+  warmup: number,
+): Promise<number> {
   const references = await sentEmails(db, service, warmup + count);
   const peer = await startSnsPeer();
   // Signing is SNS's work, not Envoi's: done before the clock starts.
@@ -300,7 +373,8 @@ async function hookRate(db: DbHandle, dbUrl: string, service: BenchService, coun
   try {
     // Warm-up, not measured: JIT, connections, and each database connection's plan of the receipt statement.
     const warm = await post(warmup);
-    if (warm.non2xx + warm.errors > 0) throw new Error(`receipt hook warm-up: ${warm.non2xx + warm.errors} requests failed`);
+    if (warm.non2xx + warm.errors > 0)
+      throw new Error(`receipt hook warm-up: ${warm.non2xx + warm.errors} requests failed`);
     const before = await deliveredCount(db, service.serviceId);
     const cpu0 = await server.cpu();
     const started = performance.now();
@@ -329,7 +403,9 @@ interface Context {
 }
 
 async function measureThroughput({ db, dbUrl, service, sink, opts }: Context): Promise<object> {
-  console.log(`Envoi delivery benchmark: ${opts.messages.toLocaleString('en')} emails a round to a local SMTP server, ${POOL} pooled connections`);
+  console.log(
+    `Envoi delivery benchmark: ${opts.messages.toLocaleString('en')} emails a round to a local SMTP server, ${POOL} pooled connections`,
+  );
   // Warm-up: JIT, connections, the template cache. A round's worth: with less, the first round measured was the
   // slowest (Envoi 1,215/s against 1,420–1,448/s in the next two, the same day).
   await rawNodemailer(sink, opts.messages);
@@ -338,25 +414,34 @@ async function measureThroughput({ db, dbUrl, service, sink, opts }: Context): P
   const envoi: number[] = [];
   for (let round = 1; round <= opts.rounds; round++) {
     const quiet = await waitForQuiet(opts.quietWait);
-    if (quiet.otherCores >= 0.3) console.log(`  (other processes were using ${quiet.otherCores} cores: figures are low)`);
+    if (quiet.otherCores >= 0.3)
+      console.log(`  (other processes were using ${quiet.otherCores} cores: figures are low)`);
     raw.push(await rawNodemailer(sink, opts.messages));
     envoi.push(await envoiWorker(db, dbUrl, service, sink, opts.messages));
-    console.log(`  round ${round}: raw nodemailer ${Math.round(raw.at(-1)!)} emails/s, Envoi worker ${Math.round(envoi.at(-1)!)} emails/s (worker process ${lastWorkerCores.toFixed(2)} cores)`);
+    console.log(
+      `  round ${round}: raw nodemailer ${Math.round(raw.at(-1)!)} emails/s, Envoi worker ${Math.round(envoi.at(-1)!)} emails/s (worker process ${lastWorkerCores.toFixed(2)} cores)`,
+    );
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const rawRate = Math.round(mean(raw));
   const envoiRate = Math.round(mean(envoi));
   const ratio = Math.round((envoiRate / rawRate) * 1000) / 1000;
   const sent = await sink.count();
-  console.log(`  mean: raw ${rawRate}/s, Envoi ${envoiRate}/s, ratio ${ratio} (the server took ${sent.toLocaleString('en')} messages in all)`);
-  console.log(`  ${envoiRate >= BUDGET.emailsPerSecond ? 'PASS' : 'FAIL'}  ≥ ${BUDGET.emailsPerSecond} emails/s: ${envoiRate}`);
+  console.log(
+    `  mean: raw ${rawRate}/s, Envoi ${envoiRate}/s, ratio ${ratio} (the server took ${sent.toLocaleString('en')} messages in all)`,
+  );
+  console.log(
+    `  ${envoiRate >= BUDGET.emailsPerSecond ? 'PASS' : 'FAIL'}  ≥ ${BUDGET.emailsPerSecond} emails/s: ${envoiRate}`,
+  );
   console.log(`  ${ratio >= BUDGET.ratio ? 'PASS' : 'FAIL'}  ≥ ${BUDGET.ratio} × raw nodemailer: ${ratio}`);
   return { raw, envoi, rawRate, envoiRate, ratio };
 }
 
 async function measureHandoff({ db, dbUrl, service, sink, opts }: Context): Promise<object> {
   const results: Array<Handoff & { rate: number; roles: Roles }> = [];
-  console.log(`\nHand-off latency, 201 → relay's 250, each rate offered for ${opts.seconds} s (${POOL} SMTP connections):`);
+  console.log(
+    `\nHand-off latency, 201 → relay's 250, each rate offered for ${opts.seconds} s (${POOL} SMTP connections):`,
+  );
   for (const rate of opts.rate === null ? RATES : [opts.rate]) {
     for (const roles of ['one process', 'separate processes'] as const) {
       await waitForQuiet(opts.quietWait);
@@ -393,7 +478,13 @@ async function main(argv: string[]): Promise<void> {
   const sink = await startSmtpSink();
   const results: Record<string, unknown> = { date: new Date().toISOString(), options: opts, budget: BUDGET };
   try {
-    const context: Context = { db: bench.handle, dbUrl: bench.url, service: await provisionBenchService(bench.handle, SECRET_KEY), sink, opts };
+    const context: Context = {
+      db: bench.handle,
+      dbUrl: bench.url,
+      service: await provisionBenchService(bench.handle, SECRET_KEY),
+      sink,
+      opts,
+    };
     for (const [name, measure] of Object.entries(PARTS)) {
       if (opts.only === null || opts.only === name) results[name] = await measure(context);
     }
@@ -402,7 +493,7 @@ async function main(argv: string[]): Promise<void> {
     await bench.dispose();
   }
   mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
-  writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
 }
 
 main(process.argv.slice(2)).then(

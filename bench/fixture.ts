@@ -57,7 +57,11 @@ export interface BenchService {
  * A live service without limits and one email template. Its name is unique to the run, so that on a shared
  * DATABASE_URL the rows a bench counts are its own.
  */
-export async function provisionBenchService(db: DbHandle, secretKey: string, opts: { maxRows?: number } = {}): Promise<BenchService> {
+export async function provisionBenchService(
+  db: DbHandle,
+  secretKey: string,
+  opts: { maxRows?: number } = {},
+): Promise<BenchService> {
   const file = checkBootstrapFile(
     {
       services: [
@@ -83,7 +87,10 @@ export async function provisionBenchService(db: DbHandle, secretKey: string, opt
     },
     'CA',
   );
-  const result = await applyBootstrap(db.db, new SecretBox(secretKey), file, { phoneRegion: 'CA', emailDomain: 'notification.localhost' });
+  const result = await applyBootstrap(db.db, new SecretBox(secretKey), file, {
+    phoneRegion: 'CA',
+    emailDomain: 'notification.localhost',
+  });
   const service = result.services[0]!;
   const key = service.api_keys['bench-live']!;
   const parsed = parseApiKeyString(key);

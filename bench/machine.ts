@@ -61,6 +61,7 @@ export async function waitForQuiet(maxSeconds: number): Promise<{ otherCores: nu
     const total = m1.total - m0.total;
     const otherCores = total > 0 ? ((m1.busy - m0.busy) / total) * os.cpus().length - own : 0;
     const waitedSeconds = (Date.now() - started) / 1000;
-    if (otherCores < 0.3 || waitedSeconds >= maxSeconds) return { otherCores: Math.max(0, Math.round(otherCores * 100) / 100), waitedSeconds };
+    if (otherCores < 0.3 || waitedSeconds >= maxSeconds)
+      return { otherCores: Math.max(0, Math.round(otherCores * 100) / 100), waitedSeconds };
   }
 }

@@ -62,16 +62,19 @@ function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
     else flags.set(arg.slice(2), argv[++i] ?? '');
   }
   const known = ['duration', 'warmup', 'connections', 'mode', 'only', 'cpu-prof', 'quiet-wait', 'rounds'];
-  for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
+  for (const k of flags.keys())
+    if (!known.includes(k)) throw new Error(`unknown option --${k} (known: ${known.join(', ')})`);
   const pick = (flag: string, envName: string, fallback: string) => flags.get(flag) ?? env[envName] ?? fallback;
   const number = (flag: string, envName: string, fallback: number, min: number) => {
     const raw = pick(flag, envName, String(fallback));
     const n = Number(raw);
-    if (!Number.isFinite(n) || n < min) throw new Error(`--${flag} / ${envName} must be a number ≥ ${min}, got "${raw}"`);
+    if (!Number.isFinite(n) || n < min)
+      throw new Error(`--${flag} / ${envName} must be a number ≥ ${min}, got "${raw}"`);
     return n;
   };
   const mode = pick('mode', 'BENCH_MODE', 'both');
-  if (!['child', 'inproc', 'both'].includes(mode)) throw new Error(`--mode must be child, inproc or both, got "${mode}"`);
+  if (!['child', 'inproc', 'both'].includes(mode))
+    throw new Error(`--mode must be child, inproc or both, got "${mode}"`);
   const only = pick('only', 'BENCH_ONLY', 'both');
   if (!['envoi', 'bare', 'both'].includes(only)) throw new Error(`--only must be envoi, bare or both, got "${only}"`);
   const duration = number('duration', 'BENCH_DURATION', 15, 1);
@@ -97,7 +100,9 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 // Database and provisioning
 
 async function countRows(db: DbHandle, serviceId: string): Promise<number> {
-  const row = await sql<{ n: number }>`SELECT count(*)::int AS n FROM notifications WHERE service_id = ${serviceId}`.execute(db.db);
+  const row = await sql<{
+    n: number;
+  }>`SELECT count(*)::int AS n FROM notifications WHERE service_id = ${serviceId}`.execute(db.db);
   return row.rows[0]!.n;
 }
 
@@ -106,7 +111,9 @@ async function countCommitted(db: DbHandle, ids: string[]): Promise<number> {
   let found = 0;
   for (let i = 0; i < ids.length; i += 20_000) {
     const chunk = ids.slice(i, i + 20_000);
-    const row = await sql<{ n: number }>`SELECT count(*)::int AS n FROM notifications WHERE id = ANY(${chunk}::uuid[])`.execute(db.db);
+    const row = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM notifications WHERE id = ANY(${chunk}::uuid[])`.execute(db.db);
     found += row.rows[0]!.n;
   }
   return found;
@@ -124,10 +131,8 @@ async function settledCount(db: DbHandle, serviceId: string): Promise<number> {
   return last;
 }
 
-
 // ---------------------------------------------------------------------------------------------------------------
 // Servers
-
 
 async function startInProcess(kind: ServerKind, opts: ServerOptions): Promise<ServerHandle> {
   const server = await startServer(kind, opts);
@@ -274,8 +279,6 @@ interface Durability {
   ok: boolean;
 }
 
-
-
 const CLOCK_TICKS = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -312,7 +315,6 @@ function postgresCpuSeconds(): number {
   return ticks / CLOCK_TICKS;
 }
 
-
 /** Nearest-rank percentile of an ascending array. */
 function percentile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return 0;
@@ -344,7 +346,8 @@ class Tally {
     const r = run.result;
     for (const l of run.latencies) this.latencies.push(l);
     for (const id of run.ids) this.ids.push(id);
-    for (const [code, n] of Object.entries(run.statusCounts)) this.statusCounts[code] = (this.statusCounts[code] ?? 0) + n;
+    for (const [code, n] of Object.entries(run.statusCounts))
+      this.statusCounts[code] = (this.statusCounts[code] ?? 0) + n;
     for (const e of run.sampleErrors) if (this.sampleErrors.length < 5) this.sampleErrors.push(e);
     this.seconds += r.duration;
     this.responses += run.responsesRead;
@@ -413,7 +416,9 @@ async function measureMode(
     for (const kind of settings.kinds) {
       servers.set(
         kind,
-        mode === 'child' ? await startServerChild(kind, serverOptions, settings.cpuProf ? `${RESULTS_DIR}profiles` : null) : await startInProcess(kind, serverOptions),
+        mode === 'child'
+          ? await startServerChild(kind, serverOptions, settings.cpuProf ? `${RESULTS_DIR}profiles` : null)
+          : await startInProcess(kind, serverOptions),
       );
     }
     const body = JSON.stringify({
@@ -471,7 +476,9 @@ async function measureMode(
         tally.postgresCpu += (pg1 - pg0) * scale;
         tally.generatorCpu += cpuSeconds(own0, own1) * scale;
         tally.serverCpu =
-          serverCpu0 && serverCpu1 && tally.serverCpu !== null ? tally.serverCpu + cpuSeconds(serverCpu0, serverCpu1) * scale : null;
+          serverCpu0 && serverCpu1 && tally.serverCpu !== null
+            ? tally.serverCpu + cpuSeconds(serverCpu0, serverCpu1) * scale
+            : null;
         await settle(kind);
       }
     }
@@ -510,9 +517,24 @@ const ms = (n: number) => n.toFixed(1);
 const pad = (s: string, n: number) => s.padStart(n);
 
 function table(measurements: Measurement[]): string {
-  const head = ['', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'max ms', '2xx', 'non-2xx', 'errors', 'CPU srv', 'gen', 'pg', 'other'];
+  const head = [
+    '',
+    'req/s',
+    'p50 ms',
+    'p97.5 ms',
+    'p99 ms',
+    'max ms',
+    '2xx',
+    'non-2xx',
+    'errors',
+    'CPU srv',
+    'gen',
+    'pg',
+    'other',
+  ];
   const widths = [16, 9, 7, 9, 7, 7, 9, 8, 7, 8, 5, 5, 6];
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : pad(c, widths[i]!))).join(' ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : pad(c, widths[i]!))).join(' ');
   const out = [line(head), '-'.repeat(widths.reduce((a, b) => a + b + 1, -1))];
   const cpu = (n: number | null) => (n === null ? '—' : Math.max(0, n).toFixed(2));
   for (const m of measurements) {
@@ -537,8 +559,13 @@ function table(measurements: Measurement[]): string {
   out.push('');
   for (const m of measurements) {
     // CPU time per request moves less with the machine's load than req/s does: the figure to compare across runs.
-    const perRequest = m.cpu.server !== null && m.requestsPerSecond > 0 ? `, server CPU ${int((m.cpu.server / m.requestsPerSecond) * 1e6)} µs a request` : '';
-    out.push(`${`${m.mode} ${m.kind}`.padEnd(widths[0]!)} slices: ${m.sliceRequestsPerSecond.map(int).join(' / ')} req/s${perRequest}`);
+    const perRequest =
+      m.cpu.server !== null && m.requestsPerSecond > 0
+        ? `, server CPU ${int((m.cpu.server / m.requestsPerSecond) * 1e6)} µs a request`
+        : '';
+    out.push(
+      `${`${m.mode} ${m.kind}`.padEnd(widths[0]!)} slices: ${m.sliceRequestsPerSecond.map(int).join(' / ')} req/s${perRequest}`,
+    );
   }
   for (const mode of ['child', 'inproc'] as Mode[]) {
     const ratio = ratioFor(measurements, mode);
@@ -568,10 +595,15 @@ function verdicts(measurements: Measurement[], mode: Mode): Verdict[] {
       pass: envoi.acceptedPerSecond >= BUDGET.acceptedPerSecond,
       detail: `${int(envoi.acceptedPerSecond)}/s (${int(envoi.created)} 201s in ${envoi.durationSeconds} s)`,
     },
-    { name: `p99 < ${BUDGET.p99Ms} ms`, pass: envoi.latencyMs.p99 < BUDGET.p99Ms, detail: `${ms(envoi.latencyMs.p99)} ms` },
+    {
+      name: `p99 < ${BUDGET.p99Ms} ms`,
+      pass: envoi.latencyMs.p99 < BUDGET.p99Ms,
+      detail: `${ms(envoi.latencyMs.p99)} ms`,
+    },
   ];
   const ratio = ratioFor(measurements, mode);
-  if (ratio !== null) out.push({ name: `envoi/bare ≥ ${BUDGET.ratio}`, pass: ratio >= BUDGET.ratio, detail: ratio.toFixed(3) });
+  if (ratio !== null)
+    out.push({ name: `envoi/bare ≥ ${BUDGET.ratio}`, pass: ratio >= BUDGET.ratio, detail: ratio.toFixed(3) });
   out.push({
     name: 'no non-2xx, no errors',
     pass: envoi.non2xx === 0 && envoi.errors === 0,
@@ -655,7 +687,8 @@ async function main(): Promise<void> {
     const otherMode: Mode | undefined = settings.modes.find((m) => m !== primary);
     if (otherMode) {
       console.log(`For comparison, the ${otherMode} figures:`);
-      for (const v of verdicts(measurements, otherMode)) console.log(`  ${v.pass ? 'pass' : 'fail'}  ${v.name}: ${v.detail}`);
+      for (const v of verdicts(measurements, otherMode))
+        console.log(`  ${v.pass ? 'pass' : 'fail'}  ${v.name}: ${v.detail}`);
     }
 
     mkdirSync(RESULTS_DIR, { recursive: true });
@@ -671,8 +704,10 @@ async function main(): Promise<void> {
       verdicts: { [primary]: results, ...(otherMode ? { [otherMode]: verdicts(measurements, otherMode) } : {}) },
       pass: results.every((v) => v.pass),
     };
-    writeFileSync(`${RESULTS_DIR}latest.json`, JSON.stringify(json, null, 2) + '\n');
-    console.log(`\nFigures written to bench/results/latest.json${settings.cpuProf ? '; CPU profiles in bench/results/profiles/' : ''}`);
+    writeFileSync(`${RESULTS_DIR}latest.json`, `${JSON.stringify(json, null, 2)}\n`);
+    console.log(
+      `\nFigures written to bench/results/latest.json${settings.cpuProf ? '; CPU profiles in bench/results/profiles/' : ''}`,
+    );
   } finally {
     await database.dispose();
   }

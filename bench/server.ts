@@ -55,7 +55,13 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
   if (kind === 'worker') {
     // `envoi worker`'s shape: the delivery worker alone, no HTTP (port 0).
     const worker = startWorker({ db: database.db, config });
-    return { port: 0, close: async () => { await worker.stop(); await database.close(); } };
+    return {
+      port: 0,
+      close: async () => {
+        await worker.stop();
+        await database.close();
+      },
+    };
   }
   const services = createServices(config, database, opts.secretKey);
   if (opts.localSns) services.snsVerifier = localSnsVerifier();
@@ -81,7 +87,11 @@ export interface ServerHandle {
 }
 
 /** Starts a server in a child process; with `cpuProfDir`, V8 writes the child's CPU profile there when it stops. */
-export async function startServerChild(kind: ServerKind, opts: ServerOptions, cpuProfDir: string | null = null): Promise<ServerHandle> {
+export async function startServerChild(
+  kind: ServerKind,
+  opts: ServerOptions,
+  cpuProfDir: string | null = null,
+): Promise<ServerHandle> {
   const cpuProf = cpuProfDir !== null;
   const profDir = cpuProfDir ?? '';
   if (cpuProf) mkdirSync(`${profDir}/${kind}`, { recursive: true });

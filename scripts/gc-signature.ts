@@ -25,7 +25,10 @@ const tokens = readFileSync(require.resolve('@cdssnc/gcds-tokens/build/web/css/t
 function signatureSvgs(): Record<'en' | 'fr', string> {
   const dir = mkdtempSync(join(tmpdir(), 'gc-signature-'));
   try {
-    const tarball = execFileSync('npm', ['pack', PACKAGE, '--silent', '--pack-destination', dir], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+    const tarball = execFileSync('npm', ['pack', PACKAGE, '--silent', '--pack-destination', dir], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .at(-1)!;
     const files = { en: `${ASSETS}/sig-blk-en.svg`, fr: `${ASSETS}/sig-blk-fr.svg` };
     execFileSync('tar', ['-xzf', join(dir, tarball), '-C', dir, files.en, files.fr]);
     return { en: readFileSync(join(dir, files.en), 'utf8'), fr: readFileSync(join(dir, files.fr), 'utf8') };

@@ -12,12 +12,23 @@ import { SecretBox } from '../src/domain/secret-box.ts';
 import type { BootstrapFile } from '../src/domain/bootstrap.ts';
 
 const OUT = new URL('../docs/screenshots/', import.meta.url);
-const example = JSON.parse(readFileSync(new URL('../examples/bootstrap.json', import.meta.url), 'utf8')) as BootstrapFile;
+const example = JSON.parse(
+  readFileSync(new URL('../examples/bootstrap.json', import.meta.url), 'utf8'),
+) as BootstrapFile;
 
 const envoi = await startEnvoi({ worker: true, bootstrap: example });
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 try {
   const service = envoi.provisioned.services[0]!;
@@ -28,16 +39,29 @@ try {
     const response = await fetch(`${envoi.url}/v2/notifications/email`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `ApiKey-v1 ${key}` },
-      body: JSON.stringify({ email_address: to, template_id: service.templates.welcome, personalisation: { 'first name': name, 'reference number': `A-10${i}`, 'has documents': 'yes' } }),
+      body: JSON.stringify({
+        email_address: to,
+        template_id: service.templates.welcome,
+        personalisation: { 'first name': name, 'reference number': `A-10${i}`, 'has documents': 'yes' },
+      }),
     });
-    if (response.status !== 201) throw new Error(`sending a sample message: ${response.status} ${await response.text()}`);
+    if (response.status !== 201)
+      throw new Error(`sending a sample message: ${response.status} ${await response.text()}`);
   }
   await new Promise((resolve) => setTimeout(resolve, 1500));
 
   // Alex, a team member of the example service, signed in (as a platform administrator too, for the admin pages).
   const db = envoi.database.db;
-  const user = await db.selectFrom('users').select('id').where('email_address', '=', 'alex.tremblay@example.gc.ca').executeTakeFirstOrThrow();
-  await db.updateTable('users').set({ state: 'active', email_confirmed_at: new Date(), platform_admin: true }).where('id', '=', user.id).execute();
+  const user = await db
+    .selectFrom('users')
+    .select('id')
+    .where('email_address', '=', 'alex.tremblay@example.gc.ca')
+    .executeTakeFirstOrThrow();
+  await db
+    .updateTable('users')
+    .set({ state: 'active', email_confirmed_at: new Date(), platform_admin: true })
+    .where('id', '=', user.id)
+    .execute();
   const accounts = new Accounts(db, new SecretBox(TEST_SECRET_KEY), { signupDomains: [] });
   // The Government of Canada signature on the service's emails, and a suppression list with something on it.
   await db.updateTable('services').set({ email_branding: 'gc' }).where('id', '=', service.id).execute();
@@ -65,7 +89,12 @@ try {
     ['sign-in', '/sign-in', 'en-CA', false],
     ['dashboard', `/services/${service.id}`, 'en-CA', true],
     ['templates', `/services/${service.id}/templates`, 'en-CA', true],
-    ['template-preview', `/services/${service.id}/templates/${service.templates.welcome}/preview?p.first%20name=Alex&p.reference%20number=A-1234&p.has%20documents=yes`, 'en-CA', true],
+    [
+      'template-preview',
+      `/services/${service.id}/templates/${service.templates.welcome}/preview?p.first%20name=Alex&p.reference%20number=A-1234&p.has%20documents=yes`,
+      'en-CA',
+      true,
+    ],
     ['send-one', `/services/${service.id}/send/${service.templates.welcome}`, 'en-CA', true],
     ['activity', `/services/${service.id}/activity`, 'en-CA', true],
     ['suppressions', `/services/${service.id}/suppressions`, 'en-CA', true],
@@ -79,7 +108,7 @@ try {
   for (const [name, path, locale, signedIn] of shots) {
     const p = await page(locale, signedIn);
     const response = await p.goto(`${envoi.url}${path}`);
-    if (!response || response.status() !== 200) throw new Error(`${path} answered ${response?.status()}`);
+    if (response?.status() !== 200) throw new Error(`${path} answered ${response?.status()}`);
     await p.waitForLoadState('networkidle');
     await p.screenshot({ path: new URL(`${name}.png`, OUT).pathname, fullPage: true });
     await p.context().close();

@@ -74,7 +74,10 @@ export function createServices(config: Config, database: DbHandle, secretKey: st
 const NOT_FOUND_MESSAGE =
   'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
 
-export async function createApp(services: AppServices, opts: { logger?: FastifyBaseLogger } = {}): Promise<FastifyInstance> {
+export async function createApp(
+  services: AppServices,
+  opts: { logger?: FastifyBaseLogger } = {},
+): Promise<FastifyInstance> {
   const { config, database } = services;
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
@@ -87,23 +90,32 @@ export async function createApp(services: AppServices, opts: { logger?: FastifyB
       return reply.code(error instanceof ApiError ? error.statusCode : 400).send(error.toBody());
     }
     if (error instanceof InvalidRecipientError) {
-      return reply.code(400).send({ status_code: 400, errors: [{ error: 'InvalidPhoneError', message: error.message }] });
+      return reply
+        .code(400)
+        .send({ status_code: 400, errors: [{ error: 'InvalidPhoneError', message: error.message }] });
     }
     const status = (error as FastifyError).statusCode;
     if (status === 413) {
-      return reply.code(413).send({ status_code: 413, errors: [{ error: 'RequestEntityTooLarge', message: 'Request body is too large' }] });
+      return reply
+        .code(413)
+        .send({ status_code: 413, errors: [{ error: 'RequestEntityTooLarge', message: 'Request body is too large' }] });
     }
     if (status && status >= 400 && status < 500) {
-      return reply.code(status).send({ status_code: status, errors: [{ error: 'BadRequestError', message: error.message }] });
+      return reply
+        .code(status)
+        .send({ status_code: status, errors: [{ error: 'BadRequestError', message: error.message }] });
     }
     request.log.error({ err: error }, 'unhandled error');
-    return reply.code(500).send({ status_code: 500, errors: [{ error: 'Exception', message: 'Internal server error' }] });
+    return reply
+      .code(500)
+      .send({ status_code: 500, errors: [{ error: 'Exception', message: 'Internal server error' }] });
   });
 
   app.setNotFoundHandler((request, reply) => {
     // Browsers asking for a page outside the API get the web UI's page; API clients keep Notify's JSON answer.
     const apiPath = /^\/(v2|_|providers)(\/|$)/.test(request.url);
-    if (!apiPath && request.method === 'GET' && (request.headers.accept ?? '').includes('text/html')) return renderNotFound(request, reply);
+    if (!apiPath && request.method === 'GET' && (request.headers.accept ?? '').includes('text/html'))
+      return renderNotFound(request, reply);
     return reply.code(404).send({ result: 'error', message: NOT_FOUND_MESSAGE });
   });
 
@@ -166,4 +178,6 @@ export async function createApp(services: AppServices, opts: { logger?: FastifyB
   return app;
 }
 
-export const APP_VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+export const APP_VERSION: string = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+).version;

@@ -93,16 +93,22 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
   const [{ default: pino }, { startMetricsServer }] = await Promise.all([import('pino'), import('./metrics.ts')]);
   const logger = pino({ level: config.logLevel });
   // First: a port already taken stops start-up at once, before there is anything to close.
-  const metrics = config.metrics.port === null ? null : await listenForMetrics(startMetricsServer, config.metrics, logger);
+  const metrics =
+    config.metrics.port === null ? null : await listenForMetrics(startMetricsServer, config.metrics, logger);
   if (metrics) logger.info(`serving metrics at ${metrics.url}`);
-  const [{ openState, writeHandoff, removeHandoff }, { createApp, createServices }, { startWorker }, { commandBridgeRoutes }, { runCommand, sendBulk }] =
-    await Promise.all([
-      import('./runtime.ts'),
-      import('./app.ts'),
-      import('./delivery/worker.ts'),
-      import('./api/command-bridge.ts'),
-      import('./commands.ts'),
-    ]);
+  const [
+    { openState, writeHandoff, removeHandoff },
+    { createApp, createServices },
+    { startWorker },
+    { commandBridgeRoutes },
+    { runCommand, sendBulk },
+  ] = await Promise.all([
+    import('./runtime.ts'),
+    import('./app.ts'),
+    import('./delivery/worker.ts'),
+    import('./api/command-bridge.ts'),
+    import('./commands.ts'),
+  ]);
   const { database, secretKey, migrated } = await openState(config);
   if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
   const services = createServices(config, database, secretKey, logger);
@@ -117,7 +123,14 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
       await app.register(commandBridgeRoutes, {
         token: () => bridgeToken,
         run: (name: CommandName, input: never) =>
-          runCommand(name, input, { config, database, secretKey, afterWrite: (ids) => ids.forEach((id) => services.directory.invalidate(id)) }),
+          runCommand(name, input, {
+            config,
+            database,
+            secretKey,
+            afterWrite: (ids) => {
+              for (const id of ids) services.directory.invalidate(id);
+            },
+          }),
         sendBulk: (input, source, onEvent) => sendBulk(services, input, source, onEvent),
       });
     }
@@ -126,14 +139,18 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
       handoff = writeHandoff(config, address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]'));
       bridgeToken = handoff.token;
     }
-    logger.info(`Envoi ${APP_VERSION} listening on ${address} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`);
+    logger.info(
+      `Envoi ${APP_VERSION} listening on ${address} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,
+    );
     stops.push(() => app.close());
     // Jobs the API started finish before the database closes (or roll back whole if the process is killed).
     stops.push(() => services.jobs.idle());
   }
   if (roles.worker) {
     const worker = startWorker({ db: database.db, config, logger, jobs: services.jobs });
-    logger.info(`delivery worker started (email: ${config.emailProviders.join(' → ')}, sms: ${config.smsProviders.join(' → ')})`);
+    logger.info(
+      `delivery worker started (email: ${config.emailProviders.join(' → ')}, sms: ${config.smsProviders.join(' → ')})`,
+    );
     stops.push(() => worker.stop());
     const { startCallbackSender } = await import('./delivery/callbacks/sender.ts');
     const callbackSender = startCallbackSender({ db: database.db, config, secrets: services.secrets, logger });
@@ -182,8 +199,10 @@ async function listenForMetrics(
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const address = `${where.host}:${where.port}`;
-    if (code === 'EADDRINUSE') throw new OperatorError(`cannot serve metrics on ${address}: the port is already in use (METRICS_PORT)`);
-    if (code === 'EACCES') throw new OperatorError(`cannot serve metrics on ${address}: permission denied (METRICS_PORT)`);
+    if (code === 'EADDRINUSE')
+      throw new OperatorError(`cannot serve metrics on ${address}: the port is already in use (METRICS_PORT)`);
+    if (code === 'EACCES')
+      throw new OperatorError(`cannot serve metrics on ${address}: permission denied (METRICS_PORT)`);
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
       throw new OperatorError(`cannot serve metrics on ${address}: METRICS_HOST is not an address of this machine`);
     }
@@ -194,7 +213,9 @@ async function listenForMetrics(
 async function migrateCommand(config: Config): Promise<number> {
   const holder = runningServer(config);
   if (holder) {
-    console.log(`Envoi is running on this data folder (pid ${holder.pid}); it applied every migration when it started.`);
+    console.log(
+      `Envoi is running on this data folder (pid ${holder.pid}); it applied every migration when it started.`,
+    );
     return 0;
   }
   const { openState } = await import('./runtime.ts');
@@ -249,10 +270,15 @@ async function bootstrapCommand(config: Config, args: string[]): Promise<number>
 async function outboxCommand(config: Config, args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { limit: { type: 'string', default: '10' }, service: { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: {
+      limit: { type: 'string', default: '10' },
+      service: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
   });
   const limit = Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new OperatorError('--limit must be a whole number from 1 to 1000');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw new OperatorError('--limit must be a whole number from 1 to 1000');
   const entries = (await dataCommand(config, 'outbox', { limit, serviceId: values.service })) as OutboxEntry[];
   if (values.json) {
     console.log(JSON.stringify(entries, null, 2));
@@ -263,7 +289,9 @@ async function outboxCommand(config: Config, args: string[]): Promise<number> {
     return 0;
   }
   for (const e of entries) {
-    console.log(`── ${e.channel} to ${e.recipient} · ${new Date(e.createdAt).toISOString()} · notification ${e.notificationId}`);
+    console.log(
+      `── ${e.channel} to ${e.recipient} · ${new Date(e.createdAt).toISOString()} · notification ${e.notificationId}`,
+    );
     if (e.sender) console.log(`From: ${e.sender}`);
     if (e.subject) console.log(`Subject: ${e.subject}`);
     console.log('');
@@ -299,7 +327,9 @@ async function createAdminCommand(config: Config, args: string[]): Promise<numbe
         throw err;
       });
     const origin = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
-    console.log(`${account.email} is a platform admin. To choose a password, open this link within 72 hours (it works once):`);
+    console.log(
+      `${account.email} is a platform admin. To choose a password, open this link within 72 hours (it works once):`,
+    );
     console.log(`${origin}/set-password/${token}`);
   } finally {
     await database.close();
@@ -312,7 +342,12 @@ async function sendBulkCommand(config: Config, args: string[]): Promise<number> 
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { service: { type: 'string' }, template: { type: 'string' }, name: { type: 'string' }, schedule: { type: 'string' } },
+    options: {
+      service: { type: 'string' },
+      template: { type: 'string' },
+      name: { type: 'string' },
+      schedule: { type: 'string' },
+    },
   });
   const file = positionals[0];
   if (positionals.length !== 1 || !values.service || !values.template || !file) throw new OperatorError(usage);
@@ -326,7 +361,8 @@ async function sendBulkCommand(config: Config, args: string[]): Promise<number> 
   if (!serviceId) throw new OperatorError(`--service must be a service id (a UUID), got "${values.service}"`);
   if (!templateId) throw new OperatorError(`--template must be a template id (a UUID), got "${values.template}"`);
   const format = formatFromFilename(file);
-  if (!format) throw new OperatorError(`cannot tell what kind of file ${file} is: its name must end in .csv, .tsv, .txt or .xlsx`);
+  if (!format)
+    throw new OperatorError(`cannot tell what kind of file ${file} is: its name must end in .csv, .tsv, .txt or .xlsx`);
   let size: number;
   try {
     size = (await stat(file)).size;
@@ -336,16 +372,25 @@ async function sendBulkCommand(config: Config, args: string[]): Promise<number> 
   let scheduledFor: string | null = null;
   if (values.schedule) {
     const date = parseIsoDate(values.schedule);
-    if (!date) throw new OperatorError(`--schedule must be a date and time in ISO 8601, e.g. 2026-03-02T09:00:00-05:00`);
+    if (!date)
+      throw new OperatorError(`--schedule must be a date and time in ISO 8601, e.g. 2026-03-02T09:00:00-05:00`);
     scheduledFor = date.toISOString();
   }
-  const input: SendBulkInput = { serviceId, templateId, name: values.name ?? path.basename(file), format, scheduledFor };
+  const input: SendBulkInput = {
+    serviceId,
+    templateId,
+    name: values.name ?? path.basename(file),
+    format,
+    scheduledFor,
+  };
 
   const display = progressDisplay(path.basename(file), size);
   const holder = runningServer(config);
   let outcome: SendBulkEvent;
   try {
-    outcome = holder ? await sendBulkThroughServer(holder, input, file, display.show) : await sendBulkDirectly(config, input, file, display.show);
+    outcome = holder
+      ? await sendBulkThroughServer(holder, input, file, display.show)
+      : await sendBulkDirectly(config, input, file, display.show);
   } finally {
     display.end();
   }
@@ -361,7 +406,9 @@ async function sendBulkCommand(config: Config, args: string[]): Promise<number> 
   );
   if (outcome.status === 'error') {
     // Failed on every attempt (JOB_MAX_ATTEMPTS): a fault of Envoi or its database, not of the command.
-    console.error(`envoi: job ${outcome.jobId} failed on every attempt and none of its messages were sent; the log has the errors`);
+    console.error(
+      `envoi: job ${outcome.jobId} failed on every attempt and none of its messages were sent; the log has the errors`,
+    );
     return 1;
   }
   if (outcome.status !== 'scheduled') {
@@ -373,7 +420,12 @@ async function sendBulkCommand(config: Config, args: string[]): Promise<number> 
   return 0;
 }
 
-async function sendBulkDirectly(config: Config, input: SendBulkInput, file: string, onEvent: (e: SendBulkEvent) => void) {
+async function sendBulkDirectly(
+  config: Config,
+  input: SendBulkInput,
+  file: string,
+  onEvent: (e: SendBulkEvent) => void,
+) {
   const [{ openState }, { createServices }, { sendBulk }] = await Promise.all([
     import('./runtime.ts'),
     import('./app.ts'),
@@ -390,8 +442,18 @@ async function sendBulkDirectly(config: Config, input: SendBulkInput, file: stri
 }
 
 /** The file goes to the server as the request body, as it is; the answer is one JSON event per line. */
-async function sendBulkThroughServer(holder: ServerHandoff, input: SendBulkInput, file: string, onEvent: (e: SendBulkEvent) => void) {
-  const query = new URLSearchParams({ service: input.serviceId, template: input.templateId, name: input.name, format: input.format });
+async function sendBulkThroughServer(
+  holder: ServerHandoff,
+  input: SendBulkInput,
+  file: string,
+  onEvent: (e: SendBulkEvent) => void,
+) {
+  const query = new URLSearchParams({
+    service: input.serviceId,
+    template: input.templateId,
+    name: input.name,
+    format: input.format,
+  });
   if (input.scheduledFor) query.set('schedule', input.scheduledFor);
   const response = await fetch(`${holder.url}/_internal/commands/send-bulk?${query}`, {
     method: 'POST',
@@ -429,7 +491,9 @@ function progressDisplay(fileName: string, fileSize: number) {
   const bar = (label: string, fraction: number, detail: string) => {
     const f = Math.max(0, Math.min(1, fraction));
     const filled = Math.round(f * width);
-    process.stderr.write(`\r${label.padEnd(10)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(f * 100)).padStart(3)}%  ${detail}\x1b[K`);
+    process.stderr.write(
+      `\r${label.padEnd(10)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(f * 100)).padStart(3)}%  ${detail}\x1b[K`,
+    );
     barShown = true;
   };
   const line = (text: string) => {
@@ -451,7 +515,9 @@ function progressDisplay(fileName: string, fileSize: number) {
           else if (first) line(`queueing ${number(total)} rows`);
         }
       } else if (event.type === 'created') {
-        line(`checked ${number(event.rows)} rows; job ${event.jobId} ${event.status}${event.scheduledFor ? ` for ${event.scheduledFor}` : ''}`);
+        line(
+          `checked ${number(event.rows)} rows; job ${event.jobId} ${event.status}${event.scheduledFor ? ` for ${event.scheduledFor}` : ''}`,
+        );
         for (const warning of event.warnings) line(`warning: ${warning}`);
       }
     },

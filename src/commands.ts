@@ -27,7 +27,11 @@ export async function runCommand<K extends CommandName>(
   env: { config: Config; database: DbHandle; secretKey: string; afterWrite?: (serviceIds: string[]) => void },
 ): Promise<unknown> {
   if (name === 'bootstrap') {
-    const file = checkBootstrapFile((input as CommandInput['bootstrap']).file, env.config.phoneRegion, env.config.callbacks.allowedHosts);
+    const file = checkBootstrapFile(
+      (input as CommandInput['bootstrap']).file,
+      env.config.phoneRegion,
+      env.config.callbacks.allowedHosts,
+    );
     const result = await applyBootstrap(env.database.db, new SecretBox(env.secretKey), file, env.config);
     env.afterWrite?.(result.services.map((s) => s.id));
     return result;
@@ -70,7 +74,8 @@ export async function sendBulk(
   const { jobs } = services;
   const service = await services.directory.service(input.serviceId);
   if (!service) return { type: 'refused', problems: [`There is no service with id ${input.serviceId}.`] };
-  const onProgress = (e: { stage: 'checking' | 'queueing'; rows: number; bytes?: number; total?: number }) => onEvent({ type: 'progress', ...e });
+  const onProgress = (e: { stage: 'checking' | 'queueing'; rows: number; bytes?: number; total?: number }) =>
+    onEvent({ type: 'progress', ...e });
   let created;
   try {
     created = await jobs.create(
@@ -88,7 +93,8 @@ export async function sendBulk(
     );
   } catch (err) {
     if (err instanceof JobRejected) return { type: 'refused', problems: err.report.summary };
-    if (err instanceof ApiError || err instanceof SpreadsheetReadError) return { type: 'refused', problems: [err.message] };
+    if (err instanceof ApiError || err instanceof SpreadsheetReadError)
+      return { type: 'refused', problems: [err.message] };
     throw err;
   }
   let job = created.job;
@@ -107,7 +113,8 @@ export async function sendBulk(
     job = (await jobs.get(service.id, job.id))!;
     const counts = await jobs.counts(job);
     onProgress({ stage: 'queueing', rows: counts.rows - counts.notQueued, total: counts.rows });
-    if (job.status === 'pending' || job.status === 'in progress') await new Promise((resolve) => setTimeout(resolve, 500));
+    if (job.status === 'pending' || job.status === 'in progress')
+      await new Promise((resolve) => setTimeout(resolve, 500));
   }
   job = (await jobs.get(service.id, job.id))!;
   return {

@@ -156,7 +156,9 @@ function url(env: Env, name: string, protocols: string[]): string | null {
     throw new ConfigError(`${name} is not a valid URL: "${redact(raw)}"`);
   }
   if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(`${name} must start with ${protocols.map((p) => p + '//').join(' or ')}, got "${redact(raw)}"`);
+    throw new ConfigError(
+      `${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${redact(raw)}"`,
+    );
   }
   return raw;
 }
@@ -164,7 +166,10 @@ function url(env: Env, name: string, protocols: string[]): string | null {
 /** Hide a password inside a URL before showing it in an error. */
 function list<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T[] {
   const raw = str(env, name, fallback);
-  const items = raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  const items = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
   for (const item of items) {
     if (!(allowed as readonly string[]).includes(item)) {
       throw new ConfigError(`${name} must be a comma-separated list of ${allowed.join(', ')}, got "${raw}"`);
@@ -175,7 +180,10 @@ function list<T extends string>(env: Env, name: string, fallback: T, allowed: re
 }
 
 function commaList(env: Env, name: string): string[] {
-  return (optional(env, name) ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return (optional(env, name) ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 function ratio(env: Env, name: string, fallback: number): number {
@@ -212,7 +220,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const secretKey = optional(env, 'ENVOI_SECRET_KEY');
   if (secretKey !== null && secretKey.length < 32) {
-    throw new ConfigError('ENVOI_SECRET_KEY must be at least 32 characters (generate one with: openssl rand -base64 32)');
+    throw new ConfigError(
+      'ENVOI_SECRET_KEY must be at least 32 characters (generate one with: openssl rand -base64 32)',
+    );
   }
   if (databaseUrl && !secretKey) {
     throw new ConfigError(
@@ -268,9 +278,10 @@ export function loadConfig(env: Env = process.env): Config {
     emailDomain: str(env, 'ENVOI_EMAIL_DOMAIN', 'notification.localhost'),
     publicUrl: publicUrl ? publicUrl.replace(/\/+$/, '') : null,
     phoneRegion,
-    signupDomains: (optional(env, 'ENVOI_SIGNUP_DOMAINS') === null ? ['gc.ca', 'canada.ca'] : commaList(env, 'ENVOI_SIGNUP_DOMAINS')).map((d) =>
-      d.toLowerCase().replace(/^[@.]+/, ''),
-    ),
+    signupDomains: (optional(env, 'ENVOI_SIGNUP_DOMAINS') === null
+      ? ['gc.ca', 'canada.ca']
+      : commaList(env, 'ENVOI_SIGNUP_DOMAINS')
+    ).map((d) => d.toLowerCase().replace(/^[@.]+/, '')),
     smsRate: decimal(env, 'SMS_RATE', 0),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     worker: {

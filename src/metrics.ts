@@ -127,7 +127,10 @@ async function collectQueueAge(gauge: Gauge, sources: Map<QueueAgeSource, Logger
     const age = await Promise.race([
       source(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${QUEUE_AGE_TIMEOUT_MS} ms`)), QUEUE_AGE_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${QUEUE_AGE_TIMEOUT_MS} ms`)),
+          QUEUE_AGE_TIMEOUT_MS,
+        );
       }),
     ]);
     gauge.set(age);
@@ -145,13 +148,7 @@ const KEY = Symbol.for('envoi.metrics');
 const holder = register as unknown as Record<symbol, EnvoiMetrics | undefined>;
 const metrics: EnvoiMetrics = holder[KEY] ?? (holder[KEY] = defineMetrics());
 
-export const {
-  httpRequests,
-  httpDuration,
-  deliveries,
-  handoff: handoffSeconds,
-  callbacks: callbacksTotal,
-} = metrics;
+export const { httpRequests, httpDuration, deliveries, handoff: handoffSeconds, callbacks: callbacksTotal } = metrics;
 
 /** Counters of accepted notifications, one bound child per channel and key type, for the accept path. */
 export const notificationsAccepted: Record<Channel, Record<KeyType, { inc(n?: number): void }>> = {

@@ -10,10 +10,15 @@ import { openDatabase, type DbHandle } from './db/connection.ts';
 import { migrate } from './db/migrate.ts';
 import { generateSecretKey } from './domain/secret-box.ts';
 
-export async function openState(config: Config): Promise<{ database: DbHandle; secretKey: string; migrated: string[] }> {
+export async function openState(
+  config: Config,
+): Promise<{ database: DbHandle; secretKey: string; migrated: string[] }> {
   if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true });
   const secretKey = resolveSecretKey(config);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.databaseUrl ? undefined : path.join(config.dataDir, 'pgdata') });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.databaseUrl ? undefined : path.join(config.dataDir, 'pgdata'),
+  });
   try {
     const migrated = await migrate(database);
     return { database, secretKey, migrated };
@@ -30,7 +35,7 @@ export function resolveSecretKey(config: Config): string {
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   mkdirSync(config.dataDir, { recursive: true });
   const key = generateSecretKey();
-  writeFileSync(file, key + '\n', { mode: 0o600 });
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return key;
 }
 

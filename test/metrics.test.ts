@@ -49,7 +49,7 @@ function parseMetrics(text: string): Sample[] {
 }
 
 /** The value of the one sample with this name and (at least) these labels; undefined when there is none. */
-function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
   const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
   return found[0]?.value;
@@ -129,28 +129,38 @@ describe('GET /metrics on a running Envoi', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const samples = parseMetrics(await response.text());
 
-    expect(valueOf(samples, 'envoi_notifications_accepted_total', { channel: 'email', key_type: 'normal' })).toBe(1);
-    expect(valueOf(samples, 'envoi_notifications_accepted_total', { channel: 'email', key_type: 'test' })).toBe(1);
-    expect(valueOf(samples, 'envoi_notifications_accepted_total', { channel: 'sms', key_type: 'normal' })).toBe(0);
+    expect(sampleValue(samples, 'envoi_notifications_accepted_total', { channel: 'email', key_type: 'normal' })).toBe(
+      1,
+    );
+    expect(sampleValue(samples, 'envoi_notifications_accepted_total', { channel: 'email', key_type: 'test' })).toBe(1);
+    expect(sampleValue(samples, 'envoi_notifications_accepted_total', { channel: 'sms', key_type: 'normal' })).toBe(0);
     // The live email went to the sink; the test key's outcome is made up and not a delivery.
-    expect(valueOf(samples, 'envoi_deliveries_total', { channel: 'email', provider: 'sink', status: 'delivered' })).toBe(1);
+    expect(
+      sampleValue(samples, 'envoi_deliveries_total', { channel: 'email', provider: 'sink', status: 'delivered' }),
+    ).toBe(1);
     expect(samples.filter((s) => s.name === 'envoi_deliveries_total').reduce((n, s) => n + s.value, 0)).toBe(1);
-    expect(valueOf(samples, 'envoi_handoff_seconds_count', { channel: 'email' })).toBe(1);
-    expect(valueOf(samples, 'envoi_handoff_seconds_bucket', { channel: 'email', le: '+Inf' })).toBe(1);
+    expect(sampleValue(samples, 'envoi_handoff_seconds_count', { channel: 'email' })).toBe(1);
+    expect(sampleValue(samples, 'envoi_handoff_seconds_bucket', { channel: 'email', le: '+Inf' })).toBe(1);
 
     const post = { method: 'POST', route: '/v2/notifications/email' };
-    expect(valueOf(samples, 'envoi_http_requests_total', { ...post, status_code: '201' })).toBe(2);
-    expect(valueOf(samples, 'envoi_http_request_duration_seconds_count', post)).toBe(2);
-    const polled = valueOf(samples, 'envoi_http_requests_total', { method: 'GET', route: '/v2/notifications/:notification_id', status_code: '200' });
+    expect(sampleValue(samples, 'envoi_http_requests_total', { ...post, status_code: '201' })).toBe(2);
+    expect(sampleValue(samples, 'envoi_http_request_duration_seconds_count', post)).toBe(2);
+    const polled = sampleValue(samples, 'envoi_http_requests_total', {
+      method: 'GET',
+      route: '/v2/notifications/:notification_id',
+      status_code: '200',
+    });
     expect(polled).toBeGreaterThanOrEqual(2);
-    expect(valueOf(samples, 'envoi_http_requests_total', { method: 'GET', route: 'unmatched', status_code: '404' })).toBe(1);
+    expect(
+      sampleValue(samples, 'envoi_http_requests_total', { method: 'GET', route: 'unmatched', status_code: '404' }),
+    ).toBe(1);
     const withIds = samples.filter((s) => Object.values(s.labels).some((v) => UUID.test(v)));
     expect(withIds).toEqual([]);
 
-    expect(valueOf(samples, 'envoi_queue_oldest_due_seconds')).toBe(0);
-    expect(valueOf(samples, 'envoi_provider_active', { channel: 'email', provider: 'sink' })).toBe(1);
-    expect(valueOf(samples, 'envoi_process_cpu_seconds_total')).toBeGreaterThan(0);
-    expect(valueOf(samples, 'envoi_process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(sampleValue(samples, 'envoi_queue_oldest_due_seconds')).toBe(0);
+    expect(sampleValue(samples, 'envoi_provider_active', { channel: 'email', provider: 'sink' })).toBe(1);
+    expect(sampleValue(samples, 'envoi_process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(sampleValue(samples, 'envoi_process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(samples.some((s) => s.name.startsWith('envoi_nodejs_eventloop_lag'))).toBe(true);
   });
 
@@ -173,35 +183,51 @@ describe('GET /metrics on a running Envoi', () => {
     await new Promise((resolve) => again.child.once('exit', resolve));
   });
 
-  it.runIf(process.env.DATABASE_URL)('serves metrics from `envoi api` and `envoi worker` too, the queue age only from the worker', async () => {
-    const [apiPort, workerPort] = [await freePort(), await freePort()];
-    const api = spawnRole('api', { ...sandbox.env, METRICS_PORT: String(apiPort) }, /listening on http/);
-    const worker = spawnRole('worker', { ...sandbox.env, METRICS_PORT: String(workerPort) }, /delivery worker started/);
-    try {
-      await Promise.all([api.ready, worker.ready]);
-      const [fromApi, fromWorker] = await Promise.all(
-        [apiPort, workerPort].map(async (port) => parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())),
+  it.runIf(process.env.DATABASE_URL)(
+    'serves metrics from `envoi api` and `envoi worker` too, the queue age only from the worker',
+    async () => {
+      const [apiPort, workerPort] = [await freePort(), await freePort()];
+      const api = spawnRole('api', { ...sandbox.env, METRICS_PORT: String(apiPort) }, /listening on http/);
+      const worker = spawnRole(
+        'worker',
+        { ...sandbox.env, METRICS_PORT: String(workerPort) },
+        /delivery worker started/,
       );
-      expect(valueOf(fromApi!, 'envoi_queue_oldest_due_seconds')).toBeUndefined();
-      expect(valueOf(fromApi!, 'envoi_notifications_accepted_total', { channel: 'email', key_type: 'normal' })).toBe(0);
-      expect(valueOf(fromWorker!, 'envoi_queue_oldest_due_seconds')).toBe(0);
-      expect(valueOf(fromWorker!, 'envoi_provider_active', { channel: 'sms', provider: 'sink' })).toBe(1);
-      expect(valueOf(fromWorker!, 'envoi_process_cpu_seconds_total')).toBeGreaterThan(0);
-    } finally {
-      await Promise.all([api.stop(), worker.stop()]);
-    }
-  });
+      try {
+        await Promise.all([api.ready, worker.ready]);
+        const [fromApi, fromWorker] = await Promise.all(
+          [apiPort, workerPort].map(async (port) =>
+            parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()),
+          ),
+        );
+        expect(sampleValue(fromApi!, 'envoi_queue_oldest_due_seconds')).toBeUndefined();
+        expect(
+          sampleValue(fromApi!, 'envoi_notifications_accepted_total', { channel: 'email', key_type: 'normal' }),
+        ).toBe(0);
+        expect(sampleValue(fromWorker!, 'envoi_queue_oldest_due_seconds')).toBe(0);
+        expect(sampleValue(fromWorker!, 'envoi_provider_active', { channel: 'sms', provider: 'sink' })).toBe(1);
+        expect(sampleValue(fromWorker!, 'envoi_process_cpu_seconds_total')).toBeGreaterThan(0);
+      } finally {
+        await Promise.all([api.stop(), worker.stop()]);
+      }
+    },
+  );
 
   it('stops with a clear message when the metrics port is taken', async () => {
     const holder = net.createServer();
     await new Promise<void>((resolve) => holder.listen(metricsPort, '127.0.0.1', resolve));
     try {
-      const failure = await run(process.execPath, [ENVOI_BIN, 'start'], { env: { ...sandbox.env, METRICS_PORT: String(metricsPort) }, cwd: sandbox.dir }).then(
+      const failure = await run(process.execPath, [ENVOI_BIN, 'start'], {
+        env: { ...sandbox.env, METRICS_PORT: String(metricsPort) },
+        cwd: sandbox.dir,
+      }).then(
         () => null,
         (err: { code: number; stderr: string }) => err,
       );
       expect(failure?.code).toBe(2);
-      expect(failure?.stderr).toContain(`cannot serve metrics on 127.0.0.1:${metricsPort}: the port is already in use (METRICS_PORT)`);
+      expect(failure?.stderr).toContain(
+        `cannot serve metrics on 127.0.0.1:${metricsPort}: the port is already in use (METRICS_PORT)`,
+      );
       expect(failure?.stderr).not.toMatch(/^\s+at /m);
     } finally {
       await new Promise((resolve) => holder.close(resolve));
@@ -210,7 +236,11 @@ describe('GET /metrics on a running Envoi', () => {
 });
 
 /** `envoi <role>`, ready once its output matches `readyWhen`. */
-function spawnRole(role: 'api' | 'worker', env: NodeJS.ProcessEnv, readyWhen: RegExp): { ready: Promise<void>; stop(): Promise<void> } {
+function spawnRole(
+  role: 'api' | 'worker',
+  env: NodeJS.ProcessEnv,
+  readyWhen: RegExp,
+): { ready: Promise<void>; stop(): Promise<void> } {
   const child = spawn(process.execPath, [ENVOI_BIN, role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   let output = '';
@@ -256,11 +286,16 @@ describe('metrics worked out in this process', () => {
   it("measures how long the oldest due, unclaimed notification has waited, from the claim queue's index", async () => {
     const service = envoi.provisioned.services[0]!;
     // No worker runs here: the row stays queued.
-    const sent = await new NotifyClient(envoi.url, service.api_keys.live!).sendEmail(service.templates.welcome!, 'alex.tremblay@example.gc.ca', {
-      personalisation: { 'first name': 'Alex', 'reference number': 'A-1', 'has documents': 'no' },
-    });
+    const sent = await new NotifyClient(envoi.url, service.api_keys.live!).sendEmail(
+      service.templates.welcome!,
+      'alex.tremblay@example.gc.ca',
+      {
+        personalisation: { 'first name': 'Alex', 'reference number': 'A-1', 'has documents': 'no' },
+      },
+    );
     const db = envoi.database.db;
-    const set = (changes: RawBuilder<unknown>) => sql`UPDATE notifications SET ${changes} WHERE id = ${sent.data.id}`.execute(db);
+    const set = (changes: RawBuilder<unknown>) =>
+      sql`UPDATE notifications SET ${changes} WHERE id = ${sent.data.id}`.execute(db);
 
     await set(sql`next_attempt_at = now() - interval '90 seconds'`);
     const age = await oldestDueSeconds(db);
@@ -269,7 +304,7 @@ describe('metrics worked out in this process', () => {
 
     const forget = measureQueueAge(() => oldestDueSeconds(db));
     try {
-      expect(valueOf(await scraped(), 'envoi_queue_oldest_due_seconds')).toBeGreaterThanOrEqual(90);
+      expect(sampleValue(await scraped(), 'envoi_queue_oldest_due_seconds')).toBeGreaterThanOrEqual(90);
       // Claimed by a worker (a live lease): not waiting any more.
       await set(sql`claimed_until = now() + interval '60 seconds'`);
       expect(await oldestDueSeconds(db)).toBe(0);
@@ -278,17 +313,18 @@ describe('metrics worked out in this process', () => {
       expect(await oldestDueSeconds(db)).toBeGreaterThanOrEqual(90);
       // Scheduled for later: not due yet.
       await set(sql`claimed_until = NULL, next_attempt_at = now() + interval '1 hour'`);
-      expect(valueOf(await scraped(), 'envoi_queue_oldest_due_seconds')).toBe(0);
+      expect(sampleValue(await scraped(), 'envoi_queue_oldest_due_seconds')).toBe(0);
     } finally {
       forget();
     }
     // A process without a worker has no value for it.
-    expect(valueOf(await scraped(), 'envoi_queue_oldest_due_seconds')).toBeUndefined();
+    expect(sampleValue(await scraped(), 'envoi_queue_oldest_due_seconds')).toBeUndefined();
   });
 
   it("counts a bulk job's rows once they are queued, leaving out simulated ones", async () => {
     const service = envoi.provisioned.services[0]!;
-    const accepted = async () => valueOf(await scraped(), 'envoi_notifications_accepted_total', { channel: 'email', key_type: 'normal' })!;
+    const accepted = async () =>
+      sampleValue(await scraped(), 'envoi_notifications_accepted_total', { channel: 'email', key_type: 'normal' })!;
     const before = await accepted();
     const created = await call(envoi.url, 'POST', '/v2/notifications/bulk', {
       key: service.api_keys.live!,
@@ -311,12 +347,17 @@ describe('metrics worked out in this process', () => {
   it('leaves the queue age out, logged, when its query fails, and still answers the scrape', async () => {
     const warnings: string[] = [];
     const logger = { info() {}, error() {}, warn: (_: object, msg?: string) => void warnings.push(msg ?? '') };
-    const forget = measureQueueAge(() => sql<{ n: number }>`SELECT * FROM no_such_table`.execute(envoi.database.db).then(() => 1), logger);
+    const forget = measureQueueAge(
+      () => sql<{ n: number }>`SELECT * FROM no_such_table`.execute(envoi.database.db).then(() => 1),
+      logger,
+    );
     try {
       const samples = await scraped();
-      expect(valueOf(samples, 'envoi_queue_oldest_due_seconds')).toBeUndefined();
+      expect(sampleValue(samples, 'envoi_queue_oldest_due_seconds')).toBeUndefined();
       // The rest of the scrape is still there.
-      expect(valueOf(samples, 'envoi_notifications_accepted_total', { channel: 'email', key_type: 'normal' })).toBeGreaterThanOrEqual(0);
+      expect(
+        sampleValue(samples, 'envoi_notifications_accepted_total', { channel: 'email', key_type: 'normal' }),
+      ).toBeGreaterThanOrEqual(0);
       expect(warnings).toEqual(['could not measure the age of the oldest due notification for /metrics']);
     } finally {
       forget();
@@ -326,11 +367,17 @@ describe('metrics worked out in this process', () => {
   it('counts receipts applied, ignored and waiting for their notification', async () => {
     const before = await scraped();
     const service = envoi.provisioned.services[0]!;
-    const sent = await new NotifyClient(envoi.url, service.api_keys.live!).sendEmail(service.templates.welcome!, 'alex.tremblay@example.gc.ca', {
-      personalisation: { 'first name': 'Alex', 'reference number': 'A-2', 'has documents': 'no' },
-    });
+    const sent = await new NotifyClient(envoi.url, service.api_keys.live!).sendEmail(
+      service.templates.welcome!,
+      'alex.tremblay@example.gc.ca',
+      {
+        personalisation: { 'first name': 'Alex', 'reference number': 'A-2', 'has documents': 'no' },
+      },
+    );
     // As if a provider had taken it under reference ref-1.
-    await sql`UPDATE notifications SET status = 'sending', provider = 'ses', provider_reference = 'ref-1' WHERE id = ${sent.data.id}`.execute(envoi.database.db);
+    await sql`UPDATE notifications SET status = 'sending', provider = 'ses', provider_reference = 'ref-1' WHERE id = ${sent.data.id}`.execute(
+      envoi.database.db,
+    );
     const applier = createReceiptApplier(envoi.database.db, { retryForMs: 60_000 });
     const delivered = { kind: 'status' as const, status: 'delivered' as const, response: 'ok', at: new Date() };
     await applier.submit([{ ...delivered, target: { provider: 'ses', reference: 'ref-1' } }]);
@@ -342,20 +389,23 @@ describe('metrics worked out in this process', () => {
 
     const after = await scraped();
     const delta = (result: string) =>
-      valueOf(after, 'envoi_receipts_total', { result })! - valueOf(before, 'envoi_receipts_total', { result })!;
+      sampleValue(after, 'envoi_receipts_total', { result })! -
+      sampleValue(before, 'envoi_receipts_total', { result })!;
     expect(delta('applied')).toBe(1);
     expect(delta('waiting')).toBe(1);
     // The one already final, and the unknown one dropped when the applier closed.
     expect(delta('ignored')).toBe(2);
   });
 
-  it('reports which provider takes a channel\'s traffic as failover moves it', async () => {
+  it("reports which provider takes a channel's traffic as failover moves it", async () => {
     let clock = 1_000_000;
     let firstFails = false;
     const provider = (name: string): ChannelProvider<string> => ({
       name,
       async send(): Promise<ProviderResult> {
-        return name === 'ses' && firstFails ? { outcome: 'retry', response: 'down' } : { outcome: 'accepted', reference: 'r', response: 'ok' };
+        return name === 'ses' && firstFails
+          ? { outcome: 'retry', response: 'down' }
+          : { outcome: 'accepted', reference: 'r', response: 'ok' };
       },
       async close() {},
     });
@@ -369,32 +419,39 @@ describe('metrics worked out in this process', () => {
     const forget = reportProviders({ channel: 'email', ...providerChoice(failover) });
     try {
       let samples = await scraped();
-      expect(valueOf(samples, 'envoi_provider_active', { channel: 'email', provider: 'ses' })).toBe(1);
-      expect(valueOf(samples, 'envoi_provider_active', { channel: 'email', provider: 'smtp' })).toBe(0);
+      expect(sampleValue(samples, 'envoi_provider_active', { channel: 'email', provider: 'ses' })).toBe(1);
+      expect(sampleValue(samples, 'envoi_provider_active', { channel: 'email', provider: 'smtp' })).toBe(0);
 
       firstFails = true;
       await failover.send('a');
       await failover.send('b');
       samples = await scraped();
-      expect(valueOf(samples, 'envoi_provider_active', { channel: 'email', provider: 'ses' })).toBe(0);
-      expect(valueOf(samples, 'envoi_provider_active', { channel: 'email', provider: 'smtp' })).toBe(1);
+      expect(sampleValue(samples, 'envoi_provider_active', { channel: 'email', provider: 'ses' })).toBe(0);
+      expect(sampleValue(samples, 'envoi_provider_active', { channel: 'email', provider: 'smtp' })).toBe(1);
 
       // After the cooldown a trial send succeeds: traffic goes back.
       firstFails = false;
       clock += 31_000;
       await failover.send('c');
       samples = await scraped();
-      expect(valueOf(samples, 'envoi_provider_active', { channel: 'email', provider: 'ses' })).toBe(1);
+      expect(sampleValue(samples, 'envoi_provider_active', { channel: 'email', provider: 'ses' })).toBe(1);
     } finally {
       forget();
     }
-    expect(valueOf(await scraped(), 'envoi_provider_active', { channel: 'email', provider: 'smtp' })).toBeUndefined();
+    expect(
+      sampleValue(await scraped(), 'envoi_provider_active', { channel: 'email', provider: 'smtp' }),
+    ).toBeUndefined();
   });
 
   it('reads METRICS_PORT and METRICS_HOST, refusing a bad port by name', () => {
     expect(loadConfig({}).metrics).toEqual({ port: null, host: '127.0.0.1' });
-    expect(loadConfig({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }).metrics).toEqual({ port: 9464, host: '0.0.0.0' });
+    expect(loadConfig({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }).metrics).toEqual({
+      port: 9464,
+      host: '0.0.0.0',
+    });
     expect(() => loadConfig({ METRICS_PORT: 'nine' })).toThrow(ConfigError);
-    expect(() => loadConfig({ METRICS_PORT: '70000' })).toThrow('METRICS_PORT must be a whole number from 0 to 65535, got "70000"');
+    expect(() => loadConfig({ METRICS_PORT: '70000' })).toThrow(
+      'METRICS_PORT must be a whole number from 0 to 65535, got "70000"',
+    );
   });
 });

@@ -81,7 +81,13 @@ export function setSessionCookie(reply: FastifyReply, ui: UiContext, token: stri
 }
 
 export function setLanguageCookie(reply: FastifyReply, ui: Pick<UiContext, 'secure'>, locale: Locale): void {
-  reply.setCookie(LANG_COOKIE, locale, { path: '/', httpOnly: true, sameSite: 'lax', secure: ui.secure, maxAge: 365 * 24 * 3600 });
+  reply.setCookie(LANG_COOKIE, locale, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: ui.secure,
+    maxAge: 365 * 24 * 3600,
+  });
 }
 
 /** A same-site path to go back to after signing in; anything else becomes the home page. */
@@ -101,5 +107,8 @@ export async function requirePlatformAdmin(request: FastifyRequest, reply: Fasti
   if (!request.ui.account) return requireUser(request, reply);
   if (request.ui.account.platformAdmin) return;
   const { forbiddenPage } = await import('./layout.ts');
-  return reply.code(403).type('text/html; charset=utf-8').send(String(forbiddenPage(request.ui)));
+  return reply
+    .code(403)
+    .type('text/html; charset=utf-8')
+    .send(String(forbiddenPage(request.ui)));
 }

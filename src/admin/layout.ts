@@ -42,15 +42,17 @@ export function layout(ui: UiContext, opts: PageOptions): Html {
     <a class="brand" href="/"><span class="flag" aria-hidden="true"></span>Envoi <small>${t('layout.tagline')}</small></a>
     <a class="lang-toggle" href="${toggle}" lang="${other}" hreflang="${other}">${t('layout.otherLanguage')}</a>
   </div>
-  ${ui.account
-    ? html`<nav class="site-nav" aria-label="${t('layout.navLabel')}"><div class="container"><ul>
+  ${
+    ui.account
+      ? html`<nav class="site-nav" aria-label="${t('layout.navLabel')}"><div class="container"><ul>
         <li><a href="/">${t('layout.nav.home')}</a></li>
         <li><a href="/account">${t('layout.nav.account')}</a></li>
         ${ui.account.platformAdmin && html`<li><a href="/platform-admin">${t('layout.nav.platformAdmin')}</a></li>`}
         <li><form method="post" action="/sign-out">${csrfField(ui)}<button class="link" type="submit">${t('layout.nav.signOut')}</button></form></li>
         <li class="who">${t('layout.signedInAs', { email: ui.account.email })}</li>
       </ul></div></nav>`
-    : ''}
+      : ''
+  }
 </header>
 <main id="main" tabindex="-1"><div class="container">
 ${opts.body}
@@ -61,7 +63,10 @@ ${opts.body}
 }
 
 export function sendPage(reply: FastifyReply, ui: UiContext, opts: PageOptions, status = 200): FastifyReply {
-  return reply.code(status).type('text/html; charset=utf-8').send(String(layout(ui, opts)));
+  return reply
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .send(String(layout(ui, opts)));
 }
 
 export function csrfField(ui: UiContext): Html {
@@ -148,7 +153,14 @@ export interface RadioOption {
   hint?: string;
 }
 
-export function radios(o: { id: string; name: string; legend: string; options: RadioOption[]; value?: string; errors?: readonly FieldError[] }): Html {
+export function radios(o: {
+  id: string;
+  name: string;
+  legend: string;
+  options: RadioOption[];
+  value?: string;
+  errors?: readonly FieldError[];
+}): Html {
   const error = o.errors?.find((e) => e.field === o.id);
   return html`<div class="field${error ? ' has-error' : ''}"><fieldset${error ? html` aria-describedby="${o.id}-error"` : ''}>
   <legend>${o.legend}</legend>
@@ -167,7 +179,10 @@ export function notice(text: HtmlValue, kind: 'info' | 'success' | 'warning' = '
 }
 
 export function forbiddenPage(ui: UiContext): Html {
-  return layout(ui, { title: ui.t('forbidden.title'), body: html`<h1>${ui.t('forbidden.title')}</h1><p>${ui.t('forbidden.body')}</p>` });
+  return layout(ui, {
+    title: ui.t('forbidden.title'),
+    body: html`<h1>${ui.t('forbidden.title')}</h1><p>${ui.t('forbidden.body')}</p>`,
+  });
 }
 
 export function notFoundPage(ui: UiContext): Html {

@@ -14,17 +14,24 @@ export interface UploadedFile {
 export type MultipartForm = Record<string, string | UploadedFile | undefined>;
 
 export function acceptMultipart(app: FastifyInstance, bodyLimit: number): void {
-  app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit }, async (request: FastifyRequest, body: Buffer) => {
-    try {
-      const form = await new Response(new Uint8Array(body), { headers: { 'content-type': String(request.headers['content-type']) } }).formData();
-      const fields: MultipartForm = {};
-      for (const [key, value] of form.entries()) {
-        if (typeof value === 'string') fields[key] = value;
-        else if (value.size > 0) fields[key] = { filename: value.name, bytes: new Uint8Array(await value.arrayBuffer()) };
+  app.addContentTypeParser(
+    'multipart/form-data',
+    { parseAs: 'buffer', bodyLimit },
+    async (request: FastifyRequest, body: Buffer) => {
+      try {
+        const form = await new Response(new Uint8Array(body), {
+          headers: { 'content-type': String(request.headers['content-type']) },
+        }).formData();
+        const fields: MultipartForm = {};
+        for (const [key, value] of form.entries()) {
+          if (typeof value === 'string') fields[key] = value;
+          else if (value.size > 0)
+            fields[key] = { filename: value.name, bytes: new Uint8Array(await value.arrayBuffer()) };
+        }
+        return fields;
+      } catch {
+        throw Object.assign(new Error('The form could not be read'), { statusCode: 400 });
       }
-      return fields;
-    } catch {
-      throw Object.assign(new Error('The form could not be read'), { statusCode: 400 });
-    }
-  });
+    },
+  );
 }

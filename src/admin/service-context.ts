@@ -13,7 +13,13 @@ import { forbiddenPage, notFoundPage } from './layout.ts';
 
 export type { Permission } from '../db/schema.ts';
 
-export const PERMISSIONS: readonly Permission[] = ['send_messages', 'manage_templates', 'manage_service', 'manage_api_keys', 'view_activity'];
+export const PERMISSIONS: readonly Permission[] = [
+  'send_messages',
+  'manage_templates',
+  'manage_service',
+  'manage_api_keys',
+  'view_activity',
+];
 
 export interface ServiceContext {
   id: string;
@@ -33,16 +39,27 @@ declare module 'fastify' {
 }
 
 /** The services a person belongs to, by name (all of them for a platform admin), for the switcher. */
-export async function servicesOf(db: Db, account: { id: string; platformAdmin: boolean }): Promise<Array<{ id: string; name: string }>> {
+export async function servicesOf(
+  db: Db,
+  account: { id: string; platformAdmin: boolean },
+): Promise<Array<{ id: string; name: string }>> {
   let q = db.selectFrom('services as s').select(['s.id', 's.name']).orderBy('s.name');
   if (!account.platformAdmin) {
-    q = q.where((eb) => eb.exists(eb.selectFrom('service_users as su').select('su.user_id').whereRef('su.service_id', '=', 's.id').where('su.user_id', '=', account.id)));
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('service_users as su')
+          .select('su.user_id')
+          .whereRef('su.service_id', '=', 's.id')
+          .where('su.user_id', '=', account.id),
+      ),
+    );
   }
   return q.execute();
 }
 
 export function requireService(db: Db, permission: Permission | null = null) {
-  return async function (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const account = request.ui.account;
     if (!account) return requireUser(request, reply);
     const raw = (request.params as { serviceId?: string }).serviceId ?? '';
@@ -50,17 +67,25 @@ export function requireService(db: Db, permission: Permission | null = null) {
     const row = serviceId
       ? await db
           .selectFrom('services as s')
-          .leftJoin('service_users as su', (join) => join.onRef('su.service_id', '=', 's.id').on('su.user_id', '=', account.id))
+          .leftJoin('service_users as su', (join) =>
+            join.onRef('su.service_id', '=', 's.id').on('su.user_id', '=', account.id),
+          )
           .select(['s.id', 's.name', 's.restricted', 's.active', 'su.permissions', 'su.user_id'])
           .where('s.id', '=', serviceId)
           .executeTakeFirst()
       : undefined;
     if (!row || (!row.user_id && !account.platformAdmin)) {
-      return reply.code(404).type('text/html; charset=utf-8').send(String(notFoundPage(request.ui)));
+      return reply
+        .code(404)
+        .type('text/html; charset=utf-8')
+        .send(String(notFoundPage(request.ui)));
     }
     const permissions = new Set<Permission>(account.platformAdmin ? PERMISSIONS : (row.permissions ?? []));
     if (permission && !permissions.has(permission)) {
-      return reply.code(403).type('text/html; charset=utf-8').send(String(forbiddenPage(request.ui)));
+      return reply
+        .code(403)
+        .type('text/html; charset=utf-8')
+        .send(String(forbiddenPage(request.ui)));
     }
     request.service = { id: row.id, name: row.name, restricted: row.restricted, active: row.active, permissions };
   };

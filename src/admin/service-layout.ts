@@ -8,7 +8,15 @@ import { html, type Html } from './html.ts';
 import { sendPage, type PageOptions } from './layout.ts';
 import type { Permission, ServiceContext } from './service-context.ts';
 
-export type ServiceArea = 'dashboard' | 'templates' | 'activity' | 'suppressions' | 'team' | 'settings' | 'api' | 'outbox';
+export type ServiceArea =
+  | 'dashboard'
+  | 'templates'
+  | 'activity'
+  | 'suppressions'
+  | 'team'
+  | 'settings'
+  | 'api'
+  | 'outbox';
 
 interface MenuItem {
   area: ServiceArea;
@@ -34,7 +42,9 @@ export function servicePath(service: Pick<ServiceContext, 'id'>, path = ''): str
 
 export function serviceFrame(ui: UiContext, service: ServiceContext, current: ServiceArea, content: Html): Html {
   const { t } = ui;
-  const items = MENU.filter((m) => (m.permission === null || service.permissions.has(m.permission)) && (m.area !== 'outbox' || ui.showOutbox));
+  const items = MENU.filter(
+    (m) => (m.permission === null || service.permissions.has(m.permission)) && (m.area !== 'outbox' || ui.showOutbox),
+  );
   return html`<div class="service-frame">
   <p class="service-name"><span class="visually-hidden">${t('service.current')} </span>${service.name}
     <a class="switch" href="/services">${t('service.switch')}</a></p>
@@ -42,7 +52,8 @@ export function serviceFrame(ui: UiContext, service: ServiceContext, current: Se
   ${service.active && service.restricted && html`<div class="notice info" role="status">${t('service.trial')}</div>`}
   <nav class="service-nav" aria-label="${t('service.menuLabel')}"><ul>
     ${items.map(
-      (m) => html`<li><a href="${servicePath(service, m.path)}"${m.area === current ? html` aria-current="page"` : ''}>${t(`service.menu.${m.area}`)}</a></li>`,
+      (m) =>
+        html`<li><a href="${servicePath(service, m.path)}"${m.area === current ? html` aria-current="page"` : ''}>${t(`service.menu.${m.area}`)}</a></li>`,
     )}
   </ul></nav>
   <div class="service-content">${content}</div>

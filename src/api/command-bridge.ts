@@ -17,7 +17,11 @@ export async function commandBridgeRoutes(
   opts: {
     token: () => string;
     run: (name: CommandName, input: never) => Promise<unknown>;
-    sendBulk: (input: SendBulkInput, source: Readable, onEvent: (event: SendBulkEvent) => void) => Promise<SendBulkEvent>;
+    sendBulk: (
+      input: SendBulkInput,
+      source: Readable,
+      onEvent: (event: SendBulkEvent) => void,
+    ) => Promise<SendBulkEvent>;
   },
 ) {
   function authorised(request: FastifyRequest): boolean {
@@ -41,7 +45,8 @@ export async function commandBridgeRoutes(
     };
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    const send = (event: SendBulkEvent | { type: 'error'; message: string }) => reply.raw.write(JSON.stringify(event) + '\n');
+    const send = (event: SendBulkEvent | { type: 'error'; message: string }) =>
+      reply.raw.write(`${JSON.stringify(event)}\n`);
     const file = request.body as Readable;
     let outcome: SendBulkEvent | { type: 'error'; message: string };
     try {

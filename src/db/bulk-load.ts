@@ -40,7 +40,9 @@ export async function pgBulkTransaction<T>(pool: pg.Pool, fn: (tx: BulkTransacti
       query: async (text, params) => (await client.query(text, params)).rows,
       read: async (text, params) => (await pool.query(text, params)).rows,
       async insertRows(table, columns, batches) {
-        const stream = client.query(copyFrom(`COPY ${quoteIdent(table)} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`));
+        const stream = client.query(
+          copyFrom(`COPY ${quoteIdent(table)} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`),
+        );
         // One batch ahead of what the connection has taken, not sixteen: memory stays flat whatever the job's size.
         await pipeline(Readable.from(copyText(batches), { highWaterMark: 1 }), stream);
         return stream.rowCount;
@@ -113,8 +115,12 @@ export interface ScriptConnection {
   query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
-export async function pgliteBulkTransaction<T>(conn: ScriptConnection, fn: (tx: BulkTransaction) => Promise<T>): Promise<T> {
-  const query = async (text: string, params?: unknown[]) => (await conn.query(text, params)).rows as Record<string, unknown>[];
+export async function pgliteBulkTransaction<T>(
+  conn: ScriptConnection,
+  fn: (tx: BulkTransaction) => Promise<T>,
+): Promise<T> {
+  const query = async (text: string, params?: unknown[]) =>
+    (await conn.query(text, params)).rows as Record<string, unknown>[];
   await query('BEGIN');
   try {
     const result = await fn({

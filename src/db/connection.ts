@@ -60,7 +60,11 @@ function statementName(text: string): string {
 // Dates come back as JS Dates; bigint counts as numbers (they stay far below 2^53).
 pg.types.setTypeParser(20, (v) => Number(v));
 
-export async function openDatabase(opts: { databaseUrl: string | null; dataDir?: string; poolSize?: number }): Promise<DbHandle> {
+export async function openDatabase(opts: {
+  databaseUrl: string | null;
+  dataDir?: string;
+  poolSize?: number;
+}): Promise<DbHandle> {
   if (opts.databaseUrl) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 20, Client: PreparingClient });
     // A server restart or failover kills idle connections; pg reports it here, and an unhandled 'error' event

@@ -15,7 +15,9 @@ export async function migrate(handle: DbHandle): Promise<string[]> {
   return handle.withScriptRunner(async (run) => {
     await run(`SELECT pg_advisory_lock(${LOCK_ID})`);
     try {
-      await run('CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      await run(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
       const done = new Set((await run('SELECT name FROM schema_migrations')).map((r) => String(r.name)));
       const applied: string[] = [];
       for (const file of files.filter((f) => !done.has(f))) {

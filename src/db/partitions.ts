@@ -53,7 +53,9 @@ export async function listDayPartitions(db: Db): Promise<string[]> {
 /** The UTC days of rows in the default partition (normally none: it only fills while the scheduler is not running). */
 export async function daysInDefaultPartition(db: Db): Promise<string[]> {
   const { rows } = await sql<{ day: string }>`
-    SELECT DISTINCT ((created_at AT TIME ZONE 'UTC')::date)::text AS day FROM notifications_default ORDER BY 1`.execute(db);
+    SELECT DISTINCT ((created_at AT TIME ZONE 'UTC')::date)::text AS day FROM notifications_default ORDER BY 1`.execute(
+    db,
+  );
   return rows.map((r) => r.day);
 }
 

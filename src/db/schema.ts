@@ -62,7 +62,11 @@ export interface GoLiveRequestsTable {
   main_use: string;
   expected_daily_email: number;
   expected_daily_sms: number;
-  state: ColumnType<'pending' | 'approved' | 'declined', 'pending' | 'approved' | 'declined' | undefined, 'pending' | 'approved' | 'declined'>;
+  state: ColumnType<
+    'pending' | 'approved' | 'declined',
+    'pending' | 'approved' | 'declined' | undefined,
+    'pending' | 'approved' | 'declined'
+  >;
   decided_by_id: ColumnType<string | null, string | null | undefined, string | null>;
   decided_at: NullableTimestamp;
   decline_reason: ColumnType<string | null, string | null | undefined, string | null>;

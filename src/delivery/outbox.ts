@@ -16,7 +16,11 @@ export interface OutboxEntry {
 }
 
 export async function latestOutbox(db: Db, opts: { limit: number; serviceId?: string }): Promise<OutboxEntry[]> {
-  let query = db.selectFrom('outbox').selectAll().orderBy('id', 'desc').limit(Math.max(1, Math.floor(opts.limit)));
+  let query = db
+    .selectFrom('outbox')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(Math.max(1, Math.floor(opts.limit)));
   if (opts.serviceId) query = query.where('service_id', '=', opts.serviceId);
   const rows = await query.execute();
   return rows.map((r) => ({

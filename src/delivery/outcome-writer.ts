@@ -11,7 +11,11 @@ export interface OutcomeWriter<T> {
   settled(): Promise<void>;
 }
 
-export function createOutcomeWriter<T>(what: string, write: (batch: T[]) => Promise<void>, log?: Logger): OutcomeWriter<T> {
+export function createOutcomeWriter<T>(
+  what: string,
+  write: (batch: T[]) => Promise<void>,
+  log?: Logger,
+): OutcomeWriter<T> {
   let pending: T[] = [];
   let flushing: Promise<void> | null = null;
 

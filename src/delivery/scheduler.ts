@@ -19,7 +19,13 @@ import type { Logger } from '../background.ts';
 import { createSleeper } from '../background.ts';
 import type { Config } from '../config.ts';
 import type { Db, DbHandle } from '../db/connection.ts';
-import { addDays, createDayPartition, databaseToday, daysInDefaultPartition, listDayPartitions } from '../db/partitions.ts';
+import {
+  addDays,
+  createDayPartition,
+  databaseToday,
+  daysInDefaultPartition,
+  listDayPartitions,
+} from '../db/partitions.ts';
 import { applyRetention, type RetentionOptions, type RetentionReport } from '../domain/retention.ts';
 import { queueStatusCallbacks } from './callbacks/queue.ts';
 
@@ -95,7 +101,11 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
       result.retention = await applyRetention(db, opts.retention);
     });
     const r = result.retention as RetentionReport | null;
-    if (result.timedOut || result.partitionsCreated.length || (r && (r.droppedDays.length || r.rolledUp || deletedAny(r)))) {
+    if (
+      result.timedOut ||
+      result.partitionsCreated.length ||
+      (r && (r.droppedDays.length || r.rolledUp || deletedAny(r)))
+    ) {
       logger?.info({ ...result }, 'scheduler run');
     }
     return result;

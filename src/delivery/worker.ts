@@ -13,7 +13,15 @@
 import { sql } from 'kysely';
 import type { Config } from '../config.ts';
 import { prepared, type Db } from '../db/connection.ts';
-import { claim, giveBack, laneBackoffMs, release, type Fenced, type QueueTable, type Retry } from '../db/claim-queue.ts';
+import {
+  claim,
+  giveBack,
+  laneBackoffMs,
+  release,
+  type Fenced,
+  type QueueTable,
+  type Retry,
+} from '../db/claim-queue.ts';
 import { testKeyOutcome } from '../domain/recipients.ts';
 import { emailPlainText, renderEmailDocument, renderEmailHtml, smsFragmentCount } from '../templates/index.ts';
 import { createSleeper, withRetries, type Logger } from '../background.ts';
@@ -24,7 +32,14 @@ import type { Jobs } from '../jobs/jobs.ts';
 import { startJobLoop } from '../jobs/job-loop.ts';
 import { queueStatusCallbacks } from './callbacks/queue.ts';
 import { suppressedRecipients, suppressionKey } from '../domain/suppressions.ts';
-import { emailBranding, inlineImages, loadBrandings, logoCid, NO_BRANDING, type ServiceBranding } from '../domain/email-branding.ts';
+import {
+  emailBranding,
+  inlineImages,
+  loadBrandings,
+  logoCid,
+  NO_BRANDING,
+  type ServiceBranding,
+} from '../domain/email-branding.ts';
 import { PRIORITY_OF_CATEGORY } from '../domain/notifications.ts';
 import { childOf, deliveries, handoffSeconds, measureQueueAge, reportProviders } from '../metrics.ts';
 import { providerChoice } from './providers/failover.ts';
@@ -159,14 +174,24 @@ export function startWorker(opts: WorkerOptions): Worker {
   // ---- writing outcomes back --------------------------------------------------------------------------------
 
   type Outcome = { final: Final } | { retry: Retry } | { throttled: Fenced & { delayMs: number } };
-  const outcomes = createOutcomeWriter<Outcome>('write outcomes', async (batch) => {
-    await writeFinals(batch.flatMap((o) => ('final' in o ? [o.final] : [])));
-    await release(db, NOTIFICATION_QUEUE, batch.flatMap((o) => ('retry' in o ? [o.retry] : [])));
-    // Throttled rows go back with their attempt returned: slowing down is not the message's failure.
-    const byDelay = new Map<number, Fenced[]>();
-    for (const o of batch) if ('throttled' in o) byDelay.set(o.throttled.delayMs, [...(byDelay.get(o.throttled.delayMs) ?? []), o.throttled]);
-    for (const [delayMs, rows] of byDelay) await giveBack(db, NOTIFICATION_QUEUE, rows, delayMs);
-  }, log);
+  const outcomes = createOutcomeWriter<Outcome>(
+    'write outcomes',
+    async (batch) => {
+      await writeFinals(batch.flatMap((o) => ('final' in o ? [o.final] : [])));
+      await release(
+        db,
+        NOTIFICATION_QUEUE,
+        batch.flatMap((o) => ('retry' in o ? [o.retry] : [])),
+      );
+      // Throttled rows go back with their attempt returned: slowing down is not the message's failure.
+      const byDelay = new Map<number, Fenced[]>();
+      for (const o of batch)
+        if ('throttled' in o)
+          byDelay.set(o.throttled.delayMs, [...(byDelay.get(o.throttled.delayMs) ?? []), o.throttled]);
+      for (const [delayMs, rows] of byDelay) await giveBack(db, NOTIFICATION_QUEUE, rows, delayMs);
+    },
+    log,
+  );
   const record = (outcome: Outcome): void => outcomes.add(outcome);
 
   const deliveryCount = childOf((channel, provider, status) => deliveries.labels(channel, provider, status));
@@ -234,7 +259,12 @@ export function startWorker(opts: WorkerOptions): Worker {
       for (const s of found) {
         // The From name a service chose in its settings, else its own name.
         const branding = brandings.get(s.id) ?? NO_BRANDING;
-        services.set(s.id, { name: s.email_sender_name ?? s.name, emailSenderLocalPart: s.email_sender_local_part, branding, loadedAt: now });
+        services.set(s.id, {
+          name: s.email_sender_name ?? s.name,
+          emailSenderLocalPart: s.email_sender_local_part,
+          branding,
+          loadedAt: now,
+        });
       }
     }
     // Live email rows need their template version: the HTML part is rendered from its content with the stored
@@ -261,7 +291,9 @@ export function startWorker(opts: WorkerOptions): Worker {
     }
     return suppressedRecipients(
       db,
-      rows.filter((r) => r.key_type !== 'test').map((r) => ({ serviceId: r.service_id, channel: r.notification_type, recipient: r.normalised_to })),
+      rows
+        .filter((r) => r.key_type !== 'test')
+        .map((r) => ({ serviceId: r.service_id, channel: r.notification_type, recipient: r.normalised_to })),
     );
   }
 
@@ -289,11 +321,17 @@ export function startWorker(opts: WorkerOptions): Worker {
     return smsFragmentCount(row.body);
   }
 
-  function failedAttempt(row: ClaimedNotification, provider: string | null, response: string): { final: Final } | { retry: Retry } {
+  function failedAttempt(
+    row: ClaimedNotification,
+    provider: string | null,
+    response: string,
+  ): { final: Final } | { retry: Retry } {
     if (row.attempts >= maxAttempts) {
       return finalFor(row, 'technical-failure', { provider, response });
     }
-    return { retry: { id: row.id, attempts: row.attempts, delayMs: retryDelayMs(row.attempts, row.priority), note: response } };
+    return {
+      retry: { id: row.id, attempts: row.attempts, delayMs: retryDelayMs(row.attempts, row.priority), note: response },
+    };
   }
 
   function buildEmail(row: ClaimedNotification): EmailMessage {
@@ -337,7 +375,11 @@ export function startWorker(opts: WorkerOptions): Worker {
         } catch (err) {
           // Rendering fails the same way every time: no point retrying.
           log?.error({ err, notificationId: row.id }, 'could not render email');
-          settle(row, finalFor(row, 'technical-failure', { response: `render failed: ${(err as Error).message}` }), null);
+          settle(
+            row,
+            finalFor(row, 'technical-failure', { response: `render failed: ${(err as Error).message}` }),
+            null,
+          );
           return;
         }
         result = await providers.email.send(msg);
@@ -378,10 +420,17 @@ export function startWorker(opts: WorkerOptions): Worker {
         break;
       }
       case 'permanent-failure':
-        settle(row, finalFor(row, 'permanent-failure', { provider: providerName, response: result.response }), providerName);
+        settle(
+          row,
+          finalFor(row, 'permanent-failure', { provider: providerName, response: result.response }),
+          providerName,
+        );
         break;
       case 'retry':
-        log?.warn({ notificationId: row.id, attempts: row.attempts, response: result.response }, 'delivery attempt failed');
+        log?.warn(
+          { notificationId: row.id, attempts: row.attempts, response: result.response },
+          'delivery attempt failed',
+        );
         settle(row, failedAttempt(row, providerName, result.response), providerName);
         break;
       case 'throttled':
@@ -430,15 +479,27 @@ export function startWorker(opts: WorkerOptions): Worker {
           record(finalFor(row, status, { sentAt: new Date(), billableUnits }));
           continue;
         }
-        if (suppressed.has(suppressionKey({ serviceId: row.service_id, channel: row.notification_type, recipient: row.normalised_to }))) {
+        if (
+          suppressed.has(
+            suppressionKey({ serviceId: row.service_id, channel: row.notification_type, recipient: row.normalised_to }),
+          )
+        ) {
           // A hard bounce, complaint or opt-out earlier: fail fast, never bother the provider or the person again.
           const what = row.notification_type === 'email' ? 'email address' : 'phone number';
-          settle(row, finalFor(row, 'permanent-failure', { response: `The ${what} is on the service's suppression list` }), null);
+          settle(
+            row,
+            finalFor(row, 'permanent-failure', { response: `The ${what} is on the service's suppression list` }),
+            null,
+          );
           continue;
         }
         if (row.attempts > maxAttempts) {
           // Only after leases ran out without an outcome, e.g. a message that crashes the worker each time.
-          settle(row, finalFor(row, 'technical-failure', { response: `no outcome after ${maxAttempts} attempts` }), null);
+          settle(
+            row,
+            finalFor(row, 'technical-failure', { response: `no outcome after ${maxAttempts} attempts` }),
+            null,
+          );
           continue;
         }
         const gate = channels[row.notification_type];

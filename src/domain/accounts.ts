@@ -64,7 +64,11 @@ export type SignInOutcome =
   | { kind: 'unconfirmed'; account: Account };
 
 export class AccountError extends Error {
-  constructor(readonly code: 'email-taken' | 'domain-not-allowed' | 'password' | 'invalid', message: string, readonly problem?: PasswordProblem) {
+  constructor(
+    readonly code: 'email-taken' | 'domain-not-allowed' | 'password' | 'invalid',
+    message: string,
+    readonly problem?: PasswordProblem,
+  ) {
     super(message);
     this.name = 'AccountError';
   }
@@ -202,14 +206,22 @@ export class Accounts {
     const rows = await this.db
       .selectFrom('users')
       .select(USER_COLUMNS)
-      .where((eb) => eb.or([eb('password_hash', 'is not', null), eb('platform_admin', '=', true), eb('state', '=', 'pending')]))
+      .where((eb) =>
+        eb.or([eb('password_hash', 'is not', null), eb('platform_admin', '=', true), eb('state', '=', 'pending')]),
+      )
       .orderBy('users.email_address')
       .execute();
     return rows.map(toAccount);
   }
 
   /** The first platform admin, from the first-run page: refused once any account exists. */
-  async createFirstAdmin(input: { name: string; email: string; password: string; language: Language; ip: string | null }): Promise<Account | null> {
+  async createFirstAdmin(input: {
+    name: string;
+    email: string;
+    password: string;
+    language: Language;
+    ip: string | null;
+  }): Promise<Account | null> {
     this.#checkPassword(input.password);
     const passwordHash = await argon2Hash(input.password);
     return this.db.transaction().execute(async (trx) => {
@@ -217,7 +229,11 @@ export class Accounts {
       await sql`SELECT pg_advisory_xact_lock(4206012)`.execute(trx);
       const any = await new Accounts(trx, this.secrets, this.opts).hasAnyAccount();
       if (any) return null;
-      const existing = await trx.selectFrom('users').select('id').where(sql`lower(email_address)`, '=', input.email.toLowerCase()).executeTakeFirst();
+      const existing = await trx
+        .selectFrom('users')
+        .select('id')
+        .where(sql`lower(email_address)`, '=', input.email.toLowerCase())
+        .executeTakeFirst();
       const values = {
         name: input.name,
         password_hash: passwordHash,
@@ -228,9 +244,28 @@ export class Accounts {
         password_changed_at: this.#now(),
       };
       const id = existing
-        ? (await trx.updateTable('users').set(values).where('id', '=', existing.id).returning('id').executeTakeFirstOrThrow()).id
-        : (await trx.insertInto('users').values({ ...values, email_address: input.email }).returning('id').executeTakeFirstOrThrow()).id;
-      await recordAudit(trx, { event: 'platform-admin-created', actorId: null, userId: id, ip: input.ip, details: { via: 'first-run' } });
+        ? (
+            await trx
+              .updateTable('users')
+              .set(values)
+              .where('id', '=', existing.id)
+              .returning('id')
+              .executeTakeFirstOrThrow()
+          ).id
+        : (
+            await trx
+              .insertInto('users')
+              .values({ ...values, email_address: input.email })
+              .returning('id')
+              .executeTakeFirstOrThrow()
+          ).id;
+      await recordAudit(trx, {
+        event: 'platform-admin-created',
+        actorId: null,
+        userId: id,
+        ip: input.ip,
+        details: { via: 'first-run' },
+      });
       return (await new Accounts(trx, this.secrets, this.opts).byId(id))!;
     });
   }
@@ -245,25 +280,48 @@ export class Accounts {
     let id: string;
     if (existing) {
       id = existing.id;
-      await this.db.updateTable('users').set({ platform_admin: true, state: 'active', email_confirmed_at: this.#now() }).where('id', '=', id).execute();
+      await this.db
+        .updateTable('users')
+        .set({ platform_admin: true, state: 'active', email_confirmed_at: this.#now() })
+        .where('id', '=', id)
+        .execute();
     } else {
       id = (
         await this.db
           .insertInto('users')
-          .values({ name: input.name, email_address: input.email, platform_admin: true, state: 'active', email_confirmed_at: this.#now() })
+          .values({
+            name: input.name,
+            email_address: input.email,
+            platform_admin: true,
+            state: 'active',
+            email_confirmed_at: this.#now(),
+          })
           .returning('id')
           .executeTakeFirstOrThrow()
       ).id;
     }
-    await recordAudit(this.db, { event: 'platform-admin-created', actorId: null, userId: id, ip: null, details: { via: 'create-admin' } });
+    await recordAudit(this.db, {
+      event: 'platform-admin-created',
+      actorId: null,
+      userId: id,
+      ip: null,
+      details: { via: 'create-admin' },
+    });
     const token = await this.issueToken(id, 'set-password');
     return { account: (await this.byId(id))!, token };
   }
 
   /** Sign-up: a pending account and the token of its confirmation link. */
-  async signUp(input: { name: string; email: string; password: string; language: Language; ip: string | null }): Promise<{ account: Account; token: string }> {
+  async signUp(input: {
+    name: string;
+    email: string;
+    password: string;
+    language: Language;
+    ip: string | null;
+  }): Promise<{ account: Account; token: string }> {
     if (!looksLikeEmail(input.email)) throw new AccountError('invalid', 'not an email address');
-    if (!emailDomainAllowed(input.email, this.opts.signupDomains)) throw new AccountError('domain-not-allowed', 'email domain not allowed');
+    if (!emailDomainAllowed(input.email, this.opts.signupDomains))
+      throw new AccountError('domain-not-allowed', 'email domain not allowed');
     this.#checkPassword(input.password);
     const existing = await this.byEmail(input.email);
     if (existing && (existing.state !== 'pending' || (await this.#hasPassword(existing.id)) === false)) {
@@ -274,12 +332,23 @@ export class Accounts {
     if (existing) {
       // Signing up again before confirming: the newest details win, and a new link is sent.
       id = existing.id;
-      await this.db.updateTable('users').set({ name: input.name, password_hash: passwordHash, language: input.language }).where('id', '=', id).execute();
+      await this.db
+        .updateTable('users')
+        .set({ name: input.name, password_hash: passwordHash, language: input.language })
+        .where('id', '=', id)
+        .execute();
     } else {
       id = (
         await this.db
           .insertInto('users')
-          .values({ name: input.name, email_address: input.email, password_hash: passwordHash, state: 'pending', language: input.language, password_changed_at: this.#now() })
+          .values({
+            name: input.name,
+            email_address: input.email,
+            password_hash: passwordHash,
+            state: 'pending',
+            language: input.language,
+            password_changed_at: this.#now(),
+          })
           .returning('id')
           .executeTakeFirstOrThrow()
       ).id;
@@ -303,8 +372,17 @@ export class Accounts {
     const token = newToken();
     const expires = new Date(this.#now().getTime() + TOKEN_HOURS[purpose] * 3600_000);
     // A new link replaces older unused ones of the same kind.
-    await this.db.updateTable('account_tokens').set({ used_at: this.#now() }).where('user_id', '=', userId).where('purpose', '=', purpose).where('used_at', 'is', null).execute();
-    await this.db.insertInto('account_tokens').values({ token_hash: sha256(token), user_id: userId, purpose, expires_at: expires }).execute();
+    await this.db
+      .updateTable('account_tokens')
+      .set({ used_at: this.#now() })
+      .where('user_id', '=', userId)
+      .where('purpose', '=', purpose)
+      .where('used_at', 'is', null)
+      .execute();
+    await this.db
+      .insertInto('account_tokens')
+      .values({ token_hash: sha256(token), user_id: userId, purpose, expires_at: expires })
+      .execute();
     return token;
   }
 
@@ -337,7 +415,12 @@ export class Accounts {
   async confirmEmail(token: string, ip: string | null): Promise<Account | null> {
     const userId = await this.#consumeToken(token, 'confirm-email');
     if (!userId) return null;
-    await this.db.updateTable('users').set({ state: 'active', email_confirmed_at: this.#now() }).where('id', '=', userId).where('state', '=', 'pending').execute();
+    await this.db
+      .updateTable('users')
+      .set({ state: 'active', email_confirmed_at: this.#now() })
+      .where('id', '=', userId)
+      .where('state', '=', 'pending')
+      .execute();
     await recordAudit(this.db, { event: 'email-confirmed', actorId: userId, userId, ip });
     return this.byId(userId);
   }
@@ -354,14 +437,26 @@ export class Accounts {
    * Sets a new password from a reset or set-password link. Proving the mailbox also confirms the address and
    * lifts a lockout; every session of the account ends.
    */
-  async setPasswordWithToken(token: string, purpose: 'reset-password' | 'set-password', password: string, ip: string | null): Promise<Account | null> {
+  async setPasswordWithToken(
+    token: string,
+    purpose: 'reset-password' | 'set-password',
+    password: string,
+    ip: string | null,
+  ): Promise<Account | null> {
     this.#checkPassword(password);
     const passwordHash = await argon2Hash(password);
     const userId = await this.#consumeToken(token, purpose);
     if (!userId) return null;
     await this.db
       .updateTable('users')
-      .set({ password_hash: passwordHash, password_changed_at: this.#now(), failed_login_count: 0, locked_until: null, state: 'active', email_confirmed_at: sql`coalesce(email_confirmed_at, now())` })
+      .set({
+        password_hash: passwordHash,
+        password_changed_at: this.#now(),
+        failed_login_count: 0,
+        locked_until: null,
+        state: 'active',
+        email_confirmed_at: sql`coalesce(email_confirmed_at, now())`,
+      })
       .where('id', '=', userId)
       .where('state', '!=', 'archived')
       .execute();
@@ -377,7 +472,7 @@ export class Accounts {
       .select([...USER_COLUMNS, 'users.password_hash'])
       .where(sql`lower(email_address)`, '=', normaliseAccountEmail(email).toLowerCase())
       .executeTakeFirst();
-    if (!row || !row.password_hash || row.state === 'archived') {
+    if (!row?.password_hash || row.state === 'archived') {
       dummyHash ??= argon2Hash('not a real password, only for timing');
       await argon2Verify(await dummyHash, password).catch(() => false);
       return { kind: 'bad' };
@@ -394,7 +489,11 @@ export class Accounts {
   }
 
   /** Counts a failed password or code; returns the lock's end when this failure locked the account. */
-  async recordFailure(userId: string, ip: string | null, event: 'sign-in-failed' | 'second-factor-failed'): Promise<Date | null> {
+  async recordFailure(
+    userId: string,
+    ip: string | null,
+    event: 'sign-in-failed' | 'second-factor-failed',
+  ): Promise<Date | null> {
     const row = await this.db
       .updateTable('users')
       .set({ failed_login_count: sql`failed_login_count + 1` })
@@ -404,27 +503,57 @@ export class Accounts {
     await recordAudit(this.db, { event, actorId: null, userId, ip });
     if (row.failed_login_count < MAX_FAILED_ATTEMPTS) return null;
     const until = new Date(this.#now().getTime() + LOCK_MINUTES * 60_000);
-    await this.db.updateTable('users').set({ locked_until: until, failed_login_count: 0 }).where('id', '=', userId).execute();
+    await this.db
+      .updateTable('users')
+      .set({ locked_until: until, failed_login_count: 0 })
+      .where('id', '=', userId)
+      .execute();
     await this.endAllSessions(userId);
-    await recordAudit(this.db, { event: 'account-locked', actorId: null, userId, ip, details: { until: until.toISOString() } });
+    await recordAudit(this.db, {
+      event: 'account-locked',
+      actorId: null,
+      userId,
+      ip,
+      details: { until: until.toISOString() },
+    });
     return until;
   }
 
   async unlock(userId: string, actorId: string, ip: string | null): Promise<void> {
-    await this.db.updateTable('users').set({ locked_until: null, failed_login_count: 0 }).where('id', '=', userId).execute();
+    await this.db
+      .updateTable('users')
+      .set({ locked_until: null, failed_login_count: 0 })
+      .where('id', '=', userId)
+      .execute();
     await recordAudit(this.db, { event: 'account-unlocked', actorId, userId, ip });
   }
 
   // ---- sessions ---------------------------------------------------------------------------------------------
 
   /** A new session (and its cookie token) at `stage`; a session id is never reused across stages. */
-  async createSession(userId: string, stage: Session['stage'], meta: { ip: string | null; userAgent: string | null }): Promise<string> {
+  async createSession(
+    userId: string,
+    stage: Session['stage'],
+    meta: { ip: string | null; userAgent: string | null },
+  ): Promise<string> {
     const token = newToken();
     const now = this.#now();
-    const expires = new Date(now.getTime() + (stage === 'signed-in' ? SESSION_ABSOLUTE_HOURS * 3600_000 : SECOND_FACTOR_MINUTES * 60_000));
+    const expires = new Date(
+      now.getTime() + (stage === 'signed-in' ? SESSION_ABSOLUTE_HOURS * 3600_000 : SECOND_FACTOR_MINUTES * 60_000),
+    );
     await this.db
       .insertInto('sessions')
-      .values({ id: sha256(token), user_id: userId, stage, csrf_token: newToken(), created_at: now, last_seen_at: now, expires_at: expires, ip: meta.ip, user_agent: meta.userAgent?.slice(0, 500) ?? null })
+      .values({
+        id: sha256(token),
+        user_id: userId,
+        stage,
+        csrf_token: newToken(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: expires,
+        ip: meta.ip,
+        user_agent: meta.userAgent?.slice(0, 500) ?? null,
+      })
       .execute();
     return token;
   }
@@ -436,20 +565,38 @@ export class Accounts {
     const row = await this.db
       .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
-      .select([...USER_COLUMNS, 'sessions.stage', 'sessions.csrf_token', 'sessions.created_at as session_created_at', 'sessions.last_seen_at', 'sessions.expires_at'])
+      .select([
+        ...USER_COLUMNS,
+        'sessions.stage',
+        'sessions.csrf_token',
+        'sessions.created_at as session_created_at',
+        'sessions.last_seen_at',
+        'sessions.expires_at',
+      ])
       .where('sessions.id', '=', id)
       .executeTakeFirst();
     if (!row) return null;
     const now = this.#now();
     const idleLimit = now.getTime() - SESSION_IDLE_MINUTES * 60_000;
-    if (row.expires_at <= now || row.last_seen_at.getTime() < idleLimit || row.state !== 'active' || (row.locked_until && row.locked_until > now)) {
+    if (
+      row.expires_at <= now ||
+      row.last_seen_at.getTime() < idleLimit ||
+      row.state !== 'active' ||
+      (row.locked_until && row.locked_until > now)
+    ) {
       await this.db.deleteFrom('sessions').where('id', '=', id).execute();
       return null;
     }
     if (now.getTime() - row.last_seen_at.getTime() > TOUCH_SECONDS * 1000) {
       await this.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', id).execute();
     }
-    return { id, stage: row.stage, csrfToken: row.csrf_token, createdAt: row.session_created_at, account: toAccount(row) };
+    return {
+      id,
+      stage: row.stage,
+      csrfToken: row.csrf_token,
+      createdAt: row.session_created_at,
+      account: toAccount(row),
+    };
   }
 
   async endSession(sessionId: string): Promise<void> {
@@ -471,8 +618,18 @@ export class Accounts {
     details: Record<string, unknown> = {},
   ): Promise<string> {
     await this.endSession(preSessionId);
-    await this.db.updateTable('users').set({ failed_login_count: 0, last_signed_in_at: this.#now() }).where('id', '=', account.id).execute();
-    await recordAudit(this.db, { event: 'sign-in', actorId: account.id, userId: account.id, ip: meta.ip, details: { method, ...details } });
+    await this.db
+      .updateTable('users')
+      .set({ failed_login_count: 0, last_signed_in_at: this.#now() })
+      .where('id', '=', account.id)
+      .execute();
+    await recordAudit(this.db, {
+      event: 'sign-in',
+      actorId: account.id,
+      userId: account.id,
+      ip: meta.ip,
+      details: { method, ...details },
+    });
     return this.createSession(account.id, 'signed-in', meta);
   }
 
@@ -482,10 +639,21 @@ export class Accounts {
   async issueCode(userId: string, method: 'email' | 'sms'): Promise<string> {
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const now = this.#now();
-    await this.db.updateTable('login_codes').set({ used_at: now }).where('user_id', '=', userId).where('used_at', 'is', null).execute();
+    await this.db
+      .updateTable('login_codes')
+      .set({ used_at: now })
+      .where('user_id', '=', userId)
+      .where('used_at', 'is', null)
+      .execute();
     await this.db
       .insertInto('login_codes')
-      .values({ user_id: userId, method, code_hash: this.#codeHash(userId, code), created_at: now, expires_at: new Date(now.getTime() + CODE_MINUTES * 60_000) })
+      .values({
+        user_id: userId,
+        method,
+        code_hash: this.#codeHash(userId, code),
+        created_at: now,
+        expires_at: new Date(now.getTime() + CODE_MINUTES * 60_000),
+      })
       .execute();
     return code;
   }
@@ -508,7 +676,13 @@ export class Accounts {
       .executeTakeFirst();
     if (!row || row.attempts >= MAX_CODE_ATTEMPTS) return false;
     if (/^\d{6}$/.test(cleaned) && row.code_hash === this.#codeHash(userId, cleaned)) {
-      const spent = await this.db.updateTable('login_codes').set({ used_at: this.#now() }).where('id', '=', row.id).where('used_at', 'is', null).returning('id').executeTakeFirst();
+      const spent = await this.db
+        .updateTable('login_codes')
+        .set({ used_at: this.#now() })
+        .where('id', '=', row.id)
+        .where('used_at', 'is', null)
+        .returning('id')
+        .executeTakeFirst();
       return spent !== undefined;
     }
     await this.db.updateTable('login_codes').set({ attempts: sql`attempts + 1` }).where('id', '=', row.id).execute();
@@ -522,15 +696,31 @@ export class Accounts {
     const secret = generateSecret();
     await this.db
       .insertInto('totp_secrets')
-      .values({ user_id: account.id, secret_sealed: this.secrets.seal(secret), confirmed_at: null, last_used_step: null })
-      .onConflict((oc) => oc.column('user_id').doUpdateSet({ secret_sealed: this.secrets.seal(secret), confirmed_at: null, last_used_step: null, created_at: this.#now() }))
+      .values({
+        user_id: account.id,
+        secret_sealed: this.secrets.seal(secret),
+        confirmed_at: null,
+        last_used_step: null,
+      })
+      .onConflict((oc) =>
+        oc.column('user_id').doUpdateSet({
+          secret_sealed: this.secrets.seal(secret),
+          confirmed_at: null,
+          last_used_step: null,
+          created_at: this.#now(),
+        }),
+      )
       .execute();
     return { secret, uri: generateURI({ issuer: this.opts.issuer ?? 'Envoi', label: account.email, secret }) };
   }
 
   /** The secret being set up (to show it again after a wrong code). */
   async pendingTotpSecret(userId: string): Promise<{ secret: string; uri: string } | null> {
-    const row = await this.db.selectFrom('totp_secrets').select(['secret_sealed', 'confirmed_at']).where('user_id', '=', userId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('totp_secrets')
+      .select(['secret_sealed', 'confirmed_at'])
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     if (!row || row.confirmed_at) return null;
     const account = await this.byId(userId);
     const secret = this.secrets.open(row.secret_sealed);
@@ -539,7 +729,11 @@ export class Accounts {
 
   async confirmTotp(userId: string, code: string, ip: string | null): Promise<boolean> {
     if (!(await this.verifyTotp(userId, code, { pending: true }))) return false;
-    await this.db.updateTable('totp_secrets').set({ confirmed_at: this.#now() }).where('user_id', '=', userId).execute();
+    await this.db
+      .updateTable('totp_secrets')
+      .set({ confirmed_at: this.#now() })
+      .where('user_id', '=', userId)
+      .execute();
     await this.setAuthType(userId, 'totp', userId, ip);
     return true;
   }
@@ -573,11 +767,27 @@ export class Accounts {
 
   async setAuthType(userId: string, authType: AuthType, actorId: string, ip: string | null): Promise<void> {
     await this.db.updateTable('users').set({ auth_type: authType }).where('id', '=', userId).execute();
-    if (authType !== 'totp') await this.db.deleteFrom('totp_secrets').where('user_id', '=', userId).where('confirmed_at', 'is', null).execute();
+    if (authType !== 'totp')
+      await this.db
+        .deleteFrom('totp_secrets')
+        .where('user_id', '=', userId)
+        .where('confirmed_at', 'is', null)
+        .execute();
     // Security keys count only while they are the way to sign in (the two-step page says so before the change).
     if (authType !== 'security_key') {
-      const removed = await this.db.deleteFrom('webauthn_credentials').where('user_id', '=', userId).returning('name').execute();
-      for (const key of removed) await recordAudit(this.db, { event: 'security-key-removed', actorId, userId, ip, details: { securityKeyName: key.name } });
+      const removed = await this.db
+        .deleteFrom('webauthn_credentials')
+        .where('user_id', '=', userId)
+        .returning('name')
+        .execute();
+      for (const key of removed)
+        await recordAudit(this.db, {
+          event: 'security-key-removed',
+          actorId,
+          userId,
+          ip,
+          details: { securityKeyName: key.name },
+        });
     }
     await recordAudit(this.db, { event: 'second-factor-changed', actorId, userId, ip, details: { method: authType } });
   }

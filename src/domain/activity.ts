@@ -14,7 +14,14 @@ export type StatusGroup = 'in-transit' | 'delivered' | 'failed' | 'cancelled';
 export const STATUS_GROUPS: Record<StatusGroup, readonly string[]> = {
   'in-transit': ['created', 'sending', 'pending'],
   delivered: ['sent', 'delivered'],
-  failed: ['technical-failure', 'temporary-failure', 'permanent-failure', 'failed', 'validation-failed', 'virus-scan-failed'],
+  failed: [
+    'technical-failure',
+    'temporary-failure',
+    'permanent-failure',
+    'failed',
+    'validation-failed',
+    'virus-scan-failed',
+  ],
   cancelled: ['cancelled'],
 };
 
@@ -61,7 +68,9 @@ export function normaliseSearch(text: string, phoneRegion: string): string {
 function filtered(db: Db, filter: ActivityFilter, phoneRegion: string) {
   let q = db
     .selectFrom('notifications as n')
-    .leftJoin('templates as t', (join) => join.onRef('t.id', '=', 'n.template_id').onRef('t.service_id', '=', 'n.service_id'))
+    .leftJoin('templates as t', (join) =>
+      join.onRef('t.id', '=', 'n.template_id').onRef('t.service_id', '=', 'n.service_id'),
+    )
     .select([
       'n.id',
       'n.notification_type',
@@ -118,7 +127,11 @@ export async function listActivity(
 }
 
 /** Every match, newest first, read `batchSize` rows at a time (after the last one seen), never all at once. */
-export async function* eachActivity(db: Db, filter: ActivityFilter, opts: { phoneRegion: string; batchSize?: number }): AsyncGenerator<ActivityRow> {
+export async function* eachActivity(
+  db: Db,
+  filter: ActivityFilter,
+  opts: { phoneRegion: string; batchSize?: number },
+): AsyncGenerator<ActivityRow> {
   const batchSize = opts.batchSize ?? 1000;
   let after: { cursor: string; id: string } | null = null;
   for (;;) {

@@ -10,7 +10,13 @@ import type { Kysely } from 'kysely';
 import type { Db } from '../db/connection.ts';
 import type { Database, KeyType } from '../db/schema.ts';
 import type { SecretBox } from './secret-box.ts';
-import { bearerTokenFromHeader, canonicalUuid, formatApiKeyString, parseApiKeyString, readToken } from '../api/v2/jwt.ts';
+import {
+  bearerTokenFromHeader,
+  canonicalUuid,
+  formatApiKeyString,
+  parseApiKeyString,
+  readToken,
+} from '../api/v2/jwt.ts';
 
 export const KEY_TYPES: readonly KeyType[] = ['normal', 'team', 'test'];
 export const KEY_NAME_MAX = 255;
@@ -58,7 +64,13 @@ export async function listApiKeys(db: Db, serviceId: string): Promise<ApiKeyView
     .where('service_id', '=', serviceId)
     .orderBy('created_at', 'desc')
     .execute();
-  const keys = rows.map((r) => ({ id: r.id, name: r.name, keyType: r.key_type, createdAt: r.created_at, revokedAt: revokedAt(r.expiry_date) }));
+  const keys = rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    keyType: r.key_type,
+    createdAt: r.created_at,
+    revokedAt: revokedAt(r.expiry_date),
+  }));
   return [...keys.filter((k) => !k.revokedAt), ...keys.filter((k) => k.revokedAt)];
 }
 
@@ -73,11 +85,18 @@ export async function findApiKey(db: Db, serviceId: string, keyId: string): Prom
     .where('service_id', '=', serviceId)
     .where('id', '=', keyId)
     .executeTakeFirst();
-  return r ? { id: r.id, name: r.name, keyType: r.key_type, createdAt: r.created_at, revokedAt: revokedAt(r.expiry_date) } : null;
+  return r
+    ? { id: r.id, name: r.name, keyType: r.key_type, createdAt: r.created_at, revokedAt: revokedAt(r.expiry_date) }
+    : null;
 }
 
 export async function apiKeyNameTaken(db: Db, serviceId: string, name: string): Promise<boolean> {
-  const row = await db.selectFrom('api_keys').select('id').where('service_id', '=', serviceId).where('name', '=', name).executeTakeFirst();
+  const row = await db
+    .selectFrom('api_keys')
+    .select('id')
+    .where('service_id', '=', serviceId)
+    .where('name', '=', name)
+    .executeTakeFirst();
   return row !== undefined;
 }
 
@@ -157,7 +176,14 @@ export class ApiRequestLog {
     const list = statusCode >= 400 ? pending.failed : pending.ok;
     // Twice the bound before cutting back, so that a busy service costs one splice per `keep` requests.
     if (list.length >= this.keep * 2) list.splice(0, list.length - this.keep + 1);
-    list.push({ service_id: serviceId, api_key_id: apiKeyId, method, path: url, status_code: statusCode, created_at: new Date() });
+    list.push({
+      service_id: serviceId,
+      api_key_id: apiKeyId,
+      method,
+      path: url,
+      status_code: statusCode,
+      created_at: new Date(),
+    });
   }
 
   /**
@@ -183,9 +209,15 @@ export class ApiRequestLog {
     }
     try {
       // A thousand rows per statement keeps under PostgreSQL's limit of parameters per statement.
-      for (let i = 0; i < rows.length; i += 1000) await this.db.insertInto('api_requests').values(rows.slice(i, i + 1000)).execute();
+      for (let i = 0; i < rows.length; i += 1000)
+        await this.db
+          .insertInto('api_requests')
+          .values(rows.slice(i, i + 1000))
+          .execute();
       for (const [serviceId, pending] of batch) {
-        const written = (this.writtenSinceTrim.get(serviceId) ?? 0) + Math.min(pending.ok.length + pending.failed.length, this.perFlush);
+        const written =
+          (this.writtenSinceTrim.get(serviceId) ?? 0) +
+          Math.min(pending.ok.length + pending.failed.length, this.perFlush);
         if (written < this.keep / 2) {
           this.writtenSinceTrim.set(serviceId, written);
           continue;
@@ -208,7 +240,12 @@ export class ApiRequestLog {
       .offset(this.keep)
       .limit(1)
       .executeTakeFirst();
-    if (cutoff) await this.db.deleteFrom('api_requests').where('service_id', '=', serviceId).where('id', '<=', cutoff.id).execute();
+    if (cutoff)
+      await this.db
+        .deleteFrom('api_requests')
+        .where('service_id', '=', serviceId)
+        .where('id', '<=', cutoff.id)
+        .execute();
   }
 
   async close(): Promise<void> {
@@ -223,7 +260,8 @@ export class ApiRequestLog {
  */
 export function serviceNamedBy(header: string | undefined): string | null {
   try {
-    if (header && /^apikey-v1 /i.test(header)) return parseApiKeyString(header.slice(10))?.serviceId.toLowerCase() ?? null;
+    if (header && /^apikey-v1 /i.test(header))
+      return parseApiKeyString(header.slice(10))?.serviceId.toLowerCase() ?? null;
     return canonicalUuid(readToken(bearerTokenFromHeader(header)).payload.iss) ?? null;
   } catch {
     return null;
@@ -239,15 +277,27 @@ export interface ApiRequestView {
 }
 
 /** A service's last requests, newest first; `failuresOnly`: those answered with an error. */
-export async function listApiRequests(db: Db, serviceId: string, opts: { limit: number; failuresOnly?: boolean }): Promise<ApiRequestView[]> {
+export async function listApiRequests(
+  db: Db,
+  serviceId: string,
+  opts: { limit: number; failuresOnly?: boolean },
+): Promise<ApiRequestView[]> {
   let q = db
     .selectFrom('api_requests as r')
-    .leftJoin('api_keys as k', (join) => join.onRef('k.id', '=', 'r.api_key_id').onRef('k.service_id', '=', 'r.service_id'))
+    .leftJoin('api_keys as k', (join) =>
+      join.onRef('k.id', '=', 'r.api_key_id').onRef('k.service_id', '=', 'r.service_id'),
+    )
     .select(['r.created_at', 'r.method', 'r.path', 'r.status_code', 'k.name'])
     .where('r.service_id', '=', serviceId)
     .orderBy('r.id', 'desc')
     .limit(opts.limit);
   if (opts.failuresOnly) q = q.where('r.status_code', '>=', 400);
   const rows = await q.execute();
-  return rows.map((r) => ({ at: r.created_at, method: r.method, path: r.path, statusCode: r.status_code, keyName: r.name }));
+  return rows.map((r) => ({
+    at: r.created_at,
+    method: r.method,
+    path: r.path,
+    statusCode: r.status_code,
+    keyName: r.name,
+  }));
 }

@@ -109,7 +109,11 @@ function currentDetails(event: string, stored: unknown): Record<string, unknown>
   }
   for (const [key, value] of renamed) if (!Object.hasOwn(details, key)) details[key] = value;
   // Limits were first recorded as the new values alone, beside serviceId.
-  if (event === 'service-limits-changed' && !Object.hasOwn(details, 'after') && LIMIT_KEYS.some((k) => Object.hasOwn(details, k))) {
+  if (
+    event === 'service-limits-changed' &&
+    !Object.hasOwn(details, 'after') &&
+    LIMIT_KEYS.some((k) => Object.hasOwn(details, k))
+  ) {
     const after: Record<string, unknown> = {};
     for (const k of LIMIT_KEYS) {
       if (Object.hasOwn(details, k)) {
@@ -197,7 +201,13 @@ export async function listAudit(db: Db, query: AuditQuery): Promise<{ entries: A
   const namesToday = new Map(
     unnamed.size === 0
       ? []
-      : (await db.selectFrom('services').select(['id', 'name']).where('id', 'in', [...unnamed]).execute()).map((s) => [s.id, s.name] as const),
+      : (
+          await db
+            .selectFrom('services')
+            .select(['id', 'name'])
+            .where('id', 'in', [...unnamed])
+            .execute()
+        ).map((s) => [s.id, s.name] as const),
   );
   return {
     hasNext: rows.length > query.pageSize,
@@ -210,7 +220,10 @@ export async function listAudit(db: Db, query: AuditQuery): Promise<{ entries: A
         ip: r.ip,
         details,
         service: serviceId
-          ? { id: serviceId, name: typeof details.serviceName === 'string' ? details.serviceName : (namesToday.get(serviceId) ?? null) }
+          ? {
+              id: serviceId,
+              name: typeof details.serviceName === 'string' ? details.serviceName : (namesToday.get(serviceId) ?? null),
+            }
           : null,
         actor: r.actor_id ? { id: r.actor_id, name: r.actor_name ?? '', email: r.actor_email ?? '' } : null,
         user: r.subject_id ? { id: r.subject_id, name: r.subject_name ?? '', email: r.subject_email ?? '' } : null,

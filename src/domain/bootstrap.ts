@@ -7,9 +7,22 @@ import type { Kysely } from 'kysely';
 import { Ajv } from 'ajv';
 import type { CallbackType, Database, KeyType, TemplateCategory, TemplateType } from '../db/schema.ts';
 import type { SecretBox } from './secret-box.ts';
-import { CALLBACK_TYPES, CallbackSettingsError, callbackProblems, ensureWebhookSecret, removeCallback, setCallback } from './callback-settings.ts';
+import {
+  CALLBACK_TYPES,
+  CallbackSettingsError,
+  callbackProblems,
+  ensureWebhookSecret,
+  removeCallback,
+  setCallback,
+} from './callback-settings.ts';
 import { fullApiKey, insertApiKey } from './api-keys.ts';
-import { InvalidRecipientError, normaliseRecipient, validateEmailAddress, validatePhoneNumber, type CountryCode } from './recipients.ts';
+import {
+  InvalidRecipientError,
+  normaliseRecipient,
+  validateEmailAddress,
+  validatePhoneNumber,
+  type CountryCode,
+} from './recipients.ts';
 
 export interface BootstrapFile {
   services: BootstrapService[];
@@ -86,7 +99,11 @@ const FILE_SCHEMA = {
           id: { type: 'string', pattern: uuidPattern },
           restricted: { type: 'boolean' },
           active: { type: 'boolean' },
-          permissions: { type: 'array', items: { enum: ['email', 'sms', 'international_sms', 'inbound_sms'] }, uniqueItems: true },
+          permissions: {
+            type: 'array',
+            items: { enum: ['email', 'sms', 'international_sms', 'inbound_sms'] },
+            uniqueItems: true,
+          },
           message_limit: {
             type: 'object',
             additionalProperties: false,
@@ -102,7 +119,11 @@ const FILE_SCHEMA = {
               type: 'object',
               required: ['name', 'email'],
               additionalProperties: false,
-              properties: { name: { type: 'string', minLength: 1 }, email: { type: 'string' }, mobile: { type: 'string' } },
+              properties: {
+                name: { type: 'string', minLength: 1 },
+                email: { type: 'string' },
+                mobile: { type: 'string' },
+              },
             },
           },
           guest_list: { type: 'array', items: { type: 'string', minLength: 1 } },
@@ -111,7 +132,12 @@ const FILE_SCHEMA = {
             items: {
               anyOf: [
                 { type: 'string' },
-                { type: 'object', required: ['email'], additionalProperties: false, properties: { email: { type: 'string' }, default: { type: 'boolean' } } },
+                {
+                  type: 'object',
+                  required: ['email'],
+                  additionalProperties: false,
+                  properties: { email: { type: 'string' }, default: { type: 'boolean' } },
+                },
               ],
             },
           },
@@ -120,7 +146,12 @@ const FILE_SCHEMA = {
             items: {
               anyOf: [
                 { type: 'string', minLength: 1, maxLength: 11 },
-                { type: 'object', required: ['sender'], additionalProperties: false, properties: { sender: { type: 'string', minLength: 1 }, default: { type: 'boolean' } } },
+                {
+                  type: 'object',
+                  required: ['sender'],
+                  additionalProperties: false,
+                  properties: { sender: { type: 'string', minLength: 1 }, default: { type: 'boolean' } },
+                },
               ],
             },
           },
@@ -143,7 +174,11 @@ const FILE_SCHEMA = {
                     type: 'object',
                     required: ['name', 'content'],
                     additionalProperties: false,
-                    properties: { name: { type: 'string', minLength: 1 }, subject: { type: 'string' }, content: { type: 'string', minLength: 1 } },
+                    properties: {
+                      name: { type: 'string', minLength: 1 },
+                      subject: { type: 'string' },
+                      content: { type: 'string', minLength: 1 },
+                    },
                   },
                 },
               },
@@ -155,7 +190,11 @@ const FILE_SCHEMA = {
               type: 'object',
               required: ['name', 'type'],
               additionalProperties: false,
-              properties: { name: { type: 'string', minLength: 1, maxLength: 255 }, type: { enum: ['normal', 'team', 'test'] }, revoked: { type: 'boolean' } },
+              properties: {
+                name: { type: 'string', minLength: 1, maxLength: 255 },
+                type: { enum: ['normal', 'team', 'test'] },
+                revoked: { type: 'boolean' },
+              },
             },
           },
           received_texts: {
@@ -185,7 +224,11 @@ const validateFile = new Ajv({ allErrors: true, strict: false }).compile(FILE_SC
  * is config.callbacks.allowedHosts (http:// callbacks are refused for other hosts); when not given, that one
  * rule is checked as the file is applied.
  */
-export function checkBootstrapFile(data: unknown, phoneRegion: string, callbackHosts?: readonly string[]): BootstrapFile {
+export function checkBootstrapFile(
+  data: unknown,
+  phoneRegion: string,
+  callbackHosts?: readonly string[],
+): BootstrapFile {
   if (!validateFile(data)) {
     const problems = (validateFile.errors ?? []).map((e) => `${e.instancePath || '(file)'}: ${e.message}`);
     throw new BootstrapError(`The bootstrap file is not valid:\n  ${[...new Set(problems)].join('\n  ')}`);
@@ -207,20 +250,26 @@ export function checkBootstrapFile(data: unknown, phoneRegion: string, callbackH
     };
     s.team?.forEach((m, j) => {
       check(`team/${j}/email`, () => validateEmailAddress(m.email));
-      if (m.mobile) check(`team/${j}/mobile`, () => validatePhoneNumber(m.mobile!, { defaultRegion: phoneRegion as CountryCode }));
+      if (m.mobile)
+        check(`team/${j}/mobile`, () => validatePhoneNumber(m.mobile!, { defaultRegion: phoneRegion as CountryCode }));
     });
-    s.guest_list?.forEach((g, j) =>
+    s.guest_list?.forEach((g, j) => {
       check(`guest_list/${j}`, () =>
-        g.includes('@') ? validateEmailAddress(g) : validatePhoneNumber(g, { defaultRegion: phoneRegion as CountryCode }),
-      ),
-    );
-    s.reply_to?.forEach((r, j) => check(`reply_to/${j}`, () => validateEmailAddress(typeof r === 'string' ? r : r.email)));
+        g.includes('@')
+          ? validateEmailAddress(g)
+          : validatePhoneNumber(g, { defaultRegion: phoneRegion as CountryCode }),
+      );
+    });
+    s.reply_to?.forEach((r, j) => {
+      check(`reply_to/${j}`, () => validateEmailAddress(typeof r === 'string' ? r : r.email));
+    });
     const keys = new Set<string>();
     s.templates?.forEach((t, j) => {
       if (keys.has(t.key)) problems.push(`${at}/templates/${j}/key: "${t.key}" appears twice`);
       keys.add(t.key);
       t.versions.forEach((v, k) => {
-        if (t.type === 'email' && !v.subject) problems.push(`${at}/templates/${j}/versions/${k}: an email template needs a subject`);
+        if (t.type === 'email' && !v.subject)
+          problems.push(`${at}/templates/${j}/versions/${k}: an email template needs a subject`);
       });
     });
     const keyNames = new Set<string>();
@@ -280,7 +329,8 @@ async function applyService(
     permissions: spec.permissions ?? existing?.permissions ?? ['email', 'sms'],
     email_message_limit: spec.message_limit?.email ?? existing?.email_message_limit ?? 50,
     sms_message_limit: spec.message_limit?.sms ?? existing?.sms_message_limit ?? 50,
-    international_sms_message_limit: spec.message_limit?.international_sms ?? existing?.international_sms_message_limit ?? 50,
+    international_sms_message_limit:
+      spec.message_limit?.international_sms ?? existing?.international_sms_message_limit ?? 50,
     rate_limit: spec.rate_limit ?? existing?.rate_limit ?? 1000,
     max_rows: spec.max_rows ?? existing?.max_rows ?? 50_000,
     email_sender_local_part: spec.email_sender ?? existing?.email_sender_local_part ?? localPartFrom(spec.name),
@@ -291,9 +341,16 @@ async function applyService(
     data_retention_days: spec.data_retention_days ?? existing?.data_retention_days ?? 7,
   };
   if (!existing) {
-    await trx.insertInto('services').values({ id: serviceId, ...values }).execute();
+    await trx
+      .insertInto('services')
+      .values({ id: serviceId, ...values })
+      .execute();
   } else if (changed(existing, values)) {
-    await trx.updateTable('services').set({ ...values, updated_at: new Date() }).where('id', '=', serviceId).execute();
+    await trx
+      .updateTable('services')
+      .set({ ...values, updated_at: new Date() })
+      .where('id', '=', serviceId)
+      .execute();
   }
 
   // Team members: users by email address, linked to the service; members left out of the file are unlinked.
@@ -312,10 +369,18 @@ async function applyService(
           .executeTakeFirstOrThrow()
       ).id;
     } else if (user.name !== member.name || user.mobile_number !== mobile) {
-      await trx.updateTable('users').set({ name: member.name, mobile_number: mobile }).where('id', '=', user.id).execute();
+      await trx
+        .updateTable('users')
+        .set({ name: member.name, mobile_number: mobile })
+        .where('id', '=', user.id)
+        .execute();
     }
     memberIds.push(userId!);
-    await trx.insertInto('service_users').values({ service_id: serviceId, user_id: userId! }).onConflict((oc) => oc.doNothing()).execute();
+    await trx
+      .insertInto('service_users')
+      .values({ service_id: serviceId, user_id: userId! })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
   }
   if (spec.team) {
     let unlink = trx.deleteFrom('service_users').where('service_id', '=', serviceId);
@@ -328,16 +393,32 @@ async function applyService(
       const type = g.includes('@') ? ('email' as const) : ('sms' as const);
       return { recipient_type: type, recipient: normaliseRecipient(type, g, { defaultRegion: region }) };
     });
-    const current = await trx.selectFrom('guest_list').select(['recipient_type', 'recipient']).where('service_id', '=', serviceId).execute();
+    const current = await trx
+      .selectFrom('guest_list')
+      .select(['recipient_type', 'recipient'])
+      .where('service_id', '=', serviceId)
+      .execute();
     const want = new Set(guests.map((g) => `${g.recipient_type}:${g.recipient}`));
     const have = new Set(current.map((g) => `${g.recipient_type}:${g.recipient}`));
     for (const g of current) {
       if (!want.has(`${g.recipient_type}:${g.recipient}`)) {
-        await trx.deleteFrom('guest_list').where('service_id', '=', serviceId).where('recipient_type', '=', g.recipient_type).where('recipient', '=', g.recipient).execute();
+        await trx
+          .deleteFrom('guest_list')
+          .where('service_id', '=', serviceId)
+          .where('recipient_type', '=', g.recipient_type)
+          .where('recipient', '=', g.recipient)
+          .execute();
       }
     }
-    const missing = guests.filter((g, i) => !have.has(`${g.recipient_type}:${g.recipient}`) && guests.findIndex((x) => x.recipient === g.recipient) === i);
-    if (missing.length) await trx.insertInto('guest_list').values(missing.map((g) => ({ service_id: serviceId, ...g }))).execute();
+    const missing = guests.filter(
+      (g, i) =>
+        !have.has(`${g.recipient_type}:${g.recipient}`) && guests.findIndex((x) => x.recipient === g.recipient) === i,
+    );
+    if (missing.length)
+      await trx
+        .insertInto('guest_list')
+        .values(missing.map((g) => ({ service_id: serviceId, ...g })))
+        .execute();
   }
 
   const replyTo = await applySenders(
@@ -345,14 +426,18 @@ async function applyService(
     'email_reply_to',
     'email_address',
     serviceId,
-    spec.reply_to?.map((r) => (typeof r === 'string' ? { value: r, isDefault: false } : { value: r.email, isDefault: !!r.default })),
+    spec.reply_to?.map((r) =>
+      typeof r === 'string' ? { value: r, isDefault: false } : { value: r.email, isDefault: !!r.default },
+    ),
   );
   const smsSenders = await applySenders(
     trx,
     'sms_senders',
     'sms_sender',
     serviceId,
-    spec.sms_senders?.map((s) => (typeof s === 'string' ? { value: s, isDefault: false } : { value: s.sender, isDefault: !!s.default })),
+    spec.sms_senders?.map((s) =>
+      typeof s === 'string' ? { value: s, isDefault: false } : { value: s.sender, isDefault: !!s.default },
+    ),
   );
 
   const creatorId = memberIds[0] ?? (await systemUserId(trx, opts.emailDomain));
@@ -361,14 +446,22 @@ async function applyService(
 
   const apiKeys: Record<string, string> = {};
   for (const k of spec.api_keys ?? []) {
-    const row = await trx.selectFrom('api_keys').selectAll().where('service_id', '=', serviceId).where('name', '=', k.name).executeTakeFirst();
+    const row = await trx
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('service_id', '=', serviceId)
+      .where('name', '=', k.name)
+      .executeTakeFirst();
     let secret: string;
     if (!row) {
-      secret = (await insertApiKey(trx, secrets, { serviceId, name: k.name, keyType: k.type, revoked: k.revoked })).secret;
+      secret = (await insertApiKey(trx, secrets, { serviceId, name: k.name, keyType: k.type, revoked: k.revoked }))
+        .secret;
     } else {
       secret = secrets.open(row.secret_sealed);
       if (row.key_type !== k.type) {
-        throw new BootstrapError(`service "${spec.name}": API key "${k.name}" is ${row.key_type}; a key's type cannot change, give the new key another name`);
+        throw new BootstrapError(
+          `service "${spec.name}": API key "${k.name}" is ${row.key_type}; a key's type cannot change, give the new key another name`,
+        );
       }
       if (k.revoked && !row.expiry_date) {
         await trx.updateTable('api_keys').set({ expiry_date: new Date() }).where('id', '=', row.id).execute();
@@ -389,7 +482,12 @@ async function applyService(
     if (!seen) {
       await trx
         .insertInto('received_texts')
-        .values({ service_id: serviceId, notify_number: values.inbound_number ?? '', user_number: userNumber, content: text.content })
+        .values({
+          service_id: serviceId,
+          notify_number: values.inbound_number ?? '',
+          user_number: userNumber,
+          content: text.content,
+        })
         .execute();
     }
   }
@@ -423,14 +521,25 @@ async function applyCallbacks(
         continue;
       }
       try {
-        await setCallback(trx, secrets, serviceId, type, { url: c.url, bearerToken: c.bearer_token }, { allowedHosts: opts.callbacks?.allowedHosts ?? [] });
+        await setCallback(
+          trx,
+          secrets,
+          serviceId,
+          type,
+          { url: c.url, bearerToken: c.bearer_token },
+          { allowedHosts: opts.callbacks?.allowedHosts ?? [] },
+        );
       } catch (err) {
         if (err instanceof CallbackSettingsError) throw new BootstrapError(`service "${spec.name}": ${err.message}`);
         throw err;
       }
     }
   }
-  const any = await trx.selectFrom('service_callbacks').select('id').where('service_id', '=', serviceId).executeTakeFirst();
+  const any = await trx
+    .selectFrom('service_callbacks')
+    .select('id')
+    .where('service_id', '=', serviceId)
+    .executeTakeFirst();
   return any ? ensureWebhookSecret(trx, secrets, serviceId) : null;
 }
 
@@ -443,15 +552,18 @@ async function applySenders(
   wanted: { value: string; isDefault: boolean }[] | undefined,
 ): Promise<Record<string, string>> {
   const rows = await trx.selectFrom(table).selectAll().where('service_id', '=', serviceId).execute();
-  const valueOf = (r: (typeof rows)[number]) => (r as unknown as Record<string, string>)[column]!;
+  const columnValue = (r: (typeof rows)[number]) => (r as unknown as Record<string, string>)[column]!;
   if (wanted === undefined) {
-    return Object.fromEntries(rows.filter((r) => !r.archived).map((r) => [valueOf(r), r.id]));
+    return Object.fromEntries(rows.filter((r) => !r.archived).map((r) => [columnValue(r), r.id]));
   }
-  const defaultIndex = Math.max(0, wanted.findIndex((w) => w.isDefault));
+  const defaultIndex = Math.max(
+    0,
+    wanted.findIndex((w) => w.isDefault),
+  );
   const ids: Record<string, string> = {};
   for (const [i, w] of wanted.entries()) {
     const isDefault = i === defaultIndex;
-    const row = rows.find((r) => valueOf(r) === w.value);
+    const row = rows.find((r) => columnValue(r) === w.value);
     if (!row) {
       const inserted = await trx
         .insertInto(table)
@@ -467,7 +579,7 @@ async function applySenders(
     }
   }
   for (const row of rows) {
-    if (!(valueOf(row) in ids) && !row.archived) {
+    if (!(columnValue(row) in ids) && !row.archived) {
       await trx.updateTable(table).set({ archived: true, is_default: false }).where('id', '=', row.id).execute();
     }
   }
@@ -485,7 +597,12 @@ async function applyTemplate(
   spec: NonNullable<BootstrapService['templates']>[number],
 ): Promise<string> {
   const category = spec.category ?? 'normal';
-  const existing = await trx.selectFrom('templates').selectAll().where('service_id', '=', serviceId).where('key', '=', spec.key).executeTakeFirst();
+  const existing = await trx
+    .selectFrom('templates')
+    .selectAll()
+    .where('service_id', '=', serviceId)
+    .where('key', '=', spec.key)
+    .executeTakeFirst();
   const id = existing?.id ?? randomUUID();
   let version = existing?.version ?? 0;
   if (existing && existing.type !== spec.type) {
@@ -494,7 +611,10 @@ async function applyTemplate(
   const toAdd = spec.versions.slice(version);
   const last = spec.versions.at(-1)!;
   if (existing && toAdd.length === 0) {
-    const differs = existing.name !== last.name || (existing.subject ?? null) !== (spec.type === 'email' ? last.subject! : null) || existing.content !== last.content;
+    const differs =
+      existing.name !== last.name ||
+      (existing.subject ?? null) !== (spec.type === 'email' ? last.subject! : null) ||
+      existing.content !== last.content;
     if (differs) toAdd.push(last);
   }
   const now = new Date();
@@ -517,7 +637,11 @@ async function applyTemplate(
     });
   }
   if (existing && (existing.category !== category || existing.archived !== (spec.archived ?? false))) {
-    await trx.updateTable('templates').set({ category, archived: spec.archived ?? false, updated_at: now }).where('id', '=', id).execute();
+    await trx
+      .updateTable('templates')
+      .set({ category, archived: spec.archived ?? false, updated_at: now })
+      .where('id', '=', id)
+      .execute();
   }
   return id;
 }
@@ -549,11 +673,28 @@ export interface TemplateVersion {
  * after that) and the version's template_history row. Bootstrap files and the web UI both save through here.
  */
 export async function writeTemplateVersion(trx: Kysely<Database>, v: TemplateVersion): Promise<void> {
-  const fields = { name: v.name, subject: v.type === 'email' ? v.subject : null, content: v.content, category: v.category };
+  const fields = {
+    name: v.name,
+    subject: v.type === 'email' ? v.subject : null,
+    content: v.content,
+    category: v.category,
+  };
   if (v.version === 1) {
     await trx
       .insertInto('templates')
-      .values({ id: v.id, service_id: v.serviceId, key: v.key ?? null, type: v.type, ...fields, version: 1, archived: v.archived ?? false, folder_id: v.folderId ?? null, created_by_id: v.createdById, created_at: v.createdAt, updated_at: null })
+      .values({
+        id: v.id,
+        service_id: v.serviceId,
+        key: v.key ?? null,
+        type: v.type,
+        ...fields,
+        version: 1,
+        archived: v.archived ?? false,
+        folder_id: v.folderId ?? null,
+        created_by_id: v.createdById,
+        created_at: v.createdAt,
+        updated_at: null,
+      })
       .execute();
   } else {
     await trx
@@ -565,7 +706,16 @@ export async function writeTemplateVersion(trx: Kysely<Database>, v: TemplateVer
   }
   await trx
     .insertInto('template_history')
-    .values({ id: v.id, version: v.version, service_id: v.serviceId, type: v.type, ...fields, created_by_id: v.createdById, created_at: v.createdAt, updated_at: v.version > 1 ? v.savedAt : null })
+    .values({
+      id: v.id,
+      version: v.version,
+      service_id: v.serviceId,
+      type: v.type,
+      ...fields,
+      created_by_id: v.createdById,
+      created_at: v.createdAt,
+      updated_at: v.version > 1 ? v.savedAt : null,
+    })
     .execute();
 }
 
@@ -577,7 +727,13 @@ export async function systemUserId(trx: Kysely<Database>, emailDomain: string): 
   const email = `envoi@${emailDomain}`;
   const existing = await trx.selectFrom('users').select('id').where('email_address', '=', email).executeTakeFirst();
   if (existing) return existing.id;
-  return (await trx.insertInto('users').values({ name: 'Envoi', email_address: email, mobile_number: null }).returning('id').executeTakeFirstOrThrow()).id;
+  return (
+    await trx
+      .insertInto('users')
+      .values({ name: 'Envoi', email_address: email, mobile_number: null })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+  ).id;
 }
 
 function localPartFrom(name: string): string {

@@ -46,7 +46,10 @@ export function isAllowedHost(url: URL, allowedHosts: readonly string[]): boolea
  * What is wrong with a callback's URL and token, in words for the person who set them; empty when nothing is.
  * `allowedHosts` null: the operator's list is not known here, so http:// is left for setCallback to judge.
  */
-export function callbackProblems(input: { url: unknown; bearerToken: unknown }, allowedHosts: readonly string[] | null): string[] {
+export function callbackProblems(
+  input: { url: unknown; bearerToken: unknown },
+  allowedHosts: readonly string[] | null,
+): string[] {
   const problems: string[] = [];
   let url: URL | null = null;
   if (typeof input.url !== 'string' || input.url.trim() === '') {
@@ -64,7 +67,8 @@ export function callbackProblems(input: { url: unknown; bearerToken: unknown }, 
     } else if (url.protocol === 'http:' && allowedHosts && !isAllowedHost(url, allowedHosts)) {
       problems.push(`url: must start with https:// (${url.host} is not in CALLBACK_ALLOWED_HOSTS)`);
     }
-    if (url.username || url.password) problems.push('url: must not contain a user name or password; use the bearer token');
+    if (url.username || url.password)
+      problems.push('url: must not contain a user name or password; use the bearer token');
   }
   if (typeof input.bearerToken !== 'string' || input.bearerToken.length < MIN_BEARER_TOKEN_LENGTH) {
     problems.push(`bearer_token: must be at least ${MIN_BEARER_TOKEN_LENGTH} characters`);
@@ -79,12 +83,23 @@ export function generateWebhookSecret(): string {
 
 /** The HMAC key of a `whsec_…` secret: the bytes its base64 part encodes. */
 export function webhookSigningKey(secret: string): Buffer {
-  return Buffer.from(secret.startsWith(WEBHOOK_SECRET_PREFIX) ? secret.slice(WEBHOOK_SECRET_PREFIX.length) : secret, 'base64');
+  return Buffer.from(
+    secret.startsWith(WEBHOOK_SECRET_PREFIX) ? secret.slice(WEBHOOK_SECRET_PREFIX.length) : secret,
+    'base64',
+  );
 }
 
 /** The service's signing secret, created on first use. Safe when two callers race: the first one stored wins. */
-export async function ensureWebhookSecret(db: Kysely<Database>, secrets: SecretBox, serviceId: string): Promise<string> {
-  const current = await db.selectFrom('services').select('webhook_secret_sealed').where('id', '=', serviceId).executeTakeFirst();
+export async function ensureWebhookSecret(
+  db: Kysely<Database>,
+  secrets: SecretBox,
+  serviceId: string,
+): Promise<string> {
+  const current = await db
+    .selectFrom('services')
+    .select('webhook_secret_sealed')
+    .where('id', '=', serviceId)
+    .executeTakeFirst();
   if (!current) throw new CallbackSettingsError(`service ${serviceId} not found`);
   if (current.webhook_secret_sealed) return secrets.open(current.webhook_secret_sealed);
   const secret = generateWebhookSecret();
@@ -123,17 +138,33 @@ export async function setCallback(
     .where('service_id', '=', serviceId)
     .where('callback_type', '=', type)
     .executeTakeFirst();
-  if (existing && existing.url === url && !existing.disabled_at && sameToken(secrets, existing.bearer_token_sealed, input.bearerToken)) {
+  if (
+    existing &&
+    existing.url === url &&
+    !existing.disabled_at &&
+    sameToken(secrets, existing.bearer_token_sealed, input.bearerToken)
+  ) {
     return { webhookSecret, changed: false };
   }
-  const values = { url, bearer_token_sealed: secrets.seal(input.bearerToken), disabled_at: null, disabled_reason: null };
+  const values = {
+    url,
+    bearer_token_sealed: secrets.seal(input.bearerToken),
+    disabled_at: null,
+    disabled_reason: null,
+  };
   if (existing) {
-    await db.updateTable('service_callbacks').set({ ...values, updated_at: new Date() }).where('id', '=', existing.id).execute();
+    await db
+      .updateTable('service_callbacks')
+      .set({ ...values, updated_at: new Date() })
+      .where('id', '=', existing.id)
+      .execute();
   } else {
     await db
       .insertInto('service_callbacks')
       .values({ service_id: serviceId, callback_type: type, ...values })
-      .onConflict((oc) => oc.columns(['service_id', 'callback_type']).doUpdateSet({ ...values, updated_at: new Date() }))
+      .onConflict((oc) =>
+        oc.columns(['service_id', 'callback_type']).doUpdateSet({ ...values, updated_at: new Date() }),
+      )
       .execute();
   }
   return { webhookSecret, changed: true };
@@ -150,7 +181,11 @@ function sameToken(secrets: SecretBox, sealed: string, token: string): boolean {
 
 /** Removes the service's callback of this type; rows already queued for it are dropped when their turn comes. */
 export async function removeCallback(db: Kysely<Database>, serviceId: string, type: CallbackType): Promise<boolean> {
-  const result = await db.deleteFrom('service_callbacks').where('service_id', '=', serviceId).where('callback_type', '=', type).executeTakeFirst();
+  const result = await db
+    .deleteFrom('service_callbacks')
+    .where('service_id', '=', serviceId)
+    .where('callback_type', '=', type)
+    .executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
 
@@ -162,5 +197,10 @@ export async function listCallbacks(db: Kysely<Database>, serviceId: string): Pr
     .where('service_id', '=', serviceId)
     .orderBy('callback_type')
     .execute();
-  return rows.map((r) => ({ type: r.callback_type, url: r.url, disabledAt: r.disabled_at, disabledReason: r.disabled_reason }));
+  return rows.map((r) => ({
+    type: r.callback_type,
+    url: r.url,
+    disabledAt: r.disabled_at,
+    disabledReason: r.disabled_reason,
+  }));
 }

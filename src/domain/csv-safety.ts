@@ -17,5 +17,5 @@ export function csvCell(value: string | number | null | undefined): string {
 
 /** One line of cells, ending in CRLF as RFC 4180 asks. */
 export function csvLine(cells: ReadonlyArray<string | number | null | undefined>): string {
-  return cells.map(csvCell).join(',') + '\r\n';
+  return `${cells.map(csvCell).join(',')}\r\n`;
 }

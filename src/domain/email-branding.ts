@@ -138,10 +138,21 @@ export function headerImage(branding: ServiceBranding, lang: 'en' | 'fr'): Heade
  * The header for renderEmailDocument (give both the same `lang`), its image shown from `imageSrc`: `logoCid` when
  * sent, `logoDataUrl` in a preview.
  */
-export function emailBranding(branding: ServiceBranding, imageSrc: (image: HeaderImage) => string, lang: 'en' | 'fr' = 'en'): HeaderBranding {
+export function emailBranding(
+  branding: ServiceBranding,
+  imageSrc: (image: HeaderImage) => string,
+  lang: 'en' | 'fr' = 'en',
+): HeaderBranding {
   const image = headerImage(branding, lang);
   if (!image) return { kind: 'none' };
-  return { kind: 'logo', src: imageSrc(image), altEn: image.altEn, altFr: image.altFr, width: image.width, height: image.height };
+  return {
+    kind: 'logo',
+    src: imageSrc(image),
+    altEn: image.altEn,
+    altFr: image.altFr,
+    width: image.width,
+    height: image.height,
+  };
 }
 
 /** The `src` of a header image in a sent email: its inline part. */
@@ -151,22 +162,31 @@ export const logoCid = (image: Pick<HeaderImage, 'contentId'>): string => `cid:$
 export function inlineImages(branding: ServiceBranding, lang: 'en' | 'fr' = 'en'): InlineImage[] {
   const image = headerImage(branding, lang);
   if (!image) return [];
-  return [{ contentId: image.contentId, filename: image.filename, contentType: image.contentType, content: image.bytes }];
+  return [
+    { contentId: image.contentId, filename: image.filename, contentType: image.contentType, content: image.bytes },
+  ];
 }
 
 /**
  * The header image inside the page itself. Previews are shown in sandboxed frames, whose requests carry no session
  * cookie, so a URL behind sign-in would not load there; the frames' policy allows `data:` images.
  */
-export const logoDataUrl = (image: HeaderImage): string => `data:${image.contentType};base64,${image.bytes.toString('base64')}`;
+export const logoDataUrl = (image: HeaderImage): string =>
+  `data:${image.contentType};base64,${image.bytes.toString('base64')}`;
 
 /**
  * A sent email's HTML as a page shows it when the message's parts were not kept (the outbox): the header image's
  * `cid:` link replaced by the image itself. The GC signature is built in; a logo is the service's current one.
  */
 export function showHeaderImage(page: string, branding: ServiceBranding, lang: 'en' | 'fr' = 'en'): string {
-  const images = [...(page.includes(logoCid({ contentId: GC_SIGNATURE_CONTENT_ID })) ? [gcSignature(lang)] : []), ...(branding.kind === 'logo' ? [branding.logo] : [])];
-  return images.reduce((shown, image) => shown.replaceAll(`src="${logoCid(image)}"`, `src="${logoDataUrl(image)}"`), page);
+  const images = [
+    ...(page.includes(logoCid({ contentId: GC_SIGNATURE_CONTENT_ID })) ? [gcSignature(lang)] : []),
+    ...(branding.kind === 'logo' ? [branding.logo] : []),
+  ];
+  return images.reduce(
+    (shown, image) => shown.replaceAll(`src="${logoCid(image)}"`, `src="${logoDataUrl(image)}"`),
+    page,
+  );
 }
 
 /** Pixel size of a PNG (IHDR) or JPEG (first SOF segment); null when neither can be read. */

@@ -64,7 +64,17 @@ export class RateLimiter {
     const now = this.now();
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      bucket = { serviceId, keyType, tokens: capacity, updated: now, capacity, refillPerMs, used: now, pending: 0, seen: null };
+      bucket = {
+        serviceId,
+        keyType,
+        tokens: capacity,
+        updated: now,
+        capacity,
+        refillPerMs,
+        used: now,
+        pending: 0,
+        seen: null,
+      };
       this.buckets.set(key, bucket);
     }
     bucket.capacity = capacity;
@@ -275,7 +285,10 @@ export class DailyLimits {
    * apply to the in-memory counts with its rows once committed. Statements that may run at once take different
    * `shard`s, so that neither waits on the other's row lock; each row returned holds the day's total.
    */
-  counterUpsert(reservations: Reservation[], shard: number): { statement: RawBuilder<CounterRow>; apply(rows: CounterRow[]): void } {
+  counterUpsert(
+    reservations: Reservation[],
+    shard: number,
+  ): { statement: RawBuilder<CounterRow>; apply(rows: CounterRow[]): void } {
     const totals = new Map<string, { serviceId: string; channel: LimitChannel; n: number; entry: DayCount }>();
     for (const r of reservations) {
       for (const [channel, entry] of r.entries) {

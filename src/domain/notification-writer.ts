@@ -12,7 +12,9 @@ import type { CounterRow, DailyLimits, Reservation } from './limits.ts';
  * A row to insert. `personalisation` is the value itself, not JSON text: the batch is serialised in one
  * JSON.stringify, which writes it in place.
  */
-export type NewNotification = Omit<Insertable<NotificationsTable>, 'personalisation'> & { personalisation: Record<string, unknown> | null };
+export type NewNotification = Omit<Insertable<NotificationsTable>, 'personalisation'> & {
+  personalisation: Record<string, unknown> | null;
+};
 
 interface Pending {
   row: NewNotification;

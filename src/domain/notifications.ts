@@ -6,12 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TemplateType, KeyType } from '../db/schema.ts';
 import { ApiError, badRequest } from '../api/v2/errors.ts';
-import {
-  isSimulatedRecipient,
-  normaliseEmail,
-  validatePhoneNumber,
-  type CountryCode,
-} from './recipients.ts';
+import { isSimulatedRecipient, normaliseEmail, validatePhoneNumber, type CountryCode } from './recipients.ts';
 import type { ServiceDirectory, ServiceRecord, TemplateRecord } from './service-directory.ts';
 import type { DailyLimits, LimitChannel, Reservation } from './limits.ts';
 import type { NewNotification, NotificationWriter } from './notification-writer.ts';
@@ -75,7 +70,11 @@ export interface SendContext {
 }
 
 /** Daily limit check before the body is read, as Notify does: a service at its limit gets 429 first. */
-export async function checkDailyLimitBeforeParsing(ctx: SendContext, caller: Caller, type: TemplateType): Promise<void> {
+export async function checkDailyLimitBeforeParsing(
+  ctx: SendContext,
+  caller: Caller,
+  type: TemplateType,
+): Promise<void> {
   if (caller.keyType === 'test') return;
   const limit = caller.service.messageLimits[type];
   if ((await ctx.limits.remaining(caller.service.id, type, limit)) <= 0) {
@@ -95,7 +94,8 @@ export async function acceptNotification(
 
   const template = await ctx.directory.template(service.id, req.templateId);
   if (!template || template.hidden) throw badRequest('Template not found');
-  if (template.type !== req.type) throw badRequest(`${template.type} template is not suitable for ${req.type} notification`);
+  if (template.type !== req.type)
+    throw badRequest(`${template.type} template is not suitable for ${req.type} notification`);
   if (template.archived) throw badRequest('Template has been deleted');
 
   let personalisation = req.personalisation;
@@ -112,7 +112,9 @@ export async function acceptNotification(
 
   const unsendable = unsendableField(req, personalisation);
   if (unsendable) {
-    throw badRequest(`${unsendable} contains a character that cannot be sent: a null character or half of a surrogate pair`);
+    throw badRequest(
+      `${unsendable} contains a character that cannot be sent: a null character or half of a surrogate pair`,
+    );
   }
 
   const sender = await resolveSender(ctx.directory, service, req.type, req.replyToId);
@@ -135,7 +137,9 @@ export async function acceptNotification(
 
   // Sending files by email needs the document download service, which Envoi does not have yet: refuse a
   // file rather than mail its base64 text to the recipient.
-  if (Object.values(personalisation).some((v) => v !== null && typeof v === 'object' && !Array.isArray(v) && 'file' in v)) {
+  if (
+    Object.values(personalisation).some((v) => v !== null && typeof v === 'object' && !Array.isArray(v) && 'file' in v)
+  ) {
     throw badRequest(
       req.type === 'email'
         ? `Send files by email has not been set up - add contact details for your service at ${siteRoot}services/${service.id}/service-settings/send-files-by-email`
@@ -233,9 +237,11 @@ function holdsUnsendable(value: unknown): boolean {
 /** The first field of the request that holds such a character, named as the API names it; null when none does. */
 function unsendableField(req: SendRequest, personalisation: Record<string, unknown>): string | null {
   if (req.reference !== null && holdsUnsendable(req.reference)) return 'reference';
-  if (req.oneClickUnsubscribeUrl !== null && holdsUnsendable(req.oneClickUnsubscribeUrl)) return 'one_click_unsubscribe_url';
+  if (req.oneClickUnsubscribeUrl !== null && holdsUnsendable(req.oneClickUnsubscribeUrl))
+    return 'one_click_unsubscribe_url';
   for (const [key, value] of Object.entries(personalisation)) {
-    if (holdsUnsendable(key) || holdsUnsendable(value)) return `personalisation ${key.replace(new RegExp(UNSENDABLE_CHARACTER, 'g'), '?')}`;
+    if (holdsUnsendable(key) || holdsUnsendable(value))
+      return `personalisation ${key.replace(new RegExp(UNSENDABLE_CHARACTER, 'g'), '?')}`;
   }
   return null;
 }

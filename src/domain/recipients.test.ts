@@ -25,7 +25,7 @@ function errorOf(fn: () => unknown): InvalidRecipientError {
 describe('validateEmailAddress', () => {
   it.each([
     'test@example.com',
-    'Firstname.O\'Surname@Example.CO.UK',
+    "Firstname.O'Surname@Example.CO.UK",
     "!#$%&'*+/=?^_`{|}~-@example.com",
     'user+tag@sub.domain.example.gc.ca',
     'someone@xn--mnchen-3ya.de',
@@ -225,12 +225,17 @@ describe('simulated (smoke test) recipients', () => {
     expect(isSimulatedRecipient('email', address)).toBe(true);
   });
 
-  it.each(['+447700900000', '07700900111', '07700 900 222', '+44 7700 900000', '+16132532222', '613-253-2223', '1 (613) 253-2224'])(
-    'recognises phone %s in any deployment',
-    (raw) => {
-      expect(isSimulatedRecipient('sms', raw)).toBe(true);
-    },
-  );
+  it.each([
+    '+447700900000',
+    '07700900111',
+    '07700 900 222',
+    '+44 7700 900000',
+    '+16132532222',
+    '613-253-2223',
+    '1 (613) 253-2224',
+  ])('recognises phone %s in any deployment', (raw) => {
+    expect(isSimulatedRecipient('sms', raw)).toBe(true);
+  });
 
   it('does not treat real recipients as simulated', () => {
     expect(isSimulatedRecipient('email', 'simulate-delivered-4@notifications.service.gov.uk')).toBe(false);

@@ -40,6 +40,7 @@ export const PHONE_ERRORS = {
 } as const;
 
 // Characters that copy-paste from office documents brings in: removed wherever they are, as upstream does.
+// biome-ignore lint/suspicious/noMisleadingCharacterClass: each of these characters is meant alone, joiners included
 const OBSCURE_WHITESPACE = /[\u180E\u200B\u200C\u200D\u2060\uFEFF\u2028\u2029\u00A0\u202F]/g;
 // Python's string.whitespace: only these are trimmed from the ends.
 const EDGE_WHITESPACE = /^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g;
@@ -159,7 +160,7 @@ function parseInRegion(text: string, region: CountryCode): PhoneNumber {
     const lengthProblem = validatePhoneNumberLength(text, region) ?? 'INVALID_LENGTH';
     // Spreadsheets drop the leading `+`: `447911123456` read in Canada is too long, but is a fine UK number.
     const forced = text.trimStart().startsWith('+') ? undefined : tryParse(`+${text.replace(/\D/g, '')}`, region);
-    if (forced && forced.isPossible()) number = forced;
+    if (forced?.isPossible()) number = forced;
     else throw lengthError(lengthProblem);
   }
 
@@ -230,7 +231,11 @@ function specialUkNumber(text: string): PhoneNumber | undefined {
 // Canonical forms, simulated and test-key recipients
 
 /** Canonical form used to compare recipients: lower-cased email, E.164 phone. Throws InvalidRecipientError. */
-export function normaliseRecipient(type: RecipientType, raw: string, opts: PhoneOptions = DEFAULT_PHONE_OPTIONS): string {
+export function normaliseRecipient(
+  type: RecipientType,
+  raw: string,
+  opts: PhoneOptions = DEFAULT_PHONE_OPTIONS,
+): string {
   return type === 'email' ? validateEmailAddress(raw).toLowerCase() : validatePhoneNumber(raw, opts).e164;
 }
 

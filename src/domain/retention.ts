@@ -13,7 +13,14 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/connection.ts';
-import { addDays, databaseToday, dayStart, daysInDefaultPartition, dropDayPartition, listDayPartitions } from '../db/partitions.ts';
+import {
+  addDays,
+  databaseToday,
+  dayStart,
+  daysInDefaultPartition,
+  dropDayPartition,
+  listDayPartitions,
+} from '../db/partitions.ts';
 
 export const CALLBACK_RETENTION_DAYS = 7;
 
@@ -93,7 +100,10 @@ export async function applyRetention(db: Db, opts: RetentionOptions = {}): Promi
     callbacksDeleted: 0,
     unfinished: false,
   };
-  const services = (await db.selectFrom('services').select(['id', 'data_retention_days as days']).execute()) as ServiceRetention[];
+  const services = (await db
+    .selectFrom('services')
+    .select(['id', 'data_retention_days as days'])
+    .execute()) as ServiceRetention[];
   if (services.length === 0) return report;
   const today = await databaseToday(db);
   const limits = { batchSize, budget };
@@ -101,23 +111,35 @@ export async function applyRetention(db: Db, opts: RetentionOptions = {}): Promi
   // The other tables in one statement per batch across all services: a LATERAL probe per service on its
   // (service_id, created_at) index, so the cost is one index look-up per service, not a scan of the table.
   const cutoff = sql`((${today}::date - s.data_retention_days)::timestamp AT TIME ZONE 'UTC')`;
-  const receivedTexts = await deleteInBatches(db, limits, (limit) => sql`
+  const receivedTexts = await deleteInBatches(
+    db,
+    limits,
+    (limit) => sql`
     DELETE FROM received_texts WHERE id IN (
       SELECT old.id FROM services s CROSS JOIN LATERAL (
         SELECT id FROM received_texts WHERE service_id = s.id AND created_at < ${cutoff} LIMIT ${limit}) AS old
-      LIMIT ${limit})`);
-  const outbox = await deleteInBatches(db, limits, (limit) => sql`
+      LIMIT ${limit})`,
+  );
+  const outbox = await deleteInBatches(
+    db,
+    limits,
+    (limit) => sql`
     DELETE FROM outbox WHERE id IN (
       SELECT old.id FROM services s CROSS JOIN LATERAL (
         SELECT id FROM outbox WHERE service_id = s.id AND created_at < ${cutoff} LIMIT ${limit}) AS old
-      LIMIT ${limit})`);
-  const callbacks = await deleteInBatches(db, limits, (limit) => sql`
+      LIMIT ${limit})`,
+  );
+  const callbacks = await deleteInBatches(
+    db,
+    limits,
+    (limit) => sql`
     DELETE FROM callback_deliveries WHERE id IN (
       SELECT old.id FROM services s CROSS JOIN LATERAL (
         SELECT id FROM callback_deliveries
         WHERE service_id = s.id AND state <> 'pending' AND created_at < now() - ${CALLBACK_RETENTION_DAYS} * interval '1 day'
         LIMIT ${limit}) AS old
-      LIMIT ${limit})`);
+      LIMIT ${limit})`,
+  );
   report.receivedTextsDeleted = receivedTexts.count;
   report.outboxDeleted = outbox.count;
   report.callbacksDeleted = callbacks.count;
@@ -193,13 +215,17 @@ async function forgetNotifications(
     const to = dayStart(addDays(day, 1));
     for (const { service_id: serviceId } of unpurged) {
       // The day's bounds on the outer statement too: it then touches that day's partition alone, by primary key.
-      const deleted = await deleteInBatches(db, limits, (limit) => sql`
+      const deleted = await deleteInBatches(
+        db,
+        limits,
+        (limit) => sql`
         DELETE FROM notifications
         WHERE created_at >= ${from}::timestamptz AND created_at < ${to}::timestamptz
           AND id = ANY(ARRAY(
             SELECT id FROM notifications
             WHERE service_id = ${serviceId} AND created_at >= ${from}::timestamptz AND created_at < ${to}::timestamptz
-            LIMIT ${limit}))`);
+            LIMIT ${limit}))`,
+      );
       report.notificationsDeleted += deleted.count;
       if (deleted.finished) {
         await db

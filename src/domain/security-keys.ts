@@ -54,7 +54,11 @@ export type RegistrationOutcome =
   /** The challenge is spent; `name` lets the caller offer a new ceremony for the same key. */
   | { kind: 'failed' | 'already-registered'; name: string };
 
-export type SignInOutcome = { kind: 'ok'; key: SecurityKey } | { kind: 'expired' } | { kind: 'unknown-key' } | { kind: 'failed' };
+export type SignInOutcome =
+  | { kind: 'ok'; key: SecurityKey }
+  | { kind: 'expired' }
+  | { kind: 'unknown-key' }
+  | { kind: 'failed' };
 
 interface WebauthnChallengesTable {
   id: Generated<string>;
@@ -92,7 +96,11 @@ export async function beginRegistration(
   db: Db,
   input: { account: Account; sessionId: string; name: string; rp: RelyingParty; now?: Date },
 ): Promise<Ceremony<PublicKeyCredentialCreationOptionsJSON>> {
-  const existing = await db.selectFrom('webauthn_credentials').select(['credential_id', 'transports']).where('user_id', '=', input.account.id).execute();
+  const existing = await db
+    .selectFrom('webauthn_credentials')
+    .select(['credential_id', 'transports'])
+    .where('user_id', '=', input.account.id)
+    .execute();
   const options = await generateRegistrationOptions({
     rpName: input.rp.name,
     rpID: input.rp.id,
@@ -105,14 +113,27 @@ export async function beginRegistration(
     // A second step after the password: a touch is enough (no PIN), and nothing needs storing on the key.
     authenticatorSelection: { residentKey: 'discouraged', userVerification: 'discouraged' },
   });
-  const challengeId = await storeChallenge(db, { ...input, purpose: 'register', challenge: options.challenge, keyName: input.name });
+  const challengeId = await storeChallenge(db, {
+    ...input,
+    purpose: 'register',
+    challenge: options.challenge,
+    keyName: input.name,
+  });
   return { challengeId, options };
 }
 
 /** Checks the browser's answer to a registration and keeps the key. */
 export async function finishRegistration(
   db: Db,
-  input: { account: Account; sessionId: string; challengeId: string; response: string; rp: RelyingParty; ip: string | null; now?: Date },
+  input: {
+    account: Account;
+    sessionId: string;
+    challengeId: string;
+    response: string;
+    rp: RelyingParty;
+    ip: string | null;
+    now?: Date;
+  },
 ): Promise<RegistrationOutcome> {
   const taken = await takeChallenge(db, { ...input, purpose: 'register' });
   if (!taken) return { kind: 'expired' };
@@ -148,8 +169,17 @@ export async function finishRegistration(
     .returning(['id', 'name', 'created_at', 'last_used_at'])
     .executeTakeFirst();
   if (!row) return { kind: 'already-registered', name };
-  await recordAudit(db, { event: 'security-key-added', actorId: input.account.id, userId: input.account.id, ip: input.ip, details: { securityKeyName: name } });
-  return { kind: 'added', key: { id: row.id, name: row.name, createdAt: row.created_at, lastUsedAt: row.last_used_at } };
+  await recordAudit(db, {
+    event: 'security-key-added',
+    actorId: input.account.id,
+    userId: input.account.id,
+    ip: input.ip,
+    details: { securityKeyName: name },
+  });
+  return {
+    kind: 'added',
+    key: { id: row.id, name: row.name, createdAt: row.created_at, lastUsedAt: row.last_used_at },
+  };
 }
 
 /** Options for navigator.credentials.get listing the person's keys; null when they have none. */
@@ -157,14 +187,23 @@ export async function beginSignIn(
   db: Db,
   input: { account: Account; sessionId: string; rp: RelyingParty; now?: Date },
 ): Promise<Ceremony<PublicKeyCredentialRequestOptionsJSON> | null> {
-  const keys = await db.selectFrom('webauthn_credentials').select(['credential_id', 'transports']).where('user_id', '=', input.account.id).execute();
+  const keys = await db
+    .selectFrom('webauthn_credentials')
+    .select(['credential_id', 'transports'])
+    .where('user_id', '=', input.account.id)
+    .execute();
   if (keys.length === 0) return null;
   const options = await generateAuthenticationOptions({
     rpID: input.rp.id,
     allowCredentials: keys.map((k) => ({ id: k.credential_id, transports: k.transports })),
     userVerification: 'discouraged',
   });
-  const challengeId = await storeChallenge(db, { ...input, purpose: 'sign-in', challenge: options.challenge, keyName: null });
+  const challengeId = await storeChallenge(db, {
+    ...input,
+    purpose: 'sign-in',
+    challenge: options.challenge,
+    keyName: null,
+  });
   return { challengeId, options };
 }
 
@@ -194,7 +233,12 @@ export async function finishSignIn(
       expectedChallenge: taken.challenge,
       expectedOrigin: input.rp.origin,
       expectedRPID: input.rp.id,
-      credential: { id: stored.credential_id, publicKey: new Uint8Array(Buffer.from(stored.public_key, 'base64url')), counter: stored.counter, transports: stored.transports },
+      credential: {
+        id: stored.credential_id,
+        publicKey: new Uint8Array(Buffer.from(stored.public_key, 'base64url')),
+        counter: stored.counter,
+        transports: stored.transports,
+      },
       requireUserVerification: false,
     });
   } catch {
@@ -210,7 +254,10 @@ export async function finishSignIn(
     .returning(['id', 'name', 'created_at', 'last_used_at'])
     .executeTakeFirst();
   if (!updated) return { kind: 'failed' };
-  return { kind: 'ok', key: { id: updated.id, name: updated.name, createdAt: updated.created_at, lastUsedAt: updated.last_used_at } };
+  return {
+    kind: 'ok',
+    key: { id: updated.id, name: updated.name, createdAt: updated.created_at, lastUsedAt: updated.last_used_at },
+  };
 }
 
 /**
@@ -245,14 +292,29 @@ export async function removeSecurityKey(
   if (!isUuid(input.keyId)) return { kind: 'not-found' };
   return db.transaction().execute(async (trx) => {
     // Locks the person, so that two removals at once cannot both see a spare key.
-    const user = await trx.selectFrom('users').select('auth_type').where('id', '=', input.userId).forUpdate().executeTakeFirst();
+    const user = await trx
+      .selectFrom('users')
+      .select('auth_type')
+      .where('id', '=', input.userId)
+      .forUpdate()
+      .executeTakeFirst();
     if (!user) return { kind: 'not-found' as const };
-    const keys = await trx.selectFrom('webauthn_credentials').select(['id', 'name']).where('user_id', '=', input.userId).execute();
+    const keys = await trx
+      .selectFrom('webauthn_credentials')
+      .select(['id', 'name'])
+      .where('user_id', '=', input.userId)
+      .execute();
     const key = keys.find((k) => k.id === input.keyId.toLowerCase());
     if (!key) return { kind: 'not-found' as const };
     if (keys.length === 1 && user.auth_type === 'security_key') return { kind: 'last' as const };
     await trx.deleteFrom('webauthn_credentials').where('id', '=', key.id).where('user_id', '=', input.userId).execute();
-    await recordAudit(trx, { event: 'security-key-removed', actorId: input.actorId, userId: input.userId, ip: input.ip, details: { securityKeyName: key.name } });
+    await recordAudit(trx, {
+      event: 'security-key-removed',
+      actorId: input.actorId,
+      userId: input.userId,
+      ip: input.ip,
+      details: { securityKeyName: key.name },
+    });
     return { kind: 'removed' as const, name: key.name };
   });
 }
@@ -260,11 +322,22 @@ export async function removeSecurityKey(
 /** Keeps one challenge per session and purpose (a new page replaces the last), and clears everyone's expired ones. */
 async function storeChallenge(
   db: Db,
-  input: { account: Account; sessionId: string; purpose: Purpose; challenge: string; keyName: string | null; now?: Date },
+  input: {
+    account: Account;
+    sessionId: string;
+    purpose: Purpose;
+    challenge: string;
+    keyName: string | null;
+    now?: Date;
+  },
 ): Promise<string> {
   const now = input.now ?? new Date();
   const challenges = withChallenges(db);
-  await challenges.deleteFrom('webauthn_challenges').where('session_id', '=', input.sessionId).where('purpose', '=', input.purpose).execute();
+  await challenges
+    .deleteFrom('webauthn_challenges')
+    .where('session_id', '=', input.sessionId)
+    .where('purpose', '=', input.purpose)
+    .execute();
   await challenges.deleteFrom('webauthn_challenges').where('expires_at', '<', now).execute();
   const row = await challenges
     .insertInto('webauthn_challenges')

@@ -68,7 +68,10 @@ export class ServiceDirectory {
   ) {}
 
   invalidate(serviceId?: string): void {
-    if (!serviceId) return this.cache.clear();
+    if (!serviceId) {
+      this.cache.clear();
+      return;
+    }
     for (const key of this.cache.keys()) if (key.includes(serviceId)) this.cache.delete(key);
   }
 
@@ -195,7 +198,11 @@ export class ServiceDirectory {
 
 /** Templates (`t`) with their creator's address, as toTemplate() reads them. */
 export function selectTemplates(db: Db) {
-  return db.selectFrom('templates as t').leftJoin('users as u', 'u.id', 't.created_by_id').selectAll('t').select('u.email_address as created_by');
+  return db
+    .selectFrom('templates as t')
+    .leftJoin('users as u', 'u.id', 't.created_by_id')
+    .selectAll('t')
+    .select('u.email_address as created_by');
 }
 
 export function toTemplate(row: {

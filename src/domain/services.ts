@@ -99,7 +99,8 @@ export function cleanServiceName(raw: string): string {
 export function cleanLocalPart(raw: string): string {
   const part = raw.trim().toLowerCase();
   if (!part) throw new ServiceError('local-part-missing');
-  if (part.length > 64 || !/^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$/.test(part) || part.includes('..')) throw new ServiceError('local-part-invalid');
+  if (part.length > 64 || !/^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$/.test(part) || part.includes('..'))
+    throw new ServiceError('local-part-invalid');
   return part;
 }
 
@@ -132,7 +133,10 @@ async function localPartTaken(db: Db, part: string, exceptId: string | null): Pr
 // ---- creating and listing -----------------------------------------------------------------------------------
 
 /** A new service in trial mode; its creator joins with every permission. */
-export async function createService(db: Db, input: { name: string; localPart: string; creatorId: string; ip: string | null }): Promise<string> {
+export async function createService(
+  db: Db,
+  input: { name: string; localPart: string; creatorId: string; ip: string | null },
+): Promise<string> {
   const name = cleanServiceName(input.name);
   const localPart = cleanLocalPart(input.localPart);
   if (await nameTaken(db, name, null)) throw new ServiceError('name-taken');
@@ -154,8 +158,17 @@ export async function createService(db: Db, input: { name: string; localPart: st
           created_by_id: input.creatorId,
         })
         .execute();
-      await trx.insertInto('service_users').values({ service_id: id, user_id: input.creatorId, permissions: [...ALL_PERMISSIONS] }).execute();
-      await recordAudit(trx, { event: 'service-created', actorId: input.creatorId, userId: input.creatorId, ip: input.ip, details: { serviceId: id, serviceName: name } });
+      await trx
+        .insertInto('service_users')
+        .values({ service_id: id, user_id: input.creatorId, permissions: [...ALL_PERMISSIONS] })
+        .execute();
+      await recordAudit(trx, {
+        event: 'service-created',
+        actorId: input.creatorId,
+        userId: input.creatorId,
+        ip: input.ip,
+        details: { serviceId: id, serviceName: name },
+      });
     });
   } catch (err) {
     // Two people creating the same name at once: the unique index decides.
@@ -210,9 +223,20 @@ export async function serviceSettings(db: Db, serviceId: string): Promise<Servic
     emailSenderName: row.email_sender_name,
     emailSenderLocalPart: row.email_sender_local_part,
     dataRetentionDays: row.data_retention_days,
-    limits: { email: row.email_message_limit, sms: row.sms_message_limit, internationalSms: row.international_sms_message_limit },
+    limits: {
+      email: row.email_message_limit,
+      sms: row.sms_message_limit,
+      internationalSms: row.international_sms_message_limit,
+    },
     branding: row.email_branding,
-    logo: row.content_type ? { contentType: row.content_type, altEn: row.alt_en ?? '', altFr: row.alt_fr ?? '', size: Number(row.logo_size ?? 0) } : null,
+    logo: row.content_type
+      ? {
+          contentType: row.content_type,
+          altEn: row.alt_en ?? '',
+          altFr: row.alt_fr ?? '',
+          size: Number(row.logo_size ?? 0),
+        }
+      : null,
     goLiveAt: row.go_live_at,
     suspendedAt: row.suspended_at,
   };
@@ -227,7 +251,11 @@ export async function renameService(db: Db, serviceId: string, rawName: string):
 }
 
 /** The From header's name (blank: the service's name) and the part of the address before the @. */
-export async function setEmailSender(db: Db, serviceId: string, input: { senderName: string; localPart: string }): Promise<void> {
+export async function setEmailSender(
+  db: Db,
+  serviceId: string,
+  input: { senderName: string; localPart: string },
+): Promise<void> {
   const senderName = input.senderName.trim().replace(/\s+/g, ' ');
   if (senderName.length > NAME_MAX) throw new ServiceError('sender-name-too-long');
   const localPart = cleanLocalPart(input.localPart);
@@ -242,7 +270,11 @@ export async function setEmailSender(db: Db, serviceId: string, input: { senderN
 export async function setRetention(db: Db, serviceId: string, raw: string): Promise<void> {
   const days = /^\d{1,3}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
   if (!(days >= RETENTION_DAYS.min && days <= RETENTION_DAYS.max)) throw new ServiceError('retention-invalid');
-  await db.updateTable('services').set({ data_retention_days: days, updated_at: new Date() }).where('id', '=', serviceId).execute();
+  await db
+    .updateTable('services')
+    .set({ data_retention_days: days, updated_at: new Date() })
+    .where('id', '=', serviceId)
+    .execute();
 }
 
 // Reply-to addresses and text message senders have the same shape: a list with one default, removed by archiving.
@@ -282,9 +314,11 @@ export async function addSender(
   const column = VALUE_COLUMN[table];
   return db.transaction().execute(async (trx) => {
     const current = await listSenders(trx, table, serviceId);
-    if (current.some((s) => s.value.toLowerCase() === value.toLowerCase())) throw new ServiceError(table === 'email_reply_to' ? 'reply-to-exists' : 'sms-sender-exists');
+    if (current.some((s) => s.value.toLowerCase() === value.toLowerCase()))
+      throw new ServiceError(table === 'email_reply_to' ? 'reply-to-exists' : 'sms-sender-exists');
     const isDefault = input.makeDefault || current.length === 0;
-    if (isDefault) await trx.updateTable(table).set({ is_default: false }).where('service_id', '=', serviceId).execute();
+    if (isDefault)
+      await trx.updateTable(table).set({ is_default: false }).where('service_id', '=', serviceId).execute();
     // An archived row with the same value comes back rather than colliding with the unique key.
     const revived = await trx
       .updateTable(table)
@@ -306,12 +340,28 @@ export async function addSender(
   });
 }
 
-export async function makeDefaultSender(db: Db, table: SenderTable, serviceId: string, senderId: string): Promise<boolean> {
+export async function makeDefaultSender(
+  db: Db,
+  table: SenderTable,
+  serviceId: string,
+  senderId: string,
+): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    const exists = await trx.selectFrom(table).select('id').where('service_id', '=', serviceId).where('id', '=', senderId).where('archived', '=', false).executeTakeFirst();
+    const exists = await trx
+      .selectFrom(table)
+      .select('id')
+      .where('service_id', '=', serviceId)
+      .where('id', '=', senderId)
+      .where('archived', '=', false)
+      .executeTakeFirst();
     if (!exists) return false;
     await trx.updateTable(table).set({ is_default: false }).where('service_id', '=', serviceId).execute();
-    await trx.updateTable(table).set({ is_default: true }).where('service_id', '=', serviceId).where('id', '=', senderId).execute();
+    await trx
+      .updateTable(table)
+      .set({ is_default: true })
+      .where('service_id', '=', serviceId)
+      .where('id', '=', senderId)
+      .execute();
     return true;
   });
 }
@@ -322,7 +372,12 @@ export async function removeSender(db: Db, table: SenderTable, serviceId: string
   const target = current.find((s) => s.id === senderId);
   if (!target) return false;
   if (target.isDefault && current.length > 1) throw new ServiceError('default-sender');
-  await db.updateTable(table).set({ archived: true, is_default: false }).where('service_id', '=', serviceId).where('id', '=', senderId).execute();
+  await db
+    .updateTable(table)
+    .set({ archived: true, is_default: false })
+    .where('service_id', '=', serviceId)
+    .where('id', '=', senderId)
+    .execute();
   return true;
 }
 
@@ -350,27 +405,49 @@ export async function setBranding(
   input: { branding: EmailBranding; logo: LogoUpload | null; altEn: string; altFr: string },
 ): Promise<void> {
   if (input.branding !== 'logo') {
-    await db.updateTable('services').set({ email_branding: input.branding, updated_at: new Date() }).where('id', '=', serviceId).execute();
+    await db
+      .updateTable('services')
+      .set({ email_branding: input.branding, updated_at: new Date() })
+      .where('id', '=', serviceId)
+      .execute();
     return;
   }
   const problems = logoProblems(input);
-  const stored = await db.selectFrom('email_logos').select('service_id').where('service_id', '=', serviceId).executeTakeFirst();
+  const stored = await db
+    .selectFrom('email_logos')
+    .select('service_id')
+    .where('service_id', '=', serviceId)
+    .executeTakeFirst();
   if (!input.logo && !stored) problems.unshift('logo-missing');
   if (problems.length) throw new BrandingError(problems);
   const altEn = input.altEn.trim();
   const altFr = input.altFr.trim();
   await db.transaction().execute(async (trx) => {
     if (input.logo) {
-      const values = { content_type: imageType(input.logo.bytes)!, bytes: input.logo.bytes, alt_en: altEn, alt_fr: altFr, created_at: new Date() };
+      const values = {
+        content_type: imageType(input.logo.bytes)!,
+        bytes: input.logo.bytes,
+        alt_en: altEn,
+        alt_fr: altFr,
+        created_at: new Date(),
+      };
       await trx
         .insertInto('email_logos')
         .values({ service_id: serviceId, ...values })
         .onConflict((oc) => oc.column('service_id').doUpdateSet(values))
         .execute();
     } else {
-      await trx.updateTable('email_logos').set({ alt_en: altEn, alt_fr: altFr }).where('service_id', '=', serviceId).execute();
+      await trx
+        .updateTable('email_logos')
+        .set({ alt_en: altEn, alt_fr: altFr })
+        .where('service_id', '=', serviceId)
+        .execute();
     }
-    await trx.updateTable('services').set({ email_branding: 'logo', updated_at: new Date() }).where('id', '=', serviceId).execute();
+    await trx
+      .updateTable('services')
+      .set({ email_branding: 'logo', updated_at: new Date() })
+      .where('id', '=', serviceId)
+      .execute();
   });
 }
 
@@ -390,12 +467,17 @@ function logoProblems(input: { logo: LogoUpload | null; altEn: string; altFr: st
   }
   if (!input.altEn.trim()) problems.push('alt-en-missing');
   if (!input.altFr.trim()) problems.push('alt-fr-missing');
-  if (input.altEn.trim().length > ALT_TEXT_MAX || input.altFr.trim().length > ALT_TEXT_MAX) problems.push('alt-too-long');
+  if (input.altEn.trim().length > ALT_TEXT_MAX || input.altFr.trim().length > ALT_TEXT_MAX)
+    problems.push('alt-too-long');
   return problems;
 }
 
 export async function emailLogo(db: Db, serviceId: string): Promise<{ contentType: string; bytes: Uint8Array } | null> {
-  const row = await db.selectFrom('email_logos').select(['content_type', 'bytes']).where('service_id', '=', serviceId).executeTakeFirst();
+  const row = await db
+    .selectFrom('email_logos')
+    .select(['content_type', 'bytes'])
+    .where('service_id', '=', serviceId)
+    .executeTakeFirst();
   return row ? { contentType: row.content_type, bytes: row.bytes } : null;
 }
 
@@ -442,7 +524,10 @@ export async function goLiveChecklist(db: Db, serviceId: string): Promise<GoLive
     needsReplyTo,
     hasReplyTo: replyTos.length > 0,
   };
-  return { ...checklist, ready: checklist.hasManagers && checklist.hasTemplates && (!needsReplyTo || checklist.hasReplyTo) };
+  return {
+    ...checklist,
+    ready: checklist.hasManagers && checklist.hasTemplates && (!needsReplyTo || checklist.hasReplyTo),
+  };
 }
 
 export interface GoLiveRequest {
@@ -489,7 +574,9 @@ function toRequest(r: RequestRow): GoLiveRequest {
     id: r.id,
     serviceId: r.service_id,
     serviceName: r.service_name,
-    requestedBy: r.user_id ? { id: r.user_id, name: r.user_name ?? '', email: r.user_email ?? '', language: r.user_language ?? 'en' } : null,
+    requestedBy: r.user_id
+      ? { id: r.user_id, name: r.user_name ?? '', email: r.user_email ?? '', language: r.user_language ?? 'en' }
+      : null,
     mainUse: r.main_use,
     expectedDailyEmail: r.expected_daily_email,
     expectedDailySms: r.expected_daily_sms,
@@ -502,7 +589,11 @@ function toRequest(r: RequestRow): GoLiveRequest {
 
 /** The service's latest request, whatever its state. */
 export async function latestGoLiveRequest(db: Db, serviceId: string): Promise<GoLiveRequest | null> {
-  const row = await requestQuery(db).where('r.service_id', '=', serviceId).orderBy('r.created_at', 'desc').limit(1).executeTakeFirst();
+  const row = await requestQuery(db)
+    .where('r.service_id', '=', serviceId)
+    .orderBy('r.created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   return row ? toRequest(row) : null;
 }
 
@@ -524,7 +615,14 @@ export function parseVolume(raw: string): number | null {
 
 export async function requestGoLive(
   db: Db,
-  input: { serviceId: string; userId: string; mainUse: string; expectedDailyEmail: string; expectedDailySms: string; ip: string | null },
+  input: {
+    serviceId: string;
+    userId: string;
+    mainUse: string;
+    expectedDailyEmail: string;
+    expectedDailySms: string;
+    ip: string | null;
+  },
 ): Promise<GoLiveRequest> {
   const service = await serviceSettings(db, input.serviceId);
   if (!service) throw new ServiceError('not-found');
@@ -550,10 +648,17 @@ export async function requestGoLive(
       .execute();
   } catch (err) {
     // The partial unique index: someone else asked at the same moment.
-    if ((await latestGoLiveRequest(db, input.serviceId))?.state === 'pending') throw new ServiceError('already-requested');
+    if ((await latestGoLiveRequest(db, input.serviceId))?.state === 'pending')
+      throw new ServiceError('already-requested');
     throw err;
   }
-  await recordAudit(db, { event: 'go-live-requested', actorId: input.userId, userId: input.userId, ip: input.ip, details: { serviceId: input.serviceId } });
+  await recordAudit(db, {
+    event: 'go-live-requested',
+    actorId: input.userId,
+    userId: input.userId,
+    ip: input.ip,
+    details: { serviceId: input.serviceId },
+  });
   return (await latestGoLiveRequest(db, input.serviceId))!;
 }
 
@@ -570,7 +675,12 @@ export async function decideGoLive(
   const decided = await db.transaction().execute(async (trx) => {
     const row = await trx
       .updateTable('go_live_requests')
-      .set({ state: input.approve ? 'approved' : 'declined', decided_by_id: input.actorId, decided_at: new Date(), decline_reason: input.approve ? null : reason })
+      .set({
+        state: input.approve ? 'approved' : 'declined',
+        decided_by_id: input.actorId,
+        decided_at: new Date(),
+        decline_reason: input.approve ? null : reason,
+      })
       .where('id', '=', input.requestId)
       .where('state', '=', 'pending')
       .returning('service_id')
@@ -603,7 +713,10 @@ export async function decideGoLive(
 
 // ---- platform admin ---------------------------------------------------------------------------------------------
 
-export async function setServiceActive(db: Db, input: { serviceId: string; active: boolean; actorId: string; ip: string | null }): Promise<boolean> {
+export async function setServiceActive(
+  db: Db,
+  input: { serviceId: string; active: boolean; actorId: string; ip: string | null },
+): Promise<boolean> {
   const row = await db
     .updateTable('services')
     .set({ active: input.active, suspended_at: input.active ? null : new Date(), updated_at: new Date() })
@@ -636,9 +749,16 @@ export function limitProblems(input: DailyLimitsInput): Array<keyof DailyLimitsI
   });
 }
 
-export async function setDailyLimits(db: Db, input: DailyLimitsInput & { serviceId: string; actorId: string; ip: string | null }): Promise<void> {
+export async function setDailyLimits(
+  db: Db,
+  input: DailyLimitsInput & { serviceId: string; actorId: string; ip: string | null },
+): Promise<void> {
   if (limitProblems(input).length) throw new ServiceError('limit-invalid');
-  const limits = { email: parseVolume(input.email)!, sms: parseVolume(input.sms)!, internationalSms: parseVolume(input.internationalSms)! };
+  const limits = {
+    email: parseVolume(input.email)!,
+    sms: parseVolume(input.sms)!,
+    internationalSms: parseVolume(input.internationalSms)!,
+  };
   await db.transaction().execute(async (trx) => {
     // The limits before the change, for the audit log (locked, so that two admins' changes are recorded in order).
     const before = await trx
@@ -650,7 +770,12 @@ export async function setDailyLimits(db: Db, input: DailyLimitsInput & { service
     if (!before) return;
     await trx
       .updateTable('services')
-      .set({ email_message_limit: limits.email, sms_message_limit: limits.sms, international_sms_message_limit: limits.internationalSms, updated_at: new Date() })
+      .set({
+        email_message_limit: limits.email,
+        sms_message_limit: limits.sms,
+        international_sms_message_limit: limits.internationalSms,
+        updated_at: new Date(),
+      })
       .where('id', '=', input.serviceId)
       .execute();
     await recordAudit(trx, {
@@ -661,7 +786,11 @@ export async function setDailyLimits(db: Db, input: DailyLimitsInput & { service
       details: {
         serviceId: input.serviceId,
         serviceName: before.name,
-        before: { email: before.email_message_limit, sms: before.sms_message_limit, internationalSms: before.international_sms_message_limit },
+        before: {
+          email: before.email_message_limit,
+          sms: before.sms_message_limit,
+          internationalSms: before.international_sms_message_limit,
+        },
         after: limits,
       },
     });
@@ -677,14 +806,19 @@ export interface ServiceVolumes extends ServiceSummary {
 
 /** Every service with what it sent in the last 7 days, by name. */
 export async function allServicesWithVolumes(db: Db, now = new Date()): Promise<ServiceVolumes[]> {
-  const services = await db.selectFrom('services').select(['id', 'name', 'restricted', 'active']).orderBy('name').execute();
+  const services = await db
+    .selectFrom('services')
+    .select(['id', 'name', 'restricted', 'active'])
+    .orderBy('name')
+    .execute();
   const pending = new Set((await pendingGoLiveRequests(db)).map((r) => r.serviceId));
   const to = utcDay(now);
   const from = addDays(to, -6);
   const result: ServiceVolumes[] = [];
   for (const s of services) {
     const figures = await notificationStatistics(db, { serviceId: s.id, from, to });
-    const sum = (type: string) => figures.filter((f) => f.notificationType === type && f.keyType !== 'test').reduce((n, f) => n + f.count, 0);
+    const sum = (type: string) =>
+      figures.filter((f) => f.notificationType === type && f.keyType !== 'test').reduce((n, f) => n + f.count, 0);
     result.push({ ...s, email: sum('email'), sms: sum('sms'), goLiveRequested: pending.has(s.id) });
   }
   return result;

@@ -31,8 +31,20 @@ export function suppressionKey(k: SuppressionKey): string {
 
 const COLUMNS = ['channel', 'recipient', 'reason', 'notification_id', 'created_at'] as const;
 
-function toSuppression(row: { channel: TemplateType; recipient: string; reason: SuppressionReason; notification_id: string | null; created_at: Date }): Suppression {
-  return { channel: row.channel, recipient: row.recipient, reason: row.reason, notificationId: row.notification_id, createdAt: row.created_at };
+function toSuppression(row: {
+  channel: TemplateType;
+  recipient: string;
+  reason: SuppressionReason;
+  notification_id: string | null;
+  created_at: Date;
+}): Suppression {
+  return {
+    channel: row.channel,
+    recipient: row.recipient,
+    reason: row.reason,
+    notificationId: row.notification_id,
+    createdAt: row.created_at,
+  };
 }
 
 /**
@@ -52,13 +64,21 @@ export async function listSuppressions(
     limit: number;
   },
 ): Promise<Suppression[]> {
-  let q = db.selectFrom('suppressions as s').select(COLUMNS.map((c) => `s.${c}` as const)).where('s.service_id', '=', serviceId);
+  let q = db
+    .selectFrom('suppressions as s')
+    .select(COLUMNS.map((c) => `s.${c}` as const))
+    .where('s.service_id', '=', serviceId);
   if (opts.channel) q = q.where('s.channel', '=', opts.channel);
   if (opts.search) {
     const { text, phoneRegion } = opts.search;
     const normalised = normaliseSearch(text, phoneRegion);
     // strpos, not LIKE: what was typed is matched as it is, `%` and `_` included.
-    q = q.where((eb) => eb.or([eb('s.recipient', '=', normalised), eb(sql<number>`strpos(s.recipient, ${text.trim().toLowerCase()})`, '>', 0)]));
+    q = q.where((eb) =>
+      eb.or([
+        eb('s.recipient', '=', normalised),
+        eb(sql<number>`strpos(s.recipient, ${text.trim().toLowerCase()})`, '>', 0),
+      ]),
+    );
   }
   if (opts.offset) q = q.offset(opts.offset);
   if (opts.after) {
@@ -67,7 +87,12 @@ export async function listSuppressions(
       SELECT o.created_at, o.channel, o.recipient FROM suppressions o
       WHERE o.service_id = ${serviceId} AND o.channel = ${channel} AND o.recipient = ${recipient})`);
   }
-  const rows = await q.orderBy('s.created_at', 'desc').orderBy('s.channel', 'desc').orderBy('s.recipient', 'desc').limit(opts.limit).execute();
+  const rows = await q
+    .orderBy('s.created_at', 'desc')
+    .orderBy('s.channel', 'desc')
+    .orderBy('s.recipient', 'desc')
+    .limit(opts.limit)
+    .execute();
   return rows.map(toSuppression);
 }
 
@@ -126,6 +151,10 @@ export async function suppressedRecipients(db: Db, keys: SuppressionKey[]): Prom
     SELECT s.service_id, s.channel, s.recipient
     FROM unnest(${keys.map((k) => k.serviceId)}::uuid[], ${keys.map((k) => k.channel)}::text[], ${keys.map((k) => k.recipient)}::text[])
       AS k(service_id, channel, recipient)
-    JOIN suppressions s ON s.service_id = k.service_id AND s.channel = k.channel AND s.recipient = k.recipient`.execute(db);
-  return new Set(rows.map((r) => suppressionKey({ serviceId: r.service_id, channel: r.channel, recipient: r.recipient })));
+    JOIN suppressions s ON s.service_id = k.service_id AND s.channel = k.channel AND s.recipient = k.recipient`.execute(
+    db,
+  );
+  return new Set(
+    rows.map((r) => suppressionKey({ serviceId: r.service_id, channel: r.channel, recipient: r.recipient })),
+  );
 }

@@ -45,7 +45,8 @@ export const SYSTEM_TEMPLATES = {
     en: {
       name: 'Security code (email)',
       subject: 'Your Envoi security code',
-      content: 'Hello ((name)),\n\n((code)) is your Envoi security code.\n\nIt expires in 15 minutes. If you did not try to sign in, change your password.',
+      content:
+        'Hello ((name)),\n\n((code)) is your Envoi security code.\n\nIt expires in 15 minutes. If you did not try to sign in, change your password.',
     },
     fr: {
       name: 'Code de sécurité (courriel)',
@@ -56,8 +57,14 @@ export const SYSTEM_TEMPLATES = {
   },
   'sign-in-code-sms': {
     type: 'sms',
-    en: { name: 'Security code (text message)', content: '((code)) is your Envoi security code. It expires in 15 minutes.' },
-    fr: { name: 'Code de sécurité (message texte)', content: '((code)) est votre code de sécurité Envoi. Il expire dans 15 minutes.' },
+    en: {
+      name: 'Security code (text message)',
+      content: '((code)) is your Envoi security code. It expires in 15 minutes.',
+    },
+    fr: {
+      name: 'Code de sécurité (message texte)',
+      content: '((code)) est votre code de sécurité Envoi. Il expire dans 15 minutes.',
+    },
   },
   'password-reset': {
     type: 'email',
@@ -163,7 +170,13 @@ export class SystemMessages {
             key: `${key}-${lang}`,
             type: t.type as 'email' | 'sms',
             category: 'high' as const,
-            versions: [{ name: `${w.name} (${lang.toUpperCase()})`, content: w.content, ...(w.subject ? { subject: w.subject } : {}) }],
+            versions: [
+              {
+                name: `${w.name} (${lang.toUpperCase()})`,
+                content: w.content,
+                ...(w.subject ? { subject: w.subject } : {}),
+              },
+            ],
           };
         }),
       ),

@@ -11,9 +11,21 @@ import type { Db } from '../db/connection.ts';
 import type { Permission } from '../db/schema.ts';
 import { recordAudit } from './audit.ts';
 import { passwordProblem, type PasswordProblem } from './accounts.ts';
-import { InvalidRecipientError, normaliseEmail, validateEmailAddress, validatePhoneNumber, type CountryCode } from './recipients.ts';
+import {
+  InvalidRecipientError,
+  normaliseEmail,
+  validateEmailAddress,
+  validatePhoneNumber,
+  type CountryCode,
+} from './recipients.ts';
 
-export const ALL_PERMISSIONS: readonly Permission[] = ['send_messages', 'manage_templates', 'manage_service', 'manage_api_keys', 'view_activity'];
+export const ALL_PERMISSIONS: readonly Permission[] = [
+  'send_messages',
+  'manage_templates',
+  'manage_service',
+  'manage_api_keys',
+  'view_activity',
+];
 export const INVITATION_DAYS = 2;
 /** GC Notify's guest list holds 5 addresses and 5 numbers; a little more room here. */
 export const GUEST_LIST_MAX_PER_TYPE = 20;
@@ -83,7 +95,13 @@ export async function listMembers(db: Db, serviceId: string): Promise<Member[]> 
     .orderBy('u.name')
     .orderBy('u.email_address')
     .execute();
-  return rows.map((r) => ({ userId: r.id, name: r.name, email: r.email_address, permissions: cleanPermissions(r.permissions), joinedAt: r.created_at }));
+  return rows.map((r) => ({
+    userId: r.id,
+    name: r.name,
+    email: r.email_address,
+    permissions: cleanPermissions(r.permissions),
+    joinedAt: r.created_at,
+  }));
 }
 
 export async function member(db: Db, serviceId: string, userId: string): Promise<Member | null> {
@@ -117,7 +135,12 @@ export async function setPermissions(
   const before = await member(db, input.serviceId, input.userId);
   if (!before) throw new TeamError('not-member');
   await withManagerKept(db, input.serviceId, async (trx) => {
-    await trx.updateTable('service_users').set({ permissions }).where('service_id', '=', input.serviceId).where('user_id', '=', input.userId).execute();
+    await trx
+      .updateTable('service_users')
+      .set({ permissions })
+      .where('service_id', '=', input.serviceId)
+      .where('user_id', '=', input.userId)
+      .execute();
     await recordAudit(trx, {
       event: 'permissions-changed',
       actorId: input.actorId,
@@ -128,11 +151,24 @@ export async function setPermissions(
   });
 }
 
-export async function removeMember(db: Db, input: { serviceId: string; userId: string; actorId: string; ip: string | null }): Promise<void> {
+export async function removeMember(
+  db: Db,
+  input: { serviceId: string; userId: string; actorId: string; ip: string | null },
+): Promise<void> {
   await withManagerKept(db, input.serviceId, async (trx) => {
-    const removed = await trx.deleteFrom('service_users').where('service_id', '=', input.serviceId).where('user_id', '=', input.userId).executeTakeFirst();
+    const removed = await trx
+      .deleteFrom('service_users')
+      .where('service_id', '=', input.serviceId)
+      .where('user_id', '=', input.userId)
+      .executeTakeFirst();
     if (removed.numDeletedRows === 0n) throw new TeamError('not-member');
-    await recordAudit(trx, { event: 'member-removed', actorId: input.actorId, userId: input.userId, ip: input.ip, details: { serviceId: input.serviceId } });
+    await recordAudit(trx, {
+      event: 'member-removed',
+      actorId: input.actorId,
+      userId: input.userId,
+      ip: input.ip,
+      details: { serviceId: input.serviceId },
+    });
   });
 }
 
@@ -144,7 +180,14 @@ export async function removeMember(db: Db, input: { serviceId: string; userId: s
  */
 export async function createInvitation(
   db: Db,
-  input: { serviceId: string; email: string; permissions: readonly string[]; actorId: string; ip: string | null; now?: Date },
+  input: {
+    serviceId: string;
+    email: string;
+    permissions: readonly string[];
+    actorId: string;
+    ip: string | null;
+    now?: Date;
+  },
 ): Promise<{ invitation: Invitation; token: string }> {
   let email: string;
   try {
@@ -187,7 +230,13 @@ export async function createInvitation(
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    await recordAudit(trx, { event: 'member-invited', actorId: input.actorId, userId: null, ip: input.ip, details: { serviceId: input.serviceId, email, permissions } });
+    await recordAudit(trx, {
+      event: 'member-invited',
+      actorId: input.actorId,
+      userId: null,
+      ip: input.ip,
+      details: { serviceId: input.serviceId, email, permissions },
+    });
     return row.id;
   });
   const invitation = (await pendingInvitations(db, input.serviceId, now)).find((i) => i.id === id)!;
@@ -199,7 +248,16 @@ function invitationQuery(db: Db) {
     .selectFrom('invitations as i')
     .innerJoin('services as s', 's.id', 'i.service_id')
     .leftJoin('users as u', 'u.id', 'i.invited_by_id')
-    .select(['i.id', 'i.service_id', 's.name as service_name', 'i.email_address', 'i.permissions', 'u.name as invited_by', 'i.created_at', 'i.expires_at']);
+    .select([
+      'i.id',
+      'i.service_id',
+      's.name as service_name',
+      'i.email_address',
+      'i.permissions',
+      'u.name as invited_by',
+      'i.created_at',
+      'i.expires_at',
+    ]);
 }
 
 type InvitationRow = {
@@ -238,7 +296,10 @@ export async function pendingInvitations(db: Db, serviceId: string, now = new Da
   return rows.map(toInvitation);
 }
 
-export async function cancelInvitation(db: Db, input: { serviceId: string; invitationId: string; actorId: string; ip: string | null }): Promise<boolean> {
+export async function cancelInvitation(
+  db: Db,
+  input: { serviceId: string; invitationId: string; actorId: string; ip: string | null },
+): Promise<boolean> {
   const row = await db
     .updateTable('invitations')
     .set({ cancelled_at: new Date() })
@@ -249,7 +310,13 @@ export async function cancelInvitation(db: Db, input: { serviceId: string; invit
     .returning('email_address')
     .executeTakeFirst();
   if (!row) return false;
-  await recordAudit(db, { event: 'invitation-cancelled', actorId: input.actorId, userId: null, ip: input.ip, details: { serviceId: input.serviceId, email: row.email_address } });
+  await recordAudit(db, {
+    event: 'invitation-cancelled',
+    actorId: input.actorId,
+    userId: null,
+    ip: input.ip,
+    details: { serviceId: input.serviceId, email: row.email_address },
+  });
   return true;
 }
 
@@ -295,9 +362,17 @@ export async function acceptInvitation(
       .executeTakeFirst();
     if (current) {
       const merged = cleanPermissions([...current.permissions, ...invitation.permissions]);
-      await trx.updateTable('service_users').set({ permissions: merged }).where('service_id', '=', invitation.serviceId).where('user_id', '=', input.userId).execute();
+      await trx
+        .updateTable('service_users')
+        .set({ permissions: merged })
+        .where('service_id', '=', invitation.serviceId)
+        .where('user_id', '=', input.userId)
+        .execute();
     } else {
-      await trx.insertInto('service_users').values({ service_id: invitation.serviceId, user_id: input.userId, permissions: invitation.permissions }).execute();
+      await trx
+        .insertInto('service_users')
+        .values({ service_id: invitation.serviceId, user_id: input.userId, permissions: invitation.permissions })
+        .execute();
     }
     await recordAudit(trx, {
       event: 'invitation-accepted',
@@ -324,7 +399,11 @@ export async function signUpFromInvitation(
   if (!invitation) throw new TeamError('invitation-invalid');
   const problem = passwordProblem(input.password);
   if (problem) throw new TeamError('password', problem);
-  const taken = await db.selectFrom('users').select(['id', 'password_hash', 'state']).where(sql`lower(email_address)`, '=', invitation.email.toLowerCase()).executeTakeFirst();
+  const taken = await db
+    .selectFrom('users')
+    .select(['id', 'password_hash', 'state'])
+    .where(sql`lower(email_address)`, '=', invitation.email.toLowerCase())
+    .executeTakeFirst();
   if (taken && (taken.password_hash || taken.state !== 'active')) throw new TeamError('account-exists');
   const passwordHash = await argon2Hash(input.password);
   const values = {
@@ -337,9 +416,22 @@ export async function signUpFromInvitation(
   };
   // A row without a password (a team member from a bootstrap file) becomes the account.
   const userId = taken
-    ? (await db.updateTable('users').set(values).where('id', '=', taken.id).returning('id').executeTakeFirstOrThrow()).id
-    : (await db.insertInto('users').values({ ...values, email_address: invitation.email }).returning('id').executeTakeFirstOrThrow()).id;
-  await recordAudit(db, { event: 'account-created', actorId: null, userId, ip: input.ip, details: { via: 'invitation', serviceId: invitation.serviceId } });
+    ? (await db.updateTable('users').set(values).where('id', '=', taken.id).returning('id').executeTakeFirstOrThrow())
+        .id
+    : (
+        await db
+          .insertInto('users')
+          .values({ ...values, email_address: invitation.email })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id;
+  await recordAudit(db, {
+    event: 'account-created',
+    actorId: null,
+    userId,
+    ip: input.ip,
+    details: { via: 'invitation', serviceId: invitation.serviceId },
+  });
   await acceptInvitation(db, { token: input.token, userId, userEmail: invitation.email, ip: input.ip, now });
   return { invitation, userId };
 }
@@ -369,12 +461,18 @@ export async function listGuests(db: Db, serviceId: string): Promise<Guest[]> {
 }
 
 /** Adds an email address or a phone number (told apart by the @), stored in the form sends are compared in. */
-export async function addGuest(db: Db, input: { serviceId: string; recipient: string; phoneRegion: string }): Promise<Guest> {
+export async function addGuest(
+  db: Db,
+  input: { serviceId: string; recipient: string; phoneRegion: string },
+): Promise<Guest> {
   const raw = input.recipient.trim();
   const type = raw.includes('@') ? ('email' as const) : ('sms' as const);
   let recipient: string;
   try {
-    recipient = type === 'email' ? normaliseEmail(validateEmailAddress(raw)) : validatePhoneNumber(raw, { defaultRegion: input.phoneRegion as CountryCode }).e164;
+    recipient =
+      type === 'email'
+        ? normaliseEmail(validateEmailAddress(raw))
+        : validatePhoneNumber(raw, { defaultRegion: input.phoneRegion as CountryCode }).e164;
   } catch (err) {
     if (err instanceof InvalidRecipientError) throw new TeamError('invalid-recipient');
     throw err;
@@ -393,6 +491,10 @@ export async function addGuest(db: Db, input: { serviceId: string; recipient: st
 }
 
 export async function removeGuest(db: Db, serviceId: string, guestId: string): Promise<boolean> {
-  const result = await db.deleteFrom('guest_list').where('service_id', '=', serviceId).where('id', '=', guestId).executeTakeFirst();
+  const result = await db
+    .deleteFrom('guest_list')
+    .where('service_id', '=', serviceId)
+    .where('id', '=', guestId)
+    .executeTakeFirst();
   return result.numDeletedRows > 0n;
 }

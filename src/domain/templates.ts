@@ -85,8 +85,15 @@ export async function folderPath(db: Db, serviceId: string, folderId: string | n
 }
 
 /** What a folder holds (null: the top level): its subfolders, then its live templates, each by name. */
-export async function folderContents(db: Db, serviceId: string, folderId: string | null): Promise<{ folders: Folder[]; templates: TemplateSummary[] }> {
-  let folders = db.selectFrom('template_folders').select(['id', 'parent_id', 'name']).where('service_id', '=', serviceId);
+export async function folderContents(
+  db: Db,
+  serviceId: string,
+  folderId: string | null,
+): Promise<{ folders: Folder[]; templates: TemplateSummary[] }> {
+  let folders = db
+    .selectFrom('template_folders')
+    .select(['id', 'parent_id', 'name'])
+    .where('service_id', '=', serviceId);
   folders = folderId ? folders.where('parent_id', '=', folderId) : folders.where('parent_id', 'is', null);
   let templates = db
     .selectFrom('templates')
@@ -101,17 +108,28 @@ export async function folderContents(db: Db, serviceId: string, folderId: string
   ]);
   return {
     folders: folderRows.map((r) => ({ id: r.id, parentId: r.parent_id, name: r.name })),
-    templates: templateRows.map((r) => ({ id: r.id, name: r.name, type: r.type, folderId: r.folder_id, updatedAt: r.updated_at ?? r.created_at })),
+    templates: templateRows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      type: r.type,
+      folderId: r.folder_id,
+      updatedAt: r.updated_at ?? r.created_at,
+    })),
   };
 }
 
 /** Every folder of the service with its full path as a name ("Benefits / Reminders"), for a folder picker. */
 export async function allFolders(db: Db, serviceId: string): Promise<Array<{ id: string; label: string }>> {
-  const rows = await db.selectFrom('template_folders').select(['id', 'parent_id', 'name']).where('service_id', '=', serviceId).execute();
+  const rows = await db
+    .selectFrom('template_folders')
+    .select(['id', 'parent_id', 'name'])
+    .where('service_id', '=', serviceId)
+    .execute();
   const byId = new Map(rows.map((r) => [r.id, r]));
   const label = (id: string): string => {
     const parts: string[] = [];
-    for (let r = byId.get(id), depth = 0; r && depth < 50; r = r.parent_id ? byId.get(r.parent_id) : undefined, depth++) parts.unshift(r.name);
+    for (let r = byId.get(id), depth = 0; r && depth < 50; r = r.parent_id ? byId.get(r.parent_id) : undefined, depth++)
+      parts.unshift(r.name);
     return parts.join(' / ');
   };
   return rows.map((r) => ({ id: r.id, label: label(r.id) })).sort((a, b) => a.label.localeCompare(b.label));
@@ -127,7 +145,11 @@ export async function createFolder(db: Db, serviceId: string, parentId: string |
       .where(sql`lower(name)`, '=', name.toLowerCase());
     same = parentId ? same.where('parent_id', '=', parentId) : same.where('parent_id', 'is', null);
     if (await same.executeTakeFirst()) throw new TemplateError('folder-name-taken');
-    const row = await trx.insertInto('template_folders').values({ service_id: serviceId, parent_id: parentId, name }).returning('id').executeTakeFirstOrThrow();
+    const row = await trx
+      .insertInto('template_folders')
+      .values({ service_id: serviceId, parent_id: parentId, name })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     return row.id;
   });
 }
@@ -148,7 +170,8 @@ export async function createTemplate(
 ): Promise<string> {
   const id = randomUUID();
   await db.transaction().execute(async (trx) => {
-    if (input.folderId && !(await folderOf(trx, input.serviceId, input.folderId))) throw new TemplateError('folder-not-found');
+    if (input.folderId && !(await folderOf(trx, input.serviceId, input.folderId)))
+      throw new TemplateError('folder-not-found');
     const now = new Date();
     await writeTemplateVersion(trx, {
       id,
@@ -190,12 +213,22 @@ export async function updateTemplate(
       .forUpdate()
       .executeTakeFirst();
     if (!current) throw new TemplateError('not-found');
-    if (fields.folderId && !(await folderOf(trx, serviceId, fields.folderId))) throw new TemplateError('folder-not-found');
+    if (fields.folderId && !(await folderOf(trx, serviceId, fields.folderId)))
+      throw new TemplateError('folder-not-found');
     if (fields.folderId !== current.folder_id) {
-      await trx.updateTable('templates').set({ folder_id: fields.folderId }).where('id', '=', templateId).where('service_id', '=', serviceId).execute();
+      await trx
+        .updateTable('templates')
+        .set({ folder_id: fields.folderId })
+        .where('id', '=', templateId)
+        .where('service_id', '=', serviceId)
+        .execute();
     }
     const subject = current.type === 'email' ? fields.subject : null;
-    const changed = current.name !== fields.name || current.subject !== subject || current.content !== fields.content || current.category !== fields.category;
+    const changed =
+      current.name !== fields.name ||
+      current.subject !== subject ||
+      current.content !== fields.content ||
+      current.category !== fields.category;
     if (!changed) return current.version;
     const version = current.version + 1;
     await writeTemplateVersion(trx, {
@@ -233,7 +266,17 @@ export async function templateVersions(db: Db, serviceId: string, templateId: st
   const rows = await db
     .selectFrom('template_history as h')
     .leftJoin('users as u', 'u.id', 'h.created_by_id')
-    .select(['h.version', 'h.name', 'h.type', 'h.subject', 'h.content', 'h.category', 'h.created_at', 'h.updated_at', 'u.name as saved_by'])
+    .select([
+      'h.version',
+      'h.name',
+      'h.type',
+      'h.subject',
+      'h.content',
+      'h.category',
+      'h.created_at',
+      'h.updated_at',
+      'u.name as saved_by',
+    ])
     .where('h.service_id', '=', serviceId)
     .where('h.id', '=', templateId)
     .orderBy('h.version', 'desc')
@@ -250,7 +293,12 @@ export async function templateVersions(db: Db, serviceId: string, templateId: st
   }));
 }
 
-export async function templateVersion(db: Db, serviceId: string, templateId: string, version: number): Promise<TemplateVersionView | null> {
+export async function templateVersion(
+  db: Db,
+  serviceId: string,
+  templateId: string,
+  version: number,
+): Promise<TemplateVersionView | null> {
   return (await templateVersions(db, serviceId, templateId)).find((v) => v.version === version) ?? null;
 }
 

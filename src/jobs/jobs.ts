@@ -218,14 +218,25 @@ const NOTIFICATION_COLUMNS: readonly BulkColumn[] = [
   { name: 'updated_at', type: 'timestamptz' },
 ];
 
-const FAILED_STATUSES = new Set(['technical-failure', 'temporary-failure', 'permanent-failure', 'failed', 'validation-failed', 'virus-scan-failed', 'cancelled']);
+const FAILED_STATUSES = new Set([
+  'technical-failure',
+  'temporary-failure',
+  'permanent-failure',
+  'failed',
+  'validation-failed',
+  'virus-scan-failed',
+  'cancelled',
+]);
 
 /** A job processor lost its claim (lease ran out, or the job was cancelled) before committing: roll back. */
 class LostClaim extends Error {}
 
 /** A job's attempt failed, was logged, and the job was released for a later try: callers need not log it again. */
 export class JobAttemptFailed extends Error {
-  constructor(readonly jobId: string, cause: unknown) {
+  constructor(
+    readonly jobId: string,
+    cause: unknown,
+  ) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
   }
 }
@@ -292,7 +303,12 @@ export class Jobs {
           continue;
         }
         const row = checker.row(cells);
-        if (type === 'sms' && !row.simulated && row.normalisedRecipient && !row.normalisedRecipient.startsWith(ownPrefix)) {
+        if (
+          type === 'sms' &&
+          !row.simulated &&
+          row.normalisedRecipient &&
+          !row.normalisedRecipient.startsWith(ownPrefix)
+        ) {
           international += 1;
         }
         if (row.rowNumber % INSERT_BATCH === 0) {
@@ -316,11 +332,17 @@ export class Jobs {
     const countedChannels: Partial<Record<LimitChannel, number>> = {};
     try {
       if (counted && report.messageCount > 0) {
-        reservations.push(await limits.reserve(service.id, { [type]: service.messageLimits[type] }, report.messageCount));
+        reservations.push(
+          await limits.reserve(service.id, { [type]: service.messageLimits[type] }, report.messageCount),
+        );
         countedChannels[type] = report.messageCount;
         if (international > 0) {
           reservations.push(
-            await limits.reserve(service.id, { international_sms: service.messageLimits.international_sms }, international),
+            await limits.reserve(
+              service.id,
+              { international_sms: service.messageLimits.international_sms },
+              international,
+            ),
           );
           countedChannels.international_sms = international;
         }
@@ -417,7 +439,14 @@ export class Jobs {
       .where('service_id', '=', job.serviceId)
       .groupBy('status')
       .execute();
-    const counts: JobCounts = { rows: job.notificationCount, notQueued: 0, queued: 0, sending: 0, delivered: 0, failed: 0 };
+    const counts: JobCounts = {
+      rows: job.notificationCount,
+      notQueued: 0,
+      queued: 0,
+      sending: 0,
+      delivered: 0,
+      failed: 0,
+    };
     let seen = 0;
     for (const { status, n } of rows) {
       seen += n;
@@ -446,7 +475,15 @@ export class Jobs {
       .executeTakeFirstOrThrow();
     yield csvLine(['Row number', 'Recipient', 'Template', 'Type', 'Job', 'Status', 'Time']);
     const line = (row: number, recipient: string, status: string, time: Date | null) =>
-      csvLine([row, recipient, template.name, job.templateType === 'email' ? 'Email' : 'Text message', job.name, status, time ? time.toISOString() : '']);
+      csvLine([
+        row,
+        recipient,
+        template.name,
+        job.templateType === 'email' ? 'Email' : 'Text message',
+        job.name,
+        status,
+        time ? time.toISOString() : '',
+      ]);
 
     if (job.status === 'finished') {
       let after = 0;
@@ -467,11 +504,19 @@ export class Jobs {
         after = rows.at(-1)!.job_row_number!;
       }
     }
-    const format = (await this.db.selectFrom('jobs').select('file_format').where('id', '=', job.id).executeTakeFirstOrThrow())
-      .file_format as SpreadsheetFormat;
+    const format = (
+      await this.db.selectFrom('jobs').select('file_format').where('id', '=', job.id).executeTakeFirstOrThrow()
+    ).file_format as SpreadsheetFormat;
     if (!(await this.hasFile(job.id))) return;
     const chunk = async (seq: number) =>
-      (await this.db.selectFrom('job_files').select('bytes').where('job_id', '=', job.id).where('seq', '=', seq).executeTakeFirst())?.bytes ?? null;
+      (
+        await this.db
+          .selectFrom('job_files')
+          .select('bytes')
+          .where('job_id', '=', job.id)
+          .where('seq', '=', seq)
+          .executeTakeFirst()
+      )?.bytes ?? null;
     let text = '';
     for await (const row of this.storedRows(job.id, format, job.templateType, template, chunk)) {
       text += line(row.rowNumber, row.recipient, job.status, job.updatedAt ?? job.createdAt);
@@ -484,7 +529,12 @@ export class Jobs {
   }
 
   private async hasFile(jobId: string): Promise<boolean> {
-    const chunk = await this.db.selectFrom('job_files').select('seq').where('job_id', '=', jobId).limit(1).executeTakeFirst();
+    const chunk = await this.db
+      .selectFrom('job_files')
+      .select('seq')
+      .where('job_id', '=', jobId)
+      .limit(1)
+      .executeTakeFirst();
     return chunk !== undefined;
   }
 
@@ -503,7 +553,9 @@ export class Jobs {
     if (!row) {
       const job = await this.get(serviceId, jobId);
       if (!job) throw notFound();
-      throw badRequest(job.status === 'cancelled' ? 'Job has already been cancelled' : `Job cannot be cancelled: it is ${job.status}`);
+      throw badRequest(
+        job.status === 'cancelled' ? 'Job has already been cancelled' : `Job cannot be cancelled: it is ${job.status}`,
+      );
     }
     await this.refundCounted(serviceId, row);
     return (await this.get(serviceId, jobId))!;
@@ -512,7 +564,9 @@ export class Jobs {
   /** Gives back what a job that will send none of its rows took from the daily limits, on the day it was taken. */
   private async refundCounted(serviceId: string, row: { counted: unknown; counted_on: string | null }): Promise<void> {
     if (!row.counted || !row.counted_on) return;
-    const counts = (typeof row.counted === 'string' ? JSON.parse(row.counted) : row.counted) as Partial<Record<LimitChannel, number>>;
+    const counts = (typeof row.counted === 'string' ? JSON.parse(row.counted) : row.counted) as Partial<
+      Record<LimitChannel, number>
+    >;
     await this.opts.limits.refund(serviceId, row.counted_on, counts);
   }
 
@@ -529,15 +583,24 @@ export class Jobs {
     if (!job) return false;
     // Claimed more times than it may be tried: its earlier processors died without an outcome (a job that kills
     // its process each time never reaches the catch below).
-    if (job.attempts > this.maxAttempts && (await this.endInError(job, new Error(`no outcome after ${this.maxAttempts} attempts`)))) return true;
+    if (
+      job.attempts > this.maxAttempts &&
+      (await this.endInError(job, new Error(`no outcome after ${this.maxAttempts} attempts`)))
+    )
+      return true;
     try {
       return await this.run(job, opts.onProgress);
     } catch (err) {
       // Another processor took the job over: its attempt, not this one, decides the outcome.
       if (err instanceof LostClaim) return false;
       if (job.attempts >= this.maxAttempts && (await this.endInError(job, err))) return true;
-      this.log?.warn({ err, jobId: job.id, attempts: job.attempts, maxAttempts: this.maxAttempts }, 'job failed; it will be tried again');
-      await release(this.db, JOB_QUEUE, [{ id: job.id, attempts: job.attempts, delayMs: laneBackoffMs(job.attempts, 1) }]).catch(() => {});
+      this.log?.warn(
+        { err, jobId: job.id, attempts: job.attempts, maxAttempts: this.maxAttempts },
+        'job failed; it will be tried again',
+      );
+      await release(this.db, JOB_QUEUE, [
+        { id: job.id, attempts: job.attempts, delayMs: laneBackoffMs(job.attempts, 1) },
+      ]).catch(() => {});
       throw new JobAttemptFailed(job.id, err);
     }
   }
@@ -571,7 +634,10 @@ export class Jobs {
       await this.refundCounted(job.service_id, ended);
     } catch (refundErr) {
       // The job has ended all the same; the operator can correct daily_send_counts by hand.
-      this.log?.error({ err: refundErr, jobId: job.id, counted: ended.counted }, 'could not give back the daily limit counts of a job that ended as error');
+      this.log?.error(
+        { err: refundErr, jobId: job.id, counted: ended.counted },
+        'could not give back the daily limit counts of a job that ended as error',
+      );
     }
     return true;
   }
@@ -594,7 +660,11 @@ export class Jobs {
   private async run(job: ClaimedJob, onProgress: NewJob['onProgress']): Promise<boolean> {
     const started = await this.db
       .updateTable('jobs')
-      .set({ job_status: 'in progress', processing_started: sql`coalesce(processing_started, now())`, updated_at: new Date() })
+      .set({
+        job_status: 'in progress',
+        processing_started: sql`coalesce(processing_started, now())`,
+        updated_at: new Date(),
+      })
       .where('id', '=', job.id)
       .where('attempts', '=', job.attempts)
       .where('job_status', 'in', UNENDED)
@@ -636,16 +706,19 @@ export class Jobs {
 
   /** Renews the lease while a long job runs, so that no other processor takes it over. */
   private keepLease(job: ClaimedJob): { stop(): void } {
-    const timer = setInterval(() => {
-      this.db
-        .updateTable('jobs')
-        .set({ claimed_until: sql`now() + ${this.leaseSeconds} * interval '1 second'` })
-        .where('id', '=', job.id)
-        .where('attempts', '=', job.attempts)
-        .where('job_status', '=', 'in progress')
-        .execute()
-        .catch((err) => this.log?.warn({ err, jobId: job.id }, 'could not renew the lease of a job'));
-    }, (this.leaseSeconds * 1000) / 3);
+    const timer = setInterval(
+      () => {
+        this.db
+          .updateTable('jobs')
+          .set({ claimed_until: sql`now() + ${this.leaseSeconds} * interval '1 second'` })
+          .where('id', '=', job.id)
+          .where('attempts', '=', job.attempts)
+          .where('job_status', '=', 'in progress')
+          .execute()
+          .catch((err) => this.log?.warn({ err, jobId: job.id }, 'could not renew the lease of a job'));
+      },
+      (this.leaseSeconds * 1000) / 3,
+    );
     timer.unref();
     return { stop: () => clearInterval(timer) };
   }
@@ -686,7 +759,9 @@ export class Jobs {
   ): AsyncGenerator<BulkValue[][]> {
     // Big jobs wait behind single sends; a small one keeps its template's lane, but never the bulk one.
     const priority =
-      job.notification_count >= BULK_LANE_THRESHOLD ? PRIORITY_OF_CATEGORY.bulk : Math.min(PRIORITY_OF_CATEGORY[template.category], 1);
+      job.notification_count >= BULK_LANE_THRESHOLD
+        ? PRIORITY_OF_CATEGORY.bulk
+        : Math.min(PRIORITY_OF_CATEGORY[template.category], 1);
     const email = job.template_type === 'email';
     const subject = template.subject ?? '';
     let batch: BulkValue[][] = [];
@@ -695,7 +770,9 @@ export class Jobs {
     const createdAt = processingStarted.toISOString();
     let done = 0;
     const chunk = async (seq: number) =>
-      ((await read('SELECT bytes FROM job_files WHERE job_id = $1 AND seq = $2', [job.id, seq]))[0]?.bytes as Uint8Array | undefined) ?? null;
+      ((await read('SELECT bytes FROM job_files WHERE job_id = $1 AND seq = $2', [job.id, seq]))[0]?.bytes as
+        | Uint8Array
+        | undefined) ?? null;
     for await (const row of this.storedRows(job.id, job.file_format, job.template_type, template, chunk)) {
       const personalisation = row.personalisation;
       let body: string;
@@ -745,7 +822,8 @@ export class Jobs {
         yield batch;
         batch = [];
         now = new Date().toISOString();
-        if (onProgress && done % PROGRESS_EVERY === 0) await onProgress({ stage: 'queueing', rows: done, total: job.notification_count });
+        if (onProgress && done % PROGRESS_EVERY === 0)
+          await onProgress({ stage: 'queueing', rows: done, total: job.notification_count });
         // Rows already in memory come through promises alone, which would keep timers and requests waiting.
         await yieldToEventLoop();
       }
@@ -773,7 +851,14 @@ export class Jobs {
       .returning('id')
       .execute();
     if (expired.length > 0) {
-      await this.db.deleteFrom('job_files').where('job_id', 'in', expired.map((j) => j.id)).execute();
+      await this.db
+        .deleteFrom('job_files')
+        .where(
+          'job_id',
+          'in',
+          expired.map((j) => j.id),
+        )
+        .execute();
     }
     await sql`
       DELETE FROM job_files f
@@ -848,8 +933,16 @@ interface StoredRow {
  * fills which placeholder); each row then costs only its recipient's normal form, not the whole check again
  * (messages were rendered and measured then, and will be rendered for real by the caller).
  */
-async function* readStoredRows(rows: AsyncIterable<string[]>, options: RecipientListOptions): AsyncGenerator<StoredRow> {
-  let columns: { recipientHeader: string; recipient: number; reference: number; placeholders: Array<[string, number]> } | null = null;
+async function* readStoredRows(
+  rows: AsyncIterable<string[]>,
+  options: RecipientListOptions,
+): AsyncGenerator<StoredRow> {
+  let columns: {
+    recipientHeader: string;
+    recipient: number;
+    reference: number;
+    placeholders: Array<[string, number]>;
+  } | null = null;
   const region = { defaultRegion: options.phoneRegion as CountryCode };
   let rowNumber = 0;
   for await (const cells of rows) {
@@ -864,7 +957,10 @@ async function* readStoredRows(rows: AsyncIterable<string[]>, options: Recipient
         recipientHeader: header.recipientColumn,
         recipient: headers.indexOf(header.recipientColumn),
         reference: header.referenceColumn === null ? -1 : headers.indexOf(header.referenceColumn),
-        placeholders: Object.entries(header.placeholderColumns).map(([name, column]) => [name, headers.indexOf(column)]),
+        placeholders: Object.entries(header.placeholderColumns).map(([name, column]) => [
+          name,
+          headers.indexOf(column),
+        ]),
       };
       continue;
     }
@@ -875,7 +971,8 @@ async function* readStoredRows(rows: AsyncIterable<string[]>, options: Recipient
     try {
       // The addresses were validated when the job was created, and normaliseEmail gives the same form the checker
       // did; a phone number must be parsed again for its E.164 form.
-      normalised = options.templateType === 'email' ? normaliseEmail(recipient) : validatePhoneNumber(recipient, region).e164;
+      normalised =
+        options.templateType === 'email' ? normaliseEmail(recipient) : validatePhoneNumber(recipient, region).e164;
     } catch (err) {
       if (!(err instanceof InvalidRecipientError)) throw err;
       errors.push(`column "${columns.recipientHeader}": ${err.message}`);
@@ -930,7 +1027,8 @@ class ChunkWriter {
   /** Passes the source through, keeping a copy of every byte. */
   async *tee(source: NewJob['source']): AsyncGenerator<Buffer> {
     for await (const piece of source) {
-      const chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
+      const chunk =
+        typeof piece === 'string' ? Buffer.from(piece, 'utf8') : Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
       this.bytes += chunk.length;
       for (let at = 0; at < chunk.length; at += CHUNK_BYTES) {
         const part = at === 0 && chunk.length <= CHUNK_BYTES ? chunk : chunk.subarray(at, at + CHUNK_BYTES);

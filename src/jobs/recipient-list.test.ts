@@ -44,7 +44,11 @@ describe('column headers', () => {
     [smsTemplate('Hello ((name))!'), ['foo'], 'Missing column headers: name, phone number'],
     [smsTemplate('Hello ((name))!'), ['name'], 'Missing column headers: phone number'],
     [smsTemplate('Hello ((name))!'), ['NAME'], 'Missing column headers: phone number'],
-    [emailTemplate('Hi ((First Name)), ((date))', '((Subject line))'), ['email address'], 'Missing column headers: First Name, Subject line, date'],
+    [
+      emailTemplate('Hi ((First Name)), ((date))', '((Subject line))'),
+      ['email address'],
+      'Missing column headers: First Name, Subject line, date',
+    ],
     [{ ...emailTemplate('Hello!'), language: 'fr' as const }, ['foo'], 'Missing column headers: adresse courriel'],
     [{ ...smsTemplate('Hi'), language: 'fr' as const }, ['foo'], 'Missing column headers: numéro de téléphone'],
   ])('reports missing headers exactly as GC Notify (%#)', (options, header, message) => {
@@ -53,13 +57,29 @@ describe('column headers', () => {
 
   it.each([
     [emailTemplate('Hello!'), ['email address', 'email address'], 'Duplicate column headers: email address'],
-    [emailTemplate('Hello ((name))!'), ['email address', 'email_address', 'name'], 'Duplicate column headers: email address, email_address'],
+    [
+      emailTemplate('Hello ((name))!'),
+      ['email address', 'email_address', 'name'],
+      'Duplicate column headers: email address, email_address',
+    ],
     [smsTemplate('Hello!'), ['phone number', 'phone number'], 'Duplicate column headers: phone number'],
     [smsTemplate('Hello!'), ['phone number', 'phone_number'], 'Duplicate column headers: phone number, phone_number'],
-    [smsTemplate('Hello ((name))!'), ['phone number', 'phone_number', 'name'], 'Duplicate column headers: phone number, phone_number'],
-    [emailTemplate('Hello!'), ['email address', 'Adresse courriel'], 'Duplicate column headers: Adresse courriel, email address'],
+    [
+      smsTemplate('Hello ((name))!'),
+      ['phone number', 'phone_number', 'name'],
+      'Duplicate column headers: phone number, phone_number',
+    ],
+    [
+      emailTemplate('Hello!'),
+      ['email address', 'Adresse courriel'],
+      'Duplicate column headers: Adresse courriel, email address',
+    ],
     [emailTemplate('Hello ((name))!'), ['email address', 'name', 'NAME'], 'Duplicate column headers: NAME, name'],
-    [emailTemplate('Hello!'), ['email address', 'reference', 'Reference'], 'Duplicate column headers: Reference, reference'],
+    [
+      emailTemplate('Hello!'),
+      ['email address', 'reference', 'Reference'],
+      'Duplicate column headers: Reference, reference',
+    ],
   ])('reports duplicate headers exactly as GC Notify (%#)', (options, header, message) => {
     expect(messages(options, [header, ['bar@example.com', 'x', 'y']])).toEqual([message]);
   });
@@ -79,14 +99,17 @@ describe('column headers', () => {
     expect(rows[0]!.recipient).toBe('a@example.com');
   });
 
-  it.each([['phone number'], ['Phone_Number'], ['numéro de téléphone'], ['NUMÉRO DE TÉLÉPHONE'], ['nume\u0301ro de te\u0301le\u0301phone']])(
-    'finds the phone column headed %j',
-    (heading) => {
-      const { report, rows } = check(smsTemplate('Hi'), [[heading], ['604 555 1234']]);
-      expect(report.ok).toBe(true);
-      expect(rows[0]!.normalisedRecipient).toBe('+16045551234');
-    },
-  );
+  it.each([
+    ['phone number'],
+    ['Phone_Number'],
+    ['numéro de téléphone'],
+    ['NUMÉRO DE TÉLÉPHONE'],
+    ['nume\u0301ro de te\u0301le\u0301phone'],
+  ])('finds the phone column headed %j', (heading) => {
+    const { report, rows } = check(smsTemplate('Hi'), [[heading], ['604 555 1234']]);
+    expect(report.ok).toBe(true);
+    expect(rows[0]!.normalisedRecipient).toBe('+16045551234');
+  });
 
   it('matches placeholders to columns ignoring case, spaces, underscores and hyphens, and ignores other columns', () => {
     const options = emailTemplate('Dear ((First Name)) ((last-name)), see you ((DAY))', 'About ((topic))');
@@ -113,7 +136,10 @@ describe('column headers', () => {
   });
 
   it('lets the recipient column fill a placeholder of the same name', () => {
-    const { report, rows } = check(emailTemplate('This was sent to ((email address))'), [['Email Address'], ['a@example.com']]);
+    const { report, rows } = check(emailTemplate('This was sent to ((email address))'), [
+      ['Email Address'],
+      ['a@example.com'],
+    ]);
     expect(report.ok).toBe(true);
     expect(rows[0]!.personalisation).toEqual({ 'email address': 'a@example.com' });
   });
@@ -149,7 +175,10 @@ describe('rows', () => {
   });
 
   it('keeps a placeholder called __proto__ as an ordinary value', () => {
-    const { rows } = check(emailTemplate('((__proto__))'), [['email address', '__proto__'], ['a@example.com', 'x']]);
+    const { rows } = check(emailTemplate('((__proto__))'), [
+      ['email address', '__proto__'],
+      ['a@example.com', 'x'],
+    ]);
     expect(Object.keys(rows[0]!.personalisation)).toEqual(['__proto__']);
     expect(Object.getPrototypeOf(rows[0]!.personalisation)).toBe(Object.prototype);
   });
@@ -195,7 +224,13 @@ describe('rows', () => {
 
   it('lists a row’s cells in column order, joined by a bare comma, and a blank recipient as Missing', () => {
     const options = smsTemplate('((a)) ((b))');
-    expect(messages(options, [['b', 'phone number', 'a'], ['', 'call me', ''], ['x', '', 'y']])).toEqual([
+    expect(
+      messages(options, [
+        ['b', 'phone number', 'a'],
+        ['', 'call me', ''],
+        ['x', '', 'y'],
+      ]),
+    ).toEqual([
       'Some rows have errors. Row 0 - `b`: Missing,`phone number`: invalid recipient,`a`: Missing. Row 1 - `phone number`: Missing.',
     ]);
   });
@@ -245,16 +280,32 @@ describe('rows', () => {
     // The English words are unchanged: the CLI and the API show them.
     expect(sms.rowErrors[6]!.message).toBe('Message is too long: 700 characters (the limit is 612)');
 
-    const email = check(emailTemplate('((body))'), [['email address', 'body'], ['a@example.com', 'z'.repeat(2_000_001)], ['b@example.com', '((x))']]).report;
+    const email = check(emailTemplate('((body))'), [
+      ['email address', 'body'],
+      ['a@example.com', 'z'.repeat(2_000_001)],
+      ['b@example.com', '((x))'],
+    ]).report;
     expect(email.rowErrors).toEqual([
-      { row: 1, column: null, message: 'Message is too long: 2000001 bytes (the limit is 2000000)', code: 'emailTooLong', params: { size: 2_000_001, limit: 2_000_000 } },
+      {
+        row: 1,
+        column: null,
+        message: 'Message is too long: 2000001 bytes (the limit is 2000000)',
+        code: 'emailTooLong',
+        params: { size: 2_000_001, limit: 2_000_000 },
+      },
     ]);
-    const empty = check(emailTemplate('((show??You are invited))'), [['email address', 'show'], ['b@example.com', 'no']]).report;
+    const empty = check(emailTemplate('((show??You are invited))'), [
+      ['email address', 'show'],
+      ['b@example.com', 'no'],
+    ]).report;
     expect(empty.rowErrors).toEqual([{ row: 1, column: null, message: 'Message is empty', code: 'empty' }]);
   });
 
   it('accepts international numbers when the service may text them', () => {
-    const { report, rows } = check({ ...smsTemplate('Hi'), allowInternational: true }, [['phone number'], ['+44 7911 123456']]);
+    const { report, rows } = check({ ...smsTemplate('Hi'), allowInternational: true }, [
+      ['phone number'],
+      ['+44 7911 123456'],
+    ]);
     expect(report.ok).toBe(true);
     expect(rows[0]!.normalisedRecipient).toBe('+447911123456');
   });
@@ -351,7 +402,10 @@ describe('limits and restrictions', () => {
     const options = { ...EMAIL, allowedRecipients: new Set(['foo@example.com']), restrictionReason: 'team' as const };
     const { report } = check(options, list);
     expect(report.problems).toEqual([
-      { kind: 'not_allowed', message: 'You cannot send to these recipients because you used a team and safelist API key.' },
+      {
+        kind: 'not_allowed',
+        message: 'You cannot send to these recipients because you used a team and safelist API key.',
+      },
     ]);
     expect(report.notAllowed).toEqual({ count: 1, examples: [{ row: 2, recipient: 'bar@example.com' }] });
     expect(report.summary).toEqual([
@@ -374,16 +428,20 @@ describe('limits and restrictions', () => {
 
   it('always allows simulated recipients, and counts an invalid one as not allowed (as GC does)', () => {
     const options = { ...EMAIL, allowedRecipients: new Set(['foo@example.com']), restrictionReason: 'trial' as const };
-    expect(check(options, [['email address'], ['FOO@example.com'], ['simulate-delivered@notifications.service.gov.uk']]).report.ok).toBe(true);
-    expect(check(options, [['email address'], ['foo@example.com'], ['nope']]).report.problems.map((p) => p.kind)).toEqual([
-      'not_allowed',
-      'row_errors',
-    ]);
+    expect(
+      check(options, [['email address'], ['FOO@example.com'], ['simulate-delivered@notifications.service.gov.uk']])
+        .report.ok,
+    ).toBe(true);
+    expect(
+      check(options, [['email address'], ['foo@example.com'], ['nope']]).report.problems.map((p) => p.kind),
+    ).toEqual(['not_allowed', 'row_errors']);
   });
 
   it('refuses a text message list mixing simulated and real numbers, unless told to allow it', () => {
     const rows = [['phone number'], ['6132532222'], ['604 555 1234']];
-    expect(messages(smsTemplate('Hi'), rows)).toEqual(['Bulk sending to testing and non-testing numbers is not supported']);
+    expect(messages(smsTemplate('Hi'), rows)).toEqual([
+      'Bulk sending to testing and non-testing numbers is not supported',
+    ]);
     expect(check({ ...smsTemplate('Hi'), allowMixedSimulated: true }, rows).report.ok).toBe(true);
     expect(check(smsTemplate('Hi'), [['phone number'], ['6132532222'], ['+16132532223']]).report.ok).toBe(true);
     expect(check(smsTemplate('Hi'), [['phone number'], ['07700900000']]).rows[0]!.simulated).toBe(true);
@@ -441,7 +499,9 @@ describe('duplicates, empty lists', () => {
 
     const phones = check(smsTemplate('Hi'), [['phone number'], ['604 555 1234'], ['+1 (604) 555-1234']]).report;
     expect(phones.duplicateRecipients.count).toBe(1);
-    expect(phones.warnings).toEqual(['1 recipient appears more than once in the list: they will get the message more than once.']);
+    expect(phones.warnings).toEqual([
+      '1 recipient appears more than once in the list: they will get the message more than once.',
+    ]);
   });
 
   it('explains an empty file and a file with headers only', () => {

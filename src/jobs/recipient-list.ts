@@ -324,7 +324,7 @@ export class RecipientListChecker {
         continue;
       }
       if (columns.length > 1) duplicateSets.push(columns);
-      columns.forEach((index) => used.add(index));
+      for (const index of columns) used.add(index);
       placeholders.push({ name, index: columns[0]! });
       placeholderColumns[name] = headers[columns[0]!]!;
     }
@@ -333,7 +333,7 @@ export class RecipientListChecker {
     if (referenceColumns.length > 1 && !this.placeholderNames.some((name) => headerKey(name) === REFERENCE_KEY)) {
       duplicateSets.push(referenceColumns);
     }
-    referenceColumns.forEach((index) => used.add(index));
+    for (const index of referenceColumns) used.add(index);
 
     const duplicates = [...new Set(duplicateSets.flat().map((index) => headers[index]!))].sort();
     missing.sort();
@@ -394,7 +394,12 @@ export class RecipientListChecker {
           const phone = validatePhoneNumber(recipient, { defaultRegion: this.region });
           simulated = isSimulatedRecipient('sms', phone.e164);
           if (phone.international && !simulated && !this.options.allowInternational) {
-            cellErrors.push({ index: layout.recipientIndex, message: INTERNATIONAL_ERROR, code: 'international', recipient: true });
+            cellErrors.push({
+              index: layout.recipientIndex,
+              message: INTERNATIONAL_ERROR,
+              code: 'international',
+              recipient: true,
+            });
           } else {
             normalised = phone.e164;
           }
@@ -560,7 +565,10 @@ export class RecipientListChecker {
         problems.push({ kind: 'duplicate_headers', message: BULK_MESSAGES.duplicateHeaders(header.duplicates) });
       }
       if (this.rows === 0) {
-        problems.push({ kind: 'no_rows', message: 'The file has column headers but no rows of recipients under them.' });
+        problems.push({
+          kind: 'no_rows',
+          message: 'The file has column headers but no rows of recipients under them.',
+        });
       }
       if (options.remainingToday !== null && messageCount > options.remainingToday) {
         problems.push({
@@ -596,7 +604,10 @@ export class RecipientListChecker {
     const warnings: string[] = [];
     const repeatedRecipients = this.repeated.size;
     if (repeatedRecipients > 0) {
-      const who = repeatedRecipients === 1 ? '1 recipient appears' : `${repeatedRecipients.toLocaleString('en')} recipients appear`;
+      const who =
+        repeatedRecipients === 1
+          ? '1 recipient appears'
+          : `${repeatedRecipients.toLocaleString('en')} recipients appear`;
       const rows =
         this.duplicateRows === repeatedRecipients
           ? ''
@@ -612,7 +623,11 @@ export class RecipientListChecker {
       rowErrorCount: this.rowErrorCount,
       rowsWithErrors: this.rowsWithErrors,
       notAllowed: { count: this.notAllowedCount, examples: this.notAllowedExamples },
-      duplicateRecipients: { count: this.duplicateRows, recipients: repeatedRecipients, examples: this.duplicateExamples },
+      duplicateRecipients: {
+        count: this.duplicateRows,
+        recipients: repeatedRecipients,
+        examples: this.duplicateExamples,
+      },
       simulatedCount: this.simulated,
       messageCount,
       warnings,

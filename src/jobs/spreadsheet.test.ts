@@ -1,7 +1,14 @@
 import { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
-import { cellText, formatFromFilename, readRows, SpreadsheetReadError, type SpreadsheetFormat, type SpreadsheetInput } from './spreadsheet.ts';
+import {
+  cellText,
+  formatFromFilename,
+  readRows,
+  SpreadsheetReadError,
+  type SpreadsheetFormat,
+  type SpreadsheetInput,
+} from './spreadsheet.ts';
 
 async function rowsOf(input: SpreadsheetInput, format: SpreadsheetFormat = 'csv', maxRowCharacters?: number) {
   const rows: string[][] = [];
@@ -108,7 +115,10 @@ describe('readRows: CSV', () => {
 
   it('reads a Buffer, a Uint8Array and a stream of strings alike', async () => {
     const csv = 'a,b\n1,2\n';
-    const expected = [['a', 'b'], ['1', '2']];
+    const expected = [
+      ['a', 'b'],
+      ['1', '2'],
+    ];
     expect(await rowsOf(Buffer.from(csv))).toEqual(expected);
     expect(await rowsOf(new Uint8Array(Buffer.from(csv)))).toEqual(expected);
     expect(await rowsOf(Readable.from(['a,', 'b\n1', ',2\n']))).toEqual(expected);
@@ -117,7 +127,8 @@ describe('readRows: CSV', () => {
 
 describe('readRows: hostile input', () => {
   it('returns formula-looking cells as plain text', async () => {
-    const csv = 'email address,name\na@example.com,"=HYPERLINK(""http://evil.example"",""click"")"\nb@example.com,+cmd|\' /C calc\'!A0\nc@example.com,@SUM(1+1)\nd@example.com,-2+3\n';
+    const csv =
+      'email address,name\na@example.com,"=HYPERLINK(""http://evil.example"",""click"")"\nb@example.com,+cmd|\' /C calc\'!A0\nc@example.com,@SUM(1+1)\nd@example.com,-2+3\n';
     const rows = await rowsOf(csv);
     expect(rows.slice(1).map((row) => row[1])).toEqual([
       '=HYPERLINK("http://evil.example","click")',
@@ -210,7 +221,7 @@ describe('readRows: encodings', () => {
   });
 
   it('reads Windows-1252 whose first accented letter comes after many kilobytes of ASCII', async () => {
-    const ascii = 'email address,name\n' + 'someone@example.com,Ann\n'.repeat(2000);
+    const ascii = `email address,name\n${'someone@example.com,Ann\n'.repeat(2000)}`;
     const bytes = Buffer.concat([Buffer.from(ascii), Buffer.from('zoe@example.com,Zoé\n', 'latin1')]);
     const rows = await rowsOf(Readable.from([bytes.subarray(0, 30_000), bytes.subarray(30_000)]));
     expect(rows).toHaveLength(2002);
@@ -219,33 +230,40 @@ describe('readRows: encodings', () => {
 
   it('reads a UTF-8 character split across chunks', async () => {
     // é is C3 A9: the first chunk ends after C3.
-    expect(await rowsOf(chunked('a,b\n1,Zo', [0xc3], [0xa9, 0x0a]))).toEqual([['a', 'b'], ['1', 'Zoé']]);
+    expect(await rowsOf(chunked('a,b\n1,Zo', [0xc3], [0xa9, 0x0a]))).toEqual([
+      ['a', 'b'],
+      ['1', 'Zoé'],
+    ]);
     // A four-byte emoji cut in three places, after the encoding has been chosen.
     const emoji = Buffer.from('😀');
-    expect(
-      await rowsOf(chunked('a\né\n', [emoji[0]!], [emoji[1]!, emoji[2]!], [emoji[3]!], '\n')),
-    ).toEqual([['a'], ['é'], ['😀']]);
+    expect(await rowsOf(chunked('a\né\n', [emoji[0]!], [emoji[1]!, emoji[2]!], [emoji[3]!], '\n'))).toEqual([
+      ['a'],
+      ['é'],
+      ['😀'],
+    ]);
   });
 
   it('reads a UTF-8 file delivered one byte at a time', async () => {
-    const many = 'email address,name\n' + 'zoë@example.com,Zoé Ñandú 😀 ᐃᓄᒃᑎᑐᑦ\n'.repeat(300);
+    const many = `email address,name\n${'zoë@example.com,Zoé Ñandú 😀 ᐃᓄᒃᑎᑐᑦ\n'.repeat(300)}`;
     const rows = await rowsOf(byteByByte(Buffer.from(many)));
     expect(rows).toHaveLength(301);
     expect(rows.every((row, i) => i === 0 || row[1] === 'Zoé Ñandú 😀 ᐃᓄᒃᑎᑐᑦ')).toBe(true);
   });
 
   it('reads UTF-8 whose first non-ASCII character straddles the 4 KB sample', async () => {
-    const prefix = 'a\n' + 'x'.repeat(4094); // the é starts at byte 4096, and 4 KB after it cuts a character
-    const body = prefix + '\né' + '😀'.repeat(2000) + '\n';
+    const prefix = `a\n${'x'.repeat(4094)}`; // the é starts at byte 4096, and 4 KB after it cuts a character
+    const body = `${prefix}\né${'😀'.repeat(2000)}\n`;
     const rows = await rowsOf(Buffer.from(body));
-    expect(rows[2]![0]).toBe('é' + '😀'.repeat(2000));
+    expect(rows[2]![0]).toBe(`é${'😀'.repeat(2000)}`);
   });
 
   it('refuses bytes that are not UTF-8 after UTF-8 was chosen, rather than guess', async () => {
     const bytes = Buffer.concat([Buffer.from('a\nZoé\n'.repeat(1000)), Buffer.from([0x5a, 0x6f, 0xe9, 0x0a])]);
     const error = await readError(bytes);
     expect(error).toBeInstanceOf(SpreadsheetReadError);
-    expect(error.message).toMatch(/^The file is not valid UTF-8 text \(near byte \d+\)\. Save it as “CSV UTF-8” and upload it again\.$/);
+    expect(error.message).toMatch(
+      /^The file is not valid UTF-8 text \(near byte \d+\)\. Save it as “CSV UTF-8” and upload it again\.$/,
+    );
   });
 
   it('reads UTF-16 with a byte order mark (Excel’s “Unicode Text”, tab-separated)', async () => {
@@ -343,7 +361,9 @@ describe('readRows: Excel workbooks', () => {
     expect(error.message).toBe('The file could not be read as an Excel workbook (.xlsx).');
     const truncated = await workbook((book) => book.addWorksheet('S').addRow(['a']));
     expect(await readError(truncated.subarray(0, truncated.length - 200), 'xlsx')).toBeInstanceOf(SpreadsheetReadError);
-    expect((await readError('a,b', 'xlsx')).message).toBe('An Excel workbook must be read from its bytes, not from text.');
+    expect((await readError('a,b', 'xlsx')).message).toBe(
+      'An Excel workbook must be read from its bytes, not from text.',
+    );
   });
 });
 

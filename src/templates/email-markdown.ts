@@ -17,8 +17,7 @@ const TEXT = 'font-size: 19px; line-height: 25px; color: #0b0c0c;';
 export const EMAIL_STYLES = {
   paragraph: `margin: 0 0 20px 0; ${TEXT}`,
   heading: 'margin: 0 0 20px 0; padding: 0; font-size: 27px; line-height: 35px; font-weight: bold; color: #0b0c0c;',
-  subheading:
-    'margin: 0 0 15px 0; padding: 0; font-size: 24px; line-height: 30px; font-weight: bold; color: #0b0c0c;',
+  subheading: 'margin: 0 0 15px 0; padding: 0; font-size: 24px; line-height: 30px; font-weight: bold; color: #0b0c0c;',
   listTable: 'padding: 0 0 20px 0;',
   nestedListTable: 'padding: 0;',
   listCell: 'font-family: Helvetica, Arial, sans-serif;',
@@ -121,9 +120,10 @@ md.block.ruler.before('blockquote', 'inset', insetRule, { alt: ['paragraph', 're
 // Core rules: cut the token stream down to the subset, link bare URLs, then typography.
 
 function isBlankInline(token: Token | undefined): boolean {
-  if (!token || token.type !== 'inline') return false;
+  if (token?.type !== 'inline') return false;
   return (token.children ?? []).every(
-    (child) => child.type === 'softbreak' || child.type === 'hardbreak' || (child.type === 'text' && !child.content.trim()),
+    (child) =>
+      child.type === 'softbreak' || child.type === 'hardbreak' || (child.type === 'text' && !child.content.trim()),
   );
 }
 

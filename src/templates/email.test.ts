@@ -13,7 +13,10 @@ import {
 
 /** The HTML without style attributes and newlines between tags, to compare structure. */
 function bare(html: string): string {
-  return html.replace(/ style="[^"]*"/g, '').replace(/>\n+</g, '><').replace(/\n/g, '');
+  return html
+    .replace(/ style="[^"]*"/g, '')
+    .replace(/>\n+</g, '><')
+    .replace(/\n/g, '');
 }
 
 const html = (content: string, personalisation: Record<string, unknown> = {}) =>
@@ -21,9 +24,9 @@ const html = (content: string, personalisation: Record<string, unknown> = {}) =>
 
 describe('renderEmailBody', () => {
   it('keeps CRLF line endings, as the Node client test expects', () => {
-    expect(renderEmailBody('Hello ((name))\r\n\r\nFunctional Tests make our world a better place', { name: 'Foo' })).toBe(
-      'Hello Foo\r\n\r\nFunctional Tests make our world a better place',
-    );
+    expect(
+      renderEmailBody('Hello ((name))\r\n\r\nFunctional Tests make our world a better place', { name: 'Foo' }),
+    ).toBe('Hello Foo\r\n\r\nFunctional Tests make our world a better place');
   });
 
   it('does not escape HTML in values or content', () => {
@@ -35,7 +38,9 @@ describe('renderEmailBody', () => {
   });
 
   it('writes list values as a markdown list', () => {
-    expect(renderEmailBody('You need:((docs))', { docs: ['passport', 'photo'] })).toBe('You need:\n\n* passport\n* photo');
+    expect(renderEmailBody('You need:((docs))', { docs: ['passport', 'photo'] })).toBe(
+      'You need:\n\n* passport\n* photo',
+    );
   });
 
   it('applies conditional placeholders and leaves missing ones as written', () => {
@@ -65,7 +70,7 @@ describe('renderEmailSubject', () => {
   });
 
   it('keeps straight apostrophes in email addresses', () => {
-    expect(renderEmailSubject(`Write to o'brien@example.com or 'us'`, {})).toBe('Write to o\'brien@example.com or ‘us’');
+    expect(renderEmailSubject(`Write to o'brien@example.com or 'us'`, {})).toBe("Write to o'brien@example.com or ‘us’");
   });
 
   it('turns a hyphen or dash between spaces into an en dash', () => {
@@ -217,7 +222,9 @@ describe('renderEmailHtml', () => {
 
   describe('markdown outside the subset', () => {
     it('drops images', () => {
-      expect(html('Before\n\n![alt text](https://tracker.example/pixel.gif)\n\nAfter')).toBe('<p>Before</p><p>After</p>');
+      expect(html('Before\n\n![alt text](https://tracker.example/pixel.gif)\n\nAfter')).toBe(
+        '<p>Before</p><p>After</p>',
+      );
       expect(html('Inline ![x](https://t.example/p.gif) image')).toBe('<p>Inline  image</p>');
     });
 
@@ -237,7 +244,10 @@ describe('renderEmailHtml', () => {
     });
 
     it('escapes raw HTML in the template', () => {
-      const rendered = renderEmailHtml('<script>alert(1)</script>\n\n<b onclick="x()">bold</b> <https://x.example>', {});
+      const rendered = renderEmailHtml(
+        '<script>alert(1)</script>\n\n<b onclick="x()">bold</b> <https://x.example>',
+        {},
+      );
       expect(rendered).not.toMatch(/<script|<b[ >]/);
       expect(rendered).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
       expect(rendered).toContain('&lt;b onclick=');
@@ -281,9 +291,7 @@ describe('renderEmailHtml', () => {
     });
 
     it('are read as markdown (sanitise_content_for is how a caller prevents this)', () => {
-      expect(html('((v))', { v: '[link](https://example.com)' })).toBe(
-        '<p><a href="https://example.com">link</a></p>',
-      );
+      expect(html('((v))', { v: '[link](https://example.com)' })).toBe('<p><a href="https://example.com">link</a></p>');
     });
   });
 
@@ -321,7 +329,9 @@ describe('renderEmailHtml', () => {
     });
 
     it('works with tags on the same line as text', () => {
-      expect(html('Intro [[fr]]Bonjour[[/fr]] end')).toBe('<p>Intro</p><div lang="fr-ca"><p>Bonjour</p></div><p>end</p>');
+      expect(html('Intro [[fr]]Bonjour[[/fr]] end')).toBe(
+        '<p>Intro</p><div lang="fr-ca"><p>Bonjour</p></div><p>end</p>',
+      );
     });
 
     it('supports nesting and right-to-left blocks', () => {
@@ -370,7 +380,14 @@ describe('renderEmailDocument', () => {
 });
 
 describe('email branding', () => {
-  const logo = { kind: 'logo', src: 'cid:logo@envoi', altEn: 'Passport Canada', altFr: 'Passeport Canada', width: 480, height: 120 } as const;
+  const logo = {
+    kind: 'logo',
+    src: 'cid:logo@envoi',
+    altEn: 'Passport Canada',
+    altFr: 'Passeport Canada',
+    width: 480,
+    height: 120,
+  } as const;
   const img = (header: string) => header.match(/<img [^>]*>/)?.[0] ?? '';
   const attr = (tag: string, name: string) => tag.match(new RegExp(` ${name}="([^"]*)"`))?.[1];
 
@@ -409,7 +426,9 @@ describe('email branding', () => {
     expect([attr(tag, 'width'), attr(tag, 'height')]).toEqual(['300', '75']);
     expect(attr(tag, 'style')).toContain('display: block');
     expect(attr(img(emailHeader(logo, 'fr')), 'alt')).toBe('Passeport Canada / Passport Canada');
-    expect(attr(img(emailHeader({ ...logo, src: 'data:image/png;base64,AAAA' })), 'src')).toBe('data:image/png;base64,AAAA');
+    expect(attr(img(emailHeader({ ...logo, src: 'data:image/png;base64,AAAA' })), 'src')).toBe(
+      'data:image/png;base64,AAAA',
+    );
   });
 
   it('sizes logos to fit, never enlarging a small one', () => {
@@ -446,7 +465,9 @@ describe('email branding', () => {
 
 describe('emailPlainText', () => {
   it('removes inset markers', () => {
-    expect(emailPlainText('Before\n\n^ Inset line\n^continued\n\nAfter')).toBe('Before\n\nInset line\ncontinued\n\nAfter');
+    expect(emailPlainText('Before\n\n^ Inset line\n^continued\n\nAfter')).toBe(
+      'Before\n\nInset line\ncontinued\n\nAfter',
+    );
   });
 
   it('removes bilingual markers, and the lines that held only a marker', () => {

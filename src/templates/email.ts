@@ -60,12 +60,16 @@ export function renderEmailDocument({ subject, bodyHtml, lang = 'en', branding }
 <tr>
 <td align="center" style="padding: 24px 12px;">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="border-collapse: collapse; max-width: 600px; background-color: #ffffff;">
-${header ? `<tr>
+${
+  header
+    ? `<tr>
 <td style="padding: 24px 24px 20px 24px; border-bottom: 1px solid #b1b4b6; text-align: left;">
 ${header}
 </td>
 </tr>
-` : ''}<tr>
+`
+    : ''
+}<tr>
 <td style="padding: 30px 24px 10px 24px; text-align: left; ${FONT} font-size: 19px; line-height: 25px; color: #0b0c0c;">
 ${bodyHtml}
 </td>
@@ -105,7 +109,10 @@ function fitLogo(width: number, height: number): { width: number; height: number
 
 /** For attribute values that are plain text (alt text, URLs): every special character escaped, entities too. */
 function attribute(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return value.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 const BLOCK_TAG_LINE = /^[ \t]*\[\[\/?(?:fr|en|rtl)\]\][ \t]*(?:\n|$)/gm;

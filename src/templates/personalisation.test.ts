@@ -75,10 +75,9 @@ describe('missingPersonalisation', () => {
   });
 
   it('treats null and undefined as missing, but not empty strings, zero or false', () => {
-    expect(missingPersonalisation(['((a)) ((b)) ((c)) ((d)) ((e))'], { a: null, b: undefined, c: '', d: 0, e: false })).toEqual([
-      'a',
-      'b',
-    ]);
+    expect(
+      missingPersonalisation(['((a)) ((b)) ((c)) ((d)) ((e))'], { a: null, b: undefined, c: '', d: 0, e: false }),
+    ).toEqual(['a', 'b']);
   });
 
   it('accepts a null personalisation', () => {
@@ -124,9 +123,9 @@ describe('fillPlaceholders', () => {
   });
 
   it('writes numbers and booleans as Notify does', () => {
-    expect(fillPlaceholders('((n)) ((f)) ((zero)) ((yes)) ((no))', { n: 42, f: 2.5, zero: 0, yes: true, no: false })).toBe(
-      '42 2.5 0 True False',
-    );
+    expect(
+      fillPlaceholders('((n)) ((f)) ((zero)) ((yes)) ((no))', { n: 42, f: 2.5, zero: 0, yes: true, no: false }),
+    ).toBe('42 2.5 0 True False');
   });
 
   it('writes an empty string as nothing', () => {
@@ -164,9 +163,9 @@ describe('fillPlaceholders', () => {
 
   describe('list values', () => {
     it('are written as a markdown bulleted list for email bodies', () => {
-      expect(fillPlaceholders('You need:((items))', { items: ['a passport', 'a photo'] }, { listStyle: 'markdown' })).toBe(
-        'You need:\n\n* a passport\n* a photo',
-      );
+      expect(
+        fillPlaceholders('You need:((items))', { items: ['a passport', 'a photo'] }, { listStyle: 'markdown' }),
+      ).toBe('You need:\n\n* a passport\n* a photo');
     });
 
     it('are written as prose otherwise', () => {
@@ -176,9 +175,9 @@ describe('fillPlaceholders', () => {
     });
 
     it('drop null and blank items and trim the rest', () => {
-      expect(fillPlaceholders('((x))', { x: [' a ', null, '', '\u200b', 'b\u00a0', 3] }, { listStyle: 'markdown' })).toBe(
-        '\n\n* a\n* b\n* 3',
-      );
+      expect(
+        fillPlaceholders('((x))', { x: [' a ', null, '', '\u200b', 'b\u00a0', 3] }, { listStyle: 'markdown' }),
+      ).toBe('\n\n* a\n* b\n* 3');
     });
 
     it('render as nothing when empty', () => {
@@ -189,9 +188,9 @@ describe('fillPlaceholders', () => {
 
   describe('escapeHtml option', () => {
     it('escapes values but not the template text', () => {
-      expect(
-        fillPlaceholders('<b>((name))</b>', { name: '<script>alert("x")</script>' }, { escapeHtml: true }),
-      ).toBe('<b>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</b>');
+      expect(fillPlaceholders('<b>((name))</b>', { name: '<script>alert("x")</script>' }, { escapeHtml: true })).toBe(
+        '<b>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</b>',
+      );
     });
 
     it('escapes quotes, so a value cannot leave an attribute', () => {

@@ -67,7 +67,12 @@ function templateParts(text: string): TemplatePart[] {
     const placeholder = parsePlaceholder(match[1]!);
     if (!placeholder) continue; // stays literal text
     if (match.index > last) parts.push(text.slice(last, match.index));
-    parts.push({ whole: match[0], name: placeholder.name, key: normaliseKey(placeholder.name), conditionalText: placeholder.conditionalText });
+    parts.push({
+      whole: match[0],
+      name: placeholder.name,
+      key: normaliseKey(placeholder.name),
+      conditionalText: placeholder.conditionalText,
+    });
     last = match.index + match[0].length;
   }
   if (last < text.length) parts.push(text.slice(last));
@@ -97,7 +102,8 @@ function uniquePlaceholders(texts: string[]): Array<{ name: string; key: string 
 function buildLookup(personalisation: Personalisation | null | undefined): Map<string, unknown> {
   const lookup = new Map<string, unknown>();
   if (!personalisation) return lookup;
-  for (const [key, value] of Object.entries(personalisation)) lookup.set(memo(normalisedKeys, key, normaliseKey), value);
+  for (const [key, value] of Object.entries(personalisation))
+    lookup.set(memo(normalisedKeys, key, normaliseKey), value);
   return lookup;
 }
 
@@ -149,7 +155,7 @@ function proseList(items: string[]): string {
 /** The text that replaces a placeholder, or null when there is no value (the placeholder then stays). */
 function replacementFor(value: unknown, options: FillOptions): string | null {
   if (value == null) return null;
-  const escape = options.escapeHtml ? escapeHtml : (text: string) => text;
+  const escapeText = options.escapeHtml ? escapeHtml : (text: string) => text;
   if (Array.isArray(value)) {
     const items = value
       .filter((item) => item != null)
@@ -158,9 +164,9 @@ function replacementFor(value: unknown, options: FillOptions): string | null {
     if (items.length === 0) return '';
     const list =
       options.listStyle === 'markdown' ? `\n\n${items.map((item) => `* ${item}`).join('\n')}` : proseList(items);
-    return escape(list);
+    return escapeText(list);
   }
-  return escape(scalarToString(value));
+  return escapeText(scalarToString(value));
 }
 
 /**

@@ -52,10 +52,10 @@ describe('sanitiseText', () => {
 
 describe('sanitisePersonalisation', () => {
   it('sanitises only the listed keys, matched ignoring case, spaces, _ and -', () => {
-    const { personalisation } = sanitisePersonalisation(
-      { 'First Name': 'a-b', last_name: 'c-d', other: 'e-f' },
-      ['first_name', 'LAST-NAME'],
-    );
+    const { personalisation } = sanitisePersonalisation({ 'First Name': 'a-b', last_name: 'c-d', other: 'e-f' }, [
+      'first_name',
+      'LAST-NAME',
+    ]);
     expect(personalisation).toEqual({ 'First Name': 'a\\-b', last_name: 'c\\-d', other: 'e-f' });
   });
 
@@ -89,7 +89,9 @@ describe('sanitisePersonalisation', () => {
   });
 
   it('sanitises the strings of a list value', () => {
-    const { personalisation, report } = sanitisePersonalisation({ items: ['ab.cd', 2, '[x](https://e.vil)'] }, ['items']);
+    const { personalisation, report } = sanitisePersonalisation({ items: ['ab.cd', 2, '[x](https://e.vil)'] }, [
+      'items',
+    ]);
     expect(personalisation.items).toEqual(['ab\\. cd', 2, '\\[x\\]\\(\\)']);
     expect(JSON.parse(report.items!.unsanitised)).toEqual(['ab.cd', 2, '[x](https://e.vil)']);
   });

@@ -36,9 +36,7 @@ function isCanadianSyllabic(codePoint: number): boolean {
 }
 
 function isAllowed(character: string): boolean {
-  return (
-    GSM_CHARACTERS.has(character) || KEPT_LETTERS.has(character) || isCanadianSyllabic(character.codePointAt(0)!)
-  );
+  return GSM_CHARACTERS.has(character) || KEPT_LETTERS.has(character) || isCanadianSyllabic(character.codePointAt(0)!);
 }
 
 /** Downgrades for characters with no canonical decomposition. */

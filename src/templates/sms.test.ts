@@ -43,7 +43,9 @@ describe('renderSms', () => {
   });
 
   it('writes list values as prose, not markdown', () => {
-    expect(renderSms('Bring ((items)).', { items: ['ID', 'a photo', 'a pen'] }).body).toBe('Bring ID, a photo and a pen.');
+    expect(renderSms('Bring ((items)).', { items: ['ID', 'a photo', 'a pen'] }).body).toBe(
+      'Bring ID, a photo and a pen.',
+    );
   });
 
   it('applies conditional placeholders', () => {
@@ -159,15 +161,15 @@ describe('smsFragmentCount', () => {
   it('counts each extension-table character as two', () => {
     expect(smsFragmentCount('€'.repeat(80))).toBe(1);
     expect(smsFragmentCount('€'.repeat(81))).toBe(2);
-    expect(smsFragmentCount('a'.repeat(158) + '[')).toBe(1);
-    expect(smsFragmentCount('a'.repeat(159) + '[')).toBe(2);
+    expect(smsFragmentCount(`${'a'.repeat(158)}[`)).toBe(1);
+    expect(smsFragmentCount(`${'a'.repeat(159)}[`)).toBe(2);
     expect(smsFragmentCount('{'.repeat(153))).toBe(2); // 306 septets
-    expect(smsFragmentCount('{'.repeat(153) + 'a')).toBe(3);
+    expect(smsFragmentCount(`${'{'.repeat(153)}a`)).toBe(3);
   });
 
   it('does not double extension characters in a unicode message', () => {
-    expect(smsFragmentCount('ŵ' + '€'.repeat(69))).toBe(1);
-    expect(smsFragmentCount('ŵ' + '€'.repeat(70))).toBe(2);
+    expect(smsFragmentCount(`ŵ${'€'.repeat(69)}`)).toBe(1);
+    expect(smsFragmentCount(`ŵ${'€'.repeat(70)}`)).toBe(2);
   });
 
   it('counts a character outside the Basic Multilingual Plane as two UTF-16 units', () => {

@@ -43,19 +43,39 @@ describe('accounts on the database', () => {
 
   beforeAll(async () => {
     database = await openTestDatabase();
-    accounts = new Accounts(database.db, new SecretBox(TEST_SECRET_KEY), { signupDomains: ['gc.ca'], now: () => clock });
+    accounts = new Accounts(database.db, new SecretBox(TEST_SECRET_KEY), {
+      signupDomains: ['gc.ca'],
+      now: () => clock,
+    });
   });
   afterAll(() => database?.close());
 
   it('counts no account while only the system user and provisioned team members exist', async () => {
     await systemUserId(database.db, 'notification.localhost');
-    await database.db.insertInto('users').values({ name: 'Team', email_address: 'team@gc.ca', mobile_number: null }).execute();
+    await database.db
+      .insertInto('users')
+      .values({ name: 'Team', email_address: 'team@gc.ca', mobile_number: null })
+      .execute();
     expect(await accounts.hasAnyAccount()).toBe(false);
-    const admin = await accounts.createFirstAdmin({ name: 'Ada', email: 'ada@gc.ca', password: 'a long passphrase', language: 'en', ip: null });
+    const admin = await accounts.createFirstAdmin({
+      name: 'Ada',
+      email: 'ada@gc.ca',
+      password: 'a long passphrase',
+      language: 'en',
+      ip: null,
+    });
     expect(admin?.platformAdmin).toBe(true);
     expect(await accounts.hasAnyAccount()).toBe(true);
     // A second first-run submission is refused.
-    expect(await accounts.createFirstAdmin({ name: 'Eve', email: 'eve@gc.ca', password: 'a long passphrase', language: 'en', ip: null })).toBeNull();
+    expect(
+      await accounts.createFirstAdmin({
+        name: 'Eve',
+        email: 'eve@gc.ca',
+        password: 'a long passphrase',
+        language: 'en',
+        ip: null,
+      }),
+    ).toBeNull();
   });
 
   it('ends a session after 30 idle minutes and after 12 hours whatever the activity', async () => {
@@ -76,7 +96,13 @@ describe('accounts on the database', () => {
   });
 
   it('spends links once and refuses them once expired', async () => {
-    const { account, token } = await accounts.signUp({ name: 'Bo', email: 'bo@gc.ca', password: 'a long passphrase', language: 'fr', ip: null });
+    const { account, token } = await accounts.signUp({
+      name: 'Bo',
+      email: 'bo@gc.ca',
+      password: 'a long passphrase',
+      language: 'fr',
+      ip: null,
+    });
     expect(account.state).toBe('pending');
     expect((await accounts.checkPassword('bo@gc.ca', 'a long passphrase', null)).kind).toBe('unconfirmed');
     expect((await accounts.confirmEmail(token, null))?.state).toBe('active');
@@ -116,13 +142,25 @@ describe('accounts on the database', () => {
     expect((await accounts.byId(bo.id))?.authType).toBe('totp');
     expect(await accounts.verifyTotp(bo.id, code)).toBe(false);
     expect(await accounts.verifyTotp(bo.id, await generate({ secret, epoch: epoch + 30 }))).toBe(true);
-    const row = await database.db.selectFrom('totp_secrets').selectAll().where('user_id', '=', bo.id).executeTakeFirstOrThrow();
+    const row = await database.db
+      .selectFrom('totp_secrets')
+      .selectAll()
+      .where('user_id', '=', bo.id)
+      .executeTakeFirstOrThrow();
     expect(row.secret_sealed).not.toContain(secret);
 
     await accounts.resetSecondFactor(bo.id, bo.id, null);
     expect((await accounts.byId(bo.id))?.authType).toBe('email');
     const audit = await database.db.selectFrom('audit_events').select('event').where('user_id', '=', bo.id).execute();
-    expect(audit.map((a) => a.event)).toEqual(expect.arrayContaining(['account-created', 'email-confirmed', 'account-locked', 'second-factor-changed', 'second-factor-reset']));
+    expect(audit.map((a) => a.event)).toEqual(
+      expect.arrayContaining([
+        'account-created',
+        'email-confirmed',
+        'account-locked',
+        'second-factor-changed',
+        'second-factor-reset',
+      ]),
+    );
   });
 });
 
@@ -134,7 +172,13 @@ describe('envoi create-admin', () => {
   afterAll(() => sandbox?.cleanup());
 
   it('prints a one-time link where the new platform admin chooses a password', async () => {
-    const created = await sandbox.envoi('create-admin', '--email', 'first.admin@tbs-sct.gc.ca', '--name', 'First Admin');
+    const created = await sandbox.envoi(
+      'create-admin',
+      '--email',
+      'first.admin@tbs-sct.gc.ca',
+      '--name',
+      'First Admin',
+    );
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
     const link = /\/set-password\/[\w-]+/.exec(created.stdout)![0];
@@ -149,7 +193,10 @@ describe('envoi create-admin', () => {
       const form = await fetch(`${url}${link}`);
       const page = await form.text();
       expect(page).toContain('first.admin@tbs-sct.gc.ca');
-      const cookie = form.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const cookie = form.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ');
       const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
       const saved = await fetch(`${url}${link}`, {
         method: 'POST',
@@ -165,7 +212,11 @@ describe('envoi create-admin', () => {
         method: 'POST',
         redirect: 'manual',
         headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ _csrf: csrf, email: 'first.admin@tbs-sct.gc.ca', password: 'a fine long passphrase' }).toString(),
+        body: new URLSearchParams({
+          _csrf: csrf,
+          email: 'first.admin@tbs-sct.gc.ca',
+          password: 'a fine long passphrase',
+        }).toString(),
       });
       expect(signIn.headers.get('location')).toBe('/sign-in/code');
     } finally {

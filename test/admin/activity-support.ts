@@ -24,8 +24,22 @@ export function serviceFile(name = 'Benefits Service'): BootstrapFile {
         name,
         team: [{ name: 'Pat Member', email: TEAM_EMAIL, mobile: TEAM_MOBILE }],
         templates: [
-          { key: 'email', type: 'email', versions: [{ name: 'Application received', subject: 'We got your application, ((name))', content: 'Hello ((name)),\n\nWe received your application.' }] },
-          { key: 'sms', type: 'sms', versions: [{ name: 'Appointment reminder', content: 'Reminder: your appointment is tomorrow, ((name)).' }] },
+          {
+            key: 'email',
+            type: 'email',
+            versions: [
+              {
+                name: 'Application received',
+                subject: 'We got your application, ((name))',
+                content: 'Hello ((name)),\n\nWe received your application.',
+              },
+            ],
+          },
+          {
+            key: 'sms',
+            type: 'sms',
+            versions: [{ name: 'Appointment reminder', content: 'Reminder: your appointment is tomorrow, ((name)).' }],
+          },
         ],
         api_keys: [{ name: 'bootstrap live', type: 'normal' }],
       },
@@ -41,12 +55,23 @@ export async function signedInPage(
 ): Promise<Page> {
   const db = envoi.database.db;
   let user = await db.selectFrom('users').select('id').where('email_address', '=', opts.email).executeTakeFirst();
-  if (!user) user = await db.insertInto('users').values({ name: opts.email.split('@')[0]!, email_address: opts.email, mobile_number: null }).returning('id').executeTakeFirstOrThrow();
-  await db.updateTable('users').set({ state: 'active', email_confirmed_at: new Date() }).where('id', '=', user.id).execute();
+  if (!user)
+    user = await db
+      .insertInto('users')
+      .values({ name: opts.email.split('@')[0]!, email_address: opts.email, mobile_number: null })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+  await db
+    .updateTable('users')
+    .set({ state: 'active', email_confirmed_at: new Date() })
+    .where('id', '=', user.id)
+    .execute();
   await db
     .insertInto('service_users')
     .values({ service_id: opts.serviceId, user_id: user.id, permissions: [...(opts.permissions ?? PERMISSIONS)] })
-    .onConflict((oc) => oc.columns(['service_id', 'user_id']).doUpdateSet({ permissions: [...(opts.permissions ?? PERMISSIONS)] }))
+    .onConflict((oc) =>
+      oc.columns(['service_id', 'user_id']).doUpdateSet({ permissions: [...(opts.permissions ?? PERMISSIONS)] }),
+    )
     .execute();
   const accounts = new Accounts(db, new SecretBox(TEST_SECRET_KEY), { signupDomains: [] });
   const token = await accounts.createSession(user.id, 'signed-in', { ip: null, userAgent: null });

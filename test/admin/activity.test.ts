@@ -19,7 +19,9 @@ describeWithBrowser('activity', () => {
   let page: Page;
 
   beforeAll(async () => {
-    envoi = await startEnvoi({ bootstrap: { services: [...serviceFile().services, ...serviceFile('Other Service').services] } });
+    envoi = await startEnvoi({
+      bootstrap: { services: [...serviceFile().services, ...serviceFile('Other Service').services] },
+    });
     browser = await launchBrowser();
     const [service, other] = envoi.provisioned.services;
     serviceId = service!.id;
@@ -28,24 +30,64 @@ describeWithBrowser('activity', () => {
     await insertRows(
       envoi,
       serviceId,
-      Array.from({ length: 55 }, (_, i) => ({ templateId: t.email!, type: 'email' as const, to: `bulk${i}@example.com`, status: 'delivered', createdAt: daysAgo(3) })),
+      Array.from({ length: 55 }, (_, i) => ({
+        templateId: t.email!,
+        type: 'email' as const,
+        to: `bulk${i}@example.com`,
+        status: 'delivered',
+        createdAt: daysAgo(3),
+      })),
     );
     const [failed, sms, formula, testKey] = await insertRows(envoi, serviceId, [
-      { templateId: t.email!, type: 'email', to: 'Ann.Person@Example.com', status: 'permanent-failure', createdAt: daysAgo(1), reference: 'case-1234' },
-      { templateId: t.sms!, type: 'sms', to: '(613) 555-0123', normalisedTo: '+16135550123', status: 'sending', createdAt: daysAgo(0.5) },
-      { templateId: t.email!, type: 'email', to: 'formula@example.com', status: 'delivered', reference: '=HYPERLINK("http://evil.example","click")' },
+      {
+        templateId: t.email!,
+        type: 'email',
+        to: 'Ann.Person@Example.com',
+        status: 'permanent-failure',
+        createdAt: daysAgo(1),
+        reference: 'case-1234',
+      },
+      {
+        templateId: t.sms!,
+        type: 'sms',
+        to: '(613) 555-0123',
+        normalisedTo: '+16135550123',
+        status: 'sending',
+        createdAt: daysAgo(0.5),
+      },
+      {
+        templateId: t.email!,
+        type: 'email',
+        to: 'formula@example.com',
+        status: 'delivered',
+        reference: '=HYPERLINK("http://evil.example","click")',
+      },
       { templateId: t.email!, type: 'email', to: 'test-key@example.com', status: 'delivered', keyType: 'test' },
     ]);
     ids = { failed: failed!, sms: sms!, formula: formula!, testKey: testKey! };
-    await insertRows(envoi, other!.id, [{ templateId: other!.templates.email!, type: 'email', to: 'Ann.Person@Example.com', status: 'delivered', reference: 'case-1234' }]);
-    page = await signedInPage(envoi, browser, { serviceId, email: 'lead@tbs-sct.gc.ca', locale: 'en-CA', permissions: ['view_activity'] });
+    await insertRows(envoi, other!.id, [
+      {
+        templateId: other!.templates.email!,
+        type: 'email',
+        to: 'Ann.Person@Example.com',
+        status: 'delivered',
+        reference: 'case-1234',
+      },
+    ]);
+    page = await signedInPage(envoi, browser, {
+      serviceId,
+      email: 'lead@tbs-sct.gc.ca',
+      locale: 'en-CA',
+      permissions: ['view_activity'],
+    });
   });
   afterAll(async () => {
     await browser?.close();
     await envoi?.stop();
   });
 
-  const recipients = async () => (await page.locator('table.activity tbody tr td:first-child a').allInnerTexts()).map((s) => s.trim());
+  const recipients = async () =>
+    (await page.locator('table.activity tbody tr td:first-child a').allInnerTexts()).map((s) => s.trim());
 
   it('lists messages newest first, a page at a time, each linked to its own page', async () => {
     await page.goto(`${envoi.url}/services/${serviceId}/activity`);
@@ -102,7 +144,9 @@ describeWithBrowser('activity', () => {
     expect(await page.locator('main p', { hasText: en['activity.noMatch'] }).count()).toBe(1);
 
     // Nonsense in the URL is ignored, not an error.
-    const response = await page.goto(`${envoi.url}/services/${serviceId}/activity?status=bogus&channel=%00&page=-4&search=${'x'.repeat(2000)}`);
+    const response = await page.goto(
+      `${envoi.url}/services/${serviceId}/activity?status=bogus&channel=%00&page=-4&search=${'x'.repeat(2000)}`,
+    );
     expect(response!.status()).toBe(200);
   });
 
@@ -113,25 +157,42 @@ describeWithBrowser('activity', () => {
     const response = await page.context().request.get(`${envoi.url}${download}`);
     expect(response.status()).toBe(200);
     expect(response.headers()['content-type']).toBe('text/csv; charset=utf-8');
-    expect(response.headers()['content-disposition']).toMatch(/^attachment; filename="activity-\d{4}-\d{2}-\d{2}\.csv"$/);
+    expect(response.headers()['content-disposition']).toMatch(
+      /^attachment; filename="activity-\d{4}-\d{2}-\d{2}\.csv"$/,
+    );
     const text = (await response.body()).toString('utf8');
     expect(text.startsWith('\ufeffRecipient,Reference,Template,Type,Status,')).toBe(true);
     const lines = text.trim().split('\r\n');
     expect(lines).toHaveLength(1 + 55 + 1); // header, the 55 deliveries and the formula one; not the failure
     // The reference starts with `=`: an apostrophe keeps a spreadsheet from running it, and it is quoted (commas).
-    expect(lines[1]).toBe(`formula@example.com,"'=HYPERLINK(""http://evil.example"",""click"")",Application received,Email,Delivered,${lines[1]!.split(',').slice(-4).join(',')}`);
+    expect(lines[1]).toBe(
+      `formula@example.com,"'=HYPERLINK(""http://evil.example"",""click"")",Application received,Email,Delivered,${lines[1]!.split(',').slice(-4).join(',')}`,
+    );
     expect(lines[1]!.endsWith(`,${ids.formula}`)).toBe(true);
     expect(text).not.toContain('Ann.Person');
   });
 
   it('reads in French, down to the CSV', async () => {
-    const french = await signedInPage(envoi, browser, { serviceId, email: 'lead@tbs-sct.gc.ca', locale: 'fr-CA', permissions: ['view_activity'] });
+    const french = await signedInPage(envoi, browser, {
+      serviceId,
+      email: 'lead@tbs-sct.gc.ca',
+      locale: 'fr-CA',
+      permissions: ['view_activity'],
+    });
     await french.goto(`${envoi.url}/services/${serviceId}/activity?search=case-1234`);
     expect(await french.locator('h1').innerText()).toBe(fr['activity.title']);
     expect(await french.locator('table.activity .status').innerText()).toBe(fr['activity.status.permanent-failure']);
     await expectAccessible(french);
-    const csv = (await (await french.context().request.get(`${envoi.url}/services/${serviceId}/activity/download?search=case-1234`, { headers: { 'accept-language': 'fr-CA,fr' } })).body()).toString('utf8');
-    expect(csv.split('\r\n')[0]).toBe('\ufeffDestinataire,Référence,Gabarit,Type,État,Créé (UTC),Envoyé (UTC),Terminé (UTC),ID de la notification');
+    const csv = (
+      await (
+        await french.context().request.get(`${envoi.url}/services/${serviceId}/activity/download?search=case-1234`, {
+          headers: { 'accept-language': 'fr-CA,fr' },
+        })
+      ).body()
+    ).toString('utf8');
+    expect(csv.split('\r\n')[0]).toBe(
+      '\ufeffDestinataire,Référence,Gabarit,Type,État,Créé (UTC),Envoyé (UTC),Terminé (UTC),ID de la notification',
+    );
     expect(csv.split('\r\n')[1]).toContain(',case-1234,Application received,Courriel,Adresse inexistante,');
     await french.context().close();
   });

@@ -38,7 +38,9 @@ it('keeps about the last thousand requests of each service, and the failures amo
   expect(rows.filter((r) => r.statusCode === 400).length).toBeGreaterThanOrEqual(5);
   const other = await listApiRequests(database.db, otherId, { limit: 10 });
   expect(other.map((r) => [r.method, r.path, r.statusCode])).toEqual([['GET', '/v2/notifications', 200]]);
-  expect((await listApiRequests(database.db, serviceId, { limit: 10, failuresOnly: true })).length).toBeGreaterThanOrEqual(5);
+  expect(
+    (await listApiRequests(database.db, serviceId, { limit: 10, failuresOnly: true })).length,
+  ).toBeGreaterThanOrEqual(5);
 });
 
 it('names the service of a bearer token or an ApiKey-v1 key, and nothing for junk', () => {

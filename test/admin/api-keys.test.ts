@@ -26,7 +26,12 @@ describeWithBrowser('API integration', () => {
     browser = await launchBrowser();
     serviceId = envoi.provisioned.services[0]!.id;
     emailTemplate = envoi.provisioned.services[0]!.templates.email!;
-    page = await signedInPage(envoi, browser, { serviceId, email: 'developer@tbs-sct.gc.ca', locale: 'en-CA', permissions: ['manage_api_keys'] });
+    page = await signedInPage(envoi, browser, {
+      serviceId,
+      email: 'developer@tbs-sct.gc.ca',
+      locale: 'en-CA',
+      permissions: ['manage_api_keys'],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -49,7 +54,10 @@ describeWithBrowser('API integration', () => {
     await expectAccessible(page);
     // Nothing chosen: both problems, linked to their fields.
     await submit(page, `/services/${serviceId}/api/keys`);
-    expect(await page.locator('.error-summary a').allInnerTexts()).toEqual([en['api.create.name.missing'], en['api.create.type.missing']]);
+    expect(await page.locator('.error-summary a').allInnerTexts()).toEqual([
+      en['api.create.name.missing'],
+      en['api.create.type.missing'],
+    ]);
     expect(await page.getAttribute('.error-summary a >> nth=1', 'href')).toBe('#key_type');
     await expectAccessible(page);
     // A name the service already uses.
@@ -74,7 +82,10 @@ describeWithBrowser('API integration', () => {
     );
 
     const client = new NotifyClient(envoi.url, key);
-    const sent = await client.sendEmail(emailTemplate, TEAM_EMAIL, { personalisation: { name: 'Pat' }, reference: 'from the UI key' });
+    const sent = await client.sendEmail(emailTemplate, TEAM_EMAIL, {
+      personalisation: { name: 'Pat' },
+      reference: 'from the UI key',
+    });
     expect(sent.status).toBe(201);
     const refused = await clientFailure(client.sendEmail(emailTemplate, TEAM_EMAIL, { personalisation: {} }));
     expect(refused.status).toBe(400);
@@ -107,19 +118,33 @@ describeWithBrowser('API integration', () => {
     await page.locator('form button.danger').click();
     await page.waitForLoadState();
     expect(await page.locator('.notice.success').innerText()).toContain(en['api.notice.revoked']);
-    expect(await page.locator('table.api-keys tbody tr', { hasText: 'Case system' }).locator('td').nth(3).innerText()).toMatch(/^Revoked on /);
+    expect(
+      await page.locator('table.api-keys tbody tr', { hasText: 'Case system' }).locator('td').nth(3).innerText(),
+    ).toMatch(/^Revoked on /);
     await expectAccessible(page);
 
-    const afterRevoke = await clientFailure(client.sendEmail(emailTemplate, TEAM_EMAIL, { personalisation: { name: 'Pat' } }));
-    expect(afterRevoke).toEqual({ status: 403, data: { status_code: 403, errors: [{ error: 'AuthError', message: 'Invalid token: API key revoked' }] } });
+    const afterRevoke = await clientFailure(
+      client.sendEmail(emailTemplate, TEAM_EMAIL, { personalisation: { name: 'Pat' } }),
+    );
+    expect(afterRevoke).toEqual({
+      status: 403,
+      data: { status_code: 403, errors: [{ error: 'AuthError', message: 'Invalid token: API key revoked' }] },
+    });
     // The refusal is listed for the team too.
     await waitFor(async () => {
       await page.goto(`${envoi.url}/services/${serviceId}/api?failures=1`);
       return (await page.locator('table.api-requests tbody tr').count()) >= 2;
     }, 'the refusal to be listed');
-    expect(await page.locator('table.api-requests tbody tr').first().locator('td').nth(2).innerText()).toBe(en['api.requests.failed'].replace('{status}', '403'));
+    expect(await page.locator('table.api-requests tbody tr').first().locator('td').nth(2).innerText()).toBe(
+      en['api.requests.failed'].replace('{status}', '403'),
+    );
 
-    const events = await envoi.database.db.selectFrom('audit_events').select(['event', 'details']).where('event', 'like', 'api-key-%').orderBy('id').execute();
+    const events = await envoi.database.db
+      .selectFrom('audit_events')
+      .select(['event', 'details'])
+      .where('event', 'like', 'api-key-%')
+      .orderBy('id')
+      .execute();
     expect(events.map((e) => [e.event, (e.details as Record<string, unknown>).keyName])).toEqual([
       ['api-key-created', 'Case system'],
       ['api-key-revoked', 'Case system'],
@@ -127,32 +152,60 @@ describeWithBrowser('API integration', () => {
   });
 
   it('reads in French', async () => {
-    const french = await signedInPage(envoi, browser, { serviceId, email: 'developer@tbs-sct.gc.ca', locale: 'fr-CA', permissions: ['manage_api_keys'] });
+    const french = await signedInPage(envoi, browser, {
+      serviceId,
+      email: 'developer@tbs-sct.gc.ca',
+      locale: 'fr-CA',
+      permissions: ['manage_api_keys'],
+    });
     await french.goto(`${envoi.url}/services/${serviceId}/api`);
     expect(await french.locator('h1').innerText()).toBe(fr['api.title']);
     await expectAccessible(french);
     await french.goto(`${envoi.url}/services/${serviceId}/api/keys/new`);
     await french.fill('#name', 'x'.repeat(300));
     await submit(french, `/services/${serviceId}/api/keys`);
-    expect(await french.locator('.error-summary a').allInnerTexts()).toEqual([fr['api.create.name.tooLong'].replace('{max}', '255'), fr['api.create.type.missing']]);
+    expect(await french.locator('.error-summary a').allInnerTexts()).toEqual([
+      fr['api.create.name.tooLong'].replace('{max}', '255'),
+      fr['api.create.type.missing'],
+    ]);
     await expectAccessible(french);
     await french.fill('#name', 'Système de dossiers');
     await french.check('#key_type');
     await submit(french, `/services/${serviceId}/api/keys`);
     expect(await french.locator('h1').innerText()).toBe(fr['api.created.title']);
     await expectAccessible(french);
-    const keyId = (await envoi.database.db.selectFrom('api_keys').select('id').where('name', '=', 'Système de dossiers').executeTakeFirstOrThrow()).id;
+    const keyId = (
+      await envoi.database.db
+        .selectFrom('api_keys')
+        .select('id')
+        .where('name', '=', 'Système de dossiers')
+        .executeTakeFirstOrThrow()
+    ).id;
     await french.goto(`${envoi.url}/services/${serviceId}/api/keys/${keyId}/revoke`);
-    expect(await french.locator('h1').innerText()).toBe(fr['api.revoke.title'].replace('{name}', 'Système de dossiers'));
+    expect(await french.locator('h1').innerText()).toBe(
+      fr['api.revoke.title'].replace('{name}', 'Système de dossiers'),
+    );
     await expectAccessible(french);
     await french.context().close();
   });
 
   it('refuses a forged revocation and keys of other services', async () => {
-    const keyId = (await envoi.database.db.selectFrom('api_keys').select('id').where('name', '=', 'bootstrap live').executeTakeFirstOrThrow()).id;
-    const forged = await page.context().request.post(`${envoi.url}/services/${serviceId}/api/keys/${keyId}/revoke`, { form: { _csrf: 'nope' } });
+    const keyId = (
+      await envoi.database.db
+        .selectFrom('api_keys')
+        .select('id')
+        .where('name', '=', 'bootstrap live')
+        .executeTakeFirstOrThrow()
+    ).id;
+    const forged = await page
+      .context()
+      .request.post(`${envoi.url}/services/${serviceId}/api/keys/${keyId}/revoke`, { form: { _csrf: 'nope' } });
     expect(forged.status()).toBe(403);
-    const row = await envoi.database.db.selectFrom('api_keys').select('expiry_date').where('id', '=', keyId).executeTakeFirstOrThrow();
+    const row = await envoi.database.db
+      .selectFrom('api_keys')
+      .select('expiry_date')
+      .where('id', '=', keyId)
+      .executeTakeFirstOrThrow();
     expect(row.expiry_date).toBeNull();
     // Unknown or malformed key ids lead back to the list.
     const unknown = await page.goto(`${envoi.url}/services/${serviceId}/api/keys/not-a-uuid/revoke`);

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { sql } from 'kysely';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { auditDetailLines, describeWithBrowser, expectAccessible, launchBrowser } from '../support/browser.ts';
@@ -54,14 +54,26 @@ describeWithBrowser('the audit log shows what happened', () => {
     await submit(`/services/${serviceId}/api/keys/${key.id}/revoke`);
 
     // A colleague's permissions: send messages and manage templates, then send messages only.
-    const pat = await db().selectFrom('users').select('id').where('email_address', '=', TEAM_EMAIL).executeTakeFirstOrThrow();
-    await db().updateTable('service_users').set({ permissions: ['send_messages', 'manage_templates'] }).where('user_id', '=', pat.id).execute();
+    const pat = await db()
+      .selectFrom('users')
+      .select('id')
+      .where('email_address', '=', TEAM_EMAIL)
+      .executeTakeFirstOrThrow();
+    await db()
+      .updateTable('service_users')
+      .set({ permissions: ['send_messages', 'manage_templates'] })
+      .where('user_id', '=', pat.id)
+      .execute();
     await page.goto(path(`/team/members/${pat.id}`));
     await page.uncheck('input[name="permissions"][value="manage_templates"]');
     await submit(`/services/${serviceId}/team/members/${pat.id}`);
 
     // A suppression entry removed.
-    await addSuppression(db(), { serviceId, channel: 'email', recipient: 'plainte@example.ca' }, { reason: 'complaint' });
+    await addSuppression(
+      db(),
+      { serviceId, channel: 'email', recipient: 'plainte@example.ca' },
+      { reason: 'complaint' },
+    );
     await page.goto(path('/suppressions/remove?channel=email&recipient=plainte%40example.ca'));
     await submit(`/services/${serviceId}/suppressions/remove`);
 
@@ -72,13 +84,37 @@ describeWithBrowser('the audit log shows what happened', () => {
     await page.context().close();
 
     // Rows as they were stored before every detail key was camelCase, and one with keys the page does not know.
-    const manager = await db().selectFrom('users').select('id').where('email_address', '=', MANAGER).executeTakeFirstOrThrow();
+    const manager = await db()
+      .selectFrom('users')
+      .select('id')
+      .where('email_address', '=', MANAGER)
+      .executeTakeFirstOrThrow();
     const old = (event: string, details: Record<string, unknown>) =>
       sql`INSERT INTO audit_events (event, actor_id, user_id, ip, details, created_at)
-          VALUES (${event}, ${manager.id}, NULL, '203.0.113.9', ${JSON.stringify(details)}::jsonb, now() - interval '1 day')`.execute(db());
-    await old('api-key-created', { service_id: serviceId, service_name: 'Passport renewals', key_id: randomUUID(), key_name: 'old-style', key_type: 'team' });
-    await old('api-key-revoked', { service_id: hostileId, service_name: HOSTILE, key_id: randomUUID(), key_name: '<b>key</b>', key_type: 'test' });
-    await old('suppression-removed', { service_id: serviceId, service_name: 'Passport renewals', channel: 'sms', recipient: '+16135550123', reason: 'opted-out' });
+          VALUES (${event}, ${manager.id}, NULL, '203.0.113.9', ${JSON.stringify(details)}::jsonb, now() - interval '1 day')`.execute(
+        db(),
+      );
+    await old('api-key-created', {
+      service_id: serviceId,
+      service_name: 'Passport renewals',
+      key_id: randomUUID(),
+      key_name: 'old-style',
+      key_type: 'team',
+    });
+    await old('api-key-revoked', {
+      service_id: hostileId,
+      service_name: HOSTILE,
+      key_id: randomUUID(),
+      key_name: '<b>key</b>',
+      key_type: 'test',
+    });
+    await old('suppression-removed', {
+      service_id: serviceId,
+      service_name: 'Passport renewals',
+      channel: 'sms',
+      recipient: '+16135550123',
+      reason: 'opted-out',
+    });
     await old('service-limits-changed', { serviceId, email: 1000, sms: 2000, internationalSms: 100 });
     await old('service-created', { serviceId: hostileId, name: HOSTILE });
     await old('go-live-requested', { serviceId: hostileId });
@@ -92,14 +128,20 @@ describeWithBrowser('the audit log shows what happened', () => {
   for (const lang of ['en', 'fr'] as const) {
     it(`says in which service, with which key, what changed, in ${lang === 'en' ? 'English' : 'French'}`, async () => {
       const w = MESSAGES[lang];
-      const line = (labelKey: string, value: string) => `${w['audit.detail.line']!.replace('{label}', w[labelKey] ?? labelKey)} ${value}`;
+      const line = (labelKey: string, value: string) =>
+        `${w['audit.detail.line']!.replace('{label}', w[labelKey] ?? labelKey)} ${value}`;
       const service = (name = 'Passport renewals') => line('audit.detail.service', name);
-      const apiKey = (name: string, type: string) => line('audit.detail.apiKey', `${name} (${w[`api.keyType.${type}`]})`);
+      const apiKey = (name: string, type: string) =>
+        line('audit.detail.apiKey', `${name} (${w[`api.keyType.${type}`]})`);
       const permissions = (...ps: string[]) => ps.map((p) => w[`team.permission.${p}`]).join(', ');
       // Numbers as the page's language writes them, spelt out here rather than formatted the way the page does.
       const n = (en: string, fr: string) => (lang === 'en' ? en : fr);
 
-      const admin = await signedInPage(envoi, browser, { serviceId, email: MANAGER, locale: lang === 'fr' ? 'fr-CA' : 'en-CA' });
+      const admin = await signedInPage(envoi, browser, {
+        serviceId,
+        email: MANAGER,
+        locale: lang === 'fr' ? 'fr-CA' : 'en-CA',
+      });
       const rowsOf = async (event: string) => {
         await admin.goto(`${envoi.url}/platform-admin/audit?event=${event}`);
         return admin.locator('tbody tr');
@@ -115,12 +157,19 @@ describeWithBrowser('the audit log shows what happened', () => {
       let rows = await rowsOf('api-key-created');
       const created = rows.filter({ hasText: 'ci-live' });
       expect(await auditDetailLines(created)).toEqual([service(), apiKey('ci-live', 'normal')]);
-      expect(await created.locator(`td:last-child a[href="/services/${serviceId}"]`).innerText()).toBe('Passport renewals');
+      expect(await created.locator(`td:last-child a[href="/services/${serviceId}"]`).innerText()).toBe(
+        'Passport renewals',
+      );
       const oldStyle = rows.filter({ hasText: 'old-style' });
       expect(await auditDetailLines(oldStyle)).toEqual([service(), apiKey('old-style', 'team')]);
-      expect(await oldStyle.locator(`td:last-child a[href="/services/${serviceId}"]`).innerText()).toBe('Passport renewals');
+      expect(await oldStyle.locator(`td:last-child a[href="/services/${serviceId}"]`).innerText()).toBe(
+        'Passport renewals',
+      );
       rows = await rowsOf('api-key-revoked');
-      expect(await auditDetailLines(rows.filter({ hasText: 'ci-live' }))).toEqual([service(), apiKey('ci-live', 'normal')]);
+      expect(await auditDetailLines(rows.filter({ hasText: 'ci-live' }))).toEqual([
+        service(),
+        apiKey('ci-live', 'normal'),
+      ]);
       await expectAccessible(admin);
 
       // Permissions before and after; the service is named though the event recorded only its id.
@@ -128,9 +177,14 @@ describeWithBrowser('the audit log shows what happened', () => {
       expect(await rows.count()).toBe(1);
       expect(await auditDetailLines(rows)).toEqual([
         service(),
-        line('audit.detail.permissions', `${permissions('send_messages', 'manage_templates')} → ${permissions('send_messages')}`),
+        line(
+          'audit.detail.permissions',
+          `${permissions('send_messages', 'manage_templates')} → ${permissions('send_messages')}`,
+        ),
       ]);
-      expect(await rows.locator(`td:last-child a[href="/services/${serviceId}"]`).innerText()).toBe('Passport renewals');
+      expect(await rows.locator(`td:last-child a[href="/services/${serviceId}"]`).innerText()).toBe(
+        'Passport renewals',
+      );
       expect(await rows.locator('td:last-child .visually-hidden').innerText()).toBe(w['audit.detail.becomes']);
 
       // The suppression entry removed, and one removed before the keys were camelCase.
@@ -149,7 +203,10 @@ describeWithBrowser('the audit log shows what happened', () => {
       // Limits: the change made now (what changed, before and after), and one recorded with the new values only.
       rows = await rowsOf('service-limits-changed');
       expect(await rows.count()).toBe(2);
-      expect(await auditDetailLines(rows.first())).toEqual([service(), line('settings.limits.email', n('1,000 → 25,000', '1\u00a0000 → 25\u00a0000'))]);
+      expect(await auditDetailLines(rows.first())).toEqual([
+        service(),
+        line('settings.limits.email', n('1,000 → 25,000', '1\u00a0000 → 25\u00a0000')),
+      ]);
       expect(await auditDetailLines(rows.last())).toEqual([
         service(),
         line('settings.limits.email', n('1,000', '1\u00a0000')),
@@ -165,13 +222,22 @@ describeWithBrowser('the audit log shows what happened', () => {
         expect(await hostile.locator(`td:last-child a[href="/services/${hostileId}"]`).innerText()).toBe(HOSTILE);
         expect(await admin.locator('tbody img, tbody b').count()).toBe(0);
       }
-      expect(await auditDetailLines((await rowsOf('api-key-revoked')).filter({ hasText: '<b>key</b>' }))).toEqual([service(HOSTILE), apiKey('<b>key</b>', 'test')]);
+      expect(await auditDetailLines((await rowsOf('api-key-revoked')).filter({ hasText: '<b>key</b>' }))).toEqual([
+        service(HOSTILE),
+        apiKey('<b>key</b>', 'test'),
+      ]);
       expect(await admin.evaluate('window.pwned')).toBeUndefined();
 
       // Keys the page does not know are shown as recorded, escaped, numbers in the page's language (in the order
       // the database keeps a JSON object's keys, which is not the order they were written in).
       rows = await rowsOf('account-unlocked');
-      expect((await auditDetailLines(rows)).sort()).toEqual([line('ticket', 'INC-42'), line('<b>note</b>', '<i>looked at</i>'), line('count', n('12,345', '12\u00a0345'))].sort());
+      expect((await auditDetailLines(rows)).sort()).toEqual(
+        [
+          line('ticket', 'INC-42'),
+          line('<b>note</b>', '<i>looked at</i>'),
+          line('count', n('12,345', '12\u00a0345')),
+        ].sort(),
+      );
       expect(await admin.locator('tbody b, tbody i').count()).toBe(0);
       await expectAccessible(admin);
       await admin.context().close();

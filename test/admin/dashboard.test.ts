@@ -19,15 +19,29 @@ describeWithBrowser('service dashboard', () => {
   let templates: Record<string, string>;
 
   beforeAll(async () => {
-    envoi = await startEnvoi({ bootstrap: { services: [...serviceFile().services, ...serviceFile('Other Service').services] } });
+    envoi = await startEnvoi({
+      bootstrap: { services: [...serviceFile().services, ...serviceFile('Other Service').services] },
+    });
     browser = await launchBrowser();
     const [service, other] = envoi.provisioned.services;
     serviceId = service!.id;
     templates = service!.templates;
     const email = (status: string, n: number, extra: Partial<RowSpec> = {}): RowSpec[] =>
-      Array.from({ length: n }, () => ({ templateId: templates.email!, type: 'email', to: 'someone@example.com', status, ...extra }));
+      Array.from({ length: n }, () => ({
+        templateId: templates.email!,
+        type: 'email',
+        to: 'someone@example.com',
+        status,
+        ...extra,
+      }));
     const sms = (status: string, n: number, extra: Partial<RowSpec> = {}): RowSpec[] =>
-      Array.from({ length: n }, () => ({ templateId: templates.sms!, type: 'sms', to: '+16135550100', status, ...extra }));
+      Array.from({ length: n }, () => ({
+        templateId: templates.sms!,
+        type: 'sms',
+        to: '+16135550100',
+        status,
+        ...extra,
+      }));
     await insertRows(envoi, serviceId, [
       ...email('delivered', 3),
       ...email('permanent-failure', 1),
@@ -38,7 +52,16 @@ describeWithBrowser('service dashboard', () => {
       ...sms('technical-failure', 1, { createdAt: daysAgo(2) }),
       ...email('delivered', 4, { createdAt: daysAgo(10) }),
     ]);
-    await insertRows(envoi, other!.id, Array.from({ length: 9 }, () => ({ templateId: other!.templates.email!, type: 'email' as const, to: 'x@example.com', status: 'delivered' })));
+    await insertRows(
+      envoi,
+      other!.id,
+      Array.from({ length: 9 }, () => ({
+        templateId: other!.templates.email!,
+        type: 'email' as const,
+        to: 'x@example.com',
+        status: 'delivered',
+      })),
+    );
     await envoi.database.db
       .insertInto('daily_send_counts')
       .values([
@@ -56,9 +79,16 @@ describeWithBrowser('service dashboard', () => {
     return (await page.locator(selector).locator('th, td').allInnerTexts()).map((s) => s.trim());
   }
 
-  for (const [lang, words] of [['en', en], ['fr', fr]] as const) {
+  for (const [lang, words] of [
+    ['en', en],
+    ['fr', fr],
+  ] as const) {
     it(`shows the last 7 days per channel, today's usage and the templates used most (${lang})`, async () => {
-      const page = await signedInPage(envoi, browser, { serviceId, email: `lead.${lang}@tbs-sct.gc.ca`, locale: lang === 'fr' ? 'fr-CA' : 'en-CA' });
+      const page = await signedInPage(envoi, browser, {
+        serviceId,
+        email: `lead.${lang}@tbs-sct.gc.ca`,
+        locale: lang === 'fr' ? 'fr-CA' : 'en-CA',
+      });
       await page.goto(`${envoi.url}/services/${serviceId}`);
       expect(await page.locator('h1').innerText()).toBe(words['dashboard.title']);
       await expectAccessible(page);
@@ -82,19 +112,34 @@ describeWithBrowser('service dashboard', () => {
       expect(await chart.locator('rect').count()).toBe(4); // today: delivered, failed, in transit; two days ago: delivered
 
       // Today's usage against the trial limits (50 a day).
-      expect(await page.locator('label[for="usage-email"]').innerText()).toBe(words['dashboard.usage.email'].replace('{sent}', '5').replace('{limit}', '50'));
+      expect(await page.locator('label[for="usage-email"]').innerText()).toBe(
+        words['dashboard.usage.email'].replace('{sent}', '5').replace('{limit}', '50'),
+      );
       expect(await page.getAttribute('#usage-email', 'value')).toBe('5');
       expect(await page.getAttribute('#usage-sms', 'max')).toBe('50');
 
       // Templates used most: the email template (7 messages), then the text one (2).
-      expect(await rowCells(page, '.top-templates tbody tr:nth-child(1)')).toEqual(['Application received', lang === 'fr' ? 'Courriel' : 'Email', '7']);
-      expect(await rowCells(page, '.top-templates tbody tr:nth-child(2)')).toEqual(['Appointment reminder', lang === 'fr' ? 'Message texte' : 'Text message', '2']);
+      expect(await rowCells(page, '.top-templates tbody tr:nth-child(1)')).toEqual([
+        'Application received',
+        lang === 'fr' ? 'Courriel' : 'Email',
+        '7',
+      ]);
+      expect(await rowCells(page, '.top-templates tbody tr:nth-child(2)')).toEqual([
+        'Appointment reminder',
+        lang === 'fr' ? 'Message texte' : 'Text message',
+        '2',
+      ]);
       await page.context().close();
     });
   }
 
   it('is open to every member, and hides what they may not use', async () => {
-    const page = await signedInPage(envoi, browser, { serviceId, email: 'sender.only@tbs-sct.gc.ca', locale: 'en-CA', permissions: ['send_messages'] });
+    const page = await signedInPage(envoi, browser, {
+      serviceId,
+      email: 'sender.only@tbs-sct.gc.ca',
+      locale: 'en-CA',
+      permissions: ['send_messages'],
+    });
     const response = await page.goto(`${envoi.url}/services/${serviceId}`);
     expect(response!.status()).toBe(200);
     expect(await page.locator('.service-nav a', { hasText: 'Activity' }).count()).toBe(0);

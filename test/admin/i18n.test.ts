@@ -14,13 +14,15 @@ describe('English and French words', () => {
   it('have the same keys, and no empty value', () => {
     expect(Object.keys(MESSAGES.fr).sort()).toEqual(Object.keys(MESSAGES.en).sort());
     for (const locale of ['en', 'fr'] as const) {
-      for (const [key, value] of Object.entries(MESSAGES[locale])) expect(value.trim(), `${locale} ${key}`).not.toBe('');
+      for (const [key, value] of Object.entries(MESSAGES[locale]))
+        expect(value.trim(), `${locale} ${key}`).not.toBe('');
     }
   });
 
   it('use the same {parameters} in both languages', () => {
     const params = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
-    for (const key of Object.keys(MESSAGES.en)) expect(params(MESSAGES.fr[key]!), key).toEqual(params(MESSAGES.en[key]!));
+    for (const key of Object.keys(MESSAGES.en))
+      expect(params(MESSAGES.fr[key]!), key).toEqual(params(MESSAGES.en[key]!));
   });
 
   it('cover every key the UI code names literally, and every audit event', () => {

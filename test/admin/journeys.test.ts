@@ -23,7 +23,11 @@ for (const lang of ['en', 'fr'] as const) {
   describeWithBrowser(`account journeys (${lang})`, () => {
     let envoi: RunningEnvoi;
     let browser: Browser;
-    const admin = { name: lang === 'fr' ? 'Geneviève Admin' : 'Alex Admin', email: `admin.${lang}@tbs-sct.gc.ca`, password: 'correct horse battery staple' };
+    const admin = {
+      name: lang === 'fr' ? 'Geneviève Admin' : 'Alex Admin',
+      email: `admin.${lang}@tbs-sct.gc.ca`,
+      password: 'correct horse battery staple',
+    };
 
     beforeAll(async () => {
       envoi = await startEnvoi({ worker: true });
@@ -116,7 +120,9 @@ for (const lang of ['en', 'fr'] as const) {
       await p.fill('#email', 'sam@example.com');
       await p.fill('#password', 'a long enough passphrase');
       await submit(p, '/sign-up');
-      expect(await p.locator('#email-error').innerText()).toContain(w['signUp.domainNotAllowed']!.replace('{domains}', 'gc.ca, canada.ca'));
+      expect(await p.locator('#email-error').innerText()).toContain(
+        w['signUp.domainNotAllowed']!.replace('{domains}', 'gc.ca, canada.ca'),
+      );
       await expectAccessible(p);
 
       const email = `sam.${lang}@canada.ca`;
@@ -132,7 +138,9 @@ for (const lang of ['en', 'fr'] as const) {
       await nextMessage(email);
 
       const confirmation = await nextMessage(email);
-      expect(confirmation.subject).toBe(lang === 'fr' ? 'Confirmez votre adresse courriel' : 'Confirm your email address');
+      expect(confirmation.subject).toBe(
+        lang === 'fr' ? 'Confirmez votre adresse courriel' : 'Confirm your email address',
+      );
       await p.goto(linkIn(confirmation, 'confirm-email'));
       expect(await p.locator('.notice').innerText()).toContain(w['notice.email-confirmed']);
       await expectAccessible(p);
@@ -166,7 +174,10 @@ for (const lang of ['en', 'fr'] as const) {
       const [lockedText, afterTime] = w['signIn.locked']!.split('{time}') as [string, string];
       const lockedMessage = await p.locator('#email-error').innerText();
       expect(lockedMessage).toContain(lockedText);
-      const lockedUntil = lockedMessage.slice(lockedMessage.indexOf(lockedText) + lockedText.length, lockedMessage.lastIndexOf(afterTime));
+      const lockedUntil = lockedMessage.slice(
+        lockedMessage.indexOf(lockedText) + lockedText.length,
+        lockedMessage.lastIndexOf(afterTime),
+      );
       await expectAccessible(p);
       // Even the right password is refused while locked.
       await signIn(p, victim, 'the right passphrase');
@@ -186,7 +197,9 @@ for (const lang of ['en', 'fr'] as const) {
       expect(await a.locator('tbody tr').count()).toBe(1);
       expect(await a.locator('tbody tr').innerText()).toContain(w['audit.event.account-locked']);
       // Until when, written as the sign-in page wrote it to the person, in the page's language.
-      expect(await a.locator('tbody tr td:last-child li').allInnerTexts()).toEqual([`${w['audit.detail.line']!.replace('{label}', w['audit.detail.until']!)} ${lockedUntil}`]);
+      expect(await a.locator('tbody tr td:last-child li').allInnerTexts()).toEqual([
+        `${w['audit.detail.line']!.replace('{label}', w['audit.detail.until']!)} ${lockedUntil}`,
+      ]);
       await a.goto(`${envoi.url}/platform-admin/audit?user=${encodeURIComponent(victim)}`);
       expect(await a.locator('tbody').innerText()).toContain(w['audit.event.account-unlocked']);
       await a.context().close();
@@ -287,7 +300,9 @@ for (const lang of ['en', 'fr'] as const) {
       await enterEmailCode(p, admin.email);
       const attacker = http.createServer((_req, res) => {
         res.setHeader('content-type', 'text/html');
-        res.end(`<!doctype html><html lang="en"><title>Win a prize</title><form method="post" action="${envoi.url}/sign-out-everywhere"><input type="hidden" name="_csrf" value="guessed"><button>Claim</button></form></html>`);
+        res.end(
+          `<!doctype html><html lang="en"><title>Win a prize</title><form method="post" action="${envoi.url}/sign-out-everywhere"><input type="hidden" name="_csrf" value="guessed"><button>Claim</button></form></html>`,
+        );
       });
       await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
       try {
@@ -301,7 +316,11 @@ for (const lang of ['en', 'fr'] as const) {
         attacker.close();
       }
       // Without any token at all, too.
-      const response = await fetch(`${envoi.url}/sign-in`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=a%40gc.ca&password=x' });
+      const response = await fetch(`${envoi.url}/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'email=a%40gc.ca&password=x',
+      });
       expect(response.status).toBe(403);
       await p.context().close();
     });

@@ -22,14 +22,20 @@ describeWithBrowser('outbox', () => {
   let otherOutboxId: number;
 
   beforeAll(async () => {
-    envoi = await startEnvoi({ worker: true, bootstrap: { services: [...serviceFile().services, ...serviceFile('Other Service').services] } });
+    envoi = await startEnvoi({
+      worker: true,
+      bootstrap: { services: [...serviceFile().services, ...serviceFile('Other Service').services] },
+    });
     browser = await launchBrowser();
     const [service, other] = envoi.provisioned.services;
     serviceId = service!.id;
     const client = new NotifyClient(envoi.url, service!.api_keys['bootstrap live']!);
     await client.sendSms(service!.templates.sms!, TEAM_MOBILE, { personalisation: { name: 'Pat' } });
     // One at a time, so that the outbox's order is known.
-    await waitFor(async () => (await envoi.database.db.selectFrom('outbox').select('id').execute()).length === 1, 'the text message to reach the outbox');
+    await waitFor(
+      async () => (await envoi.database.db.selectFrom('outbox').select('id').execute()).length === 1,
+      'the text message to reach the outbox',
+    );
     await client.sendEmail(service!.templates.email!, TEAM_EMAIL, { personalisation: { name: 'Pat <b>Member</b>' } });
     const otherClient = new NotifyClient(envoi.url, other!.api_keys['bootstrap live']!);
     await otherClient.sendEmail(other!.templates.email!, TEAM_EMAIL, { personalisation: { name: 'Other' } });
@@ -38,7 +44,13 @@ describeWithBrowser('outbox', () => {
       return rows.length === 3 && rows;
     }, 'the three messages to reach the outbox');
     otherOutboxId = Number(
-      (await envoi.database.db.selectFrom('outbox').select('id').where('service_id', '=', other!.id).executeTakeFirstOrThrow()).id,
+      (
+        await envoi.database.db
+          .selectFrom('outbox')
+          .select('id')
+          .where('service_id', '=', other!.id)
+          .executeTakeFirstOrThrow()
+      ).id,
     );
   });
   afterAll(async () => {
@@ -46,12 +58,22 @@ describeWithBrowser('outbox', () => {
     await envoi?.stop();
   });
 
-  for (const [lang, words] of [['en', en], ['fr', fr]] as const) {
+  for (const [lang, words] of [
+    ['en', en],
+    ['fr', fr],
+  ] as const) {
     it(`shows each email rendered and each text message as on a phone, newest first (${lang})`, async () => {
-      const page = await signedInPage(envoi, browser, { serviceId, email: `viewer.${lang}@tbs-sct.gc.ca`, locale: lang === 'fr' ? 'fr-CA' : 'en-CA', permissions: ['view_activity'] });
+      const page = await signedInPage(envoi, browser, {
+        serviceId,
+        email: `viewer.${lang}@tbs-sct.gc.ca`,
+        locale: lang === 'fr' ? 'fr-CA' : 'en-CA',
+        permissions: ['view_activity'],
+      });
       await page.goto(`${envoi.url}/services/${serviceId}/outbox`);
       expect(await page.locator('h1').innerText()).toBe(words['outbox.title']);
-      expect(await page.locator('.service-nav a[aria-current="page"]').innerText()).toBe(lang === 'fr' ? 'Boîte d’envoi' : 'Outbox');
+      expect(await page.locator('.service-nav a[aria-current="page"]').innerText()).toBe(
+        lang === 'fr' ? 'Boîte d’envoi' : 'Outbox',
+      );
       await expectAccessible(page);
 
       const entries = page.locator('ol.outbox > li');
@@ -62,7 +84,9 @@ describeWithBrowser('outbox', () => {
 
       // The email as rendered, inside its frame: the personalisation is text, not markup.
       const frame = page.frameLocator('iframe.email-frame');
-      await expect.poll(async () => frame.locator('body').innerText(), { timeout: 10_000 }).toContain('We received your application.');
+      await expect
+        .poll(async () => frame.locator('body').innerText(), { timeout: 10_000 })
+        .toContain('We received your application.');
       expect(await frame.locator('b').count()).toBe(0);
       expect(await page.getAttribute('iframe.email-frame', 'sandbox')).toBe('');
       await page.context().close();
@@ -70,7 +94,12 @@ describeWithBrowser('outbox', () => {
   }
 
   it('serves the email frame with its own policy, and only the service’s own messages', async () => {
-    const page = await signedInPage(envoi, browser, { serviceId, email: 'viewer.en@tbs-sct.gc.ca', locale: 'en-CA', permissions: ['view_activity'] });
+    const page = await signedInPage(envoi, browser, {
+      serviceId,
+      email: 'viewer.en@tbs-sct.gc.ca',
+      locale: 'en-CA',
+      permissions: ['view_activity'],
+    });
     await page.goto(`${envoi.url}/services/${serviceId}/outbox`);
     const src = (await page.getAttribute('iframe.email-frame', 'src'))!;
     const frame = await page.context().request.get(`${envoi.url}${src}`);
@@ -81,9 +110,13 @@ describeWithBrowser('outbox', () => {
     const outer = await page.context().request.get(`${envoi.url}/services/${serviceId}/outbox`);
     expect(outer.headers()['x-frame-options']).toBe('DENY');
     // Another service's message, through this service's URL, does not exist.
-    const foreign = await page.context().request.get(`${envoi.url}/services/${serviceId}/outbox/${otherOutboxId}/email`);
+    const foreign = await page
+      .context()
+      .request.get(`${envoi.url}/services/${serviceId}/outbox/${otherOutboxId}/email`);
     expect(foreign.status()).toBe(404);
-    expect((await page.context().request.get(`${envoi.url}/services/${serviceId}/outbox/abc/email`)).status()).toBe(404);
+    expect((await page.context().request.get(`${envoi.url}/services/${serviceId}/outbox/abc/email`)).status()).toBe(
+      404,
+    );
     await page.context().close();
   });
 

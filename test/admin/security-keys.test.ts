@@ -28,7 +28,11 @@ for (const lang of ['en', 'fr'] as const) {
     let envoi: RunningEnvoi;
     let browser: Browser;
     let base: string;
-    const admin = { name: 'Alex Admin', email: `admin.${lang}@tbs-sct.gc.ca`, password: 'correct horse battery staple' };
+    const admin = {
+      name: 'Alex Admin',
+      email: `admin.${lang}@tbs-sct.gc.ca`,
+      password: 'correct horse battery staple',
+    };
     const user = { name: 'Kim Keys', email: `kim.${lang}@canada.ca`, password: 'a long enough passphrase' };
     /** The page of the user (it keeps its virtual authenticators from one test to the next). */
     let kim: Page;
@@ -76,7 +80,13 @@ for (const lang of ['en', 'fr'] as const) {
       const cdp = await p.context().newCDPSession(p);
       await cdp.send('WebAuthn.enable');
       const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-        options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+        options: {
+          protocol: 'ctap2',
+          transport: 'usb',
+          hasResidentKey: true,
+          hasUserVerification: true,
+          isUserVerified: true,
+        },
       });
       return { cdp, id: authenticatorId };
     }
@@ -101,7 +111,9 @@ for (const lang of ['en', 'fr'] as const) {
     const errorText = (p: Page) => p.locator('.error-summary a[href="#security-key"]').innerText();
     const keysOf = async (email: string) =>
       (
-        await sql<{ name: string }>`SELECT k.name FROM webauthn_credentials k JOIN users u ON u.id = k.user_id WHERE u.email_address = ${email} ORDER BY k.created_at`.execute(
+        await sql<{
+          name: string;
+        }>`SELECT k.name FROM webauthn_credentials k JOIN users u ON u.id = k.user_id WHERE u.email_address = ${email} ORDER BY k.created_at`.execute(
           envoi.database.db,
         )
       ).rows.map((r) => r.name);
@@ -136,7 +148,10 @@ for (const lang of ['en', 'fr'] as const) {
 
       // Nothing entered, then a wrong password: the GC error summary, linked to the fields.
       await submit(kim, '/account/security-keys/new');
-      expect(await kim.locator('.error-summary a').allInnerTexts()).toEqual([w['securityKeys.name.missing'], w['field.password.missing']]);
+      expect(await kim.locator('.error-summary a').allInnerTexts()).toEqual([
+        w['securityKeys.name.missing'],
+        w['field.password.missing'],
+      ]);
       expect(await kim.getAttribute('.error-summary a >> nth=1', 'href')).toBe('#password');
       await expectAccessible(kim);
       await kim.fill('#name', 'YubiKey');
@@ -154,7 +169,8 @@ for (const lang of ['en', 'fr'] as const) {
 
       // The person cancels the browser's dialog: nothing is added, and they can try again at once.
       await kim.evaluate(() => {
-        navigator.credentials.create = () => Promise.reject(new DOMException('The operation either timed out or was not allowed.', 'NotAllowedError'));
+        navigator.credentials.create = () =>
+          Promise.reject(new DOMException('The operation either timed out or was not allowed.', 'NotAllowedError'));
       });
       await useKey(kim);
       expect(await errorText(kim)).toBe(w['securityKeys.error.cancelled']);
@@ -210,7 +226,9 @@ for (const lang of ['en', 'fr'] as const) {
       expect(await heading(kim)).toBe(w['home.title']);
 
       await kim.goto(`${base}/account/security-keys`);
-      expect(await kim.locator('table.security-keys tbody tr td').allInnerTexts()).not.toContain(w['securityKeys.neverUsed']);
+      expect(await kim.locator('table.security-keys tbody tr td').allInnerTexts()).not.toContain(
+        w['securityKeys.neverUsed'],
+      );
 
       // The platform admin sees the key added and the sign-ins with it.
       const audit = await newPage(browser, { locale });
@@ -232,9 +250,17 @@ for (const lang of ['en', 'fr'] as const) {
         line(w['audit.detail.securityKey']!, 'YubiKey'),
       ]);
       await audit.context().close();
-      const { entries } = await listAudit(envoi.database.db, { user: user.email, event: 'sign-in', page: 1, pageSize: 10 });
+      const { entries } = await listAudit(envoi.database.db, {
+        user: user.email,
+        event: 'sign-in',
+        page: 1,
+        pageSize: 10,
+      });
       expect(entries[0]!.details).toEqual({ method: 'security_key', securityKeyName: 'YubiKey' });
-      expect((await listAudit(envoi.database.db, { user: user.email, event: 'security-key-added', page: 1, pageSize: 10 })).entries[0]!.details).toEqual({ securityKeyName: 'YubiKey' });
+      expect(
+        (await listAudit(envoi.database.db, { user: user.email, event: 'security-key-added', page: 1, pageSize: 10 }))
+          .entries[0]!.details,
+      ).toEqual({ securityKeyName: 'YubiKey' });
     });
 
     it('refuses a removed key, a counterfeit key and a cancelled ceremony with a clear message, and explains that JavaScript is needed', async () => {
@@ -247,12 +273,16 @@ for (const lang of ['en', 'fr'] as const) {
       await kim.fill('#password', user.password);
       await submit(kim, '/account/security-keys/new');
       await useKey(kim);
-      expect(await kim.locator('table.security-keys tbody tr td:first-child').allInnerTexts()).toEqual(['YubiKey', 'Backup']);
+      expect(await kim.locator('table.security-keys tbody tr td:first-child').allInnerTexts()).toEqual([
+        'YubiKey',
+        'Backup',
+      ]);
 
       // Someone who found the lost YubiKey (and knows the password) reaches the key page on another computer…
       const finder = await newPage(browser, { locale });
       const found = await addAuthenticator(finder);
-      for (const credential of lost) await found.cdp.send('WebAuthn.addCredential', { authenticatorId: found.id, credential });
+      for (const credential of lost)
+        await found.cdp.send('WebAuthn.addCredential', { authenticatorId: found.id, credential });
       await signInWithPassword(finder, user.email, user.password);
       expect(await heading(finder)).toBe(w['securityKeys.signIn.title']);
 
@@ -278,20 +308,34 @@ for (const lang of ['en', 'fr'] as const) {
 
       // A counterfeit of the Backup key (its credential id, another private key) is refused too.
       const [genuine] = (await backup.cdp.send('WebAuthn.getCredentials', { authenticatorId: backup.id })).credentials;
-      const forgedKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+      const forgedKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        .privateKey.export({ format: 'der', type: 'pkcs8' })
+        .toString('base64');
       await found.cdp.send('WebAuthn.addCredential', {
         authenticatorId: found.id,
-        credential: { credentialId: genuine!.credentialId, isResidentCredential: false, rpId: 'localhost', privateKey: forgedKey, signCount: 100 },
+        credential: {
+          credentialId: genuine!.credentialId,
+          isResidentCredential: false,
+          rpId: 'localhost',
+          privateKey: forgedKey,
+          signCount: 100,
+        },
       });
       await useKey(finder);
       expect(await errorText(finder)).toBe(w['securityKeys.error.failed']);
       await expectAccessible(finder);
-      const failures = await listAudit(envoi.database.db, { user: user.email, event: 'second-factor-failed', page: 1, pageSize: 10 });
+      const failures = await listAudit(envoi.database.db, {
+        user: user.email,
+        event: 'second-factor-failed',
+        page: 1,
+        pageSize: 10,
+      });
       expect(failures.entries).toHaveLength(2);
 
       // The browser's dialog cancelled.
       await finder.evaluate(() => {
-        navigator.credentials.get = () => Promise.reject(new DOMException('The operation either timed out or was not allowed.', 'NotAllowedError'));
+        navigator.credentials.get = () =>
+          Promise.reject(new DOMException('The operation either timed out or was not allowed.', 'NotAllowedError'));
       });
       await useKey(finder);
       expect(await errorText(finder)).toBe(w['securityKeys.error.signInCancelled']);
@@ -350,8 +394,16 @@ for (const lang of ['en', 'fr'] as const) {
       await submit(p, '/account/two-step');
       expect(await p.locator('.notice').innerText()).toContain(w['notice.two-step-changed']);
       expect(await keysOf(user.email)).toEqual([]);
-      const removed = await listAudit(envoi.database.db, { user: user.email, event: 'security-key-removed', page: 1, pageSize: 10 });
-      expect(removed.entries.map((e) => e.details)).toEqual([{ securityKeyName: 'Laptop' }, { securityKeyName: 'YubiKey' }]);
+      const removed = await listAudit(envoi.database.db, {
+        user: user.email,
+        event: 'security-key-removed',
+        page: 1,
+        pageSize: 10,
+      });
+      expect(removed.entries.map((e) => e.details)).toEqual([
+        { securityKeyName: 'Laptop' },
+        { securityKeyName: 'YubiKey' },
+      ]);
       await p.context().close();
       await kim.context().close();
     });

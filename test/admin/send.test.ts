@@ -9,7 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import ExcelJS from 'exceljs';
 import { describeWithBrowser, expectAccessible, launchBrowser, tabTo } from '../support/browser.ts';
-import { follow, GUESTS, MEMBER, startTemplatesWorld, submit, words, type TemplatesWorld } from './templates-support.ts';
+import {
+  follow,
+  GUESTS,
+  MEMBER,
+  startTemplatesWorld,
+  submit,
+  words,
+  type TemplatesWorld,
+} from './templates-support.ts';
 import { addSender, type Sender } from '../../src/domain/services.ts';
 import { renderSms } from '../../src/templates/index.ts';
 
@@ -37,9 +45,19 @@ describeWithBrowser('sending (fr)', () => {
       {
         key: 'notice',
         type: 'email',
-        versions: [{ name: 'Avis de rendez-vous', subject: 'Votre rendez-vous, ((prénom))', content: 'Bonjour ((prénom)),\n\nVotre rendez-vous est le ((date)).' }],
+        versions: [
+          {
+            name: 'Avis de rendez-vous',
+            subject: 'Votre rendez-vous, ((prénom))',
+            content: 'Bonjour ((prénom)),\n\nVotre rendez-vous est le ((date)).',
+          },
+        ],
       },
-      { key: 'reminder', type: 'sms', versions: [{ name: 'Rappel', content: 'Rappel : votre rendez-vous est le ((date)).' }] },
+      {
+        key: 'reminder',
+        type: 'sms',
+        versions: [{ name: 'Rappel', content: 'Rappel : votre rendez-vous est le ((date)).' }],
+      },
     ]);
     page = await world.page('fr-CA');
   });
@@ -63,7 +81,9 @@ describeWithBrowser('sending (fr)', () => {
 
     // Each placeholder is required.
     await submit(page);
-    expect(await page.locator('.error-summary').innerText()).toContain(f('send.error.placeholderMissing', { name: 'prénom' }));
+    expect(await page.locator('.error-summary').innerText()).toContain(
+      f('send.error.placeholderMissing', { name: 'prénom' }),
+    );
     await expectAccessible(page);
 
     await page.getByLabel('prénom', { exact: true }).fill('Alex');
@@ -72,15 +92,23 @@ describeWithBrowser('sending (fr)', () => {
     expect(await heading()).toBe(f('send.message.titleEmail', { recipient: MEMBER.email }));
     expect(await page.locator('.notice.success').innerText()).toContain(f('send.notice.sent'));
     // The page follows the message by itself (template-editor.js) until the sink provider has delivered it.
-    await expect.poll(() => page.locator('#message-status').innerText(), { timeout: 20_000 }).toBe(f('send.status.delivered'));
+    await expect
+      .poll(() => page.locator('#message-status').innerText(), { timeout: 20_000 })
+      .toBe(f('send.status.delivered'));
     expect(await page.locator('.timeline').innerText()).toContain('livré');
     notificationUrl = page.url().replace(/\?.*$/, '');
     expect(await page.locator('.summary-list').first().innerText()).toContain(MEMBER.name);
-    expect(await page.frameLocator('iframe.email-frame').locator('body').innerText()).toContain('Votre rendez-vous est le 1er juin.');
+    expect(await page.frameLocator('iframe.email-frame').locator('body').innerText()).toContain(
+      'Votre rendez-vous est le 1er juin.',
+    );
     await expectAccessible(page);
 
     // Envoi's own record: sent by the person, with no API key.
-    const row = await world.envoi.database.db.selectFrom('notifications').select(['api_key_id', 'created_by_id', 'status']).where('service_id', '=', world.serviceId).executeTakeFirstOrThrow();
+    const row = await world.envoi.database.db
+      .selectFrom('notifications')
+      .select(['api_key_id', 'created_by_id', 'status'])
+      .where('service_id', '=', world.serviceId)
+      .executeTakeFirstOrThrow();
     expect(row.api_key_id).toBeNull();
     expect(row.created_by_id).not.toBeNull();
   });
@@ -131,7 +159,12 @@ describeWithBrowser('sending (fr)', () => {
     await submit(page);
     expect(await page.locator('#file-error').innerText()).toBe(f('send.upload.fileMissing'));
 
-    const bad = ['adresse courriel,prénom,date', `${GUESTS[0]},Ana,1er juin`, 'pas-une-adresse,Bo,2 juin', `${GUESTS[1]},,3 juin`].join('\n');
+    const bad = [
+      'adresse courriel,prénom,date',
+      `${GUESTS[0]},Ana,1er juin`,
+      'pas-une-adresse,Bo,2 juin',
+      `${GUESTS[1]},,3 juin`,
+    ].join('\n');
     await page.setInputFiles('#file', { name: 'liste.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
     await submit(page);
     expect(await heading()).toBe(f('send.check.title', { file: 'liste.csv' }));
@@ -146,7 +179,9 @@ describeWithBrowser('sending (fr)', () => {
     const good = ['adresse courriel,prénom,date', `${GUESTS[0]},Ana,1er juin`, `${GUESTS[1]},Bo,2 juin`].join('\n');
     await page.setInputFiles('#file', { name: 'liste-corrigée.csv', mimeType: 'text/csv', buffer: Buffer.from(good) });
     await submit(page);
-    expect(await page.locator('.notice.success').first().innerText()).toContain(f('send.check.ready.other', { count: 2, template: 'Avis de rendez-vous' }));
+    expect(await page.locator('.notice.success').first().innerText()).toContain(
+      f('send.check.ready.other', { count: 2, template: 'Avis de rendez-vous' }),
+    );
     const preview = await page.locator('table.preview-rows tbody tr').allInnerTexts();
     expect(preview).toHaveLength(2);
     expect(preview[0]).toContain('Votre rendez-vous, Ana');
@@ -228,12 +263,31 @@ describeWithBrowser('sending (fr)', () => {
 
     beforeAll(async () => {
       const region = world.envoi.config.phoneRegion;
-      replyTo.main = await addSender(db(), 'email_reply_to', world.serviceId, { value: 'info@exemple.gc.ca', makeDefault: true, phoneRegion: region });
-      replyTo.rdv = await addSender(db(), 'email_reply_to', world.serviceId, { value: 'rendez-vous@exemple.gc.ca', makeDefault: false, phoneRegion: region });
-      smsSender.main = await addSender(db(), 'sms_senders', world.serviceId, { value: 'GOVCANADA', makeDefault: true, phoneRegion: region });
-      smsSender.other = await addSender(db(), 'sms_senders', world.serviceId, { value: 'PRESTATIONS', makeDefault: false, phoneRegion: region });
+      replyTo.main = await addSender(db(), 'email_reply_to', world.serviceId, {
+        value: 'info@exemple.gc.ca',
+        makeDefault: true,
+        phoneRegion: region,
+      });
+      replyTo.rdv = await addSender(db(), 'email_reply_to', world.serviceId, {
+        value: 'rendez-vous@exemple.gc.ca',
+        makeDefault: false,
+        phoneRegion: region,
+      });
+      smsSender.main = await addSender(db(), 'sms_senders', world.serviceId, {
+        value: 'GOVCANADA',
+        makeDefault: true,
+        phoneRegion: region,
+      });
+      smsSender.other = await addSender(db(), 'sms_senders', world.serviceId, {
+        value: 'PRESTATIONS',
+        makeDefault: false,
+        phoneRegion: region,
+      });
       // A number the trial service may text.
-      await db().insertInto('guest_list').values({ service_id: world.serviceId, recipient_type: 'sms', recipient: '+16135550142' }).execute();
+      await db()
+        .insertInto('guest_list')
+        .values({ service_id: world.serviceId, recipient_type: 'sms', recipient: '+16135550142' })
+        .execute();
       // As the settings pages do after a change: the API's sender look-up must see the new ones at once.
       world.envoi.services.directory.invalidate(world.serviceId);
     });
@@ -245,8 +299,12 @@ describeWithBrowser('sending (fr)', () => {
 
     it('asks which reply-to address, the default chosen, and the message carries the one chosen', async () => {
       await page.goto(`${service()}/send/${world.templates.notice}`);
-      expect(await page.locator('fieldset:has(input[name="sender"]) legend').innerText()).toBe(f('send.sender.legend.email'));
-      expect(await page.locator('label[for="sender"]').innerText()).toBe(f('send.sender.default', { sender: 'info@exemple.gc.ca' }));
+      expect(await page.locator('fieldset:has(input[name="sender"]) legend').innerText()).toBe(
+        f('send.sender.legend.email'),
+      );
+      expect(await page.locator('label[for="sender"]').innerText()).toBe(
+        f('send.sender.default', { sender: 'info@exemple.gc.ca' }),
+      );
       expect(await page.isChecked('#sender')).toBe(true);
       await expectAccessible(page);
 
@@ -255,10 +313,16 @@ describeWithBrowser('sending (fr)', () => {
       await submit(page);
       expect(await heading()).toBe(f('send.message.titleEmail', { recipient: MEMBER.email }));
       const id = new URL(page.url()).pathname.split('/').at(-1)!;
-      const row = await db().selectFrom('notifications').select('reply_to_text').where('id', '=', id).executeTakeFirstOrThrow();
+      const row = await db()
+        .selectFrom('notifications')
+        .select('reply_to_text')
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
       expect(row.reply_to_text).toBe('rendez-vous@exemple.gc.ca');
       // The message's page says where replies go.
-      expect(await page.locator(`dt:text-is("${f('send.message.replyTo')}") + dd`).innerText()).toBe('rendez-vous@exemple.gc.ca');
+      expect(await page.locator(`dt:text-is("${f('send.message.replyTo')}") + dd`).innerText()).toBe(
+        'rendez-vous@exemple.gc.ca',
+      );
     });
 
     it('refuses a reply-to address that is not the service’s with an error on the form, never a 500', async () => {
@@ -279,7 +343,9 @@ describeWithBrowser('sending (fr)', () => {
 
     it('asks which text message sender, and the message comes from the one chosen', async () => {
       await page.goto(`${service()}/send/${world.templates.reminder}`);
-      expect(await page.locator('fieldset:has(input[name="sender"]) legend').innerText()).toBe(f('send.sender.legend.sms'));
+      expect(await page.locator('fieldset:has(input[name="sender"]) legend').innerText()).toBe(
+        f('send.sender.legend.sms'),
+      );
       expect(await page.isChecked('#sender')).toBe(true);
       await expectAccessible(page);
       await page.fill('#recipient', '613-555-0142');
@@ -290,7 +356,11 @@ describeWithBrowser('sending (fr)', () => {
       expect(await page.locator('.phone-sender').innerText()).toBe('PRESTATIONS');
       await expectAccessible(page);
       const id = new URL(page.url()).pathname.split('/').at(-1)!;
-      const row = await db().selectFrom('notifications').select('reply_to_text').where('id', '=', id).executeTakeFirstOrThrow();
+      const row = await db()
+        .selectFrom('notifications')
+        .select('reply_to_text')
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
       expect(row.reply_to_text).toBe('PRESTATIONS');
     });
 
@@ -302,11 +372,19 @@ describeWithBrowser('sending (fr)', () => {
         [GUESTS[1]!, 'Bo', '2 juillet'],
         [MEMBER.email, 'Cy', '3 juillet'],
       ];
-      await page.setInputFiles('#file', { name: 'invitations.xlsx', mimeType: XLSX_TYPE, buffer: await workbook(rows) });
+      await page.setInputFiles('#file', {
+        name: 'invitations.xlsx',
+        mimeType: XLSX_TYPE,
+        buffer: await workbook(rows),
+      });
       await submit(page);
       expect(await heading()).toBe(f('send.check.title', { file: 'invitations.xlsx' }));
-      expect(await page.locator('.notice.success').first().innerText()).toContain(f('send.check.ready.other', { count: 3, template: 'Avis de rendez-vous' }));
-      const preview = (await page.locator('table.preview-rows tbody tr').allInnerTexts()).map((r) => r.split('\t').map((c) => c.trim()));
+      expect(await page.locator('.notice.success').first().innerText()).toContain(
+        f('send.check.ready.other', { count: 3, template: 'Avis de rendez-vous' }),
+      );
+      const preview = (await page.locator('table.preview-rows tbody tr').allInnerTexts()).map((r) =>
+        r.split('\t').map((c) => c.trim()),
+      );
       expect(preview.map((r) => r.slice(0, 4))).toEqual([
         ['1', GUESTS[0], 'Ana', '1er juillet'],
         ['2', GUESTS[1], 'Bo', '2 juillet'],
@@ -317,24 +395,47 @@ describeWithBrowser('sending (fr)', () => {
       await expectAccessible(page);
 
       // A forged reply-to address: the check page says so, and nothing is sent.
-      await page.locator('#sender').evaluate((input) => ((input as HTMLInputElement).value = '6f1c1a52-0000-4000-8000-000000000000'));
+      await page
+        .locator('#sender')
+        .evaluate((input) => ((input as HTMLInputElement).value = '6f1c1a52-0000-4000-8000-000000000000'));
       await submit(page, '#start-button');
       expect(await page.locator('.error-summary a[href="#sender"]').innerText()).toBe(f('send.sender.unknown.email'));
-      expect(await db().selectFrom('jobs').select('id').where('original_file_name', '=', 'invitations.xlsx').execute()).toEqual([]);
+      expect(
+        await db().selectFrom('jobs').select('id').where('original_file_name', '=', 'invitations.xlsx').execute(),
+      ).toEqual([]);
       await expectAccessible(page);
 
       await page.check(`#sender-${replyTo.rdv!.id}`);
       await submit(page, '#start-button');
       expect(await heading()).toBe(f('send.job.title', { file: 'invitations.xlsx' }));
       const delivered = page.locator('table.job-counts tbody tr').nth(3);
-      await expect.poll(async () => { await page.reload(); return delivered.locator('td').innerText(); }, { timeout: 20_000 }).toBe('3');
+      await expect
+        .poll(
+          async () => {
+            await page.reload();
+            return delivered.locator('td').innerText();
+          },
+          { timeout: 20_000 },
+        )
+        .toBe('3');
       await expectAccessible(page);
 
       const jobId = new URL(page.url()).pathname.split('/').at(-1)!;
-      const job = await db().selectFrom('jobs').select(['sender_id', 'reply_to_text']).where('id', '=', jobId).executeTakeFirstOrThrow();
+      const job = await db()
+        .selectFrom('jobs')
+        .select(['sender_id', 'reply_to_text'])
+        .where('id', '=', jobId)
+        .executeTakeFirstOrThrow();
       expect(job).toEqual({ sender_id: replyTo.rdv!.id, reply_to_text: 'rendez-vous@exemple.gc.ca' });
-      const sent = await db().selectFrom('notifications').select(['to', 'reply_to_text']).where('job_id', '=', jobId).orderBy('job_row_number').execute();
-      expect(sent).toEqual([GUESTS[0], GUESTS[1], MEMBER.email].map((to) => ({ to, reply_to_text: 'rendez-vous@exemple.gc.ca' })));
+      const sent = await db()
+        .selectFrom('notifications')
+        .select(['to', 'reply_to_text'])
+        .where('job_id', '=', jobId)
+        .orderBy('job_row_number')
+        .execute();
+      expect(sent).toEqual(
+        [GUESTS[0], GUESTS[1], MEMBER.email].map((to) => ({ to, reply_to_text: 'rendez-vous@exemple.gc.ca' })),
+      );
     });
   });
 
@@ -367,7 +468,15 @@ describeWithBrowser('sending (fr)', () => {
     ]);
     // None of the engine's English words reach the French page.
     const text = await page.locator('main').innerText();
-    for (const english of ['Not enough digits', 'Must not contain', 'Too many digits', 'international', 'emergency', 'Message is too long', 'Missing']) {
+    for (const english of [
+      'Not enough digits',
+      'Must not contain',
+      'Too many digits',
+      'international',
+      'emergency',
+      'Message is too long',
+      'Missing',
+    ]) {
       expect(text).not.toContain(english);
     }
     await expectAccessible(page);

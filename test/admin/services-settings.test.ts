@@ -10,7 +10,10 @@ import { describeWithBrowser, expectAccessible } from '../support/browser.ts';
 import { createTemplate } from '../delivery/fixtures.ts';
 import { startUi, type UiHarness } from './services-support.ts';
 
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 describeWithBrowser('service settings and platform admin (fr)', () => {
   let ui: UiHarness;
@@ -66,14 +69,25 @@ describeWithBrowser('service settings and platform admin (fr)', () => {
     await expectAccessible(admin);
     await admin.fill('#days', '120');
     await ui.submit(admin, settings('/retention'));
-    expect(await admin.locator('#days-error').innerText()).toContain(w['services.error.retention-invalid']!.replace('{min}', '3').replace('{max}', '90'));
+    expect(await admin.locator('#days-error').innerText()).toContain(
+      w['services.error.retention-invalid']!.replace('{min}', '3').replace('{max}', '90'),
+    );
     await expectAccessible(admin);
     await admin.fill('#days', '30');
     await ui.submit(admin, settings('/retention'));
     expect(await admin.locator('.notice.success').innerText()).toContain(w['settings.done.retention']);
 
-    const row = await ui.envoi.database.db.selectFrom('services').selectAll().where('id', '=', serviceId).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ name: 'Prestations familiales', email_sender_name: 'Prestations Canada', email_sender_local_part: 'prestations.familiales', data_retention_days: 30 });
+    const row = await ui.envoi.database.db
+      .selectFrom('services')
+      .selectAll()
+      .where('id', '=', serviceId)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      name: 'Prestations familiales',
+      email_sender_name: 'Prestations Canada',
+      email_sender_local_part: 'prestations.familiales',
+      data_retention_days: 30,
+    });
   });
 
   it('manages reply-to addresses and text message senders', async () => {
@@ -132,7 +146,11 @@ describeWithBrowser('service settings and platform admin (fr)', () => {
     await admin.goto(url(settings('/branding')));
     await expectAccessible(admin);
     await admin.check('#branding-logo');
-    await admin.setInputFiles('#logo', { name: 'logo.svg', mimeType: 'image/svg+xml', buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>') });
+    await admin.setInputFiles('#logo', {
+      name: 'logo.svg',
+      mimeType: 'image/svg+xml',
+      buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'),
+    });
     await ui.submit(admin, settings('/branding'));
     const summary = await admin.locator('.error-summary').innerText();
     expect(summary).toContain(w['settings.branding.error.logo-type']);
@@ -161,12 +179,21 @@ describeWithBrowser('service settings and platform admin (fr)', () => {
     await expectAccessible(admin);
 
     // A second manager and a template complete the checklist (a reply-to address is already set).
-    const second = await db.insertInto('users').values({ name: 'Deuxième', email_address: 'deux@gc.ca' }).returning('id').executeTakeFirstOrThrow();
-    await db.insertInto('service_users').values({ service_id: serviceId, user_id: second.id, permissions: ['manage_service'] }).execute();
+    const second = await db
+      .insertInto('users')
+      .values({ name: 'Deuxième', email_address: 'deux@gc.ca' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db
+      .insertInto('service_users')
+      .values({ service_id: serviceId, user_id: second.id, permissions: ['manage_service'] })
+      .execute();
     await createTemplate(db, serviceId, { type: 'email', subject: 'Bonjour', content: 'Bonjour ((nom))' });
     await admin.goto(url(settings('/go-live')));
     await ui.submit(admin, settings('/go-live'));
-    expect(await admin.locator('.error-summary a[href="#main_use"]').innerText()).toBe(w['services.error.main-use-missing']);
+    expect(await admin.locator('.error-summary a[href="#main_use"]').innerText()).toBe(
+      w['services.error.main-use-missing'],
+    );
     await expectAccessible(admin);
     await admin.fill('#main_use', 'Rappels de renouvellement aux familles');
     await admin.fill('#expected_email', '2 000');
@@ -182,7 +209,11 @@ describeWithBrowser('service settings and platform admin (fr)', () => {
     await admin.waitForLoadState();
     expect(await admin.locator('main').innerText()).toContain('Rappels de renouvellement aux familles');
     await expectAccessible(admin);
-    const request = await db.selectFrom('go_live_requests').select('id').where('service_id', '=', serviceId).executeTakeFirstOrThrow();
+    const request = await db
+      .selectFrom('go_live_requests')
+      .select('id')
+      .where('service_id', '=', serviceId)
+      .executeTakeFirstOrThrow();
     await ui.submit(admin, `/platform-admin/live-requests/${request.id}/decline`);
     expect(await admin.locator('#reason-error').innerText()).toContain(w['platformServices.requests.reasonMissing']);
     await expectAccessible(admin);
@@ -195,19 +226,27 @@ describeWithBrowser('service settings and platform admin (fr)', () => {
     expect(service).toMatchObject({ restricted: false, email_message_limit: 10_000, sms_message_limit: 1_500 });
     await admin.goto(url(settings()));
     expect(await admin.locator('main').innerText()).toContain(w['settings.goLive.live']);
-    const audit = await db.selectFrom('audit_events').select('event').where('event', 'in', ['go-live-requested', 'go-live-approved']).execute();
+    const audit = await db
+      .selectFrom('audit_events')
+      .select('event')
+      .where('event', 'in', ['go-live-requested', 'go-live-approved'])
+      .execute();
     expect(audit).toHaveLength(2);
   });
 
   it('changes daily limits, and suspends a service so that its API key is refused, then restores it', async () => {
     const { w } = ui;
-    const provisioned = await ui.envoi.bootstrap({ services: [{ id: serviceId, name: 'Prestations familiales', api_keys: [{ name: 'cle', type: 'normal' }] }] });
-    const key = provisioned.services[0]!.api_keys['cle']!;
+    const provisioned = await ui.envoi.bootstrap({
+      services: [{ id: serviceId, name: 'Prestations familiales', api_keys: [{ name: 'cle', type: 'normal' }] }],
+    });
+    const key = provisioned.services[0]!.api_keys.cle!;
     const callApi = () => fetch(url('/v2/templates'), { headers: { authorization: `ApiKey-v1 ${key}` } });
     expect((await callApi()).status).toBe(200);
 
     await admin.goto(url('/platform-admin/services'));
-    expect(await admin.locator('tbody tr', { hasText: 'Prestations familiales' }).innerText()).toContain(w['services.mode.live']);
+    expect(await admin.locator('tbody tr', { hasText: 'Prestations familiales' }).innerText()).toContain(
+      w['services.mode.live'],
+    );
     await expectAccessible(admin);
 
     const page = `/platform-admin/services/${serviceId}`;
@@ -227,7 +266,9 @@ describeWithBrowser('service settings and platform admin (fr)', () => {
     expect(await admin.locator('.notice.success').innerText()).toContain(w['platformServices.done.suspended']);
     const refused = await callApi();
     expect(refused.status).toBe(403);
-    expect(await refused.json()).toMatchObject({ errors: [{ error: 'AuthError', message: 'Invalid token: service is archived' }] });
+    expect(await refused.json()).toMatchObject({
+      errors: [{ error: 'AuthError', message: 'Invalid token: service is archived' }],
+    });
     await admin.goto(url(settings()));
     expect(await admin.locator('main').innerText()).toContain(w['service.suspended']);
     await expectAccessible(admin);
@@ -235,7 +276,15 @@ describeWithBrowser('service settings and platform admin (fr)', () => {
     await admin.goto(url(page));
     await ui.submit(admin, `${page}/restore`);
     expect((await callApi()).status).toBe(200);
-    const events = await ui.envoi.database.db.selectFrom('audit_events').select('event').where('event', 'in', ['service-suspended', 'service-restored', 'service-limits-changed']).execute();
-    expect(events.map((e) => e.event).sort()).toEqual(['service-limits-changed', 'service-restored', 'service-suspended']);
+    const events = await ui.envoi.database.db
+      .selectFrom('audit_events')
+      .select('event')
+      .where('event', 'in', ['service-suspended', 'service-restored', 'service-limits-changed'])
+      .execute();
+    expect(events.map((e) => e.event).sort()).toEqual([
+      'service-limits-changed',
+      'service-restored',
+      'service-suspended',
+    ]);
   });
 });

@@ -45,8 +45,18 @@ describeWithBrowser('services and team (en)', () => {
     await ui.submit(admin, '/services/new');
     serviceId = /\/services\/([0-9a-f-]{36})/.exec(admin.url())![1]!;
 
-    const row = await ui.envoi.database.db.selectFrom('services').selectAll().where('id', '=', serviceId).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ name: 'Passport renewals', restricted: true, email_message_limit: 50, sms_message_limit: 50, email_sender_local_part: 'passport' });
+    const row = await ui.envoi.database.db
+      .selectFrom('services')
+      .selectAll()
+      .where('id', '=', serviceId)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      name: 'Passport renewals',
+      restricted: true,
+      email_message_limit: 50,
+      sms_message_limit: 50,
+      email_sender_local_part: 'passport',
+    });
 
     // The home page and the services page list it.
     await admin.goto(url('/'));
@@ -119,8 +129,16 @@ describeWithBrowser('services and team (en)', () => {
 
   it('changes permissions, keeps someone able to manage the service, and removes a member', async () => {
     const { w } = ui;
-    const pat = await ui.envoi.database.db.selectFrom('users').select('id').where('email_address', '=', invitee.email).executeTakeFirstOrThrow();
-    const me = await ui.envoi.database.db.selectFrom('users').select('id').where('email_address', '=', admin_.email).executeTakeFirstOrThrow();
+    const pat = await ui.envoi.database.db
+      .selectFrom('users')
+      .select('id')
+      .where('email_address', '=', invitee.email)
+      .executeTakeFirstOrThrow();
+    const me = await ui.envoi.database.db
+      .selectFrom('users')
+      .select('id')
+      .where('email_address', '=', admin_.email)
+      .executeTakeFirstOrThrow();
 
     await admin.goto(url(`/services/${serviceId}/team/members/${me.id}`));
     await expectAccessible(admin);
@@ -148,10 +166,15 @@ describeWithBrowser('services and team (en)', () => {
     const permissions = (...ps: string[]) => ps.map((p) => w[`team.permission.${p}`]).join(', ');
     await admin.goto(url('/platform-admin/audit?event=permissions-changed'));
     expect(await admin.locator('tbody').innerText()).toContain(invitee.email);
-    expect(await admin.locator(`tbody td:last-child a[href="/services/${serviceId}"]`).innerText()).toBe('Passport renewals');
+    expect(await admin.locator(`tbody td:last-child a[href="/services/${serviceId}"]`).innerText()).toBe(
+      'Passport renewals',
+    );
     expect(await auditDetailLines(admin.locator('tbody tr'))).toEqual([
       line(w['audit.detail.service']!, 'Passport renewals'),
-      line(w['audit.detail.permissions']!, `${permissions('send_messages', 'view_activity')} → ${permissions('manage_service', 'view_activity')}`),
+      line(
+        w['audit.detail.permissions']!,
+        `${permissions('send_messages', 'view_activity')} → ${permissions('manage_service', 'view_activity')}`,
+      ),
     ]);
     // Screen readers hear a word where the arrow is.
     expect(await admin.locator('tbody td:last-child .visually-hidden').innerText()).toBe(w['audit.detail.becomes']);
@@ -190,7 +213,9 @@ describeWithBrowser('services and team (en)', () => {
     await p.waitForLoadState();
     expect(await ui.heading(p)).toBe(w['team.title']);
     expect(await p.locator('.notice.success').innerText()).toContain(w['team.done.joined']);
-    expect(await p.locator('tbody tr', { hasText: invitee.email }).innerText()).toContain(w['team.permission.send_messages']);
+    expect(await p.locator('tbody tr', { hasText: invitee.email }).innerText()).toContain(
+      w['team.permission.send_messages'],
+    );
     await p.context().close();
   });
 
@@ -202,7 +227,9 @@ describeWithBrowser('services and team (en)', () => {
     const action = `/services/${serviceId}/team/guest-list`;
     await admin.fill('#recipient', 'not a recipient');
     await ui.submit(admin, action);
-    expect(await admin.locator('.error-summary a[href="#recipient"]').innerText()).toBe(w['team.error.invalid-recipient']);
+    expect(await admin.locator('.error-summary a[href="#recipient"]').innerText()).toBe(
+      w['team.error.invalid-recipient'],
+    );
     await expectAccessible(admin);
     await admin.fill('#recipient', 'Guest@Example.gc.ca');
     await ui.submit(admin, action);

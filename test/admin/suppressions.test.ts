@@ -14,7 +14,8 @@ import en from '../../src/admin/i18n/suppressions.en.json' with { type: 'json' }
 import fr from '../../src/admin/i18n/suppressions.fr.json' with { type: 'json' };
 
 type Words = Record<string, string>;
-const fill = (text: string, params: Record<string, string | number> = {}) => text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+const fill = (text: string, params: Record<string, string | number> = {}) =>
+  text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
 
 describeWithBrowser('suppression list', () => {
   let envoi: RunningEnvoi;
@@ -31,11 +32,31 @@ describeWithBrowser('suppression list', () => {
     const templates = envoi.provisioned.services[0]!.templates;
     // 52 addresses added by hand first (older), then the three the tests look at (newest, so on page 1).
     for (let i = 0; i < 52; i++) {
-      await addSuppression(db(), { serviceId, channel: 'email', recipient: `ancien${String(i).padStart(2, '0')}@archives.example.ca` });
+      await addSuppression(db(), {
+        serviceId,
+        channel: 'email',
+        recipient: `ancien${String(i).padStart(2, '0')}@archives.example.ca`,
+      });
     }
-    [bouncedMessage] = await insertRows(envoi, serviceId, [{ templateId: templates.email!, type: 'email', to: 'Gone.Away@Example.ca', normalisedTo: 'gone.away@example.ca', status: 'permanent-failure' }]);
-    await addSuppression(db(), { serviceId, channel: 'email', recipient: 'gone.away@example.ca' }, { reason: 'hard-bounce', notificationId: bouncedMessage });
-    await addSuppression(db(), { serviceId, channel: 'email', recipient: 'plainte@example.ca' }, { reason: 'complaint' });
+    [bouncedMessage] = await insertRows(envoi, serviceId, [
+      {
+        templateId: templates.email!,
+        type: 'email',
+        to: 'Gone.Away@Example.ca',
+        normalisedTo: 'gone.away@example.ca',
+        status: 'permanent-failure',
+      },
+    ]);
+    await addSuppression(
+      db(),
+      { serviceId, channel: 'email', recipient: 'gone.away@example.ca' },
+      { reason: 'hard-bounce', notificationId: bouncedMessage },
+    );
+    await addSuppression(
+      db(),
+      { serviceId, channel: 'email', recipient: 'plainte@example.ca' },
+      { reason: 'complaint' },
+    );
     await addSuppression(db(), { serviceId, channel: 'sms', recipient: '+16135550123' }, { reason: 'opted-out' });
   });
   afterAll(async () => {
@@ -44,7 +65,9 @@ describeWithBrowser('suppression list', () => {
   });
 
   const rowsOf = async (page: Page) =>
-    (await page.locator('table.suppressions tbody tr').allInnerTexts()).map((r) => r.split('\t').map((c) => c.replace(/\s+/g, ' ').trim()));
+    (await page.locator('table.suppressions tbody tr').allInnerTexts()).map((r) =>
+      r.split('\t').map((c) => c.replace(/\s+/g, ' ').trim()),
+    );
 
   it('lists entries with their reason and message, a page at a time, and finds them by part or by number', async () => {
     const page = await signedInPage(envoi, browser, { serviceId, email: 'pat.member@tbs-sct.gc.ca', locale: 'en-CA' });
@@ -58,9 +81,27 @@ describeWithBrowser('suppression list', () => {
     const rows = await rowsOf(page);
     expect(rows).toHaveLength(50);
     expect(rows.slice(0, 3).map((r) => [r[0], r[1], r[2], r[4], r[5]])).toEqual([
-      ['+16135550123', w['suppressions.channel.sms'], w['suppressions.reason.opted-out'], w['suppressions.notKnown'], `${w['suppressions.remove']} +16135550123`],
-      ['plainte@example.ca', w['suppressions.channel.email'], w['suppressions.reason.complaint'], w['suppressions.notKnown'], `${w['suppressions.remove']} plainte@example.ca`],
-      ['gone.away@example.ca', w['suppressions.channel.email'], w['suppressions.reason.hard-bounce'], `${w['suppressions.viewMessage']} ${fill(w['suppressions.to']!, { recipient: 'gone.away@example.ca' })}`, `${w['suppressions.remove']} gone.away@example.ca`],
+      [
+        '+16135550123',
+        w['suppressions.channel.sms'],
+        w['suppressions.reason.opted-out'],
+        w['suppressions.notKnown'],
+        `${w['suppressions.remove']} +16135550123`,
+      ],
+      [
+        'plainte@example.ca',
+        w['suppressions.channel.email'],
+        w['suppressions.reason.complaint'],
+        w['suppressions.notKnown'],
+        `${w['suppressions.remove']} plainte@example.ca`,
+      ],
+      [
+        'gone.away@example.ca',
+        w['suppressions.channel.email'],
+        w['suppressions.reason.hard-bounce'],
+        `${w['suppressions.viewMessage']} ${fill(w['suppressions.to']!, { recipient: 'gone.away@example.ca' })}`,
+        `${w['suppressions.remove']} gone.away@example.ca`,
+      ],
     ]);
     expect(rows[3]![2]).toBe(w['suppressions.reason.manual']);
     await expectAccessible(page);
@@ -74,7 +115,9 @@ describeWithBrowser('suppression list', () => {
     await page.goto(list());
     await page.locator('a[rel="next"]').click();
     await page.waitForLoadState();
-    expect((await rowsOf(page)).map((r) => r[0])).toEqual(['ancien04', 'ancien03', 'ancien02', 'ancien01', 'ancien00'].map((a) => `${a}@archives.example.ca`));
+    expect((await rowsOf(page)).map((r) => r[0])).toEqual(
+      ['ancien04', 'ancien03', 'ancien02', 'ancien01', 'ancien00'].map((a) => `${a}@archives.example.ca`),
+    );
     expect(await page.locator('a[rel="next"]').count()).toBe(0);
     await expectAccessible(page);
     await page.locator('a[rel="prev"]').click();
@@ -85,7 +128,9 @@ describeWithBrowser('suppression list', () => {
     await page.fill('#search', '@EXAMPLE.ca');
     await page.locator('form[role="search"] button').click();
     await page.waitForLoadState();
-    expect(await page.locator('#results-title').innerText()).toBe(fill(w['suppressions.resultsFor']!, { search: '@EXAMPLE.ca' }));
+    expect(await page.locator('#results-title').innerText()).toBe(
+      fill(w['suppressions.resultsFor']!, { search: '@EXAMPLE.ca' }),
+    );
     expect((await rowsOf(page)).map((r) => r[0])).toEqual(['plainte@example.ca', 'gone.away@example.ca']);
     await expectAccessible(page);
     await page.goto(`${list()}?search=${encodeURIComponent('(613) 555-0123')}`);
@@ -102,12 +147,18 @@ describeWithBrowser('suppression list', () => {
   it('removes an entry after a confirmation, without JavaScript, in French, and audits it', async () => {
     const w = fr as Words;
     // axe needs JavaScript in the page: the French pages are checked first, then the journey is made without it.
-    const signedIn = await signedInPage(envoi, browser, { serviceId, email: 'pat.member@tbs-sct.gc.ca', locale: 'fr-CA' });
+    const signedIn = await signedInPage(envoi, browser, {
+      serviceId,
+      email: 'pat.member@tbs-sct.gc.ca',
+      locale: 'fr-CA',
+    });
     await signedIn.goto(list());
     expect(await signedIn.locator('h1').innerText()).toBe(w['suppressions.title']);
     await expectAccessible(signedIn);
     await signedIn.goto(`${list()}/remove?channel=email&recipient=plainte%40example.ca`);
-    expect(await signedIn.locator('h1').innerText()).toBe(fill(w['suppressions.remove.title']!, { recipient: 'plainte@example.ca' }));
+    expect(await signedIn.locator('h1').innerText()).toBe(
+      fill(w['suppressions.remove.title']!, { recipient: 'plainte@example.ca' }),
+    );
     await expectAccessible(signedIn);
     for (const notice of ['removed', 'gone']) {
       await signedIn.goto(`${list()}?notice=${notice}`);
@@ -120,11 +171,18 @@ describeWithBrowser('suppression list', () => {
 
     await page.goto(list());
     expect(await page.locator('h1').innerText()).toBe(w['suppressions.title']);
-    expect(await page.locator('table.suppressions tbody tr').first().locator('td').nth(2).innerText()).toBe(w['suppressions.reason.opted-out']);
+    expect(await page.locator('table.suppressions tbody tr').first().locator('td').nth(2).innerText()).toBe(
+      w['suppressions.reason.opted-out'],
+    );
 
-    await page.locator('table.suppressions tbody tr', { hasText: 'plainte@example.ca' }).getByRole('link', { name: `${w['suppressions.remove']} plainte@example.ca` }).click();
+    await page
+      .locator('table.suppressions tbody tr', { hasText: 'plainte@example.ca' })
+      .getByRole('link', { name: `${w['suppressions.remove']} plainte@example.ca` })
+      .click();
     await page.waitForLoadState();
-    expect(await page.locator('h1').innerText()).toBe(fill(w['suppressions.remove.title']!, { recipient: 'plainte@example.ca' }));
+    expect(await page.locator('h1').innerText()).toBe(
+      fill(w['suppressions.remove.title']!, { recipient: 'plainte@example.ca' }),
+    );
     expect(await page.locator('.notice.warning').innerText()).toBe(w['suppressions.remove.warning.complaint']);
     expect(await page.locator('.summary-list').innerText()).toContain(w['suppressions.reason.complaint']);
 
@@ -145,15 +203,39 @@ describeWithBrowser('suppression list', () => {
     // Envoi sends to it again: the delivery worker's look-up no longer finds it.
     const key = { serviceId, channel: 'email' as const, recipient: 'plainte@example.ca' };
     expect(await suppressedRecipients(db(), [key])).toEqual(new Set());
-    const events = await db().selectFrom('audit_events as a').innerJoin('users as u', 'u.id', 'a.actor_id').select(['a.event', 'a.details', 'u.email_address']).where('a.event', '=', 'suppression-removed').execute();
+    const events = await db()
+      .selectFrom('audit_events as a')
+      .innerJoin('users as u', 'u.id', 'a.actor_id')
+      .select(['a.event', 'a.details', 'u.email_address'])
+      .where('a.event', '=', 'suppression-removed')
+      .execute();
     expect(events.map((e) => [e.email_address, e.details])).toEqual([
-      ['pat.member@tbs-sct.gc.ca', { serviceId, serviceName: 'Benefits Service', channel: 'email', recipient: 'plainte@example.ca', reason: 'complaint' }],
+      [
+        'pat.member@tbs-sct.gc.ca',
+        {
+          serviceId,
+          serviceName: 'Benefits Service',
+          channel: 'email',
+          recipient: 'plainte@example.ca',
+          reason: 'complaint',
+        },
+      ],
     ]);
 
     // Removing it again (from a second tab) says it is not on the list; so do a stale link and nonsense.
-    const again = await page.request.post(`${list()}/remove`, { form: { _csrf: await csrfToken(page), channel: 'email', recipient: 'plainte@example.ca' }, maxRedirects: 0 });
-    expect([again.status(), again.headers().location]).toEqual([303, `/services/${serviceId}/suppressions?notice=gone`]);
-    for (const query of ['channel=email&recipient=plainte%40example.ca', 'channel=fax&recipient=x', `channel=sms&recipient=${'9'.repeat(500)}`]) {
+    const again = await page.request.post(`${list()}/remove`, {
+      form: { _csrf: await csrfToken(page), channel: 'email', recipient: 'plainte@example.ca' },
+      maxRedirects: 0,
+    });
+    expect([again.status(), again.headers().location]).toEqual([
+      303,
+      `/services/${serviceId}/suppressions?notice=gone`,
+    ]);
+    for (const query of [
+      'channel=email&recipient=plainte%40example.ca',
+      'channel=fax&recipient=x',
+      `channel=sms&recipient=${'9'.repeat(500)}`,
+    ]) {
       await page.goto(`${list()}/remove?${query}`);
       expect(page.url()).toBe(`${list()}?notice=gone`);
     }
@@ -162,7 +244,12 @@ describeWithBrowser('suppression list', () => {
   });
 
   it('lets those who view activity see the list, and only those who send remove from it', async () => {
-    const viewer = await signedInPage(envoi, browser, { serviceId, email: 'viewer@tbs-sct.gc.ca', locale: 'en-CA', permissions: ['view_activity'] });
+    const viewer = await signedInPage(envoi, browser, {
+      serviceId,
+      email: 'viewer@tbs-sct.gc.ca',
+      locale: 'en-CA',
+      permissions: ['view_activity'],
+    });
     await viewer.goto(list());
     expect(await viewer.locator('h1').innerText()).toBe(en['suppressions.title']);
     expect(await viewer.locator('table.suppressions thead th').count()).toBe(5);
@@ -171,23 +258,39 @@ describeWithBrowser('suppression list', () => {
     const confirm = await viewer.goto(`${list()}/remove?channel=sms&recipient=%2B16135550123`);
     expect(confirm?.status()).toBe(403);
     const token = await csrfToken(viewer);
-    const post = await viewer.request.post(`${list()}/remove`, { form: { _csrf: token, channel: 'sms', recipient: '+16135550123' }, maxRedirects: 0 });
+    const post = await viewer.request.post(`${list()}/remove`, {
+      form: { _csrf: token, channel: 'sms', recipient: '+16135550123' },
+      maxRedirects: 0,
+    });
     expect(post.status()).toBe(403);
 
-    const sender = await signedInPage(envoi, browser, { serviceId, email: 'sender@tbs-sct.gc.ca', locale: 'en-CA', permissions: ['send_messages'] });
+    const sender = await signedInPage(envoi, browser, {
+      serviceId,
+      email: 'sender@tbs-sct.gc.ca',
+      locale: 'en-CA',
+      permissions: ['send_messages'],
+    });
     expect((await sender.goto(list()))?.status()).toBe(403);
     await sender.goto(`${envoi.url}/services/${serviceId}/templates`);
     expect(await sender.locator('.service-nav a', { hasText: en['service.menu.suppressions'] }).count()).toBe(0);
     // A form without the CSRF token is refused, and the entry stays.
-    const forged = await sender.request.post(`${list()}/remove`, { form: { channel: 'sms', recipient: '+16135550123' }, maxRedirects: 0 });
-    expect(forged.status()).toBe(403);
-    // Another service's id in the URL finds nothing of this one.
-    const elsewhere = await sender.request.post(`${envoi.url}/services/00000000-0000-4000-8000-000000000000/suppressions/remove`, {
-      form: { _csrf: await csrfToken(sender), channel: 'sms', recipient: '+16135550123' },
+    const forged = await sender.request.post(`${list()}/remove`, {
+      form: { channel: 'sms', recipient: '+16135550123' },
       maxRedirects: 0,
     });
+    expect(forged.status()).toBe(403);
+    // Another service's id in the URL finds nothing of this one.
+    const elsewhere = await sender.request.post(
+      `${envoi.url}/services/00000000-0000-4000-8000-000000000000/suppressions/remove`,
+      {
+        form: { _csrf: await csrfToken(sender), channel: 'sms', recipient: '+16135550123' },
+        maxRedirects: 0,
+      },
+    );
     expect(elsewhere.status()).toBe(404);
-    expect(await suppressedRecipients(db(), [{ serviceId, channel: 'sms', recipient: '+16135550123' }])).toEqual(new Set([`${serviceId}:sms:+16135550123`]));
+    expect(await suppressedRecipients(db(), [{ serviceId, channel: 'sms', recipient: '+16135550123' }])).toEqual(
+      new Set([`${serviceId}:sms:+16135550123`]),
+    );
     await viewer.context().close();
     await sender.context().close();
   });

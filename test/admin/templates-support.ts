@@ -36,15 +36,28 @@ export interface TemplatesWorld {
   page(locale: 'en-CA' | 'fr-CA', opts?: { javaScriptEnabled?: boolean }): Promise<Page>;
 }
 
-export async function startTemplatesWorld(browser: Browser, templates: BootstrapService['templates'] = []): Promise<TemplatesWorld> {
+export async function startTemplatesWorld(
+  browser: Browser,
+  templates: BootstrapService['templates'] = [],
+): Promise<TemplatesWorld> {
   const envoi = await startEnvoi({
     worker: true,
-    bootstrap: { services: [{ name: 'Benefits Office', restricted: true, team: [MEMBER], guest_list: GUESTS, templates }] },
+    bootstrap: {
+      services: [{ name: 'Benefits Office', restricted: true, team: [MEMBER], guest_list: GUESTS, templates }],
+    },
   });
   const db = envoi.database.db;
   const { id: serviceId, templates: templateIds } = envoi.provisioned.services[0]!;
-  const user = await db.selectFrom('users').select('id').where('email_address', '=', MEMBER.email).executeTakeFirstOrThrow();
-  await db.updateTable('users').set({ state: 'active', email_confirmed_at: new Date() }).where('id', '=', user.id).execute();
+  const user = await db
+    .selectFrom('users')
+    .select('id')
+    .where('email_address', '=', MEMBER.email)
+    .executeTakeFirstOrThrow();
+  await db
+    .updateTable('users')
+    .set({ state: 'active', email_confirmed_at: new Date() })
+    .where('id', '=', user.id)
+    .execute();
   const accounts = new Accounts(db, new SecretBox(TEST_SECRET_KEY), { signupDomains: [] });
   return {
     envoi,

@@ -142,20 +142,28 @@ describeWithBrowser('templates', () => {
     // Without waiting for the script: the server counts what was sent back.
     await page.fill('#content', 'x'.repeat(700));
     await submit(page);
-    expect(await page.locator('#content-error').innerText()).toBe(w('templates.field.content.smsTooLong', { count: 700 }));
+    expect(await page.locator('#content-error').innerText()).toBe(
+      w('templates.field.content.smsTooLong', { count: 700 }),
+    );
 
     const content = 'Hello ((name)), your appointment is confirmed ✅ — see you soon';
     await page.fill('#content', '');
     await page.locator('#content').pressSequentially(content);
     const counter = page.locator('#content-counter');
-    await expect.poll(() => counter.innerText()).toContain(w('templates.sms.count.one', { characters: [...content].length, fragments: 1 }));
+    await expect
+      .poll(() => counter.innerText())
+      .toContain(w('templates.sms.count.one', { characters: [...content].length, fragments: 1 }));
     expect(await counter.innerText()).toContain(w('templates.sms.replaced', { characters: '✅ —' }));
     await expectAccessible(page);
     await submit(page);
     expect(await heading()).toBe('Appointment text');
     // The template page counts it the same way, and shows it on a phone.
-    expect(await page.locator('#sms-counter').innerText()).toContain(w('templates.sms.count.one', { characters: [...content].length, fragments: 1 }));
-    expect(await page.locator('.phone .sms-bubble').innerText()).toContain('your appointment is confirmed ? - see you soon');
+    expect(await page.locator('#sms-counter').innerText()).toContain(
+      w('templates.sms.count.one', { characters: [...content].length, fragments: 1 }),
+    );
+    expect(await page.locator('.phone .sms-bubble').innerText()).toContain(
+      'your appointment is confirmed ? - see you soon',
+    );
     await expectAccessible(page);
 
     await follow(page, page.getByRole('link', { name: w('templates.show.preview') }));
@@ -163,7 +171,9 @@ describeWithBrowser('templates', () => {
     await submit(page);
     expect(await page.locator('.phone .sms-bubble').innerText()).toContain('Hello Geneviève,');
     // ë is not in the text message alphabet: the whole message is sent as Unicode.
-    expect(await page.locator('#sms-counter').innerText()).toContain(w('templates.sms.count.one', { characters: [...content.replace('((name))', 'Geneviève')].length, fragments: 1 }));
+    expect(await page.locator('#sms-counter').innerText()).toContain(
+      w('templates.sms.count.one', { characters: [...content.replace('((name))', 'Geneviève')].length, fragments: 1 }),
+    );
     await expectAccessible(page);
   });
 
@@ -212,8 +222,16 @@ describeWithBrowser('templates', () => {
 
   it('refuses changes to members without the permission, and other services’ templates', async () => {
     const db = world.envoi.database.db;
-    const user = await db.selectFrom('users').select('id').where('email_address', '=', 'alex.sender@tbs-sct.gc.ca').executeTakeFirstOrThrow();
-    await db.updateTable('service_users').set({ permissions: ['send_messages', 'view_activity'] }).where('user_id', '=', user.id).execute();
+    const user = await db
+      .selectFrom('users')
+      .select('id')
+      .where('email_address', '=', 'alex.sender@tbs-sct.gc.ca')
+      .executeTakeFirstOrThrow();
+    await db
+      .updateTable('service_users')
+      .set({ permissions: ['send_messages', 'view_activity'] })
+      .where('user_id', '=', user.id)
+      .execute();
     try {
       const response = await page.goto(`${templateUrl}/edit`);
       expect(response?.status()).toBe(403);
@@ -221,7 +239,13 @@ describeWithBrowser('templates', () => {
       expect(view?.status()).toBe(200);
       expect(await page.getByRole('link', { name: w('templates.show.edit') }).count()).toBe(0);
     } finally {
-      await db.updateTable('service_users').set({ permissions: ['send_messages', 'manage_templates', 'manage_service', 'manage_api_keys', 'view_activity'] }).where('user_id', '=', user.id).execute();
+      await db
+        .updateTable('service_users')
+        .set({
+          permissions: ['send_messages', 'manage_templates', 'manage_service', 'manage_api_keys', 'view_activity'],
+        })
+        .where('user_id', '=', user.id)
+        .execute();
     }
     // Malformed ids and versions are pages that do not exist, never errors.
     const service = `${world.envoi.url}/services/${world.serviceId}`;
@@ -236,7 +260,14 @@ describeWithBrowser('templates', () => {
     ]) {
       expect((await page.goto(path))?.status(), path).toBe(404);
     }
-    const other = await world.envoi.bootstrap({ services: [{ name: 'Other Service', templates: [{ key: 'x', type: 'sms', versions: [{ name: 'Secret', content: 'Hi' }] }] }] });
+    const other = await world.envoi.bootstrap({
+      services: [
+        {
+          name: 'Other Service',
+          templates: [{ key: 'x', type: 'sms', versions: [{ name: 'Secret', content: 'Hi' }] }],
+        },
+      ],
+    });
     const response = await page.goto(`${base()}/${other.services[0]!.templates.x}`);
     expect(response?.status()).toBe(404);
   });

@@ -97,7 +97,11 @@ describe('Bearer tokens', () => {
 
   it('403 for a token without iss', async () => {
     const { secret } = keyParts(liveKey);
-    await expectAuthError(`Bearer ${token({ typ: 'JWT', alg: 'HS256' }, { iat: nowSeconds() }, secret)}`, 403, MESSAGES.noIssuer);
+    await expectAuthError(
+      `Bearer ${token({ typ: 'JWT', alg: 'HS256' }, { iat: nowSeconds() }, secret)}`,
+      403,
+      MESSAGES.noIssuer,
+    );
   });
 
   it('403 when iss is not a UUID', async () => {
@@ -127,14 +131,26 @@ describe('Bearer tokens', () => {
     const { serviceId, secret } = keyParts(liveKey);
     await expectAuthError(bearer(liveKey, nowSeconds() - 35), 403, MESSAGES.clock);
     await expectAuthError(bearer(liveKey, nowSeconds() + 35), 403, MESSAGES.clock);
-    await expectAuthError(`Bearer ${token({ typ: 'JWT', alg: 'HS256' }, { iss: serviceId }, secret)}`, 403, MESSAGES.clock);
-    await expectAuthError(`Bearer ${token({ typ: 'JWT', alg: 'HS256' }, { iss: serviceId, iat: 'soon' }, secret)}`, 403, MESSAGES.clock);
+    await expectAuthError(
+      `Bearer ${token({ typ: 'JWT', alg: 'HS256' }, { iss: serviceId }, secret)}`,
+      403,
+      MESSAGES.clock,
+    );
+    await expectAuthError(
+      `Bearer ${token({ typ: 'JWT', alg: 'HS256' }, { iss: serviceId, iat: 'soon' }, secret)}`,
+      403,
+      MESSAGES.clock,
+    );
   });
 
   it('403 for an algorithm other than HS256: HS512 and none', async () => {
     const { serviceId, secret } = keyParts(liveKey);
     const claims = { iss: serviceId, iat: nowSeconds() };
-    await expectAuthError(`Bearer ${token({ typ: 'JWT', alg: 'HS512' }, claims, secret, 'sha512')}`, 403, MESSAGES.algorithm);
+    await expectAuthError(
+      `Bearer ${token({ typ: 'JWT', alg: 'HS512' }, claims, secret, 'sha512')}`,
+      403,
+      MESSAGES.algorithm,
+    );
     await expectAuthError(`Bearer ${b64({ typ: 'JWT', alg: 'none' })}.${b64(claims)}.`, 403, MESSAGES.algorithm);
   });
 
@@ -147,7 +163,10 @@ describe('Bearer tokens', () => {
   });
 
   it('checks the token before anything else: a bad token on a send gets the auth error, not a validation error', async () => {
-    const res = await call(envoi.url, 'POST', '/v2/notifications/email', { authorization: 'Bearer nope', raw: '{not json' });
+    const res = await call(envoi.url, 'POST', '/v2/notifications/email', {
+      authorization: 'Bearer nope',
+      raw: '{not json',
+    });
     expectError(res, 403, 'AuthError', MESSAGES.undecodable);
   });
 });
@@ -164,7 +183,12 @@ describe('GC Notify ApiKey-v1', () => {
   it('403 Enter your full API key for a short key', async () => {
     const { secret } = keyParts(liveKey);
     expectError(await call(envoi.url, 'GET', '/v2/templates', apiKey(secret)), 403, 'AuthError', MESSAGES.fullKey);
-    expectError(await call(envoi.url, 'GET', '/v2/templates', apiKey(liveKey.slice(10))), 403, 'AuthError', MESSAGES.fullKey);
+    expectError(
+      await call(envoi.url, 'GET', '/v2/templates', apiKey(liveKey.slice(10))),
+      403,
+      'AuthError',
+      MESSAGES.fullKey,
+    );
   });
 
   it('403 Enter your full API key when the service id in the key is not the key’s service', async () => {
@@ -184,7 +208,12 @@ describe('GC Notify ApiKey-v1', () => {
   });
 
   it('403 service is archived for a key of an archived service', async () => {
-    expectError(await call(envoi.url, 'GET', '/v2/templates', apiKey(archivedKey)), 403, 'AuthError', MESSAGES.archived);
+    expectError(
+      await call(envoi.url, 'GET', '/v2/templates', apiKey(archivedKey)),
+      403,
+      'AuthError',
+      MESSAGES.archived,
+    );
   });
 });
 
@@ -231,7 +260,13 @@ describe('before authentication', () => {
 describe('a token used again', () => {
   it('stops working as soon as its key is revoked, even within the same second', async () => {
     const first = await envoi.bootstrap({
-      services: [{ name: 'Revocation service', id: '66666666-6666-4666-8666-666666666666', api_keys: [{ name: 'soon-revoked', type: 'normal' }] }],
+      services: [
+        {
+          name: 'Revocation service',
+          id: '66666666-6666-4666-8666-666666666666',
+          api_keys: [{ name: 'soon-revoked', type: 'normal' }],
+        },
+      ],
     });
     const key = first.services[0]!.api_keys['soon-revoked']!;
     const { serviceId, secret } = keyParts(key);
@@ -240,7 +275,11 @@ describe('a token used again', () => {
     expect(before.status).toBe(200);
     await envoi.bootstrap({
       services: [
-        { name: 'Revocation service', id: '66666666-6666-4666-8666-666666666666', api_keys: [{ name: 'soon-revoked', type: 'normal', revoked: true }] },
+        {
+          name: 'Revocation service',
+          id: '66666666-6666-4666-8666-666666666666',
+          api_keys: [{ name: 'soon-revoked', type: 'normal', revoked: true }],
+        },
       ],
     });
     const after = await call(envoi.url, 'GET', '/v2/templates', { authorization: sameToken });

@@ -25,7 +25,11 @@ const replicas: Array<{ app: FastifyInstance; url: string; services: AppServices
 
 beforeAll(async () => {
   database = await openTestDatabase();
-  config = loadConfig({ ENVOI_SECRET_KEY: TEST_SECRET_KEY, LOG_LEVEL: 'silent', ...(database.url ? { DATABASE_URL: database.url } : {}) });
+  config = loadConfig({
+    ENVOI_SECRET_KEY: TEST_SECRET_KEY,
+    LOG_LEVEL: 'silent',
+    ...(database.url ? { DATABASE_URL: database.url } : {}),
+  });
   const service = (name: string, id: string) => ({
     name,
     id,
@@ -37,7 +41,12 @@ beforeAll(async () => {
     api_keys: [{ name: 'live', type: 'normal' as const }],
   });
   const file = { services: [service('Burst service', BURST_ID), service('Shared service', SHARED_ID)] };
-  provisioned = await applyBootstrap(database.db, new SecretBox(TEST_SECRET_KEY), checkBootstrapFile(file, config.phoneRegion), config);
+  provisioned = await applyBootstrap(
+    database.db,
+    new SecretBox(TEST_SECRET_KEY),
+    checkBootstrapFile(file, config.phoneRegion),
+    config,
+  );
   for (let i = 0; i < 2; i++) {
     const services = createServices(config, database, TEST_SECRET_KEY);
     const app = await createApp(services);
@@ -57,16 +66,28 @@ const send = (url: string, index: 0 | 1, to = 'someone@example.com') =>
   });
 
 const counterRows = (serviceId: string) =>
-  database.db.selectFrom('daily_send_counts').select(['shard', 'sent']).where('service_id', '=', serviceId).orderBy('shard').execute();
+  database.db
+    .selectFrom('daily_send_counts')
+    .select(['shard', 'sent'])
+    .where('service_id', '=', serviceId)
+    .orderBy('shard')
+    .execute();
 
 describe('daily limit with concurrent batches and two replicas', () => {
   it('cuts a concurrent burst exactly at the limit, and the day’s count is the sum of the batches’ rows', async () => {
     const [a] = replicas;
-    const results = await Promise.all(Array.from({ length: LIMIT + 25 }, (_, i) => send(a!.url, 0, `person${i}@example.com`)));
+    const results = await Promise.all(
+      Array.from({ length: LIMIT + 25 }, (_, i) => send(a!.url, 0, `person${i}@example.com`)),
+    );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(LIMIT);
     expect(statuses.filter((s) => s === 429)).toHaveLength(25);
-    expectError(results.find((r) => r.status === 429)!, 429, 'TooManyRequestsError', `Exceeded send limits (email: ${LIMIT}) for today`);
+    expectError(
+      results.find((r) => r.status === 429)!,
+      429,
+      'TooManyRequestsError',
+      `Exceeded send limits (email: ${LIMIT}) for today`,
+    );
 
     const { count } = await database.db
       .selectFrom('notifications')
@@ -79,7 +100,12 @@ describe('daily limit with concurrent batches and two replicas', () => {
     expect(rows.reduce((sum, r) => sum + r.sent, 0)).toBe(LIMIT);
 
     // A replica that had not looked at this service yet reads the sum, and refuses at once.
-    expectError(await send(replicas[1]!.url, 0), 429, 'TooManyRequestsError', `Exceeded send limits (email: ${LIMIT}) for today`);
+    expectError(
+      await send(replicas[1]!.url, 0),
+      429,
+      'TooManyRequestsError',
+      `Exceeded send limits (email: ${LIMIT}) for today`,
+    );
   });
 
   it('a replica counts what others wrote on other shards, from the total its own write returns', async () => {

@@ -14,13 +14,19 @@ const emailTemplate = {
   type: 'email' as const,
   versions: [
     { name: 'Email v1', subject: 'Old subject', content: 'Old body ((name))' },
-    { name: 'Functional test email', subject: 'Functional Tests are good', content: 'Hello ((name))\r\n\r\nFunctional test help make our world a better place' },
+    {
+      name: 'Functional test email',
+      subject: 'Functional Tests are good',
+      content: 'Hello ((name))\r\n\r\nFunctional test help make our world a better place',
+    },
   ],
 };
 const smsTemplate = {
   key: 'sms',
   type: 'sms' as const,
-  versions: [{ name: 'Functional test sms', content: 'Hello ((name))\r\n\r\nFunctional Tests make our world a better place' }],
+  versions: [
+    { name: 'Functional test sms', content: 'Hello ((name))\r\n\r\nFunctional Tests make our world a better place' },
+  ],
 };
 
 export function fixture(): BootstrapFile {
@@ -42,8 +48,18 @@ export function fixture(): BootstrapFile {
         templates: [
           emailTemplate,
           smsTemplate,
-          { key: 'archived', type: 'email', archived: true, versions: [{ name: 'Old', subject: 'Old', content: 'Gone' }] },
-          { key: 'urgent', type: 'sms', category: 'high', versions: [{ name: 'Urgent code', content: 'Your code is ((code))' }] },
+          {
+            key: 'archived',
+            type: 'email',
+            archived: true,
+            versions: [{ name: 'Old', subject: 'Old', content: 'Gone' }],
+          },
+          {
+            key: 'urgent',
+            type: 'sms',
+            category: 'high',
+            versions: [{ name: 'Urgent code', content: 'Your code is ((code))' }],
+          },
         ],
         api_keys: [
           { name: 'live', type: 'normal' },
@@ -74,7 +90,10 @@ export function fixture(): BootstrapFile {
         team: [{ name: 'Trial Member', email: 'trial.member@example.gc.ca' }],
         guest_list: [GUEST_EMAIL],
         templates: [{ ...emailTemplate, key: 'trial-email' }],
-        api_keys: [{ name: 'trial', type: 'normal' }, { name: 'trial-test', type: 'test' }],
+        api_keys: [
+          { name: 'trial', type: 'normal' },
+          { name: 'trial-test', type: 'test' },
+        ],
       },
     ],
   };

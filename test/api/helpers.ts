@@ -50,7 +50,12 @@ export interface CallOptions {
 }
 
 /** One HTTP request to Envoi; the body is parsed as JSON when it is JSON. */
-export async function call(baseUrl: string, method: string, path: string, opts: CallOptions = {}): Promise<ApiResponse> {
+export async function call(
+  baseUrl: string,
+  method: string,
+  path: string,
+  opts: CallOptions = {},
+): Promise<ApiResponse> {
   const headers: Record<string, string> = {};
   if (opts.authorization !== undefined) headers.authorization = opts.authorization;
   else if (opts.key) headers.authorization = bearer(opts.key);
@@ -64,7 +69,7 @@ export async function call(baseUrl: string, method: string, path: string, opts: 
   }
   const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
   const text = await res.text();
-  let parsed: unknown = undefined;
+  let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
@@ -74,7 +79,12 @@ export async function call(baseUrl: string, method: string, path: string, opts: 
 }
 
 /** Asserts a v2 error response: status, shape, and exactly one error with this name and message. */
-export function expectError(res: { status: number; body: unknown }, status: number, error: string, message: string): void {
+export function expectError(
+  res: { status: number; body: unknown },
+  status: number,
+  error: string,
+  message: string,
+): void {
   expectSchema('error', res.body);
   expect({ status: res.status, body: res.body }).toEqual({
     status,
@@ -152,7 +162,10 @@ export function notificationRow(spec: RowSpec): Insertable<NotificationsTable> {
 /** Inserts rows in chunks (one statement each) and returns their ids in the order given. */
 export async function insertNotifications(db: Db, rows: Insertable<NotificationsTable>[]): Promise<string[]> {
   for (let i = 0; i < rows.length; i += 200) {
-    await db.insertInto('notifications').values(rows.slice(i, i + 200)).execute();
+    await db
+      .insertInto('notifications')
+      .values(rows.slice(i, i + 200))
+      .execute();
   }
   return rows.map((r) => r.id);
 }
@@ -165,7 +178,12 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * GETs a notification until its status is no longer `created`/`sending`/`pending`, at most `attempts` times.
  * Returns the last body read; the caller asserts the status.
  */
-export async function pollUntilFinal(baseUrl: string, key: string, id: string, attempts = 1000): Promise<ApiResponse['body']> {
+export async function pollUntilFinal(
+  baseUrl: string,
+  key: string,
+  id: string,
+  attempts = 1000,
+): Promise<ApiResponse['body']> {
   let body: ApiResponse['body'];
   for (let i = 0; i < attempts; i++) {
     const res = await call(baseUrl, 'GET', `/v2/notifications/${id}`, { key });

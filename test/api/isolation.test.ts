@@ -70,7 +70,12 @@ beforeAll(async () => {
   bTextId = (
     await envoi.database.db
       .insertInto('received_texts')
-      .values({ service_id: OTHER_ID, notify_number: '+16135550999', user_number: '+16135550123', content: 'For B only' })
+      .values({
+        service_id: OTHER_ID,
+        notify_number: '+16135550999',
+        user_number: '+16135550123',
+        content: 'For B only',
+      })
       .returning('id')
       .executeTakeFirstOrThrow()
   ).id;
@@ -97,7 +102,13 @@ describe('service A’s key and service B’s data', () => {
   });
 
   it('B’s notifications never appear in A’s lists, whatever the filters', async () => {
-    const queries = ['', '?reference=shared-ref', '?template_type=sms', '?template_type=email&status=created', `?older_than=${aEmailId}`];
+    const queries = [
+      '',
+      '?reference=shared-ref',
+      '?template_type=sms',
+      '?template_type=email&status=created',
+      `?older_than=${aEmailId}`,
+    ];
     for (const query of queries) {
       const res = await call(envoi.url, 'GET', `/v2/notifications${query}`, { key: aKey });
       expect(res.status).toBe(200);
@@ -124,7 +135,12 @@ describe('service A’s key and service B’s data', () => {
     notFound(await call(envoi.url, 'GET', `/v2/template/${tid}`, { key: aKey }));
     notFound(await call(envoi.url, 'GET', `/v2/template/${tid}/version/1`, { key: aKey }));
     notFound(await call(envoi.url, 'GET', `/v2/template/${tid}/version/2`, { key: aKey }));
-    notFound(await call(envoi.url, 'POST', `/v2/template/${tid}/preview`, { key: aKey, json: { personalisation: { name: 'x' } } }));
+    notFound(
+      await call(envoi.url, 'POST', `/v2/template/${tid}/preview`, {
+        key: aKey,
+        json: { personalisation: { name: 'x' } },
+      }),
+    );
     // And the other way round.
     notFound(await call(envoi.url, 'GET', `/v2/template/${a.templates.email}`, { key: bKey }));
   });
@@ -154,9 +170,19 @@ describe('service A’s key and service B’s data', () => {
     const replyTo = a.reply_to['reply@example.gc.ca'];
     const res = await call(envoi.url, 'POST', '/v2/notifications/email', {
       key: bKey,
-      json: { email_address: 'x@example.com', template_id: b.templates['other-email'], personalisation: { name: 'x' }, email_reply_to_id: replyTo },
+      json: {
+        email_address: 'x@example.com',
+        template_id: b.templates['other-email'],
+        personalisation: { name: 'x' },
+        email_reply_to_id: replyTo,
+      },
     });
-    expectError(res, 400, 'BadRequestError', `email_reply_to_id ${replyTo} does not exist in database for service id ${OTHER_ID}`);
+    expectError(
+      res,
+      400,
+      'BadRequestError',
+      `email_reply_to_id ${replyTo} does not exist in database for service id ${OTHER_ID}`,
+    );
   });
 
   it('received texts: each service sees only its own; older_than naming B’s text gives A nothing', async () => {
@@ -168,7 +194,9 @@ describe('service A’s key and service B’s data', () => {
 
     const bTexts = await call(envoi.url, 'GET', '/v2/received-text-messages', { key: bKey });
     expectSchema('receivedTextList', bTexts.body);
-    expect(bTexts.body.received_text_messages.map((t: { id: string; content: string }) => [t.id, t.content])).toEqual([[bTextId, 'For B only']]);
+    expect(bTexts.body.received_text_messages.map((t: { id: string; content: string }) => [t.id, t.content])).toEqual([
+      [bTextId, 'For B only'],
+    ]);
 
     const paged = await call(envoi.url, 'GET', `/v2/received-text-messages?older_than=${bTextId}`, { key: aKey });
     expect(paged.status).toBe(200);
@@ -188,7 +216,11 @@ describe('a token naming B’s service, signed with A’s secret', () => {
       ['POST', `/v2/template/${b.templates['other-email']}/preview`, { personalisation: { name: 'x' } }],
       ['GET', '/v2/templates'],
       ['GET', '/v2/received-text-messages'],
-      ['POST', '/v2/notifications/email', { email_address: 'x@example.com', template_id: b.templates['other-email'], personalisation: { name: 'x' } }],
+      [
+        'POST',
+        '/v2/notifications/email',
+        { email_address: 'x@example.com', template_id: b.templates['other-email'], personalisation: { name: 'x' } },
+      ],
     ];
     for (const [method, path, json] of requests) {
       const res = await call(envoi.url, method, path, { authorization: forged(), json });

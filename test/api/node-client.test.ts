@@ -51,7 +51,11 @@ describe('sendEmail', () => {
       id,
       reference: 'client-ref',
       uri: `${envoi.url}/v2/notifications/${id}`,
-      template: { id: live.templates.email, version: 2, uri: `${envoi.url}/services/${LIVE_ID}/templates/${live.templates.email}` },
+      template: {
+        id: live.templates.email,
+        version: 2,
+        uri: `${envoi.url}/services/${LIVE_ID}/templates/${live.templates.email}`,
+      },
       scheduled_for: null,
       content: {
         from_email: 'live.service@notification.localhost',
@@ -114,7 +118,9 @@ describe('sendEmail', () => {
       sanitiseContentFor: ['N A_M-E'],
     });
     expect(res.status).toBe(201);
-    expect(res.data.sanitised_content).toEqual({ Name: { unsanitised: value, sanitised: value.replaceAll('-', '\\-') } });
+    expect(res.data.sanitised_content).toEqual({
+      Name: { unsanitised: value, sanitised: value.replaceAll('-', '\\-') },
+    });
   });
 
   it('reports sanitised_content as {} when sanitising changed nothing', async () => {
@@ -130,7 +136,10 @@ describe('sendEmail', () => {
 
 describe('sendSms', () => {
   it('sends with the service default sender and the normalised body', async () => {
-    const res = await liveClient.sendSms(live.templates.sms, TEAM_MOBILE, { personalisation: { name: 'Foo' }, reference: 'sms-ref' });
+    const res = await liveClient.sendSms(live.templates.sms, TEAM_MOBILE, {
+      personalisation: { name: 'Foo' },
+      reference: 'sms-ref',
+    });
     expect(res.status).toBe(201);
     expectSchema('postSmsResponse', res.data);
     const id = res.data.id;
@@ -138,7 +147,11 @@ describe('sendSms', () => {
       id,
       reference: 'sms-ref',
       uri: `${envoi.url}/v2/notifications/${id}`,
-      template: { id: live.templates.sms, version: 1, uri: `${envoi.url}/services/${LIVE_ID}/templates/${live.templates.sms}` },
+      template: {
+        id: live.templates.sms,
+        version: 1,
+        uri: `${envoi.url}/services/${LIVE_ID}/templates/${live.templates.sms}`,
+      },
       scheduled_for: null,
       content: { from_number: 'Envoi', body: SMS_BODY },
     });
@@ -157,7 +170,10 @@ describe('sendSms', () => {
 
 describe('getNotificationById', () => {
   it('reads with the live key an email sent with the team key', async () => {
-    const sent = await teamClient.sendEmail(live.templates.email, TEAM_EMAIL, { personalisation: { name: 'Foo' }, reference: 'team-sent' });
+    const sent = await teamClient.sendEmail(live.templates.email, TEAM_EMAIL, {
+      personalisation: { name: 'Foo' },
+      reference: 'team-sent',
+    });
     expect(sent.status).toBe(201);
 
     const res = await liveClient.getNotificationById(sent.data.id);
@@ -172,7 +188,11 @@ describe('getNotificationById', () => {
       status: 'created',
       body: EMAIL_BODY,
       subject: EMAIL_SUBJECT,
-      template: { id: live.templates.email, version: 2, uri: `${envoi.url}/v2/template/${live.templates.email}/version/2` },
+      template: {
+        id: live.templates.email,
+        version: 2,
+        uri: `${envoi.url}/v2/template/${live.templates.email}/version/2`,
+      },
       sent_at: null,
       completed_at: null,
       scheduled_for: null,
@@ -203,7 +223,9 @@ describe('getNotificationById', () => {
   });
 
   it('gives back the email address exactly as the client sent it', async () => {
-    const sent = await liveClient.sendEmail(live.templates.email, 'Mixed.Case@Example.com', { personalisation: { name: 'Foo' } });
+    const sent = await liveClient.sendEmail(live.templates.email, 'Mixed.Case@Example.com', {
+      personalisation: { name: 'Foo' },
+    });
     const res = await liveClient.getNotificationById(sent.data.id);
     expect(res.data.email_address).toBe('Mixed.Case@Example.com');
   });
@@ -223,15 +245,37 @@ describe('getNotifications', () => {
   let statusIds: Record<string, string>;
 
   beforeAll(async () => {
-    const statuses = ['created', 'sending', 'pending', 'sent', 'delivered', 'permanent-failure', 'temporary-failure', 'technical-failure'];
+    const statuses = [
+      'created',
+      'sending',
+      'pending',
+      'sent',
+      'delivered',
+      'permanent-failure',
+      'temporary-failure',
+      'technical-failure',
+    ];
     const rows = statuses.map((status, i) =>
-      notificationRow({ serviceId: LIVE_ID, templateId: live.templates.email, templateVersion: 2, status, reference: 'status-mix', createdAt: at(i) }),
+      notificationRow({
+        serviceId: LIVE_ID,
+        templateId: live.templates.email,
+        templateVersion: 2,
+        status,
+        reference: 'status-mix',
+        createdAt: at(i),
+      }),
     );
     const ids = await insertNotifications(envoi.database.db, rows);
     statusIds = Object.fromEntries(statuses.map((s, i) => [s, ids[i]]));
   });
 
-  async function idsFor(client: NotifyClientInstance, type?: string, status?: string, reference?: string, olderThan?: string) {
+  async function idsFor(
+    client: NotifyClientInstance,
+    type?: string,
+    status?: string,
+    reference?: string,
+    olderThan?: string,
+  ) {
     const res = await client.getNotifications(type, status, reference, olderThan);
     expect(res.status).toBe(200);
     expectSchema('notificationList', res.data);
@@ -250,15 +294,36 @@ describe('getNotifications', () => {
       statusIds['temporary-failure'],
       statusIds['technical-failure'],
     ]);
-    expect(await idsFor(liveClient, undefined, 'accepted', 'status-mix')).toEqual([statusIds.created, statusIds.sending]);
+    expect(await idsFor(liveClient, undefined, 'accepted', 'status-mix')).toEqual([
+      statusIds.created,
+      statusIds.sending,
+    ]);
     expect(await idsFor(liveClient, undefined, 'received', 'status-mix')).toEqual([statusIds.delivered]);
   });
 
   it('filters by template_type and by exact reference', async () => {
     const rows = [
-      notificationRow({ serviceId: LIVE_ID, templateId: live.templates.email, type: 'email', reference: 'by-type', createdAt: at(1) }),
-      notificationRow({ serviceId: LIVE_ID, templateId: live.templates.sms, type: 'sms', reference: 'by-type', createdAt: at(2) }),
-      notificationRow({ serviceId: LIVE_ID, templateId: live.templates.sms, type: 'sms', reference: 'by-type-2', createdAt: at(3) }),
+      notificationRow({
+        serviceId: LIVE_ID,
+        templateId: live.templates.email,
+        type: 'email',
+        reference: 'by-type',
+        createdAt: at(1),
+      }),
+      notificationRow({
+        serviceId: LIVE_ID,
+        templateId: live.templates.sms,
+        type: 'sms',
+        reference: 'by-type',
+        createdAt: at(2),
+      }),
+      notificationRow({
+        serviceId: LIVE_ID,
+        templateId: live.templates.sms,
+        type: 'sms',
+        reference: 'by-type-2',
+        createdAt: at(3),
+      }),
     ];
     const [email, sms] = await insertNotifications(envoi.database.db, rows);
     expect(await idsFor(liveClient, 'sms', undefined, 'by-type')).toEqual([sms]);
@@ -268,7 +333,14 @@ describe('getNotifications', () => {
 
   it('lists only notifications sent with the caller’s key type', async () => {
     const rows = (['normal', 'team', 'test'] as const).map((keyType, i) =>
-      notificationRow({ serviceId: LIVE_ID, templateId: live.templates.email, keyType, reference: 'key-types', status: 'delivered', createdAt: at(i) }),
+      notificationRow({
+        serviceId: LIVE_ID,
+        templateId: live.templates.email,
+        keyType,
+        reference: 'key-types',
+        status: 'delivered',
+        createdAt: at(i),
+      }),
     );
     const [normal, team, test] = await insertNotifications(envoi.database.db, rows);
     expect(await idsFor(liveClient, undefined, undefined, 'key-types')).toEqual([normal]);
@@ -278,14 +350,23 @@ describe('getNotifications', () => {
 
   it('pages 250 at a time with olderThanId across more than 250 rows, with links.current and links.next', async () => {
     const rows = Array.from({ length: 300 }, (_, i) =>
-      notificationRow({ serviceId: LIVE_ID, templateId: live.templates.email, templateVersion: 2, reference: 'paging', createdAt: at(100 + i) }),
+      notificationRow({
+        serviceId: LIVE_ID,
+        templateId: live.templates.email,
+        templateVersion: 2,
+        reference: 'paging',
+        createdAt: at(100 + i),
+      }),
     );
     const inserted = await insertNotifications(envoi.database.db, rows);
 
     const first = await liveClient.getNotifications('email', undefined, 'paging');
     expectSchema('notificationList', first.data);
     expect(first.data.notifications.map((n) => n.id)).toEqual(inserted.slice(0, 250));
-    expectLink(first.data.links.current, envoi.url, '/v2/notifications', { template_type: 'email', reference: 'paging' });
+    expectLink(first.data.links.current, envoi.url, '/v2/notifications', {
+      template_type: 'email',
+      reference: 'paging',
+    });
     expectLink(first.data.links.next, envoi.url, '/v2/notifications', {
       template_type: 'email',
       reference: 'paging',
@@ -323,7 +404,12 @@ describe('getNotifications', () => {
   });
 
   it('gives an empty page for an older_than id that does not exist', async () => {
-    const res = await liveClient.getNotifications(undefined, undefined, undefined, '0b7e2f8a-1c3d-4e5f-8a9b-0c1d2e3f4a5b');
+    const res = await liveClient.getNotifications(
+      undefined,
+      undefined,
+      undefined,
+      '0b7e2f8a-1c3d-4e5f-8a9b-0c1d2e3f4a5b',
+    );
     expectSchema('notificationList', res.data);
     expect(res.data.notifications).toEqual([]);
   });
@@ -359,7 +445,13 @@ describe('templates', () => {
     const v2 = await liveClient.getTemplateByIdAndVersion(live.templates.email, 2);
     expectSchema('template', v1.data);
     expectSchema('template', v2.data);
-    expect(v1.data).toMatchObject({ id: live.templates.email, version: 1, name: 'Email v1', subject: 'Old subject', body: 'Old body ((name))' });
+    expect(v1.data).toMatchObject({
+      id: live.templates.email,
+      version: 1,
+      name: 'Email v1',
+      subject: 'Old subject',
+      body: 'Old body ((name))',
+    });
     expect(v2.data).toMatchObject({
       id: live.templates.email,
       version: 2,
@@ -377,7 +469,10 @@ describe('templates', () => {
 
   it('getTemplateByIdAndVersion answers 404 for a version that does not exist', async () => {
     const failure = await clientFailure(liveClient.getTemplateByIdAndVersion(live.templates.email, 3));
-    expect(failure).toEqual({ status: 404, data: { status_code: 404, errors: [{ error: 'NoResultFound', message: 'No result found' }] } });
+    expect(failure).toEqual({
+      status: 404,
+      data: { status_code: 404, errors: [{ error: 'NoResultFound', message: 'No result found' }] },
+    });
   });
 
   it('getTemplateById still returns an archived template', async () => {
@@ -390,7 +485,11 @@ describe('templates', () => {
     const all = await liveClient.getAllTemplates();
     expect(all.status).toBe(200);
     expectSchema('templateList', all.data);
-    expect(all.data.templates.map((t) => t.id)).toEqual([live.templates.email, live.templates.sms, live.templates.urgent]);
+    expect(all.data.templates.map((t) => t.id)).toEqual([
+      live.templates.email,
+      live.templates.sms,
+      live.templates.urgent,
+    ]);
 
     const sms = await liveClient.getAllTemplates('sms');
     expectSchema('templateList', sms.data);
@@ -409,14 +508,28 @@ describe('templates', () => {
     const res = await liveClient.previewTemplateById(live.templates.email, { name: 'Foo' });
     expect(res.status).toBe(200);
     expectSchema('templatePreview', res.data);
-    expect(res.data).toMatchObject({ id: live.templates.email, type: 'email', version: 2, body: EMAIL_BODY, subject: EMAIL_SUBJECT, postage: null });
+    expect(res.data).toMatchObject({
+      id: live.templates.email,
+      type: 'email',
+      version: 2,
+      body: EMAIL_BODY,
+      subject: EMAIL_SUBJECT,
+      postage: null,
+    });
     expect(res.data.html).toContain('Hello Foo');
   });
 
   it('previewTemplateById renders a text message without subject or HTML', async () => {
     const res = await liveClient.previewTemplateById(live.templates.sms, { name: 'Foo' });
     expectSchema('templatePreview', res.data);
-    expect(res.data).toMatchObject({ id: live.templates.sms, type: 'sms', version: 1, body: SMS_BODY, subject: null, html: null });
+    expect(res.data).toMatchObject({
+      id: live.templates.sms,
+      type: 'sms',
+      version: 1,
+      body: SMS_BODY,
+      subject: null,
+      html: null,
+    });
   });
 
   it('previewTemplateById without the personalisation a template needs answers 400 Missing personalisation', async () => {

@@ -28,7 +28,11 @@ let provisioned: Awaited<ReturnType<typeof applyBootstrap>>;
 
 beforeAll(async () => {
   database = await openTestDatabase();
-  config = loadConfig({ ENVOI_SECRET_KEY: TEST_SECRET_KEY, LOG_LEVEL: 'silent', ...(database.url ? { DATABASE_URL: database.url } : {}) });
+  config = loadConfig({
+    ENVOI_SECRET_KEY: TEST_SECRET_KEY,
+    LOG_LEVEL: 'silent',
+    ...(database.url ? { DATABASE_URL: database.url } : {}),
+  });
   // A rate limit of 3 per 60 s: a burst of ceil(3/3)+1 = 2, then one token every 20 s.
   const limited = (name: string, id: string) => ({
     name,
@@ -43,9 +47,18 @@ beforeAll(async () => {
     ],
   });
   const file = {
-    services: [limited('Limited service', LIMITED_ID), limited('Neighbour service', NEIGHBOUR_ID), { name: 'Arithmetic service', id: ARITHMETIC_ID }],
+    services: [
+      limited('Limited service', LIMITED_ID),
+      limited('Neighbour service', NEIGHBOUR_ID),
+      { name: 'Arithmetic service', id: ARITHMETIC_ID },
+    ],
   };
-  provisioned = await applyBootstrap(database.db, new SecretBox(TEST_SECRET_KEY), checkBootstrapFile(file, config.phoneRegion), config);
+  provisioned = await applyBootstrap(
+    database.db,
+    new SecretBox(TEST_SECRET_KEY),
+    checkBootstrapFile(file, config.phoneRegion),
+    config,
+  );
 });
 
 afterAll(async () => {
@@ -295,7 +308,10 @@ describe('the arithmetic of a sync', () => {
     try {
       const before = (await counter(NEIGHBOUR_ID, keyType)) ?? 0;
       limiter.take(NEIGHBOUR_ID, keyType, 1000);
-      await vi.waitFor(async () => expect(await counter(NEIGHBOUR_ID, keyType)).toBe(before + 1), { timeout: 5_000, interval: 10 });
+      await vi.waitFor(async () => expect(await counter(NEIGHBOUR_ID, keyType)).toBe(before + 1), {
+        timeout: 5_000,
+        interval: 10,
+      });
       limiter.take(NEIGHBOUR_ID, keyType, 1000);
       await limiter.stop();
       expect(await counter(NEIGHBOUR_ID, keyType)).toBe(before + 2);

@@ -180,7 +180,9 @@ export const notification = {
     },
     {
       if: { properties: { type: { const: 'sms' } } },
-      then: { properties: { phone_number: { type: 'string' }, email_address: { type: 'null' }, subject: { type: 'null' } } },
+      then: {
+        properties: { phone_number: { type: 'string' }, email_address: { type: 'null' }, subject: { type: 'null' } },
+      },
     },
     {
       if: { properties: { type: { const: 'sms' }, is_cost_data_ready: { const: true } } },
@@ -208,7 +210,17 @@ export const notification = {
       if: {
         properties: {
           status: {
-            enum: ['sent', 'delivered', 'failed', 'technical-failure', 'temporary-failure', 'permanent-failure', 'returned-letter', 'cancelled', 'validation-failed'],
+            enum: [
+              'sent',
+              'delivered',
+              'failed',
+              'technical-failure',
+              'temporary-failure',
+              'permanent-failure',
+              'returned-letter',
+              'cancelled',
+              'validation-failed',
+            ],
           },
         },
       },
@@ -338,7 +350,10 @@ export const receivedTextList = {
     links: {
       ...links,
       // links.current never carries a query string.
-      properties: { current: { ...url, not: { pattern: '\\?' } }, next: { ...url, pattern: '\\?older_than=[0-9a-f-]{36}$' } },
+      properties: {
+        current: { ...url, not: { pattern: '\\?' } },
+        next: { ...url, pattern: '\\?older_than=[0-9a-f-]{36}$' },
+      },
     },
   },
 } as const;
@@ -387,7 +402,9 @@ export const responseSchemas = {
 export type ResponseSchemaName = keyof typeof responseSchemas;
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module object.
-const addFormats = ((ajvFormats as unknown as { default?: unknown }).default ?? ajvFormats) as unknown as (ajv: Ajv) => Ajv;
+const addFormats = ((ajvFormats as unknown as { default?: unknown }).default ?? ajvFormats) as unknown as (
+  ajv: Ajv,
+) => Ajv;
 
 const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
 addFormats(ajv);
@@ -400,13 +417,17 @@ const validators = new Map<ResponseSchemaName, ValidateFunction>(
 export function schemaViolations(name: ResponseSchemaName, data: unknown): string[] {
   const validate = validators.get(name)!;
   if (validate(data)) return [];
-  return (validate.errors ?? []).map((e: ErrorObject) => `${e.instancePath || '(body)'} ${e.message ?? e.keyword} ${JSON.stringify(e.params)}`);
+  return (validate.errors ?? []).map(
+    (e: ErrorObject) => `${e.instancePath || '(body)'} ${e.message ?? e.keyword} ${JSON.stringify(e.params)}`,
+  );
 }
 
 /** Throws, listing every violation, unless `data` matches the named response schema. */
 export function expectSchema(name: ResponseSchemaName, data: unknown): void {
   const problems = schemaViolations(name, data);
   if (problems.length > 0) {
-    throw new Error(`response does not match the ${name} schema:\n  ${problems.join('\n  ')}\nbody: ${JSON.stringify(data)}`);
+    throw new Error(
+      `response does not match the ${name} schema:\n  ${problems.join('\n  ')}\nbody: ${JSON.stringify(data)}`,
+    );
   }
 }

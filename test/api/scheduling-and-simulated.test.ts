@@ -24,10 +24,17 @@ afterAll(async () => {
 });
 
 const sendEmail = (key: string, json: object) =>
-  call(envoi.url, 'POST', '/v2/notifications/email', { key, json: { template_id: live.templates.email, personalisation: { name: 'Foo' }, ...json } });
+  call(envoi.url, 'POST', '/v2/notifications/email', {
+    key,
+    json: { template_id: live.templates.email, personalisation: { name: 'Foo' }, ...json },
+  });
 const sendSms = (key: string, json: object) =>
-  call(envoi.url, 'POST', '/v2/notifications/sms', { key, json: { template_id: live.templates.sms, personalisation: { name: 'Foo' }, ...json } });
-const getNotification = (id: string, key = live.api_keys.live) => call(envoi.url, 'GET', `/v2/notifications/${id}`, { key });
+  call(envoi.url, 'POST', '/v2/notifications/sms', {
+    key,
+    json: { template_id: live.templates.sms, personalisation: { name: 'Foo' }, ...json },
+  });
+const getNotification = (id: string, key = live.api_keys.live) =>
+  call(envoi.url, 'GET', `/v2/notifications/${id}`, { key });
 
 /** A whole second `hours` from now, as `YYYY-MM-DDTHH:MM:SS` (no zone: UTC) and as Notify prints it. */
 function hoursAhead(hours: number): { naive: string; printed: string; date: Date } {
@@ -66,7 +73,10 @@ describe('scheduled_for', () => {
 
   it('accepts up to 96 hours ahead', async () => {
     const when = hoursAhead(95);
-    const res = await sendEmail(live.api_keys.live, { email_address: 'much-later@example.com', scheduled_for: when.naive });
+    const res = await sendEmail(live.api_keys.live, {
+      email_address: 'much-later@example.com',
+      scheduled_for: when.naive,
+    });
     created(res, 'postEmailResponse');
     expect(res.body.scheduled_for).toBe(when.printed);
   });
@@ -81,10 +91,22 @@ describe('scheduled_for', () => {
 
   it('is honoured: a scheduled message stays unsent while messages sent after it are delivered', async () => {
     const when = hoursAhead(1);
-    const scheduledLive = created(await sendEmail(live.api_keys.live, { email_address: 'later@example.com', scheduled_for: when.naive }), 'postEmailResponse');
-    const scheduledTest = created(await sendEmail(live.api_keys.test, { email_address: 'later@example.com', scheduled_for: when.naive }), 'postEmailResponse');
-    const immediateLive = created(await sendEmail(live.api_keys.live, { email_address: 'now@example.com' }), 'postEmailResponse');
-    const immediateTest = created(await sendEmail(live.api_keys.test, { email_address: 'now@example.com' }), 'postEmailResponse');
+    const scheduledLive = created(
+      await sendEmail(live.api_keys.live, { email_address: 'later@example.com', scheduled_for: when.naive }),
+      'postEmailResponse',
+    );
+    const scheduledTest = created(
+      await sendEmail(live.api_keys.test, { email_address: 'later@example.com', scheduled_for: when.naive }),
+      'postEmailResponse',
+    );
+    const immediateLive = created(
+      await sendEmail(live.api_keys.live, { email_address: 'now@example.com' }),
+      'postEmailResponse',
+    );
+    const immediateTest = created(
+      await sendEmail(live.api_keys.test, { email_address: 'now@example.com' }),
+      'postEmailResponse',
+    );
 
     expect((await pollUntilFinal(envoi.url, live.api_keys.live, immediateLive)).status).toBe('delivered');
     expect((await pollUntilFinal(envoi.url, live.api_keys.test, immediateTest)).status).toBe('delivered');
@@ -92,7 +114,12 @@ describe('scheduled_for', () => {
     for (const id of [scheduledLive, scheduledTest]) {
       const read = await getNotification(id);
       expectSchema('notification', read.body);
-      expect(read.body).toMatchObject({ status: 'created', sent_at: null, completed_at: null, scheduled_for: when.printed });
+      expect(read.body).toMatchObject({
+        status: 'created',
+        sent_at: null,
+        completed_at: null,
+        scheduled_for: when.printed,
+      });
     }
   });
 });
@@ -137,7 +164,10 @@ describe('test key', () => {
 
   for (const [address, outcome] of cases) {
     it(`an email to ${address} ends ${outcome}`, async () => {
-      const id = created(await sendEmail(live.api_keys.test, { email_address: address, reference: 'test-key-outcomes' }), 'postEmailResponse');
+      const id = created(
+        await sendEmail(live.api_keys.test, { email_address: address, reference: 'test-key-outcomes' }),
+        'postEmailResponse',
+      );
       const final = await pollUntilFinal(envoi.url, live.api_keys.test, id);
       expectSchema('notification', final);
       expect(final).toMatchObject({ id, status: outcome, email_address: address, type: 'email' });
@@ -149,12 +179,18 @@ describe('test key', () => {
     const id = created(await sendSms(live.api_keys.test, { phone_number: '+16135550199' }), 'postSmsResponse');
     const final = await pollUntilFinal(envoi.url, live.api_keys.test, id);
     expectSchema('notification', final);
-    expect(final).toMatchObject({ status: 'delivered', is_cost_data_ready: true, cost_details: { billable_sms_fragments: 1 } });
+    expect(final).toMatchObject({
+      status: 'delivered',
+      is_cost_data_ready: true,
+      cost_details: { billable_sms_fragments: 1 },
+    });
     expect(final.sent_at).not.toBeNull();
   });
 
   it('the failures are found with the failed status filter', async () => {
-    const res = await call(envoi.url, 'GET', '/v2/notifications?status=failed&reference=test-key-outcomes', { key: live.api_keys.test });
+    const res = await call(envoi.url, 'GET', '/v2/notifications?status=failed&reference=test-key-outcomes', {
+      key: live.api_keys.test,
+    });
     expectSchema('notificationList', res.body);
     expect(res.body.notifications.map((n: { email_address: string }) => n.email_address).sort()).toEqual([
       'perm-fail@simulator.notify',

@@ -116,7 +116,9 @@ describe('envoi CLI', () => {
     const again = JSON.parse((await envoi('bootstrap', EXAMPLE)).stdout);
     expect(again).toEqual(provisioned);
     if (!process.env.DATABASE_URL) {
-      expect((await readFile(path.join(dataDir, 'data', 'secret.key'), 'utf8')).trim().length).toBeGreaterThanOrEqual(32);
+      expect((await readFile(path.join(dataDir, 'data', 'secret.key'), 'utf8')).trim().length).toBeGreaterThanOrEqual(
+        32,
+      );
     }
   });
 });
@@ -128,10 +130,16 @@ describe('configuration errors', () => {
       [{ EMAIL_PROVIDER: 'pigeon' }, /EMAIL_PROVIDER must be a comma-separated list of sink, smtp, ses, got "pigeon"/],
       [{ EMAIL_PROVIDER: 'smtp' }, /EMAIL_PROVIDER=smtp needs SMTP_URL/],
       [{ DATABASE_URL: 'postgres://u:hunter2@localhost/db' }, /ENVOI_SECRET_KEY is required with DATABASE_URL/],
-      [{ DATABASE_URL: 'mysql://u:hunter2@localhost/db' }, /DATABASE_URL must start with postgres:\/\/ or postgresql:\/\/, got "mysql:\/\/u:\*\*\*@localhost\/db"/],
+      [
+        { DATABASE_URL: 'mysql://u:hunter2@localhost/db' },
+        /DATABASE_URL must start with postgres:\/\/ or postgresql:\/\/, got "mysql:\/\/u:\*\*\*@localhost\/db"/,
+      ],
     ];
     for (const [extra, message] of cases) {
-      const childEnv: NodeJS.ProcessEnv = { ...process.env, ENVOI_DATA_DIR: path.join(tmpdir(), 'envoi-never-created') };
+      const childEnv: NodeJS.ProcessEnv = {
+        ...process.env,
+        ENVOI_DATA_DIR: path.join(tmpdir(), 'envoi-never-created'),
+      };
       delete childEnv.DATABASE_URL;
       delete childEnv.ENVOI_SECRET_KEY;
       const failure = await run(process.execPath, [ENVOI, 'migrate'], { env: { ...childEnv, ...extra } }).catch(

@@ -8,7 +8,15 @@ import nodemailer from 'nodemailer';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
-import { createService, createTemplate, insertNotification, notification, startSmtpPeer, waitFor, type TemplateRef } from './fixtures.ts';
+import {
+  createService,
+  createTemplate,
+  insertNotification,
+  notification,
+  startSmtpPeer,
+  waitFor,
+  type TemplateRef,
+} from './fixtures.ts';
 import { createSmtpEmailProvider } from '../../src/delivery/providers/smtp.ts';
 import type { EmailMessage } from '../../src/delivery/providers/types.ts';
 import { startBounceListener, type BounceListener } from '../../src/delivery/receipts/bounces.ts';
@@ -65,7 +73,14 @@ describe('bounce listener', () => {
   beforeAll(async () => {
     database = await openTestDatabase();
     applier = createReceiptApplier(database.db, { logger: quiet });
-    listener = await startBounceListener({ port: 0, host: '127.0.0.1', emailDomain: DOMAIN, sink: applier, logger: quiet, maxMessageBytes: 200_000 });
+    listener = await startBounceListener({
+      port: 0,
+      host: '127.0.0.1',
+      emailDomain: DOMAIN,
+      sink: applier,
+      logger: quiet,
+      maxMessageBytes: 200_000,
+    });
     serviceId = await createService(database.db);
     template = await createTemplate(database.db, serviceId, { type: 'email', subject: 'Hi', content: 'Hello' });
   });
@@ -78,10 +93,23 @@ describe('bounce listener', () => {
 
   /** An email the relay took (status delivered, as SMTP sends are), to `to`. */
   async function deliveredEmail(to: string, status = 'delivered'): Promise<string> {
-    const id = await insertNotification(database.db, { serviceId, template, type: 'email', to, body: 'Hello', subject: 'Hi' });
+    const id = await insertNotification(database.db, {
+      serviceId,
+      template,
+      type: 'email',
+      to,
+      body: 'Hello',
+      subject: 'Hi',
+    });
     await database.db
       .updateTable('notifications')
-      .set({ status, provider: 'smtp', provider_reference: `<${id}@${DOMAIN}>`, sent_at: new Date(), updated_at: new Date() })
+      .set({
+        status,
+        provider: 'smtp',
+        provider_reference: `<${id}@${DOMAIN}>`,
+        sent_at: new Date(),
+        updated_at: new Date(),
+      })
       .where('id', '=', id)
       .execute();
     return id;
@@ -108,8 +136,15 @@ describe('bounce listener', () => {
 
   it('marks a delivered email permanent-failure on a hard bounce and suppresses the address', async () => {
     const id = await deliveredEmail('gone@example.com');
-    const info = await sendReport(`bounce+${id}@${DOMAIN}`, report(id, { recipient: 'gone@example.com', action: 'failed', status: '5.1.1',
-      diagnostic: 'smtp; 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown' }));
+    const info = await sendReport(
+      `bounce+${id}@${DOMAIN}`,
+      report(id, {
+        recipient: 'gone@example.com',
+        action: 'failed',
+        status: '5.1.1',
+        diagnostic: 'smtp; 550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown',
+      }),
+    );
     expect(info.response).toMatch(/^250/);
 
     const row = await waitFor(async () => {
@@ -117,13 +152,25 @@ describe('bounce listener', () => {
       return n.status === 'permanent-failure' ? n : undefined;
     }, 'the hard bounce to be applied');
     expect(row.provider_response).toBe('550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown');
-    expect(await suppression('gone@example.com')).toMatchObject({ channel: 'email', reason: 'hard-bounce', notification_id: id });
+    expect(await suppression('gone@example.com')).toMatchObject({
+      channel: 'email',
+      reason: 'hard-bounce',
+      notification_id: id,
+    });
   });
 
   it('marks a soft bounce temporary-failure without suppressing the address', async () => {
     const id = await deliveredEmail('full@example.com');
-    await sendReport(`bounce+${id}@${DOMAIN}`, report(id, { recipient: 'full@example.com', action: 'failed', status: '4.4.7',
-      diagnostic: 'X-Postfix; delivery temporarily suspended: connect to mx.example.com[192.0.2.1]:25: Connection timed out' }));
+    await sendReport(
+      `bounce+${id}@${DOMAIN}`,
+      report(id, {
+        recipient: 'full@example.com',
+        action: 'failed',
+        status: '4.4.7',
+        diagnostic:
+          'X-Postfix; delivery temporarily suspended: connect to mx.example.com[192.0.2.1]:25: Connection timed out',
+      }),
+    );
     const row = await waitFor(async () => {
       const n = await notification(database.db, id);
       return n.status === 'temporary-failure' ? n : undefined;
@@ -134,9 +181,19 @@ describe('bounce listener', () => {
 
   it('fails but does not suppress when the refusal is about the message, not the address', async () => {
     const id = await deliveredEmail('strict@example.com');
-    await sendReport(`bounce+${id}@${DOMAIN}`, report(id, { recipient: 'strict@example.com', action: 'failed', status: '5.7.1',
-      diagnostic: 'smtp; 550 5.7.1 Message rejected as spam by content filtering' }));
-    await waitFor(async () => (await notification(database.db, id)).status === 'permanent-failure', 'the policy bounce');
+    await sendReport(
+      `bounce+${id}@${DOMAIN}`,
+      report(id, {
+        recipient: 'strict@example.com',
+        action: 'failed',
+        status: '5.7.1',
+        diagnostic: 'smtp; 550 5.7.1 Message rejected as spam by content filtering',
+      }),
+    );
+    await waitFor(
+      async () => (await notification(database.db, id)).status === 'permanent-failure',
+      'the policy bounce',
+    );
     expect(await suppression('strict@example.com')).toBeUndefined();
   });
 
@@ -144,31 +201,57 @@ describe('bounce listener', () => {
     const delayed = await deliveredEmail('slow@example.com');
     const relayed = await deliveredEmail('relayed@example.com');
     const replied = await deliveredEmail('away@example.com');
-    await sendReport(`bounce+${delayed}@${DOMAIN}`, report(delayed, { recipient: 'slow@example.com', action: 'delayed', status: '4.4.1' }));
-    await sendReport(`bounce+${relayed}@${DOMAIN}`, report(relayed, { recipient: 'relayed@example.com', action: 'relayed', status: '2.0.0' }));
-    const info = await sendReport(`bounce+${replied}@${DOMAIN}`, [
-      'From: Away <away@example.com>',
-      `To: bounce+${replied}@${DOMAIN}`,
-      'Subject: Out of office',
-      'Auto-Submitted: auto-replied',
-      '',
-      'I am away until Monday.',
-      '',
-    ].join('\r\n'));
+    await sendReport(
+      `bounce+${delayed}@${DOMAIN}`,
+      report(delayed, { recipient: 'slow@example.com', action: 'delayed', status: '4.4.1' }),
+    );
+    await sendReport(
+      `bounce+${relayed}@${DOMAIN}`,
+      report(relayed, { recipient: 'relayed@example.com', action: 'relayed', status: '2.0.0' }),
+    );
+    const info = await sendReport(
+      `bounce+${replied}@${DOMAIN}`,
+      [
+        'From: Away <away@example.com>',
+        `To: bounce+${replied}@${DOMAIN}`,
+        'Subject: Out of office',
+        'Auto-Submitted: auto-replied',
+        '',
+        'I am away until Monday.',
+        '',
+      ].join('\r\n'),
+    );
     expect(info.response).toMatch(/^250/);
     // A hard bounce sent after them is applied, so the three before it have been handled too.
     const marker = await deliveredEmail('marker@example.com');
-    await sendReport(`bounce+${marker}@${DOMAIN}`, report(marker, { recipient: 'marker@example.com', action: 'failed', status: '5.1.1' }));
-    await waitFor(async () => (await notification(database.db, marker)).status === 'permanent-failure', 'the marker bounce');
+    await sendReport(
+      `bounce+${marker}@${DOMAIN}`,
+      report(marker, { recipient: 'marker@example.com', action: 'failed', status: '5.1.1' }),
+    );
+    await waitFor(
+      async () => (await notification(database.db, marker)).status === 'permanent-failure',
+      'the marker bounce',
+    );
 
-    for (const id of [delayed, relayed, replied]) expect((await notification(database.db, id)).status).toBe('delivered');
+    for (const id of [delayed, relayed, replied])
+      expect((await notification(database.db, id)).status).toBe('delivered');
   });
 
   it('moves a sending email to a failure too', async () => {
     const id = await deliveredEmail('pending@example.com', 'sending');
-    await sendReport(`bounce+${id}@${DOMAIN}`, report(id, { recipient: 'pending@example.com', action: 'failed', status: '5.1.2',
-      diagnostic: 'smtp; 550 5.1.2 Host unknown' }));
-    await waitFor(async () => (await notification(database.db, id)).status === 'permanent-failure', 'the bounce of a sending email');
+    await sendReport(
+      `bounce+${id}@${DOMAIN}`,
+      report(id, {
+        recipient: 'pending@example.com',
+        action: 'failed',
+        status: '5.1.2',
+        diagnostic: 'smtp; 550 5.1.2 Host unknown',
+      }),
+    );
+    await waitFor(
+      async () => (await notification(database.db, id)).status === 'permanent-failure',
+      'the bounce of a sending email',
+    );
   });
 
   it('records an abuse report as a complaint', async () => {
@@ -183,7 +266,12 @@ describe('bounce listener', () => {
 
   it('refuses recipients other than bounce addresses of its domain with 550, so it relays nothing', async () => {
     const id = randomUUID();
-    for (const to of ['someone@example.com', `service@${DOMAIN}`, `bounce+not-an-id@${DOMAIN}`, `bounce+${id}@other.example`]) {
+    for (const to of [
+      'someone@example.com',
+      `service@${DOMAIN}`,
+      `bounce+not-an-id@${DOMAIN}`,
+      `bounce+${id}@other.example`,
+    ]) {
       await expect(sendReport(to, 'Subject: hi\r\n\r\nhi\r\n')).rejects.toMatchObject({ responseCode: 550 });
     }
   });
@@ -198,12 +286,15 @@ describe('bounce listener', () => {
       await sql`ALTER TABLE notifications_away RENAME TO notifications`.execute(database.db);
     }
     await sendReport(`bounce+${id}@${DOMAIN}`, raw);
-    await waitFor(async () => (await notification(database.db, id)).status === 'permanent-failure', 'the retried report');
+    await waitFor(
+      async () => (await notification(database.db, id)).status === 'permanent-failure',
+      'the retried report',
+    );
   });
 
   it('refuses a report larger than the size limit with 552', async () => {
     const id = await deliveredEmail('big@example.com');
-    const big = report(id, { recipient: 'big@example.com', action: 'failed', status: '5.1.1' }) + 'x'.repeat(300_000) + '\r\n';
+    const big = `${report(id, { recipient: 'big@example.com', action: 'failed', status: '5.1.1' }) + 'x'.repeat(300_000)}\r\n`;
     await expect(sendReport(`bounce+${id}@${DOMAIN}`, big)).rejects.toMatchObject({ responseCode: 552 });
     expect((await notification(database.db, id)).status).toBe('delivered');
   });

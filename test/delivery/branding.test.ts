@@ -75,7 +75,8 @@ const BODY = 'Hello Alice,\n\nYour passport is **ready**.';
 /** `bytes` null keeps the stored file and changes only the alt text, as the settings page does without a file. */
 const useLogo = (db: Db, serviceId: string, bytes: Buffer | null = LOGO, alt = ALT) =>
   setBranding(db, serviceId, { branding: 'logo', logo: bytes && { bytes }, ...alt });
-const useKind = (db: Db, serviceId: string, branding: 'gc' | 'none') => setBranding(db, serviceId, { branding, logo: null, altEn: '', altFr: '' });
+const useKind = (db: Db, serviceId: string, branding: 'gc' | 'none') =>
+  setBranding(db, serviceId, { branding, logo: null, altEn: '', altFr: '' });
 
 /** As sent: mailparser would otherwise turn cid: links into data: URLs. */
 const parse = (raw: string): Promise<ParsedMail> => simpleParser(raw, { skipImageLinks: true });
@@ -96,7 +97,11 @@ describe('branding in sent email', () => {
   beforeAll(async () => {
     tdb = await openTestDatabase();
     serviceId = await createService(tdb.db, { name: 'Passport Program', localPart: 'passports' });
-    template = await createTemplate(tdb.db, serviceId, { type: 'email', subject: 'Your passport', content: 'Hello ((name)),\n\nYour passport is **ready**.' });
+    template = await createTemplate(tdb.db, serviceId, {
+      type: 'email',
+      subject: 'Your passport',
+      content: 'Hello ((name)),\n\nYour passport is **ready**.',
+    });
     relay = await startSmtpPeer();
     aws = await startAwsPeer();
   });
@@ -115,7 +120,15 @@ describe('branding in sent email', () => {
   });
 
   async function send(env: Record<string, string>): Promise<string> {
-    const id = await insertNotification(tdb.db, { serviceId, template, type: 'email', to: 'alice@example.com', subject: 'Your passport', body: BODY, personalisation: { name: 'Alice' } });
+    const id = await insertNotification(tdb.db, {
+      serviceId,
+      template,
+      type: 'email',
+      to: 'alice@example.com',
+      subject: 'Your passport',
+      body: BODY,
+      personalisation: { name: 'Alice' },
+    });
     const worker = startWorker({ db: tdb.db, config: testConfig(env), retryDelayMs: () => 0 });
     workers.push(worker);
     await worker.drain();
@@ -219,7 +232,9 @@ describe('showHeaderImage', () => {
   });
 
   it('shows the signature of an email sent with it after the service has changed its branding', () => {
-    expect(showHeaderImage(sent('cid:gc-signature@envoi'), { kind: 'none' })).toBe(sent(`data:image/png;base64,${GC_SIGNATURE.en.toString('base64')}`));
+    expect(showHeaderImage(sent('cid:gc-signature@envoi'), { kind: 'none' })).toBe(
+      sent(`data:image/png;base64,${GC_SIGNATURE.en.toString('base64')}`),
+    );
   });
 
   it('leaves other images as they are, and a logo the service no longer uses', () => {
@@ -235,10 +250,51 @@ describe('imageSize', () => {
 
   it('reads a JPEG’s size from its frame header, past the segments before it', () => {
     const jpeg = Buffer.from([
-      0xff, 0xd8, // start of image
-      0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, // APP0
-      0xff, 0xc4, 0x00, 0x04, 0x00, 0x00, // a Huffman table (C4 is not a frame)
-      0xff, 0xc0, 0x00, 0x11, 0x08, 0x00, 0x3c, 0x01, 0xe0, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01, // SOF0: 60 × 480
+      0xff,
+      0xd8, // start of image
+      0xff,
+      0xe0,
+      0x00,
+      0x10,
+      0x4a,
+      0x46,
+      0x49,
+      0x46,
+      0x00,
+      0x01,
+      0x01,
+      0x00,
+      0x00,
+      0x01,
+      0x00,
+      0x01,
+      0x00,
+      0x00, // APP0
+      0xff,
+      0xc4,
+      0x00,
+      0x04,
+      0x00,
+      0x00, // a Huffman table (C4 is not a frame)
+      0xff,
+      0xc0,
+      0x00,
+      0x11,
+      0x08,
+      0x00,
+      0x3c,
+      0x01,
+      0xe0,
+      0x03,
+      0x01,
+      0x22,
+      0x00,
+      0x02,
+      0x11,
+      0x01,
+      0x03,
+      0x11,
+      0x01, // SOF0: 60 × 480
     ]);
     expect(imageSize(jpeg)).toEqual({ width: 480, height: 60 });
   });
@@ -266,7 +322,10 @@ describeWithBrowser('branding in previews', () => {
     const client = new NotifyClient(envoi.url, service.api_keys['bootstrap live']!);
     const response = await client.sendEmail(templateId, TEAM_EMAIL, { personalisation: { name: 'Pat' } });
     notificationId = (response as unknown as { data: { id: string } }).data.id;
-    await waitFor(async () => (await envoi.database.db.selectFrom('outbox').select('id').execute()).length === 1, 'the email to reach the outbox');
+    await waitFor(
+      async () => (await envoi.database.db.selectFrom('outbox').select('id').execute()).length === 1,
+      'the email to reach the outbox',
+    );
   });
 
   afterAll(async () => {
@@ -292,7 +351,11 @@ describeWithBrowser('branding in previews', () => {
     for (const path of [`/templates/${templateId}/preview?p.name=Pat`, `/notifications/${notificationId}`, '/outbox']) {
       await page.goto(`${envoi.url}/services/${serviceId}${path}`);
       await expectAccessible(page);
-      expect(await frameLogo(page), path).toEqual({ alt: 'Passport Program / Programme de passeport', loaded: [480, 120], shown: [300, 75] });
+      expect(await frameLogo(page), path).toEqual({
+        alt: 'Passport Program / Programme de passeport',
+        loaded: [480, 120],
+        shown: [300, 75],
+      });
     }
     await page.context().close();
   });
@@ -305,7 +368,11 @@ describeWithBrowser('branding in previews', () => {
       await page.goto(`${envoi.url}/services/${serviceId}${path}`);
       await expectAccessible(page);
       // The email is English: its signature is the English-first one, whatever the reader's language.
-      expect(await frameLogo(page), path).toEqual({ alt: 'Government of Canada / Gouvernement du Canada', loaded: [600, 58], shown: [300, 29] });
+      expect(await frameLogo(page), path).toEqual({
+        alt: 'Government of Canada / Gouvernement du Canada',
+        loaded: [600, 58],
+        shown: [300, 29],
+      });
     }
     await page.context().close();
   });

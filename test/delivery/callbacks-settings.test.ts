@@ -38,14 +38,33 @@ afterAll(async () => {
 });
 
 async function callbackRows(serviceId: string) {
-  return db.selectFrom('service_callbacks').selectAll().where('service_id', '=', serviceId).orderBy('callback_type').execute();
+  return db
+    .selectFrom('service_callbacks')
+    .selectAll()
+    .where('service_id', '=', serviceId)
+    .orderBy('callback_type')
+    .execute();
 }
 
 describe('setting a callback', () => {
   it('stores the URL, seals the token and gives the service one whsec_ secret', async () => {
     const serviceId = await createService(db);
-    const first = await setCallback(db, secrets, serviceId, 'delivery_status', { url: 'https://example.gc.ca/status', bearerToken: 'token-1234567' }, ALLOWED);
-    const second = await setCallback(db, secrets, serviceId, 'inbound_sms', { url: 'https://example.gc.ca/inbound', bearerToken: 'token-abcdefg' }, ALLOWED);
+    const first = await setCallback(
+      db,
+      secrets,
+      serviceId,
+      'delivery_status',
+      { url: 'https://example.gc.ca/status', bearerToken: 'token-1234567' },
+      ALLOWED,
+    );
+    const second = await setCallback(
+      db,
+      secrets,
+      serviceId,
+      'inbound_sms',
+      { url: 'https://example.gc.ca/inbound', bearerToken: 'token-abcdefg' },
+      ALLOWED,
+    );
 
     expect(first.webhookSecret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
     const keyBytes = Buffer.from(first.webhookSecret.slice('whsec_'.length), 'base64').length;
@@ -54,7 +73,11 @@ describe('setting a callback', () => {
     expect(second.webhookSecret).toBe(first.webhookSecret);
     expect(await ensureWebhookSecret(db, secrets, serviceId)).toBe(first.webhookSecret);
 
-    const service = await db.selectFrom('services').select('webhook_secret_sealed').where('id', '=', serviceId).executeTakeFirstOrThrow();
+    const service = await db
+      .selectFrom('services')
+      .select('webhook_secret_sealed')
+      .where('id', '=', serviceId)
+      .executeTakeFirstOrThrow();
     expect(service.webhook_secret_sealed).not.toContain(first.webhookSecret.slice(6));
     const rows = await callbackRows(serviceId);
     expect(rows.map((r) => [r.callback_type, r.url])).toEqual([
@@ -72,13 +95,34 @@ describe('setting a callback', () => {
 
   it('replaces a callback of the same type, writes nothing when nothing changed, and removes one', async () => {
     const serviceId = await createService(db);
-    await setCallback(db, secrets, serviceId, 'complaint', { url: 'https://a.example/c', bearerToken: 'token-1234567' }, ALLOWED);
+    await setCallback(
+      db,
+      secrets,
+      serviceId,
+      'complaint',
+      { url: 'https://a.example/c', bearerToken: 'token-1234567' },
+      ALLOWED,
+    );
     const [before] = await callbackRows(serviceId);
-    const same = await setCallback(db, secrets, serviceId, 'complaint', { url: 'https://a.example/c', bearerToken: 'token-1234567' }, ALLOWED);
+    const same = await setCallback(
+      db,
+      secrets,
+      serviceId,
+      'complaint',
+      { url: 'https://a.example/c', bearerToken: 'token-1234567' },
+      ALLOWED,
+    );
     expect(same.changed).toBe(false);
     expect(await callbackRows(serviceId)).toEqual([before]);
 
-    const replaced = await setCallback(db, secrets, serviceId, 'complaint', { url: 'https://b.example/c', bearerToken: 'token-7654321' }, ALLOWED);
+    const replaced = await setCallback(
+      db,
+      secrets,
+      serviceId,
+      'complaint',
+      { url: 'https://b.example/c', bearerToken: 'token-7654321' },
+      ALLOWED,
+    );
     expect(replaced.changed).toBe(true);
     const rows = await callbackRows(serviceId);
     expect(rows).toHaveLength(1);
@@ -94,10 +138,14 @@ describe('setting a callback', () => {
     const attempt = (url: string, bearerToken: string) =>
       setCallback(db, secrets, serviceId, 'delivery_status', { url, bearerToken }, ALLOWED);
 
-    await expect(attempt('http://example.gc.ca/cb', 'token-1234567')).rejects.toThrow(/must start with https:\/\/ \(example\.gc\.ca is not in CALLBACK_ALLOWED_HOSTS\)/);
+    await expect(attempt('http://example.gc.ca/cb', 'token-1234567')).rejects.toThrow(
+      /must start with https:\/\/ \(example\.gc\.ca is not in CALLBACK_ALLOWED_HOSTS\)/,
+    );
     await expect(attempt('not a url', 'token-1234567')).rejects.toThrow(/"not a url" is not a valid URL/);
     await expect(attempt('ftp://example.gc.ca/cb', 'token-1234567')).rejects.toThrow(/must start with https:\/\//);
-    await expect(attempt('https://example.gc.ca/cb', 'short')).rejects.toThrow(/bearer_token: must be at least 10 characters/);
+    await expect(attempt('https://example.gc.ca/cb', 'short')).rejects.toThrow(
+      /bearer_token: must be at least 10 characters/,
+    );
     await expect(attempt('https://example.gc.ca/cb', 'short')).rejects.toBeInstanceOf(CallbackSettingsError);
     expect(await callbackRows(serviceId)).toEqual([]);
 
@@ -138,18 +186,27 @@ describe('callbacks in the bootstrap file', () => {
     expect(message).toMatch(/\/services\/0\/callbacks\/inbound_sms\/url: "::nope" is not a valid URL/);
     expect(message).toMatch(/\/services\/0\/callbacks\/inbound_sms\/bearer_token: must be at least 10 characters/);
 
-    expect(() => checkBootstrapFile(file({ returned_letter: { url: 'https://x.example', bearer_token: 'token-1234567' } }), 'CA')).toThrow(
-      /callbacks: must NOT have additional properties/,
-    );
+    expect(() =>
+      checkBootstrapFile(file({ returned_letter: { url: 'https://x.example', bearer_token: 'token-1234567' } }), 'CA'),
+    ).toThrow(/callbacks: must NOT have additional properties/);
     // Without the operator's list, a plain http URL is judged when the file is applied.
-    expect(() => checkBootstrapFile(file({ complaint: { url: 'http://x.example/c', bearer_token: 'token-1234567' } }), 'CA')).not.toThrow();
+    expect(() =>
+      checkBootstrapFile(file({ complaint: { url: 'http://x.example/c', bearer_token: 'token-1234567' } }), 'CA'),
+    ).not.toThrow();
   });
 
   it('refuses, when applied, a plain http URL for a host that is not allowed', async () => {
-    const checked = checkBootstrapFile(file({ complaint: { url: 'http://x.example/c', bearer_token: 'token-1234567' } }), 'CA') as BootstrapFile;
-    await expect(applyBootstrap(db, secrets, checked, { phoneRegion: 'CA', emailDomain: 'notify.test.example', callbacks: { allowedHosts: [] } })).rejects.toThrow(
-      /complaint callback is not valid: url: must start with https:\/\//,
-    );
+    const checked = checkBootstrapFile(
+      file({ complaint: { url: 'http://x.example/c', bearer_token: 'token-1234567' } }),
+      'CA',
+    ) as BootstrapFile;
+    await expect(
+      applyBootstrap(db, secrets, checked, {
+        phoneRegion: 'CA',
+        emailDomain: 'notify.test.example',
+        callbacks: { allowedHosts: [] },
+      }),
+    ).rejects.toThrow(/complaint callback is not valid: url: must start with https:\/\//);
   });
 
   it('round-trips: applied twice it changes nothing, and the secret it prints verifies real callbacks', async () => {
@@ -179,18 +236,38 @@ describe('callbacks in the bootstrap file', () => {
           { name: 'No callbacks' },
         ],
       };
-      const first = await applyBootstrap(db, secrets, checkBootstrapFile(data, 'CA', config.callbacks.allowedHosts), config);
+      const first = await applyBootstrap(
+        db,
+        secrets,
+        checkBootstrapFile(data, 'CA', config.callbacks.allowedHosts),
+        config,
+      );
       const service = first.services[0]!;
       expect(service.webhook_secret).toMatch(/^whsec_/);
       expect(first.services[1]!.webhook_secret).toBeUndefined();
       const rowsBefore = await callbackRows(service.id);
-      const secretBefore = await db.selectFrom('services').select('webhook_secret_sealed').where('id', '=', service.id).executeTakeFirstOrThrow();
+      const secretBefore = await db
+        .selectFrom('services')
+        .select('webhook_secret_sealed')
+        .where('id', '=', service.id)
+        .executeTakeFirstOrThrow();
       expect(rowsBefore.map((r) => r.callback_type)).toEqual(['complaint', 'delivery_status']);
 
-      const second = await applyBootstrap(db, secrets, checkBootstrapFile(data, 'CA', config.callbacks.allowedHosts), config);
+      const second = await applyBootstrap(
+        db,
+        secrets,
+        checkBootstrapFile(data, 'CA', config.callbacks.allowedHosts),
+        config,
+      );
       expect(second).toEqual(first);
       expect(await callbackRows(service.id)).toEqual(rowsBefore);
-      expect(await db.selectFrom('services').select('webhook_secret_sealed').where('id', '=', service.id).executeTakeFirstOrThrow()).toEqual(secretBefore);
+      expect(
+        await db
+          .selectFrom('services')
+          .select('webhook_secret_sealed')
+          .where('id', '=', service.id)
+          .executeTakeFirstOrThrow(),
+      ).toEqual(secretBefore);
 
       // A status change for the bootstrapped service reaches the receiver, signed with the printed secret.
       const notificationId = await insertNotification(db, {
@@ -212,9 +289,16 @@ describe('callbacks in the bootstrap file', () => {
       const r = received[0]!;
       expect(r.headers.authorization).toBe('Bearer bootstrap-token-1');
       const key = Buffer.from(service.webhook_secret!.slice('whsec_'.length), 'base64');
-      const mac = createHmac('sha256', key).update(`${r.headers['webhook-id']}.${r.headers['webhook-timestamp']}.${r.body}`).digest('base64');
+      const mac = createHmac('sha256', key)
+        .update(`${r.headers['webhook-id']}.${r.headers['webhook-timestamp']}.${r.body}`)
+        .digest('base64');
       expect(r.headers['webhook-signature']).toBe(`v1,${mac}`);
-      expect(JSON.parse(r.body)).toMatchObject({ id: notificationId, status: 'delivered', notification_type: 'sms', to: '+16135550123' });
+      expect(JSON.parse(r.body)).toMatchObject({
+        id: notificationId,
+        status: 'delivered',
+        notification_type: 'sms',
+        to: '+16135550123',
+      });
 
       // Leaving a type out of the file removes it; leaving `callbacks` out leaves them alone.
       const fewer = structuredClone(data) as { services: { callbacks?: Record<string, unknown> }[] };
@@ -222,7 +306,12 @@ describe('callbacks in the bootstrap file', () => {
       await applyBootstrap(db, secrets, checkBootstrapFile(fewer, 'CA', config.callbacks.allowedHosts), config);
       expect((await callbackRows(service.id)).map((r) => r.callback_type)).toEqual(['delivery_status']);
       delete fewer.services[0]!.callbacks;
-      const third = await applyBootstrap(db, secrets, checkBootstrapFile(fewer, 'CA', config.callbacks.allowedHosts), config);
+      const third = await applyBootstrap(
+        db,
+        secrets,
+        checkBootstrapFile(fewer, 'CA', config.callbacks.allowedHosts),
+        config,
+      );
       expect((await callbackRows(service.id)).map((r) => r.callback_type)).toEqual(['delivery_status']);
       expect(third.services[0]!.webhook_secret).toBe(service.webhook_secret);
     } finally {

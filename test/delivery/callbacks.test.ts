@@ -18,7 +18,14 @@ import { storeInboundTexts } from '../../src/delivery/receipts/inbound.ts';
 import { setCallback } from '../../src/domain/callback-settings.ts';
 import { SecretBox } from '../../src/domain/secret-box.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
-import { createService, createTemplate, insertNotification, testConfig, waitFor, type TemplateRef } from './fixtures.ts';
+import {
+  createService,
+  createTemplate,
+  insertNotification,
+  testConfig,
+  waitFor,
+  type TemplateRef,
+} from './fixtures.ts';
 
 const secrets = new SecretBox('callbacks-test-secret-key-0123456789');
 const TOKEN = 'receiver-token-1234';
@@ -60,7 +67,9 @@ interface Receiver {
   release(): void;
 }
 
-async function startReceiver(answer: (req: Received, n: number) => Answer = () => ({ status: 200 })): Promise<Receiver> {
+async function startReceiver(
+  answer: (req: Received, n: number) => Answer = () => ({ status: 200 }),
+): Promise<Receiver> {
   const held: http.ServerResponse[] = [];
   let releasing = false;
   const receiver: Receiver = {
@@ -125,21 +134,46 @@ interface ServiceFixture {
   webhookSecret: string;
 }
 
-async function serviceWithCallback(url: string, type: CallbackType = 'delivery_status', cfg: Config = config()): Promise<ServiceFixture> {
+async function serviceWithCallback(
+  url: string,
+  type: CallbackType = 'delivery_status',
+  cfg: Config = config(),
+): Promise<ServiceFixture> {
   const id = await createService(db);
   const template = await createTemplate(db, id, { type: 'email', subject: 'Hi', content: 'Hello' });
-  const { webhookSecret } = await setCallback(db, secrets, id, type, { url, bearerToken: TOKEN }, { allowedHosts: cfg.callbacks.allowedHosts });
+  const { webhookSecret } = await setCallback(
+    db,
+    secrets,
+    id,
+    type,
+    { url, bearerToken: TOKEN },
+    { allowedHosts: cfg.callbacks.allowedHosts },
+  );
   return { id, template, webhookSecret };
 }
 
 async function sendEmail(service: ServiceFixture, opts: { reference?: string } = {}): Promise<string> {
-  const id = await insertNotification(db, { serviceId: service.id, template: service.template, type: 'email', to: 'Someone@Example.com', body: 'Hello' });
-  await db.updateTable('notifications').set({ client_reference: opts.reference ?? null, status: 'sending', sent_at: new Date() }).where('id', '=', id).execute();
+  const id = await insertNotification(db, {
+    serviceId: service.id,
+    template: service.template,
+    type: 'email',
+    to: 'Someone@Example.com',
+    body: 'Hello',
+  });
+  await db
+    .updateTable('notifications')
+    .set({ client_reference: opts.reference ?? null, status: 'sending', sent_at: new Date() })
+    .where('id', '=', id)
+    .execute();
   return id;
 }
 
 /** A receipt as the receipts code applies it: the status change and its callback in one statement. */
-async function changeStatus(notificationId: string, status: string, providerResponse: string | null = null): Promise<void> {
+async function changeStatus(
+  notificationId: string,
+  status: string,
+  providerResponse: string | null = null,
+): Promise<void> {
   await sql`
     WITH changed AS (
       UPDATE notifications SET status = ${status}, provider_response = ${providerResponse}, updated_at = now()
@@ -151,7 +185,12 @@ async function changeStatus(notificationId: string, status: string, providerResp
 }
 
 async function deliveries(serviceId: string) {
-  return db.selectFrom('callback_deliveries').selectAll().where('service_id', '=', serviceId).orderBy('created_at').execute();
+  return db
+    .selectFrom('callback_deliveries')
+    .selectAll()
+    .where('service_id', '=', serviceId)
+    .orderBy('created_at')
+    .execute();
 }
 
 async function waitForState(serviceId: string, state: string, count = 1) {
@@ -185,7 +224,11 @@ describe('what a receiver gets', () => {
 
     expect(receiver.received).toHaveLength(1);
     const [r] = receiver.received;
-    const n = await db.selectFrom('notifications').selectAll().where('id', '=', notificationId).executeTakeFirstOrThrow();
+    const n = await db
+      .selectFrom('notifications')
+      .selectAll()
+      .where('id', '=', notificationId)
+      .executeTakeFirstOrThrow();
     const [row] = await deliveries(service.id);
     const body = JSON.parse(r!.body);
     expect(body).toEqual({
@@ -213,9 +256,13 @@ describe('what a receiver gets', () => {
     expect(service.webhookSecret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
     expect(signatureIsValid(r!, service.webhookSecret)).toBe(true);
     // The reference implementation agrees.
-    expect(() => new Webhook(service.webhookSecret).verify(r!.body, r!.headers as Record<string, string>)).not.toThrow();
+    expect(() =>
+      new Webhook(service.webhookSecret).verify(r!.body, r!.headers as Record<string, string>),
+    ).not.toThrow();
     // A tampered body does not verify.
-    expect(signatureIsValid({ ...r!, body: r!.body.replace('delivered', 'permanent-failure') }, service.webhookSecret)).toBe(false);
+    expect(
+      signatureIsValid({ ...r!, body: r!.body.replace('delivered', 'permanent-failure') }, service.webhookSecret),
+    ).toBe(false);
 
     expect(row!.state).toBe('delivered');
     expect(row!.last_response).toMatch(/^200/);
@@ -245,7 +292,11 @@ describe('what a receiver gets', () => {
     await startSender(config()).drain();
 
     expect(receiver.received).toHaveLength(1);
-    const text = await db.selectFrom('received_texts').select('id').where('service_id', '=', service.id).executeTakeFirstOrThrow();
+    const text = await db
+      .selectFrom('received_texts')
+      .select('id')
+      .where('service_id', '=', service.id)
+      .executeTakeFirstOrThrow();
     expect(JSON.parse(receiver.received[0]!.body)).toEqual({
       id: text.id,
       source_number: '+16135550188',
@@ -297,7 +348,9 @@ describe('what a receiver gets', () => {
 
 describe('retries', () => {
   it('retries 503 and 429 with the same webhook-id, then delivers', async () => {
-    const receiver = await startReceiver((_r, n) => (n === 1 ? { status: 503, body: 'down' } : n === 2 ? { status: 429 } : { status: 204 }));
+    const receiver = await startReceiver((_r, n) =>
+      n === 1 ? { status: 503, body: 'down' } : n === 2 ? { status: 429 } : { status: 204 },
+    );
     const service = await serviceWithCallback(receiver.url);
     await changeStatus(await sendEmail(service), 'permanent-failure');
     startSender(config(), { retryDelayMs: () => 0 });
@@ -311,12 +364,18 @@ describe('retries', () => {
   });
 
   it('waits as long as a 429 or 503 answer asks with Retry-After, up to an hour', async () => {
-    for (const [retryAfter, seconds] of [['120', 120], ['86400', 3600]] as const) {
+    for (const [retryAfter, seconds] of [
+      ['120', 120],
+      ['86400', 3600],
+    ] as const) {
       const receiver = await startReceiver(() => ({ status: 429, headers: { 'retry-after': retryAfter } }));
       const service = await serviceWithCallback(receiver.url);
       await changeStatus(await sendEmail(service), 'delivered');
       const sender = startSender(config(), { retryDelayMs: () => 0 });
-      await waitFor(async () => receiver.received.length === 1 && (await deliveries(service.id))[0]!.claimed_until === null, 'the first try to be released');
+      await waitFor(
+        async () => receiver.received.length === 1 && (await deliveries(service.id))[0]!.claimed_until === null,
+        'the first try to be released',
+      );
       await sender.stop();
       const [row] = await deliveries(service.id);
       const waitSeconds = (row!.next_attempt_at.getTime() - Date.now()) / 1000;
@@ -384,7 +443,11 @@ describe('410 Gone', () => {
     expect(rows.map((r) => r.state).sort()).toEqual(['dropped', 'dropped', 'failed']);
     expect(rows.find((r) => r.state === 'failed')!.last_response).toBe('410 gone');
     expect(rows.find((r) => r.state === 'dropped')!.last_response).toMatch(/callback disabled: .* answered 410 Gone/);
-    const callback = await db.selectFrom('service_callbacks').selectAll().where('service_id', '=', service.id).executeTakeFirstOrThrow();
+    const callback = await db
+      .selectFrom('service_callbacks')
+      .selectAll()
+      .where('service_id', '=', service.id)
+      .executeTakeFirstOrThrow();
     expect(callback.disabled_at).not.toBeNull();
     expect(callback.disabled_reason).toMatch(/410 Gone/);
 
@@ -392,7 +455,14 @@ describe('410 Gone', () => {
     expect(await deliveries(service.id)).toHaveLength(3);
 
     // Setting the callback again turns it back on.
-    await setCallback(db, secrets, service.id, 'delivery_status', { url: receiver.url, bearerToken: TOKEN }, { allowedHosts: cfg.callbacks.allowedHosts });
+    await setCallback(
+      db,
+      secrets,
+      service.id,
+      'delivery_status',
+      { url: receiver.url, bearerToken: TOKEN },
+      { allowedHosts: cfg.callbacks.allowedHosts },
+    );
     await changeStatus(await sendEmail(service), 'delivered');
     expect(await deliveries(service.id)).toHaveLength(4);
   });
@@ -512,7 +582,14 @@ describe('callbacks that changed after they were queued', () => {
     const second = await startReceiver();
     const service = await serviceWithCallback(first.url);
     await changeStatus(await sendEmail(service), 'delivered');
-    await setCallback(db, secrets, service.id, 'delivery_status', { url: second.url, bearerToken: 'a-brand-new-token' }, { allowedHosts: ['127.0.0.1'] });
+    await setCallback(
+      db,
+      secrets,
+      service.id,
+      'delivery_status',
+      { url: second.url, bearerToken: 'a-brand-new-token' },
+      { allowedHosts: ['127.0.0.1'] },
+    );
     await startSender(config()).drain();
     expect(first.received).toHaveLength(0);
     expect(second.received.map((r) => r.headers.authorization)).toEqual(['Bearer a-brand-new-token']);

@@ -13,7 +13,14 @@ import { sql } from 'kysely';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { ENVOI_BIN } from '../support/envoi-process.ts';
 import { TEST_SECRET_KEY } from '../support/envoi.ts';
-import { createService, createTemplate, insertNotifications, startSmtpPeer, waitFor, type SmtpPeer } from './fixtures.ts';
+import {
+  createService,
+  createTemplate,
+  insertNotifications,
+  startSmtpPeer,
+  waitFor,
+  type SmtpPeer,
+} from './fixtures.ts';
 
 const MESSAGES = 3_000;
 const CONCURRENCY = 20;
@@ -94,13 +101,19 @@ describe.skipIf(!process.env.DATABASE_URL)('workers killed mid-batch', () => {
     }
 
     const remaining = async () =>
-      (await sql<{ n: number }>`SELECT count(*)::int AS n FROM notifications WHERE status <> 'delivered'`.execute(tdb.db)).rows[0]!.n;
+      (
+        await sql<{ n: number }>`SELECT count(*)::int AS n FROM notifications WHERE status <> 'delivered'`.execute(
+          tdb.db,
+        )
+      ).rows[0]!.n;
     await waitFor(async () => (await remaining()) === 0, 'every notification delivered', 180_000);
 
     const ids = (await tdb.db.selectFrom('notifications').select('id').execute()).map((r) => r.id);
     const neverSent = ids.filter((id) => !seen.has(id));
     const sentTwice = [...seen.values()].reduce((sum, n) => sum + (n - 1), 0);
-    console.log(`crash test: ${MESSAGES} messages, ${KILL_AT.length} workers killed, ${sentTwice} sent twice, ${neverSent.length} never sent`);
+    console.log(
+      `crash test: ${MESSAGES} messages, ${KILL_AT.length} workers killed, ${sentTwice} sent twice, ${neverSent.length} never sent`,
+    );
     expect(neverSent).toEqual([]);
     // Only sends in flight in a killed worker can go twice.
     expect(sentTwice).toBeLessThanOrEqual(KILL_AT.length * CONCURRENCY);

@@ -187,7 +187,12 @@ describe('createProviders builds the configured chain', () => {
   let smtp: SmtpPeer;
 
   beforeAll(async () => {
-    [tdb, aws, twilio, smtp] = await Promise.all([openTestDatabase(), startAwsPeer(), startTwilioPeer(), startSmtpPeer()]);
+    [tdb, aws, twilio, smtp] = await Promise.all([
+      openTestDatabase(),
+      startAwsPeer(),
+      startTwilioPeer(),
+      startSmtpPeer(),
+    ]);
   });
 
   afterAll(async () => {
@@ -259,7 +264,10 @@ describe('createProviders builds the configured chain', () => {
   });
 
   it('SMS_PROVIDER=twilio,aws-sms builds both in that order, and one provider alone is not wrapped', async () => {
-    const chain = createProviders(testConfig({ ...env(), SMS_PROVIDER: 'twilio,aws-sms', EMAIL_PROVIDER: 'smtp' }), tdb.db);
+    const chain = createProviders(
+      testConfig({ ...env(), SMS_PROVIDER: 'twilio,aws-sms', EMAIL_PROVIDER: 'smtp' }),
+      tdb.db,
+    );
     try {
       expect(chain.sms.name).toBe('twilio|aws-sms');
       expect(chain.email.name).toBe('smtp');

@@ -14,7 +14,11 @@ export async function createService(db: Db, opts: { name?: string; localPart?: s
   const id = randomUUID();
   await db
     .insertInto('services')
-    .values({ id, name: opts.name ?? `Service ${id.slice(0, 8)}`, email_sender_local_part: opts.localPart ?? 'service' })
+    .values({
+      id,
+      name: opts.name ?? `Service ${id.slice(0, 8)}`,
+      email_sender_local_part: opts.localPart ?? 'service',
+    })
     .execute();
   return id;
 }
@@ -40,7 +44,10 @@ export async function createTemplate(
     category: opts.category ?? 'normal',
   };
   await db.insertInto('templates').values(row).execute();
-  await db.insertInto('template_history').values({ ...row, version: 1, created_at: new Date() }).execute();
+  await db
+    .insertInto('template_history')
+    .values({ ...row, version: 1, created_at: new Date() })
+    .execute();
   return { id, version: 1 };
 }
 
@@ -95,7 +102,11 @@ export async function notification(db: Db, id: string) {
 }
 
 /** Polls until `check` returns a value other than undefined/false; the timeout only bounds a failing test. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -22,8 +22,15 @@ describe('backoff', () => {
 
 describe('SMTP error classification', () => {
   it('gives up on a 5xx refusal of the message', () => {
-    expect(classify({ name: 'Error', message: 'x', code: 'EENVELOPE', responseCode: 550, response: '550 5.1.1 No such user' }))
-      .toEqual({ outcome: 'permanent-failure', response: '550 5.1.1 No such user' });
+    expect(
+      classify({
+        name: 'Error',
+        message: 'x',
+        code: 'EENVELOPE',
+        responseCode: 550,
+        response: '550 5.1.1 No such user',
+      }),
+    ).toEqual({ outcome: 'permanent-failure', response: '550 5.1.1 No such user' });
   });
 
   it('tries again after deferrals, connection trouble, a refused login or a 503', () => {

@@ -56,7 +56,11 @@ describe('End User Messaging SMS provider', () => {
 
     expect(peer.requests).toHaveLength(1);
     const sent = peer.requests[0]!;
-    expect(result).toEqual({ outcome: 'accepted', reference: sent.messageId, response: 'accepted by End User Messaging' });
+    expect(result).toEqual({
+      outcome: 'accepted',
+      reference: sent.messageId,
+      response: 'accepted by End User Messaging',
+    });
     expect(sent.headers['x-amz-target']).toBe('PinpointSMSVoiceV2.SendTextMessage');
     expect(sent.headers.authorization).toMatch(new RegExp(`/${AWS_TEST_REGION}/sms-voice/aws4_request`));
     expect(sent.body).toEqual({

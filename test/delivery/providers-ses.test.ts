@@ -3,7 +3,14 @@ import { simpleParser } from 'mailparser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSesEmailProvider } from '../../src/delivery/providers/ses.ts';
 import type { EmailMessage, EmailProvider } from '../../src/delivery/providers/types.ts';
-import { AWS_TEST_CREDENTIALS, AWS_TEST_REGION, awsPeerEnv, faults, startAwsPeer, type AwsPeer } from '../support/aws-peer.ts';
+import {
+  AWS_TEST_CREDENTIALS,
+  AWS_TEST_REGION,
+  awsPeerEnv,
+  faults,
+  startAwsPeer,
+  type AwsPeer,
+} from '../support/aws-peer.ts';
 import { parseHeaders, testConfig } from './fixtures.ts';
 
 let peer: AwsPeer;
@@ -60,7 +67,9 @@ describe('SES v2 provider', () => {
     expect(peer.requests).toHaveLength(1);
     const sent = peer.requests[0]!;
     expect(result).toEqual({ outcome: 'accepted', reference: sent.messageId, response: 'accepted by SES' });
-    expect(sent.headers.authorization).toMatch(new RegExp(`Credential=${AWS_TEST_CREDENTIALS.accessKeyId}/\\d{8}/${AWS_TEST_REGION}/ses/`));
+    expect(sent.headers.authorization).toMatch(
+      new RegExp(`Credential=${AWS_TEST_CREDENTIALS.accessKeyId}/\\d{8}/${AWS_TEST_REGION}/ses/`),
+    );
     expect(sent.body).toMatchObject({
       FromEmailAddress: 'passports@notify.test.example',
       Destination: { ToAddresses: ['alice@example.com'] },
@@ -73,7 +82,9 @@ describe('SES v2 provider', () => {
     expect(headers.get('list-unsubscribe')).toBe('<https://envoi.example.ca/unsubscribe/abc123>');
     expect(headers.get('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
     const mail = await simpleParser(sent.raw!);
-    expect(mail.from?.value).toEqual([{ name: 'Passport "Renewals" Office', address: 'passports@notify.test.example' }]);
+    expect(mail.from?.value).toEqual([
+      { name: 'Passport "Renewals" Office', address: 'passports@notify.test.example' },
+    ]);
     expect(mail.to && !Array.isArray(mail.to) ? mail.to.text : null).toBe('alice@example.com');
     expect(mail.replyTo?.text).toBe('help@passports.example.ca');
     expect(mail.subject).toBe('Your passport');
@@ -119,7 +130,16 @@ describe('SES v2 provider', () => {
   });
 
   it('retries when the sandbox refuses an unverified recipient (an account state, not the recipient)', async () => {
-    peer.fail('SendEmail', { status: 400, type: 'MessageRejected', message: 'Email address is not verified. The following identities failed the check in region CA-CENTRAL-1: alice@example.com' }, 1);
+    peer.fail(
+      'SendEmail',
+      {
+        status: 400,
+        type: 'MessageRejected',
+        message:
+          'Email address is not verified. The following identities failed the check in region CA-CENTRAL-1: alice@example.com',
+      },
+      1,
+    );
     expect(await ses().send(message())).toMatchObject({ outcome: 'retry' });
   });
 

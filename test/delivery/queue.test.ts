@@ -30,7 +30,11 @@ let smsTemplate: TemplateRef;
 beforeAll(async () => {
   tdb = await openTestDatabase();
   serviceId = await createService(tdb.db, { name: 'Passport Office', localPart: 'passports' });
-  emailTemplate = await createTemplate(tdb.db, serviceId, { type: 'email', subject: 'Hello', content: 'Hello ((name))' });
+  emailTemplate = await createTemplate(tdb.db, serviceId, {
+    type: 'email',
+    subject: 'Hello',
+    content: 'Hello ((name))',
+  });
   smsTemplate = await createTemplate(tdb.db, serviceId, { type: 'sms', content: 'Your code is ((code))' });
 });
 
@@ -115,7 +119,11 @@ describe('claiming', () => {
       expect((await notification(tdb.db, later)).attempts).toBe(0);
 
       // The scheduled time arrives.
-      await tdb.db.updateTable('notifications').set({ next_attempt_at: new Date(Date.now() - 1000) }).where('id', '=', later).execute();
+      await tdb.db
+        .updateTable('notifications')
+        .set({ next_attempt_at: new Date(Date.now() - 1000) })
+        .where('id', '=', later)
+        .execute();
       await waitForStatus(tdb.db, later, 'delivered');
     } finally {
       await worker.stop();
@@ -123,8 +131,13 @@ describe('claiming', () => {
   });
 
   it('gives concurrent claimers disjoint rows', async () => {
-    const ids = await insertNotifications(tdb.db, Array.from({ length: 50 }, () => email()));
-    const batches = await Promise.all([1, 2, 3].map(() => claim(tdb.db, NOTIFICATION_QUEUE, { limit: 20, leaseSeconds: 60 })));
+    const ids = await insertNotifications(
+      tdb.db,
+      Array.from({ length: 50 }, () => email()),
+    );
+    const batches = await Promise.all(
+      [1, 2, 3].map(() => claim(tdb.db, NOTIFICATION_QUEUE, { limit: 20, leaseSeconds: 60 })),
+    );
     const claimed = batches.flat().map((r) => r.id);
     expect(new Set(claimed).size).toBe(claimed.length);
     expect(claimed.sort()).toEqual([...ids].sort());
@@ -132,7 +145,10 @@ describe('claiming', () => {
 
   it('skips rows another transaction has locked instead of waiting for them', async (ctx) => {
     if (tdb.kind !== 'postgres') return ctx.skip(); // PGlite has one connection: no second transaction to hold locks.
-    const ids = await insertNotifications(tdb.db, Array.from({ length: 4 }, () => email()));
+    const ids = await insertNotifications(
+      tdb.db,
+      Array.from({ length: 4 }, () => email()),
+    );
     const locked = ids.slice(0, 2);
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -216,7 +232,11 @@ describe('leases', () => {
   it('does not let a worker whose lease ran out overwrite the outcome of the next one', async () => {
     const id = await insertNotification(tdb.db, email());
     const [first] = await claim(tdb.db, NOTIFICATION_QUEUE, { limit: 1, leaseSeconds: 60 });
-    await tdb.db.updateTable('notifications').set({ claimed_until: new Date(Date.now() - 1000) }).where('id', '=', id).execute();
+    await tdb.db
+      .updateTable('notifications')
+      .set({ claimed_until: new Date(Date.now() - 1000) })
+      .where('id', '=', id)
+      .execute();
     const [second] = await claim(tdb.db, NOTIFICATION_QUEUE, { limit: 1, leaseSeconds: 60 });
     expect(second!.attempts).toBe(first!.attempts + 1);
     // The first worker, late, gives the row back: ignored, the second still holds it.
@@ -227,7 +247,10 @@ describe('leases', () => {
   });
 
   it('stopped mid-batch, finishes what it started and leaves the rest to be sent', async () => {
-    const ids = await insertNotifications(tdb.db, Array.from({ length: 5 }, () => email()));
+    const ids = await insertNotifications(
+      tdb.db,
+      Array.from({ length: 5 }, () => email()),
+    );
     const db = tdb.db;
     const sink = createSinkEmailProvider(db);
     let started!: () => void;
@@ -277,7 +300,10 @@ describe('test keys', () => {
       [sms({ keyType: 'test', to: '07700900003' }), 'temporary-failure'],
       [sms({ keyType: 'test', to: '07700900002' }), 'permanent-failure'],
     ];
-    const ids = await insertNotifications(tdb.db, cases.map(([n]) => n));
+    const ids = await insertNotifications(
+      tdb.db,
+      cases.map(([n]) => n),
+    );
     const worker = startWorker({ db: tdb.db, config: testConfig() });
     await worker.drain();
     await worker.stop();

@@ -6,7 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql, type KyselyPlugin } from 'kysely';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
-import { createService, createTemplate, insertNotifications, notification, waitFor, type TemplateRef } from './fixtures.ts';
+import {
+  createService,
+  createTemplate,
+  insertNotifications,
+  notification,
+  waitFor,
+  type TemplateRef,
+} from './fixtures.ts';
 import { createReceiptApplier, type ReceiptApplier } from '../../src/delivery/receipts/applier.ts';
 import type { Receipt, StatusReceipt } from '../../src/delivery/receipts/types.ts';
 import { suppressedRecipients, suppressionKey } from '../../src/domain/suppressions.ts';
@@ -35,7 +42,12 @@ beforeAll(async () => {
   for (const type of ['delivery_status', 'complaint'] as const) {
     await db
       .insertInto('service_callbacks')
-      .values({ service_id: serviceId, callback_type: type, url: 'https://callbacks.example/hook', bearer_token_sealed: 'sealed' })
+      .values({
+        service_id: serviceId,
+        callback_type: type,
+        url: 'https://callbacks.example/hook',
+        bearer_token_sealed: 'sealed',
+      })
       .execute();
   }
   applier = createReceiptApplier(db, { logger, retryForMs: 1500 });
@@ -47,7 +59,10 @@ afterAll(async () => {
 });
 
 /** Notifications as the worker leaves them: handed to a provider, with its reference. */
-async function sent(count: number, opts: { type?: 'email' | 'sms'; status?: string; provider?: string; service?: string } = {}) {
+async function sent(
+  count: number,
+  opts: { type?: 'email' | 'sms'; status?: string; provider?: string; service?: string } = {},
+) {
   const type = opts.type ?? 'email';
   const service = opts.service ?? serviceId;
   const ids = await insertNotifications(
@@ -56,7 +71,10 @@ async function sent(count: number, opts: { type?: 'email' | 'sms'; status?: stri
       serviceId: service,
       template: type === 'email' ? emailTemplate : smsTemplate,
       type,
-      to: type === 'email' ? `person-${randomUUID().slice(0, 8)}@Example.com` : `+1613555${String(Math.floor(Math.random() * 10000)).padStart(4, '0')}`,
+      to:
+        type === 'email'
+          ? `person-${randomUUID().slice(0, 8)}@Example.com`
+          : `+1613555${String(Math.floor(Math.random() * 10000)).padStart(4, '0')}`,
       body: 'Hello',
     })),
   );
@@ -67,8 +85,20 @@ async function sent(count: number, opts: { type?: 'email' | 'sms'; status?: stri
   return ids.map((id, i) => ({ id, reference: references[i]!, provider }));
 }
 
-function status(ref: { provider: string; reference: string }, s: StatusReceipt['status'], at: Date, extra: Partial<StatusReceipt> = {}): StatusReceipt {
-  return { kind: 'status', target: { provider: ref.provider, reference: ref.reference }, status: s, response: `said ${s}`, at, ...extra };
+function status(
+  ref: { provider: string; reference: string },
+  s: StatusReceipt['status'],
+  at: Date,
+  extra: Partial<StatusReceipt> = {},
+): StatusReceipt {
+  return {
+    kind: 'status',
+    target: { provider: ref.provider, reference: ref.reference },
+    status: s,
+    response: `said ${s}`,
+    at,
+    ...extra,
+  };
 }
 
 async function callbacksFor(subjectId: string) {
@@ -86,13 +116,28 @@ describe('receipt applier', () => {
     expect(rowA.updated_at?.getTime()).toBe(at.getTime());
     expect((await notification(database.db, b!.id)).status).toBe('temporary-failure');
     const [callback] = await callbacksFor(a!.id);
-    expect(callback).toMatchObject({ service_id: serviceId, callback_type: 'delivery_status', status: 'delivered', provider_response: 'said delivered' });
+    expect(callback).toMatchObject({
+      service_id: serviceId,
+      callback_type: 'delivery_status',
+      status: 'delivered',
+      provider_response: 'said delivered',
+    });
     expect(callback!.status_at?.getTime()).toBe(at.getTime());
   });
 
   it('finds a notification by its id as well (VERP bounces)', async () => {
     const [a] = await sent(1, { provider: 'smtp', status: 'delivered' });
-    await applier.submit([{ kind: 'status', target: { notificationId: a!.id }, status: 'permanent-failure', response: '550 no such user', at: new Date(), bounce: true, suppress: 'hard-bounce' }]);
+    await applier.submit([
+      {
+        kind: 'status',
+        target: { notificationId: a!.id },
+        status: 'permanent-failure',
+        response: '550 no such user',
+        at: new Date(),
+        bounce: true,
+        suppress: 'hard-bounce',
+      },
+    ]);
     expect((await notification(database.db, a!.id)).status).toBe('permanent-failure');
   });
 
@@ -103,7 +148,11 @@ describe('receipt applier', () => {
       status(email!, 'permanent-failure', new Date(), { suppress: 'hard-bounce', bounce: true }),
       status(sms!, 'permanent-failure', new Date(), { suppress: 'opted-out' }),
     ]);
-    const rows = await database.db.selectFrom('suppressions').selectAll().where('notification_id', 'in', [email!.id, sms!.id]).execute();
+    const rows = await database.db
+      .selectFrom('suppressions')
+      .selectAll()
+      .where('notification_id', 'in', [email!.id, sms!.id])
+      .execute();
     const emailRow = await notification(database.db, email!.id);
     const smsRow = await notification(database.db, sms!.id);
     expect(rows.map((r) => [r.channel, r.recipient, r.reason]).sort()).toEqual(
@@ -125,15 +174,32 @@ describe('receipt applier', () => {
   it('records a complaint, suppresses the address and queues the complaint callback; the status stays', async () => {
     const [a] = await sent(1, { status: 'delivered' });
     const at = new Date(Date.now() - 5_000);
-    const complaint: Receipt = { kind: 'complaint', target: { provider: a!.provider, reference: a!.reference }, complaintType: 'abuse', at };
+    const complaint: Receipt = {
+      kind: 'complaint',
+      target: { provider: a!.provider, reference: a!.reference },
+      complaintType: 'abuse',
+      at,
+    };
     await applier.submit([complaint]);
     await applier.submit([complaint]); // SNS may deliver the same event twice
-    const complaints = await database.db.selectFrom('complaints').selectAll().where('notification_id', '=', a!.id).execute();
+    const complaints = await database.db
+      .selectFrom('complaints')
+      .selectAll()
+      .where('notification_id', '=', a!.id)
+      .execute();
     expect(complaints).toHaveLength(1);
-    expect(complaints[0]).toMatchObject({ service_id: serviceId, complaint_type: 'abuse', provider_reference: a!.reference });
+    expect(complaints[0]).toMatchObject({
+      service_id: serviceId,
+      complaint_type: 'abuse',
+      provider_reference: a!.reference,
+    });
     expect(complaints[0]!.complaint_date?.getTime()).toBe(at.getTime());
     expect((await notification(database.db, a!.id)).status).toBe('delivered');
-    const suppression = await database.db.selectFrom('suppressions').selectAll().where('notification_id', '=', a!.id).executeTakeFirst();
+    const suppression = await database.db
+      .selectFrom('suppressions')
+      .selectAll()
+      .where('notification_id', '=', a!.id)
+      .executeTakeFirst();
     expect(suppression?.reason).toBe('complaint');
     const callbacks = await callbacksFor(complaints[0]!.id);
     expect(callbacks.map((c) => c.callback_type)).toEqual(['complaint']);
@@ -201,19 +267,33 @@ describe('receipt applier', () => {
   it('drops receipts for unknown notifications without failing, after trying again for a while', async () => {
     const before = logs.length;
     await applier.submit([status({ provider: 'ses', reference: 'never-sent' }, 'delivered', new Date())]);
-    await waitFor(async () => logs.slice(before).some((l) => /unknown notification dropped/.test(l.msg)), 'the unknown receipt to be dropped');
+    await waitFor(
+      async () => logs.slice(before).some((l) => /unknown notification dropped/.test(l.msg)),
+      'the unknown receipt to be dropped',
+    );
     // Malformed ones are dropped at once.
-    await applier.submit([{ kind: 'status', target: { notificationId: 'not-a-uuid' }, status: 'delivered', response: '', at: new Date() }]);
+    await applier.submit([
+      { kind: 'status', target: { notificationId: 'not-a-uuid' }, status: 'delivered', response: '', at: new Date() },
+    ]);
     expect(logs.slice(before).some((l) => /not a UUID/.test(l.msg))).toBe(true);
   });
 
   it('keeps a receipt that beats the worker until the provider reference is committed', async () => {
-    const [id] = await insertNotifications(database.db, [{ serviceId, template: emailTemplate, type: 'email', to: 'early@example.com', body: 'Hi' }]);
+    const [id] = await insertNotifications(database.db, [
+      { serviceId, template: emailTemplate, type: 'email', to: 'early@example.com', body: 'Hi' },
+    ]);
     const reference = randomUUID();
     await applier.submit([status({ provider: 'ses', reference }, 'delivered', new Date())]);
     expect((await notification(database.db, id!)).status).toBe('created');
-    await database.db.updateTable('notifications').set({ status: 'sending', provider: 'ses', provider_reference: reference }).where('id', '=', id!).execute();
-    await waitFor(async () => (await notification(database.db, id!)).status === 'delivered', 'the early receipt to apply');
+    await database.db
+      .updateTable('notifications')
+      .set({ status: 'sending', provider: 'ses', provider_reference: reference })
+      .where('id', '=', id!)
+      .execute();
+    await waitFor(
+      async () => (await notification(database.db, id!)).status === 'delivered',
+      'the early receipt to apply',
+    );
   });
 
   it('applies many receipts in a few statements', async () => {
@@ -234,7 +314,11 @@ describe('receipt applier', () => {
       const counts = await database.db
         .selectFrom('notifications')
         .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('id', 'in', refs.map((r) => r.id))
+        .where(
+          'id',
+          'in',
+          refs.map((r) => r.id),
+        )
         .where('status', '=', 'delivered')
         .executeTakeFirstOrThrow();
       expect(Number(counts.n)).toBe(1000);

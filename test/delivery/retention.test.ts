@@ -9,7 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { openDatabase, type Db } from '../../src/db/connection.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { addDays, createDayPartition, databaseToday, listDayPartitions, partitionName } from '../../src/db/partitions.ts';
+import {
+  addDays,
+  createDayPartition,
+  databaseToday,
+  listDayPartitions,
+  partitionName,
+} from '../../src/db/partitions.ts';
 import { startScheduler, type Scheduler, type SchedulerRun } from '../../src/delivery/scheduler.ts';
 import { rollUpDay } from '../../src/domain/retention.ts';
 import { notificationStatistics, type DailyStatistic } from '../../src/domain/statistics.ts';
@@ -48,7 +54,8 @@ interface Service {
 
 async function service(name: string, retentionDays: number | null): Promise<Service> {
   const id = await createService(db, { name });
-  if (retentionDays !== null) await db.updateTable('services').set({ data_retention_days: retentionDays }).where('id', '=', id).execute();
+  if (retentionDays !== null)
+    await db.updateTable('services').set({ data_retention_days: retentionDays }).where('id', '=', id).execute();
   return {
     id,
     email: await createTemplate(db, id, { type: 'email', subject: 'Hello', content: 'Hello' }),
@@ -93,16 +100,33 @@ async function day(s: Service, daysAgo: number): Promise<string[]> {
   await db.insertInto('notifications').values(values).execute();
   await db
     .insertInto('received_texts')
-    .values({ service_id: s.id, notify_number: '+16135550100', user_number: '+16135550123', content: 'STOP', created_at: at })
+    .values({
+      service_id: s.id,
+      notify_number: '+16135550100',
+      user_number: '+16135550123',
+      content: 'STOP',
+      created_at: at,
+    })
     .execute();
   await db
     .insertInto('outbox')
-    .values({ notification_id: values[0]!.id, service_id: s.id, channel: 'email', recipient: 'person@example.com', body: 'Personal data', created_at: at })
+    .values({
+      notification_id: values[0]!.id,
+      service_id: s.id,
+      channel: 'email',
+      recipient: 'person@example.com',
+      body: 'Personal data',
+      created_at: at,
+    })
     .execute();
   return values.map((v) => v.id);
 }
 
-async function countRows(table: 'notifications' | 'received_texts' | 'outbox', serviceId: string, daysAgo: number): Promise<number> {
+async function countRows(
+  table: 'notifications' | 'received_texts' | 'outbox',
+  serviceId: string,
+  daysAgo: number,
+): Promise<number> {
   const at = noon(daysAgo).toISOString();
   const { rows } = await sql<{ n: number }>`
     SELECT count(*)::int AS n FROM ${sql.table(table)}
@@ -117,8 +141,14 @@ function stats(s: Service, fromDaysAgo: number): Promise<DailyStatistic[]> {
 /** The statistics a service's rows give for one day (see day()). */
 function expectedDay(s: Service, daysAgo: number): DailyStatistic[] {
   const d = addDays(today, -daysAgo);
-  const row = (templateId: string, notificationType: 'email' | 'sms', status: string, keyType: string, count: number, billableUnits: number) =>
-    ({ day: d, templateId, notificationType, status, keyType, count, billableUnits }) as DailyStatistic;
+  const row = (
+    templateId: string,
+    notificationType: 'email' | 'sms',
+    status: string,
+    keyType: string,
+    count: number,
+    billableUnits: number,
+  ) => ({ day: d, templateId, notificationType, status, keyType, count, billableUnits }) as DailyStatistic;
   return [
     row(s.email.id, 'email', 'delivered', 'normal', 2, 0),
     row(s.email.id, 'email', 'permanent-failure', 'normal', 1, 0),
@@ -147,10 +177,20 @@ describe('retention per service', () => {
     long = await service('Thirty days', 30);
     for (const s of [short, standard, long]) for (const d of days) await day(s, d);
     // Callbacks: a finished one 8 days old goes; one still pending, and a recent finished one, stay.
-    for (const [state, daysAgo] of [['delivered', 8], ['pending', 8], ['failed', 2]] as const) {
+    for (const [state, daysAgo] of [
+      ['delivered', 8],
+      ['pending', 8],
+      ['failed', 2],
+    ] as const) {
       await db
         .insertInto('callback_deliveries')
-        .values({ service_id: short.id, callback_type: 'delivery_status', subject_id: randomUUID(), state, created_at: noon(daysAgo) })
+        .values({
+          service_id: short.id,
+          callback_type: 'delivery_status',
+          subject_id: randomUUID(),
+          state,
+          created_at: noon(daysAgo),
+        })
         .execute();
     }
     before = new Map(await Promise.all([short, standard, long].map(async (s) => [s.id, await stats(s, 45)] as const)));
@@ -163,12 +203,11 @@ describe('retention per service', () => {
 
   it('deletes each service’s notifications, received texts and outbox rows after its own retention period', async () => {
     expect(run?.retention?.unfinished).toBe(false);
-    const kept = async (s: Service, daysAgo: number) =>
-      [
-        await countRows('notifications', s.id, daysAgo),
-        await countRows('received_texts', s.id, daysAgo),
-        await countRows('outbox', s.id, daysAgo),
-      ];
+    const kept = async (s: Service, daysAgo: number) => [
+      await countRows('notifications', s.id, daysAgo),
+      await countRows('received_texts', s.id, daysAgo),
+      await countRows('outbox', s.id, daysAgo),
+    ];
     const present = [6, 1, 1];
     const gone = [0, 0, 0];
     expect(await kept(short, 1)).toEqual(present);
@@ -182,7 +221,10 @@ describe('retention per service', () => {
 
   it('keeps the figures of deleted days: statistics are the same as before, nothing counted twice', async () => {
     for (const s of [short, standard, long]) expect(sorted(await stats(s, 45))).toEqual(sorted(before.get(s.id)!));
-    const stored = await db.selectFrom('notification_stats_daily').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+    const stored = await db
+      .selectFrom('notification_stats_daily')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .executeTakeFirstOrThrow();
     // short: 3 days rolled up, standard: 2, long: 1; five figure rows a day.
     expect(stored.n).toBe((3 + 2 + 1) * 5);
   });
@@ -193,13 +235,20 @@ describe('retention per service', () => {
     const fiveDaysAgo = addDays(today, -5);
     // short's day is rolled up already: skipped. The others' rows are all still there: rolled up now, and
     // statistics read those days from the figures instead of the rows, with the same result.
-    expect((await rollUpDay(db, fiveDaysAgo, [short.id, standard.id, long.id])).sort()).toEqual([standard.id, long.id].sort());
+    expect((await rollUpDay(db, fiveDaysAgo, [short.id, standard.id, long.id])).sort()).toEqual(
+      [standard.id, long.id].sort(),
+    );
     expect(await rollUpDay(db, fiveDaysAgo, [short.id, standard.id, long.id])).toEqual([]);
     for (const s of [short, standard, long]) expect(sorted(await stats(s, 45))).toEqual(sorted(before.get(s.id)!));
   });
 
   it('deletes finished callback deliveries after 7 days and keeps pending ones', async () => {
-    const left = await db.selectFrom('callback_deliveries').select(['state']).where('service_id', '=', short.id).orderBy('state').execute();
+    const left = await db
+      .selectFrom('callback_deliveries')
+      .select(['state'])
+      .where('service_id', '=', short.id)
+      .orderBy('state')
+      .execute();
     expect(left.map((c) => c.state)).toEqual(['failed', 'pending']);
   });
 });
@@ -318,15 +367,17 @@ describe('day partitions', () => {
   it('refuses a retention period outside 3 to 90 days', async () => {
     const s = await service('Bounds', null);
     for (const days of [2, 91]) {
-      await expect(db.updateTable('services').set({ data_retention_days: days }).where('id', '=', s.id).execute()).rejects.toThrow(
-        /services_data_retention_days/,
-      );
+      await expect(
+        db.updateTable('services').set({ data_retention_days: days }).where('id', '=', s.id).execute(),
+      ).rejects.toThrow(/services_data_retention_days/);
     }
   });
 });
 
 async function partitionOf(id: string): Promise<string> {
-  const { rows } = await sql<{ part: string }>`SELECT tableoid::regclass::text AS part FROM notifications WHERE id = ${id}`.execute(db);
+  const { rows } = await sql<{
+    part: string;
+  }>`SELECT tableoid::regclass::text AS part FROM notifications WHERE id = ${id}`.execute(db);
   return rows[0]!.part;
 }
 
@@ -339,9 +390,13 @@ describe('migrating an existing database', () => {
       // The schema as it was before 004, with rows in it.
       const earlier = (await readdir(dir)).filter((f) => /^\d+_[\w-]+\.sql$/.test(f) && f < '004').sort();
       await handle.withScriptRunner(async (run) => {
-        await run('CREATE TABLE schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+        await run(
+          'CREATE TABLE schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+        );
         for (const file of earlier) {
-          await run(`BEGIN;\n${await readFile(new URL(file, dir), 'utf8')}\n;INSERT INTO schema_migrations (name) VALUES ('${file}');\nCOMMIT;`);
+          await run(
+            `BEGIN;\n${await readFile(new URL(file, dir), 'utf8')}\n;INSERT INTO schema_migrations (name) VALUES ('${file}');\nCOMMIT;`,
+          );
         }
       });
       const old = handle.db;
@@ -367,7 +422,10 @@ describe('migrating an existing database', () => {
 
       expect(await migrate(handle)).toContain('004_retention.sql');
 
-      const placed = await sql<{ id: string; part: string }>`SELECT id, tableoid::regclass::text AS part FROM notifications`.execute(old);
+      const placed = await sql<{
+        id: string;
+        part: string;
+      }>`SELECT id, tableoid::regclass::text AS part FROM notifications`.execute(old);
       const partOf = new Map(placed.rows.map((r) => [r.id, r.part]));
       expect(partOf.size).toBe(3);
       expect(partOf.get(rows[0]!.id)).toBe(partitionName(addDays(today, -2)));

@@ -3,7 +3,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { latestOutbox } from '../../src/delivery/outbox.ts';
 import { startWorker } from '../../src/delivery/worker.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
-import { createService, createTemplate, insertNotification, notification, testConfig, type TemplateRef } from './fixtures.ts';
+import {
+  createService,
+  createTemplate,
+  insertNotification,
+  notification,
+  testConfig,
+  type TemplateRef,
+} from './fixtures.ts';
 
 let tdb: TestDatabase;
 let serviceId: string;
@@ -113,7 +120,13 @@ describe('sink providers', () => {
 
     const entries = await latestOutbox(tdb.db, { limit: 10 });
     const byId = new Map(entries.map((e) => [e.notificationId, e]));
-    expect(byId.get(id)).toMatchObject({ channel: 'sms', recipient: '+16135550123', sender: 'PASSPORTS', body: long, html: null });
+    expect(byId.get(id)).toMatchObject({
+      channel: 'sms',
+      recipient: '+16135550123',
+      sender: 'PASSPORTS',
+      body: long,
+      html: null,
+    });
     expect(byId.get(defaultSender)).toMatchObject({ sender: 'Passport Office', body: 'short' });
   });
 
@@ -142,7 +155,11 @@ describe('sink providers', () => {
       'other@example.com',
       'first@example.com',
     ]);
-    expect((await latestOutbox(tdb.db, { limit: 1, serviceId })).map((e) => e.recipient)).toEqual(['second@example.com']);
-    expect((await latestOutbox(tdb.db, { limit: 10, serviceId: otherServiceId })).map((e) => e.notificationId)).toEqual([ids[1]]);
+    expect((await latestOutbox(tdb.db, { limit: 1, serviceId })).map((e) => e.recipient)).toEqual([
+      'second@example.com',
+    ]);
+    expect((await latestOutbox(tdb.db, { limit: 10, serviceId: otherServiceId })).map((e) => e.notificationId)).toEqual(
+      [ids[1]],
+    );
   });
 });

@@ -147,7 +147,9 @@ describe('SMTP delivery', () => {
     expect(row.sent_at).toBeNull();
     expect(relay.received).toHaveLength(3);
     // Each resend is the same message to the recipient's mailbox.
-    expect(new Set(relay.received.map((m) => m.headers.get('message-id')))).toEqual(new Set([`<${id}@notify.test.example>`]));
+    expect(new Set(relay.received.map((m) => m.headers.get('message-id')))).toEqual(
+      new Set([`<${id}@notify.test.example>`]),
+    );
   });
 
   it('delivers on a later attempt once the relay stops deferring', async () => {

@@ -35,11 +35,15 @@ describe('SNS signature verification', () => {
   });
 
   it('accepts a Notification with a Subject, and subscription confirmations', async () => {
-    await expect(verifier.verify(peer.message({ message: 'hello', subject: 'Amazon SES Email Event Notification' }))).resolves.toMatchObject({
+    await expect(
+      verifier.verify(peer.message({ message: 'hello', subject: 'Amazon SES Email Event Notification' })),
+    ).resolves.toMatchObject({
       Subject: 'Amazon SES Email Event Notification',
     });
     for (const type of ['SubscriptionConfirmation', 'UnsubscribeConfirmation'] as const) {
-      const message = await verifier.verify(peer.message({ type, message: 'You have chosen to subscribe', version: '1' }));
+      const message = await verifier.verify(
+        peer.message({ type, message: 'You have chosen to subscribe', version: '1' }),
+      );
       expect(message.Type).toBe(type);
       expect(message.Token).toBeTruthy();
     }
@@ -62,7 +66,9 @@ describe('SNS signature verification', () => {
     expect((await refusal(verifier.verify(subjectAdded))).kind).toBe('forbidden');
     const signature = Buffer.from(body.Signature!, 'base64');
     signature[10] ^= 1;
-    expect((await refusal(verifier.verify({ ...body, Signature: signature.toString('base64') }))).kind).toBe('forbidden');
+    expect((await refusal(verifier.verify({ ...body, Signature: signature.toString('base64') }))).kind).toBe(
+      'forbidden',
+    );
     // A v2 signature declared as v1 is checked with SHA-1 and fails.
     expect((await refusal(verifier.verify({ ...body, SignatureVersion: '1' }))).kind).toBe('forbidden');
   });

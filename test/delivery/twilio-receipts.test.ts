@@ -24,7 +24,9 @@ const bootstrap: BootstrapFile = {
       restricted: false,
       permissions: ['sms', 'inbound_sms'],
       inbound_number: INBOUND_NUMBER,
-      templates: [{ key: 'sms', type: 'sms', versions: [{ name: 'Reminder', content: 'Your appointment is tomorrow' }] }],
+      templates: [
+        { key: 'sms', type: 'sms', versions: [{ name: 'Reminder', content: 'Your appointment is tomorrow' }] },
+      ],
       api_keys: [{ name: 'live', type: 'normal' }],
     },
   ],
@@ -32,11 +34,21 @@ const bootstrap: BootstrapFile = {
 
 /** Our own reading of Twilio's documented scheme, independent of the code under test. */
 function sign(url: string, params: Record<string, string>, token = AUTH_TOKEN): string {
-  const data = url + Object.keys(params).sort().map((k) => k + params[k]).join('');
+  const data =
+    url +
+    Object.keys(params)
+      .sort()
+      .map((k) => k + params[k])
+      .join('');
   return createHmac('sha1', token).update(data).digest('base64');
 }
 
-async function postForm(base: string, path: string, params: Record<string, string>, headers: Record<string, string> = {}) {
+async function postForm(
+  base: string,
+  path: string,
+  params: Record<string, string>,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(base + path, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -60,7 +72,14 @@ describe('Twilio signature', () => {
     expect(twilioSignature('12345', url, params.reverse())).toBe('0/KCTR6DLpKmkAf8muzZqo1nDgQ=');
     expect(verifyTwilioSignature('12345', '0/KCTR6DLpKmkAf8muzZqo1nDgQ=', url, params)).toBe(true);
     // Twilio may have signed the same URL with its default port written out.
-    expect(verifyTwilioSignature('12345', twilioSignature('12345', 'https://mycompany.com:443/myapp.php?foo=1&bar=2', params), url, params)).toBe(true);
+    expect(
+      verifyTwilioSignature(
+        '12345',
+        twilioSignature('12345', 'https://mycompany.com:443/myapp.php?foo=1&bar=2', params),
+        url,
+        params,
+      ),
+    ).toBe(true);
     expect(verifyTwilioSignature('54321', '0/KCTR6DLpKmkAf8muzZqo1nDgQ=', url, params)).toBe(false);
     expect(verifyTwilioSignature('12345', undefined, url, params)).toBe(false);
   });
@@ -73,7 +92,10 @@ describe('Twilio signature', () => {
     expect(receipt('sending')).toBeNull();
     expect(receipt('sent')?.status).toBe('pending');
     expect(receipt('delivered')?.status).toBe('delivered');
-    expect(receipt('undelivered', '30003')).toMatchObject({ status: 'temporary-failure', response: 'undelivered 30003 Unreachable destination handset' });
+    expect(receipt('undelivered', '30003')).toMatchObject({
+      status: 'temporary-failure',
+      response: 'undelivered 30003 Unreachable destination handset',
+    });
     expect(receipt('undelivered', '30006')?.status).toBe('permanent-failure');
     expect(receipt('failed', '21610')).toMatchObject({ status: 'permanent-failure', suppress: 'opted-out' });
     expect(receipt('failed', '30002')?.status).toBe('technical-failure');
@@ -233,9 +255,14 @@ describe('Twilio webhooks on a running Envoi', () => {
       expect(res.status).toBe(400);
       expect(JSON.parse(res.text).result).toBe('error');
     }
-    const inbound = await postForm(envoi.url, '/providers/twilio/inbound', { Body: 'hi' }, {
-      'x-twilio-signature': sign(`${envoi.url}/providers/twilio/inbound`, { Body: 'hi' }),
-    });
+    const inbound = await postForm(
+      envoi.url,
+      '/providers/twilio/inbound',
+      { Body: 'hi' },
+      {
+        'x-twilio-signature': sign(`${envoi.url}/providers/twilio/inbound`, { Body: 'hi' }),
+      },
+    );
     expect(inbound.status).toBe(400);
   });
 
@@ -269,8 +296,14 @@ describe('Twilio webhooks on a running Envoi', () => {
 
     const list = await call(envoi.url, 'GET', '/v2/received-text-messages', { key: apiKey });
     expect(list.status).toBe(200);
-    const received = list.body.received_text_messages.find((t: { content: string }) => t.content === 'Yes, I will be there ✓');
-    expect(received).toMatchObject({ service_id: SERVICE_ID, notify_number: INBOUND_NUMBER, user_number: '+16135550123' });
+    const received = list.body.received_text_messages.find(
+      (t: { content: string }) => t.content === 'Yes, I will be there ✓',
+    );
+    expect(received).toMatchObject({
+      service_id: SERVICE_ID,
+      notify_number: INBOUND_NUMBER,
+      user_number: '+16135550123',
+    });
 
     const queued = await waitFor(
       () =>
@@ -289,9 +322,18 @@ describe('Twilio webhooks on a running Envoi', () => {
       'x-twilio-signature': sign(`${envoi.url}/providers/twilio/inbound`, params),
     });
     expect(again.status).toBe(200);
-    const stored = await envoi.database.db.selectFrom('received_texts').select('id').where('content', '=', 'Yes, I will be there ✓').execute();
+    const stored = await envoi.database.db
+      .selectFrom('received_texts')
+      .select('id')
+      .where('content', '=', 'Yes, I will be there ✓')
+      .execute();
     expect(stored).toEqual([{ id: received.id }]);
-    const callbacks = await envoi.database.db.selectFrom('callback_deliveries').select('id').where('callback_type', '=', 'inbound_sms').where('service_id', '=', SERVICE_ID).execute();
+    const callbacks = await envoi.database.db
+      .selectFrom('callback_deliveries')
+      .select('id')
+      .where('callback_type', '=', 'inbound_sms')
+      .where('service_id', '=', SERVICE_ID)
+      .execute();
     expect(callbacks).toHaveLength(1);
   });
 
@@ -301,7 +343,11 @@ describe('Twilio webhooks on a running Envoi', () => {
       'x-twilio-signature': sign(`${envoi.url}/providers/twilio/inbound`, params),
     });
     expect(res.status).toBe(200);
-    const stored = await envoi.database.db.selectFrom('received_texts').select('id').where('content', '=', 'Wrong number').execute();
+    const stored = await envoi.database.db
+      .selectFrom('received_texts')
+      .select('id')
+      .where('content', '=', 'Wrong number')
+      .execute();
     expect(stored).toEqual([]);
   });
 });
@@ -321,7 +367,12 @@ describe('Twilio webhooks behind ENVOI_PUBLIC_URL', () => {
     const params = { Body: 'hello', From: '+16135550125', MessageSid: messageSid(), To: '+16135550998' };
     const signedForPublic = sign('https://notify.example.ca/providers/twilio/inbound', params);
     const signedForLocal = sign(`${envoi.url}/providers/twilio/inbound`, params);
-    expect((await postForm(envoi.url, '/providers/twilio/inbound', params, { 'x-twilio-signature': signedForPublic })).status).toBe(200);
-    expect((await postForm(envoi.url, '/providers/twilio/inbound', params, { 'x-twilio-signature': signedForLocal })).status).toBe(403);
+    expect(
+      (await postForm(envoi.url, '/providers/twilio/inbound', params, { 'x-twilio-signature': signedForPublic }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await postForm(envoi.url, '/providers/twilio/inbound', params, { 'x-twilio-signature': signedForLocal })).status,
+    ).toBe(403);
   });
 });

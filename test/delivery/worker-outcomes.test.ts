@@ -8,7 +8,16 @@ import type { Providers, SmsProvider } from '../../src/delivery/providers/index.
 import { createSinkEmailProvider, createSinkSmsProvider } from '../../src/delivery/providers/sink.ts';
 import type { ProviderResult, SmsMessage } from '../../src/delivery/providers/types.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
-import { createService, createTemplate, insertNotification, notification, testConfig, waitFor, waitForStatus, type TemplateRef } from './fixtures.ts';
+import {
+  createService,
+  createTemplate,
+  insertNotification,
+  notification,
+  testConfig,
+  waitFor,
+  waitForStatus,
+  type TemplateRef,
+} from './fixtures.ts';
 
 let tdb: TestDatabase;
 let serviceId: string;
@@ -24,7 +33,12 @@ beforeAll(async () => {
   smsTemplate = await createTemplate(tdb.db, serviceId, { type: 'sms', content: 'Your code' });
   await tdb.db
     .insertInto('service_callbacks')
-    .values({ service_id: serviceId, callback_type: 'delivery_status', url: 'https://receiver.example.ca/status', bearer_token_sealed: 'x' })
+    .values({
+      service_id: serviceId,
+      callback_type: 'delivery_status',
+      url: 'https://receiver.example.ca/status',
+      bearer_token_sealed: 'x',
+    })
     .execute();
 });
 
@@ -84,7 +98,14 @@ describe('a provider that throttles', () => {
     const worker = startWorker({ db: tdb.db, config: testConfig(), providers });
     try {
       const texts = await Promise.all([0, 1, 2].map((i) => insertNotification(tdb.db, sms(`+1613555010${i}`))));
-      const mail = await insertNotification(tdb.db, { serviceId, template: emailTemplate, type: 'email', to: 'a@example.com', subject: 'Hi', body: 'Hello' });
+      const mail = await insertNotification(tdb.db, {
+        serviceId,
+        template: emailTemplate,
+        type: 'email',
+        to: 'a@example.com',
+        subject: 'Hi',
+        body: 'Hello',
+      });
       await waitForStatus(tdb.db, mail, 'delivered');
       for (const id of texts) {
         const row = await notification(tdb.db, id);
@@ -101,11 +122,21 @@ describe('a provider that throttles', () => {
 describe('delivery-status callbacks', () => {
   it('are queued with the outcome for services that have one, and only for them', async () => {
     const quietTemplate = await createTemplate(tdb.db, quietServiceId, { type: 'sms', content: 'Hi' });
-    const providers: Providers = { email: createSinkEmailProvider(tdb.db), sms: createSinkSmsProvider(tdb.db), close: async () => {} };
+    const providers: Providers = {
+      email: createSinkEmailProvider(tdb.db),
+      sms: createSinkSmsProvider(tdb.db),
+      close: async () => {},
+    };
     const worker = startWorker({ db: tdb.db, config: testConfig(), providers });
     try {
       const watched = await insertNotification(tdb.db, sms());
-      const quiet = await insertNotification(tdb.db, { serviceId: quietServiceId, template: quietTemplate, type: 'sms', to: '+16135550199', body: 'Hi' });
+      const quiet = await insertNotification(tdb.db, {
+        serviceId: quietServiceId,
+        template: quietTemplate,
+        type: 'sms',
+        to: '+16135550199',
+        body: 'Hi',
+      });
       await waitForStatus(tdb.db, watched, 'delivered');
       await waitForStatus(tdb.db, quiet, 'delivered');
       const queued = await waitFor(async () => {
@@ -113,7 +144,13 @@ describe('delivery-status callbacks', () => {
         return rows.length > 0 ? rows : undefined;
       }, 'a queued callback');
       expect(queued).toHaveLength(1);
-      expect(queued[0]).toMatchObject({ service_id: serviceId, callback_type: 'delivery_status', subject_id: watched, status: 'delivered', state: 'pending' });
+      expect(queued[0]).toMatchObject({
+        service_id: serviceId,
+        callback_type: 'delivery_status',
+        subject_id: watched,
+        status: 'delivered',
+        state: 'pending',
+      });
     } finally {
       await worker.stop();
     }

@@ -7,7 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { bearer, call, expectError, expectValidationErrors } from '../api/helpers.ts';
-import { emailRows, fixture, LIVE_ID, postBulk, provisioned, SMALL_ID, TEAM_EMAIL, TRIAL_ID, waitForJob, type Provisioned } from './fixture.ts';
+import {
+  emailRows,
+  fixture,
+  LIVE_ID,
+  postBulk,
+  provisioned,
+  SMALL_ID,
+  TEAM_EMAIL,
+  TRIAL_ID,
+  waitForJob,
+  type Provisioned,
+} from './fixture.ts';
 
 let envoi: RunningEnvoi;
 let live: Provisioned;
@@ -27,45 +38,75 @@ afterAll(async () => {
 });
 
 const csvOf = (rows: string[][]) => rows.map((r) => r.join(',')).join('\r\n');
-const bad = (message: string) => ({ status: 400, error: 'BadRequestError', message });
+const _bad = (message: string) => ({ status: 400, error: 'BadRequestError', message });
 
 describe('POST /v2/notifications/bulk: the request', () => {
   it('needs exactly one of rows and csv', async () => {
     const base = { name: 'job', template_id: live.templates.email };
     for (const body of [base, { ...base, rows: emailRows(1), csv: csvOf(emailRows(1)) }, { ...base, csv: '' }]) {
-      expectError(await postBulk(envoi, live.keys.live!, body), 400, 'BadRequestError', 'You should specify either rows or csv');
+      expectError(
+        await postBulk(envoi, live.keys.live!, body),
+        400,
+        'BadRequestError',
+        'You should specify either rows or csv',
+      );
     }
   });
 
   it('checks the fields as GC Notify does', async () => {
     const key = live.keys.live!;
-    expectValidationErrors(await postBulk(envoi, key, { template_id: live.templates.email, csv: 'foo' }), ['name is a required property']);
-    expectValidationErrors(await postBulk(envoi, key, { name: 'job', template_id: live.templates.email, rows: emailRows(1), reply_to_id: 'foo' }), [
-      'reply_to_id is not a valid UUID',
+    expectValidationErrors(await postBulk(envoi, key, { template_id: live.templates.email, csv: 'foo' }), [
+      'name is a required property',
     ]);
-    expectValidationErrors(await postBulk(envoi, key, { name: 'job', template_id: 'nope', csv: 'x' }), ['template_id is not a valid UUID']);
-    expectValidationErrors(await postBulk(envoi, key, { name: 'job', template_id: live.templates.email, rows: [['email address']] }), [
-      'rows [[email address]] is too short',
+    expectValidationErrors(
+      await postBulk(envoi, key, {
+        name: 'job',
+        template_id: live.templates.email,
+        rows: emailRows(1),
+        reply_to_id: 'foo',
+      }),
+      ['reply_to_id is not a valid UUID'],
+    );
+    expectValidationErrors(await postBulk(envoi, key, { name: 'job', template_id: 'nope', csv: 'x' }), [
+      'template_id is not a valid UUID',
     ]);
-    expectValidationErrors(await postBulk(envoi, key, { name: 'job', template_id: live.templates.email, csv: 'x', colour: 'red' }), [
-      'Additional properties are not allowed (colour was unexpected)',
-    ]);
+    expectValidationErrors(
+      await postBulk(envoi, key, { name: 'job', template_id: live.templates.email, rows: [['email address']] }),
+      ['rows [[email address]] is too short'],
+    );
+    expectValidationErrors(
+      await postBulk(envoi, key, { name: 'job', template_id: live.templates.email, csv: 'x', colour: 'red' }),
+      ['Additional properties are not allowed (colour was unexpected)'],
+    );
     const at = (hours: number) => new Date(Date.now() + hours * 3_600_000).toISOString();
     const cases: Array<[unknown, string]> = [
       [42, 'scheduled_for 42 is not of type string, null'],
-      ['foo', 'scheduled_for datetime format is invalid. It must be a valid ISO8601 date time format, https://en.wikipedia.org/wiki/ISO_8601'],
+      [
+        'foo',
+        'scheduled_for datetime format is invalid. It must be a valid ISO8601 date time format, https://en.wikipedia.org/wiki/ISO_8601',
+      ],
       [at(-1), 'scheduled_for datetime cannot be in the past'],
       [at(97), 'scheduled_for datetime can only be up to 96 hours in the future'],
     ];
     for (const [scheduledFor, message] of cases) {
-      const res = await postBulk(envoi, key, { name: 'job', template_id: live.templates.email, scheduled_for: scheduledFor, rows: [1, 2] });
+      const res = await postBulk(envoi, key, {
+        name: 'job',
+        template_id: live.templates.email,
+        scheduled_for: scheduledFor,
+        rows: [1, 2],
+      });
       expectValidationErrors(res, [message]);
     }
   });
 
   it('says what is wrong with the template, the permission and the sender', async () => {
     const key = live.keys.live!;
-    expectError(await postBulk(envoi, key, { name: 'job', template_id: FAKE_ID, rows: [1, 2] }), 400, 'BadRequestError', 'Template not found');
+    expectError(
+      await postBulk(envoi, key, { name: 'job', template_id: FAKE_ID, rows: [1, 2] }),
+      400,
+      'BadRequestError',
+      'Template not found',
+    );
     expectError(
       await postBulk(envoi, key, { name: 'job', template_id: live.templates.archived, rows: [1, 2] }),
       400,
@@ -79,13 +120,26 @@ describe('POST /v2/notifications/bulk: the request', () => {
       'Service is not allowed to send text messages',
     );
     expectError(
-      await postBulk(envoi, key, { name: 'job', template_id: live.templates.email, rows: emailRows(1), reply_to_id: FAKE_ID }),
+      await postBulk(envoi, key, {
+        name: 'job',
+        template_id: live.templates.email,
+        rows: emailRows(1),
+        reply_to_id: FAKE_ID,
+      }),
       400,
       'BadRequestError',
       `email_reply_to_id ${FAKE_ID} does not exist in database for service id ${LIVE_ID}`,
     );
     expectError(
-      await postBulk(envoi, key, { name: 'job', template_id: live.templates.sms, rows: [['phone number', 'name'], ['6135550123', 'A']], reply_to_id: FAKE_ID }),
+      await postBulk(envoi, key, {
+        name: 'job',
+        template_id: live.templates.sms,
+        rows: [
+          ['phone number', 'name'],
+          ['6135550123', 'A'],
+        ],
+        reply_to_id: FAKE_ID,
+      }),
       400,
       'BadRequestError',
       `sms_sender_id ${FAKE_ID} does not exist in database for service id ${LIVE_ID}`,
@@ -95,7 +149,11 @@ describe('POST /v2/notifications/bulk: the request', () => {
 
 describe('POST /v2/notifications/bulk: the list', () => {
   const send = (key: string, template: string, rows: unknown[][], as: 'rows' | 'csv' = 'rows') =>
-    postBulk(envoi, key, { name: 'job', template_id: template, ...(as === 'rows' ? { rows } : { csv: csvOf(rows as string[][]) }) });
+    postBulk(envoi, key, {
+      name: 'job',
+      template_id: template,
+      ...(as === 'rows' ? { rows } : { csv: csvOf(rows as string[][]) }),
+    });
 
   it('reports missing and duplicate column headers', async () => {
     for (const as of ['rows', 'csv'] as const) {
@@ -103,7 +161,10 @@ describe('POST /v2/notifications/bulk: the list', () => {
       expectError(res, 400, 'BadRequestError', 'Missing column headers: code, email address, name');
     }
     expectError(
-      await send(live.keys.live!, live.templates.plain!, [['email address', 'email_address'], ['a@example.com', 'b@example.com']]),
+      await send(live.keys.live!, live.templates.plain!, [
+        ['email address', 'email_address'],
+        ['a@example.com', 'b@example.com'],
+      ]),
       400,
       'BadRequestError',
       'Duplicate column headers: email address, email_address',
@@ -130,7 +191,12 @@ describe('POST /v2/notifications/bulk: the list', () => {
   });
 
   it('refuses more rows than the service may send in one job', async () => {
-    expectError(await send(small.keys.small!, small.templates.email!, emailRows(6)), 400, 'BadRequestError', 'Too many rows. Maximum number of rows allowed is 5');
+    expectError(
+      await send(small.keys.small!, small.templates.email!, emailRows(6)),
+      400,
+      'BadRequestError',
+      'Too many rows. Maximum number of rows allowed is 5',
+    );
   });
 
   it('refuses recipients a team key or a service in trial mode may not send to', async () => {
@@ -141,7 +207,10 @@ describe('POST /v2/notifications/bulk: the list', () => {
       'You cannot send to these recipients because you used a team and safelist API key.',
     );
     expectError(
-      await send(trial.keys.trial!, trial.templates.email!, [['email address', 'name'], ['stranger@example.com', 'S']]),
+      await send(trial.keys.trial!, trial.templates.email!, [
+        ['email address', 'name'],
+        ['stranger@example.com', 'S'],
+      ]),
       400,
       'BadRequestError',
       'You cannot send to these recipients because your service is in trial mode. You can only send to members of your team and your safelist.',
@@ -149,7 +218,12 @@ describe('POST /v2/notifications/bulk: the list', () => {
   });
 
   it('refuses more rows than the daily limit leaves', async () => {
-    const rows = [['email address', 'name'], ...['trial.member@example.gc.ca', 'guest@example.com', 'trial.member@example.gc.ca', 'guest@example.com'].map((e) => [e, 'N'])];
+    const rows = [
+      ['email address', 'name'],
+      ...['trial.member@example.gc.ca', 'guest@example.com', 'trial.member@example.gc.ca', 'guest@example.com'].map(
+        (e) => [e, 'N'],
+      ),
+    ];
     expectError(
       await send(trial.keys.trial!, trial.templates.email!, rows),
       400,
@@ -160,13 +234,21 @@ describe('POST /v2/notifications/bulk: the list', () => {
 
   it('refuses a text message list that mixes simulated and real numbers, and messages that are too long', async () => {
     expectError(
-      await send(live.keys.live!, live.templates.sms!, [['phone number', 'name'], ['6132532222', 'A'], ['6135550123', 'B']]),
+      await send(live.keys.live!, live.templates.sms!, [
+        ['phone number', 'name'],
+        ['6132532222', 'A'],
+        ['6135550123', 'B'],
+      ]),
       400,
       'BadRequestError',
       'Bulk sending to testing and non-testing numbers is not supported',
     );
     expectError(
-      await send(live.keys.live!, live.templates.sms!, [['phone number', 'name'], ['6135550123', 'A'], ['6135550124', 'x'.repeat(700)]]),
+      await send(live.keys.live!, live.templates.sms!, [
+        ['phone number', 'name'],
+        ['6135550123', 'A'],
+        ['6135550124', 'x'.repeat(700)],
+      ]),
       400,
       'BadRequestError',
       'Content for template has a character count greater than the limit of 612. Notification to 6135550124 on row #2 exceeds the maximum size limit.',
@@ -174,7 +256,13 @@ describe('POST /v2/notifications/bulk: the list', () => {
   });
 
   it('reports every problem at once, GC Notify’s first', async () => {
-    const rows = [['email address', 'name'], ['stranger@example.com', ''], ['guest@example.com', 'G'], ['x', 'X'], ['guest@example.com', 'G']];
+    const rows = [
+      ['email address', 'name'],
+      ['stranger@example.com', ''],
+      ['guest@example.com', 'G'],
+      ['x', 'X'],
+      ['guest@example.com', 'G'],
+    ];
     const res = await send(trial.keys.trial!, trial.templates.email!, rows);
     expect(res.status).toBe(400);
     expect(res.body.errors.map((e: { message: string }) => e.message)).toEqual([
@@ -185,14 +273,23 @@ describe('POST /v2/notifications/bulk: the list', () => {
   });
 
   it('says so when the CSV cannot be read', async () => {
-    const res = await postBulk(envoi, live.keys.live!, { name: 'job', template_id: live.templates.plain, csv: 'email address\n"a@example.com\nb@example.com' });
+    const res = await postBulk(envoi, live.keys.live!, {
+      name: 'job',
+      template_id: live.templates.plain,
+      csv: 'email address\n"a@example.com\nb@example.com',
+    });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].message).toMatch(/^Error converting to CSV: A quoted cell is never closed/);
   });
 
   it('leaves nothing behind for a list it refuses', async () => {
-    const { n } = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM job_files`.execute(envoi.database.db)).rows[0]!;
-    const jobs = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM jobs WHERE service_id = ${TRIAL_ID}`.execute(envoi.database.db)).rows[0]!;
+    const { n } = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM job_files`.execute(envoi.database.db))
+      .rows[0]!;
+    const jobs = (
+      await sql<{ n: number }>`SELECT count(*)::int AS n FROM jobs WHERE service_id = ${TRIAL_ID}`.execute(
+        envoi.database.db,
+      )
+    ).rows[0]!;
     expect({ n, jobs: jobs.n }).toEqual({ n: 0, jobs: 0 });
   });
 
@@ -204,7 +301,11 @@ describe('POST /v2/notifications/bulk: the list', () => {
       'RateLimitError',
       'Exceeded rate limit for key type LIVE of 2 requests per 60 seconds',
     );
-    const big = await postBulk(envoi, small.keys.small!, { name: 'big', template_id: small.templates.email, csv: 'x'.repeat(11 * 1024 * 1024) });
+    const big = await postBulk(envoi, small.keys.small!, {
+      name: 'big',
+      template_id: small.templates.email,
+      csv: 'x'.repeat(11 * 1024 * 1024),
+    });
     expect(big.status).toBe(413);
   });
 });
@@ -269,7 +370,16 @@ describe('POST /v2/notifications/bulk: the job', () => {
     expect(done.progress.not_queued).toBe(0);
     const rows = await envoi.database.db
       .selectFrom('notifications')
-      .select(['to', 'subject', 'body', 'reply_to_text', 'client_reference', 'job_row_number', 'priority', 'api_key_id'])
+      .select([
+        'to',
+        'subject',
+        'body',
+        'reply_to_text',
+        'client_reference',
+        'job_row_number',
+        'priority',
+        'api_key_id',
+      ])
       .where('job_id', '=', data.id)
       .orderBy('job_row_number')
       .execute();
@@ -278,15 +388,23 @@ describe('POST /v2/notifications/bulk: the job', () => {
       [2, 'person1@example.com', 'Hello Person 1', 'Hello Person 1, your code is C1.'],
       [3, 'person2@example.com', 'Hello Person 2', 'Hello Person 2, your code is C2.'],
     ]);
-    expect(rows.every((r) => r.reply_to_text === 'other-reply@example.gc.ca' && r.client_reference === 'batch-1')).toBe(true);
+    expect(rows.every((r) => r.reply_to_text === 'other-reply@example.gc.ca' && r.client_reference === 'batch-1')).toBe(
+      true,
+    );
     expect(rows.every((r) => r.api_key_id === data.api_key.id && r.priority === 1)).toBe(true);
   });
 
   it('shows a job’s notifications in GET /v2/notifications only with include_jobs', async () => {
-    const res = await postBulk(envoi, live.keys.live!, { name: 'listed', template_id: live.templates.plain, rows: [['email address'], ['listed@example.com']] });
+    const res = await postBulk(envoi, live.keys.live!, {
+      name: 'listed',
+      template_id: live.templates.plain,
+      rows: [['email address'], ['listed@example.com']],
+    });
     await waitForJob(envoi, live.keys.live!, res.body.data.id);
     const recipients = async (query: string) =>
-      (await call(envoi.url, 'GET', `/v2/notifications${query}`, { key: live.keys.live! })).body.notifications.map((n: { email_address: string }) => n.email_address);
+      (await call(envoi.url, 'GET', `/v2/notifications${query}`, { key: live.keys.live! })).body.notifications.map(
+        (n: { email_address: string }) => n.email_address,
+      );
     expect(await recipients('')).not.toContain('listed@example.com');
     expect(await recipients('?include_jobs=true')).toContain('listed@example.com');
     expect(await recipients('?include_jobs=True')).toContain('listed@example.com');
@@ -296,11 +414,15 @@ describe('POST /v2/notifications/bulk: the job', () => {
     const res = await postBulk(envoi, live.keys.live!, {
       name: 'nul.csv',
       template_id: live.templates.email,
-      rows: [['email address', 'name', 'code'], ['nul\u0000@example.com', 'A\u0000na', '12\u00003']],
+      rows: [
+        ['email address', 'name', 'code'],
+        ['nul\u0000@example.com', 'A\u0000na', '12\u00003'],
+      ],
     });
     expect(res.status).toBe(201);
     expect((await waitForJob(envoi, live.keys.live!, res.body.data.id)).job_status).toBe('finished');
-    const all = (await call(envoi.url, 'GET', '/v2/notifications?include_jobs=true', { key: live.keys.live! })).body.notifications;
+    const all = (await call(envoi.url, 'GET', '/v2/notifications?include_jobs=true', { key: live.keys.live! })).body
+      .notifications;
     const row = all.find((n: { email_address: string }) => n.email_address === 'nul@example.com');
     expect(row.body).toBe('Hello Ana, your code is 123.');
   });
@@ -314,7 +436,8 @@ describe('POST /v2/notifications/bulk: the job', () => {
     const id = res.body.data.id;
     let progress: any;
     for (let i = 0; i < 200; i++) {
-      progress = (await call(envoi.url, 'GET', `/v2/notifications/bulk/${id}`, { key: live.keys.test! })).body.data.progress;
+      progress = (await call(envoi.url, 'GET', `/v2/notifications/bulk/${id}`, { key: live.keys.test! })).body.data
+        .progress;
       if (progress.delivered + progress.failed === 3) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -323,7 +446,12 @@ describe('POST /v2/notifications/bulk: the job', () => {
 
   it('schedules a job, keeps it until it is due, and lets it be cancelled until then', async () => {
     const at = new Date(Date.now() + 3_600_000);
-    const res = await postBulk(envoi, live.keys.live!, { name: 'later', template_id: live.templates.plain, rows: [['email address'], ['later@example.com']], scheduled_for: at.toISOString() });
+    const res = await postBulk(envoi, live.keys.live!, {
+      name: 'later',
+      template_id: live.templates.plain,
+      rows: [['email address'], ['later@example.com']],
+      scheduled_for: at.toISOString(),
+    });
     expect(res.status).toBe(201);
     expect(res.body.data.job_status).toBe('scheduled');
     expect(res.body.data.scheduled_for).toBe(at.toISOString().replace('Z', '000+00:00'));
@@ -334,8 +462,15 @@ describe('POST /v2/notifications/bulk: the job', () => {
     const done = await waitForJob(envoi, live.keys.live!, id);
     expect(done.job_status).toBe('finished');
 
-    const second = await postBulk(envoi, live.keys.live!, { name: 'never', template_id: live.templates.plain, rows: [['email address'], ['never@example.com']], scheduled_for: at.toISOString() });
-    const cancelled = await call(envoi.url, 'POST', `/v2/notifications/bulk/${second.body.data.id}/cancel`, { key: live.keys.live! });
+    const second = await postBulk(envoi, live.keys.live!, {
+      name: 'never',
+      template_id: live.templates.plain,
+      rows: [['email address'], ['never@example.com']],
+      scheduled_for: at.toISOString(),
+    });
+    const cancelled = await call(envoi.url, 'POST', `/v2/notifications/bulk/${second.body.data.id}/cancel`, {
+      key: live.keys.live!,
+    });
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.data.job_status).toBe('cancelled');
     expectError(
@@ -344,27 +479,52 @@ describe('POST /v2/notifications/bulk: the job', () => {
       'BadRequestError',
       'Job cannot be cancelled: it is finished',
     );
-    const view = await call(envoi.url, 'GET', `/v2/notifications/bulk/${second.body.data.id}`, { key: live.keys.live! });
+    const view = await call(envoi.url, 'GET', `/v2/notifications/bulk/${second.body.data.id}`, {
+      key: live.keys.live!,
+    });
     expect(view.body.data.progress).toEqual({ rows: 1, not_queued: 1, queued: 0, sending: 0, delivered: 0, failed: 0 });
   });
 
   it('keeps jobs to their service', async () => {
-    const res = await postBulk(envoi, live.keys.live!, { name: 'mine', template_id: live.templates.plain, rows: [['email address'], ['mine@example.com']] });
+    const res = await postBulk(envoi, live.keys.live!, {
+      name: 'mine',
+      template_id: live.templates.plain,
+      rows: [['email address'], ['mine@example.com']],
+    });
     const id = res.body.data.id;
-    expectError(await call(envoi.url, 'GET', `/v2/notifications/bulk/${id}`, { key: trial.keys.trial! }), 404, 'NoResultFound', 'No result found');
-    expectError(await call(envoi.url, 'GET', `/v2/notifications/bulk/${FAKE_ID}`, { key: live.keys.live! }), 404, 'NoResultFound', 'No result found');
-    expectValidationErrors(await call(envoi.url, 'GET', '/v2/notifications/bulk/nope', { key: live.keys.live! }), ['job_id is not a valid UUID']);
+    expectError(
+      await call(envoi.url, 'GET', `/v2/notifications/bulk/${id}`, { key: trial.keys.trial! }),
+      404,
+      'NoResultFound',
+      'No result found',
+    );
+    expectError(
+      await call(envoi.url, 'GET', `/v2/notifications/bulk/${FAKE_ID}`, { key: live.keys.live! }),
+      404,
+      'NoResultFound',
+      'No result found',
+    );
+    expectValidationErrors(await call(envoi.url, 'GET', '/v2/notifications/bulk/nope', { key: live.keys.live! }), [
+      'job_id is not a valid UUID',
+    ]);
   });
 
   it('gives a report of every row, with cells escaped against spreadsheet formulas', async () => {
     const res = await postBulk(envoi, live.keys.live!, {
       name: '=HYPERLINK("http://evil.example","click")',
       template_id: live.templates.sms,
-      rows: [['phone number', 'name'], ['+16135550123', '@SUM(A1)'], ['613-555-0124', 'Plain'], ['-6135550125', 'Minus']],
+      rows: [
+        ['phone number', 'name'],
+        ['+16135550123', '@SUM(A1)'],
+        ['613-555-0124', 'Plain'],
+        ['-6135550125', 'Minus'],
+      ],
     });
     expect(res.status).toBe(201);
     await waitForJob(envoi, live.keys.live!, res.body.data.id);
-    const report = await fetch(`${envoi.url}/v2/notifications/bulk/${res.body.data.id}/report`, { headers: { authorization: bearer(live.keys.live!) } });
+    const report = await fetch(`${envoi.url}/v2/notifications/bulk/${res.body.data.id}/report`, {
+      headers: { authorization: bearer(live.keys.live!) },
+    });
     expect(report.status).toBe(200);
     expect(report.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(await report.arrayBuffer());
@@ -372,7 +532,9 @@ describe('POST /v2/notifications/bulk: the job', () => {
     const lines = text.slice(1).trim().split('\r\n').slice(1);
     expect(lines).toHaveLength(3);
     const job = `"'=HYPERLINK(""http://evil.example"",""click"")"`;
-    expect(lines[0]).toMatch(new RegExp(`^1,'\\+16135550123,Hello sms,Text message,${escapeRegExp(job)},(created|delivered),`));
+    expect(lines[0]).toMatch(
+      new RegExp(`^1,'\\+16135550123,Hello sms,Text message,${escapeRegExp(job)},(created|delivered),`),
+    );
     expect(lines[1]).toMatch(/^2,613-555-0124,Hello sms,/);
     expect(lines[2]).toMatch(/^3,'-6135550125,Hello sms,/);
   });

@@ -24,7 +24,10 @@ const sendBulk = (...args: string[]) => envoi('send-bulk', '--service', LIVE_ID,
 
 async function writeList(name: string, emails: string[]): Promise<string> {
   const file = path.join(dir, name);
-  await writeFile(file, ['email address,name,code', ...emails.map((e, i) => `${e},Person ${i},C${i}`)].join('\n') + '\n');
+  await writeFile(
+    file,
+    `${['email address,name,code', ...emails.map((e, i) => `${e},Person ${i},C${i}`)].join('\n')}\n`,
+  );
   return file;
 }
 
@@ -55,7 +58,12 @@ describe('envoi send-bulk', () => {
     expect(stderr).toContain('warning: 1 recipient appears more than once in the list');
     expect(stderr).toContain('queueing 3 rows');
     const job = await call(baseUrl, 'GET', `/v2/notifications/bulk/${jobId}`, { key: liveKey });
-    expect(job.body.data).toMatchObject({ original_file_name: 'People', job_status: 'finished', notification_count: 3, api_key: null });
+    expect(job.body.data).toMatchObject({
+      original_file_name: 'People',
+      job_status: 'finished',
+      notification_count: 3,
+      api_key: null,
+    });
     expect(job.body.data.progress.not_queued).toBe(0);
   });
 
@@ -85,20 +93,38 @@ describe('envoi send-bulk', () => {
     const file = await writeList('later.csv', ['later@example.com']);
     const { code, stdout } = await sendBulk('--schedule', at.toISOString(), file);
     expect(code).toBe(0);
-    expect(stdout).toMatch(new RegExp(`^job [0-9a-f-]{36}: 1 rows, scheduled for ${at.toISOString().replace(/\./g, '\\.')}$`, 'm'));
+    expect(stdout).toMatch(
+      new RegExp(`^job [0-9a-f-]{36}: 1 rows, scheduled for ${at.toISOString().replace(/\./g, '\\.')}$`, 'm'),
+    );
   });
 
   it('explains a mistake in the command', async () => {
-    expect((await envoi('send-bulk', '--service', LIVE_ID, path.join(dir, 'people.csv'))).stderr).toContain('usage: envoi send-bulk');
+    expect((await envoi('send-bulk', '--service', LIVE_ID, path.join(dir, 'people.csv'))).stderr).toContain(
+      'usage: envoi send-bulk',
+    );
     const pdf = path.join(dir, 'list.pdf');
     await writeFile(pdf, 'x');
     const wrongKind = await sendBulk(pdf);
     expect(wrongKind.code).toBe(2);
     expect(wrongKind.stderr).toContain('its name must end in .csv, .tsv, .txt or .xlsx');
-    const unknown = await envoi('send-bulk', '--service', '77777777-7777-4777-8777-777777777777', '--template', templateId, path.join(dir, 'people.csv'));
+    const unknown = await envoi(
+      'send-bulk',
+      '--service',
+      '77777777-7777-4777-8777-777777777777',
+      '--template',
+      templateId,
+      path.join(dir, 'people.csv'),
+    );
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('There is no service with id 77777777-7777-4777-8777-777777777777.');
-    const badTemplate = await envoi('send-bulk', '--service', LIVE_ID, '--template', '77777777-7777-4777-8777-777777777777', path.join(dir, 'people.csv'));
+    const badTemplate = await envoi(
+      'send-bulk',
+      '--service',
+      LIVE_ID,
+      '--template',
+      '77777777-7777-4777-8777-777777777777',
+      path.join(dir, 'people.csv'),
+    );
     expect(badTemplate.code).toBe(2);
     expect(badTemplate.stderr).toContain('Template not found');
   });

@@ -12,7 +12,12 @@ import { TEST_SECRET_KEY } from '../support/envoi.ts';
 const [target, jobId] = process.argv.slice(2) as [string, string];
 const postgres = target.startsWith('postgres');
 const database = await openDatabase(postgres ? { databaseUrl: target } : { databaseUrl: null, dataDir: target });
-const config = loadConfig({ ENVOI_SECRET_KEY: TEST_SECRET_KEY, JOB_LEASE_SECONDS: '1', LOG_LEVEL: 'silent', ...(postgres ? { DATABASE_URL: target } : {}) });
+const config = loadConfig({
+  ENVOI_SECRET_KEY: TEST_SECRET_KEY,
+  JOB_LEASE_SECONDS: '1',
+  LOG_LEVEL: 'silent',
+  ...(postgres ? { DATABASE_URL: target } : {}),
+});
 const { jobs } = createServices(config, database, TEST_SECRET_KEY);
 await jobs.processNext({
   jobId,

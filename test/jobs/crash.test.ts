@@ -44,13 +44,20 @@ async function open(): Promise<DbHandle> {
 }
 
 function services(database: DbHandle) {
-  const config = loadConfig({ ENVOI_SECRET_KEY: TEST_SECRET_KEY, JOB_LEASE_SECONDS: '1', LOG_LEVEL: 'silent', ...(testDb ? { DATABASE_URL: testDb.url! } : {}) });
+  const config = loadConfig({
+    ENVOI_SECRET_KEY: TEST_SECRET_KEY,
+    JOB_LEASE_SECONDS: '1',
+    LOG_LEVEL: 'silent',
+    ...(testDb ? { DATABASE_URL: testDb.url! } : {}),
+  });
   return createServices(config, database, TEST_SECRET_KEY);
 }
 
 /** Runs the child until it says it is inserting, then kills it with SIGKILL. */
 async function killMidInsert(jobId: string): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, testDb ? testDb.url! : dataDir!, jobId], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, testDb ? testDb.url! : dataDir!, jobId], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk) => {
@@ -71,10 +78,15 @@ it('neither loses nor duplicates rows when the processor is killed mid-insert', 
   // Provision and create the job, then let go of the database (PGlite admits one process per folder).
   let database = await open();
   const file = fixture();
-  const provisioned = await applyBootstrap(database.db, new SecretBox(TEST_SECRET_KEY), checkBootstrapFile(file, 'CA'), {
-    phoneRegion: 'CA',
-    emailDomain: 'notification.localhost',
-  });
+  const provisioned = await applyBootstrap(
+    database.db,
+    new SecretBox(TEST_SECRET_KEY),
+    checkBootstrapFile(file, 'CA'),
+    {
+      phoneRegion: 'CA',
+      emailDomain: 'notification.localhost',
+    },
+  );
   const templateId = provisioned.services[0]!.templates.plain!;
   let jobs = services(database).jobs;
   const service = (await services(database).directory.service(LIVE_ID))!;
@@ -82,7 +94,15 @@ it('neither loses nor duplicates rows when the processor is killed mid-insert', 
   for (let i = 1; i <= ROWS; i++) text += `crash${i}@example.com\n`;
   const { job } = await jobs.create(
     { service, keyId: null, keyType: 'normal' },
-    { templateId, name: 'crash.csv', source: [text], format: 'csv', scheduledFor: null, replyToId: null, reference: null },
+    {
+      templateId,
+      name: 'crash.csv',
+      source: [text],
+      format: 'csv',
+      scheduledFor: null,
+      replyToId: null,
+      reference: null,
+    },
   );
   if (dataDir) await database.close();
 
@@ -90,12 +110,18 @@ it('neither loses nor duplicates rows when the processor is killed mid-insert', 
 
   if (dataDir) database = await open();
   const count = async () =>
-    (await sql<{ n: number; distinct_rows: number; first: number | null; last: number | null }>`
+    (
+      await sql<{ n: number; distinct_rows: number; first: number | null; last: number | null }>`
       SELECT count(*)::int AS n, count(DISTINCT job_row_number)::int AS distinct_rows,
              min(job_row_number) AS first, max(job_row_number) AS last
-      FROM notifications WHERE job_id = ${job.id}`.execute(database.db)).rows[0]!;
+      FROM notifications WHERE job_id = ${job.id}`.execute(database.db)
+    ).rows[0]!;
   expect(await count()).toEqual({ n: 0, distinct_rows: 0, first: null, last: null });
-  const stuck = await database.db.selectFrom('jobs').select(['job_status', 'attempts']).where('id', '=', job.id).executeTakeFirstOrThrow();
+  const stuck = await database.db
+    .selectFrom('jobs')
+    .select(['job_status', 'attempts'])
+    .where('id', '=', job.id)
+    .executeTakeFirstOrThrow();
   expect(stuck).toEqual({ job_status: 'in progress', attempts: 1 });
 
   // Its lease (1 s) runs out; the job is claimed again and run to the end.
@@ -107,7 +133,11 @@ it('neither loses nor duplicates rows when the processor is killed mid-insert', 
   }
   expect(processed).toBe(true);
   expect(await count()).toEqual({ n: ROWS, distinct_rows: ROWS, first: 1, last: ROWS });
-  const done = await database.db.selectFrom('jobs').select(['job_status', 'attempts']).where('id', '=', job.id).executeTakeFirstOrThrow();
+  const done = await database.db
+    .selectFrom('jobs')
+    .select(['job_status', 'attempts'])
+    .where('id', '=', job.id)
+    .executeTakeFirstOrThrow();
   expect(done).toEqual({ job_status: 'finished', attempts: 2 });
   // Nothing more to claim: a second pass cannot add a copy.
   expect(await jobs.processNext({ jobId: job.id })).toBe(false);

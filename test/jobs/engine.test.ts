@@ -31,7 +31,16 @@ afterAll(async () => {
 });
 
 function job(templateId: string, source: NewJob['source'], extra: Partial<NewJob> = {}): NewJob {
-  return { templateId, name: 'list.csv', source, format: 'csv', scheduledFor: null, replyToId: null, reference: null, ...extra };
+  return {
+    templateId,
+    name: 'list.csv',
+    source,
+    format: 'csv',
+    scheduledFor: null,
+    replyToId: null,
+    reference: null,
+    ...extra,
+  };
 }
 
 /** Creates and queues a job; returns its notifications in row order. */
@@ -40,7 +49,17 @@ async function run(caller: JobCaller, input: NewJob) {
   expect(await envoi.services.jobs.processNext({ jobId: created.id })).toBe(true);
   const rows = await envoi.database.db
     .selectFrom('notifications')
-    .select(['job_row_number', 'to', 'normalised_to', 'subject', 'body', 'status', 'priority', 'client_reference', 'billable_units'])
+    .select([
+      'job_row_number',
+      'to',
+      'normalised_to',
+      'subject',
+      'body',
+      'status',
+      'priority',
+      'client_reference',
+      'billable_units',
+    ])
     .where('job_id', '=', created.id)
     .orderBy('job_row_number')
     .execute();
@@ -53,7 +72,10 @@ describe('reading files', () => {
 
   it('reads UTF-8 with and without a byte order mark, and Windows-1252', async () => {
     const text = 'email address,name,code\r\nzoe@example.com,Zoë O’Brien,1\r\nrene@example.com,René,2\r\n';
-    const withBom = await run(liveCaller, job(template(), [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')])]));
+    const withBom = await run(
+      liveCaller,
+      job(template(), [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')])]),
+    );
     expect(names(withBom.rows)).toEqual(['Zoë O’Brien', 'René']);
     const plain = await run(liveCaller, job(template(), [Buffer.from(text, 'utf8')]));
     expect(names(plain.rows)).toEqual(['Zoë O’Brien', 'René']);
@@ -65,7 +87,10 @@ describe('reading files', () => {
   });
 
   it('reads files that arrive in many small pieces, split anywhere', async () => {
-    const bytes = Buffer.from('email address,name,code\nzoe@example.com,Zoë,1\nrene@example.com,"René, Jr.",2\n', 'utf8');
+    const bytes = Buffer.from(
+      'email address,name,code\nzoe@example.com,Zoë,1\nrene@example.com,"René, Jr.",2\n',
+      'utf8',
+    );
     const pieces = [...bytes].map((b) => Buffer.from([b]));
     const { rows } = await run(liveCaller, job(template(), pieces));
     expect(names(rows)).toEqual(['Zoë', 'René, Jr.']);
@@ -100,7 +125,11 @@ describe('reading files', () => {
     expect(report.ok).toBe(false);
     expect(report.summary).toContain('Row 1, column "email address": Not a valid email address');
     expect(report.summary).toContain('Row 2, column "name": Missing');
-    const { n } = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM job_files WHERE job_id NOT IN (SELECT id FROM jobs)`.execute(envoi.database.db)).rows[0]!;
+    const { n } = (
+      await sql<{
+        n: number;
+      }>`SELECT count(*)::int AS n FROM job_files WHERE job_id NOT IN (SELECT id FROM jobs)`.execute(envoi.database.db)
+    ).rows[0]!;
     expect(n).toBe(0);
   });
 });
@@ -109,19 +138,33 @@ describe('the rows of a job', () => {
   it('are rendered like single sends, with the row’s reference, and simulated recipients never sent', async () => {
     const { rows } = await run(
       liveCaller,
-      job(live.templates.email!, ['email address,name,code,reference\nA@Example.com,Ann,1,ref-1\nsimulate-delivered@notification.canada.ca,Sim,2,\n'], {
-        reference: 'job-ref',
-      }),
+      job(
+        live.templates.email!,
+        [
+          'email address,name,code,reference\nA@Example.com,Ann,1,ref-1\nsimulate-delivered@notification.canada.ca,Sim,2,\n',
+        ],
+        {
+          reference: 'job-ref',
+        },
+      ),
     );
     expect(rows.map((r) => [r.to, r.normalised_to, r.subject, r.status, r.client_reference])).toEqual([
       ['A@Example.com', 'a@example.com', 'Hello Ann', 'created', 'ref-1'],
-      ['simulate-delivered@notification.canada.ca', 'simulate-delivered@notification.canada.ca', 'Hello Sim', 'delivered', 'job-ref'],
+      [
+        'simulate-delivered@notification.canada.ca',
+        'simulate-delivered@notification.canada.ca',
+        'Hello Sim',
+        'delivered',
+        'job-ref',
+      ],
     ]);
   });
 
   it('are text messages with their fragments counted, sent from the service’s default sender', async () => {
     const { rows } = await run(liveCaller, job(live.templates.sms!, ['phone number,name\n613 555 0123,Ann\n']));
-    expect(rows.map((r) => [r.to, r.normalised_to, r.body, r.billable_units])).toEqual([['613 555 0123', '+16135550123', 'Hello Ann', 1]]);
+    expect(rows.map((r) => [r.to, r.normalised_to, r.body, r.billable_units])).toEqual([
+      ['613 555 0123', '+16135550123', 'Hello Ann', 1],
+    ]);
   });
 
   it('go to the bulk lane from 200 rows; a small job keeps its template’s lane', async () => {
@@ -132,7 +175,10 @@ describe('the rows of a job', () => {
     expect(big.rows.map((r) => r.job_row_number)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     const smallHigh = await run(liveCaller, job(live.templates.plain!, ['email address\nq@example.com\n']));
     expect(smallHigh.rows[0]!.priority).toBe(0);
-    const smallNormal = await run(liveCaller, job(live.templates.email!, ['email address,name,code\nq@example.com,Q,1\n']));
+    const smallNormal = await run(
+      liveCaller,
+      job(live.templates.email!, ['email address,name,code\nq@example.com,Q,1\n']),
+    );
     expect(smallNormal.rows[0]!.priority).toBe(1);
   });
 
@@ -140,14 +186,24 @@ describe('the rows of a job', () => {
     const events: JobProgressEvent[] = [];
     let text = 'email address\n';
     for (let i = 0; i < 5_000; i++) text += `p${i}@example.com\n`;
-    const { job: created } = await envoi.services.jobs.create(liveCaller, job(live.templates.plain!, [text], { onProgress: (e) => void events.push(e) }));
+    const { job: created } = await envoi.services.jobs.create(
+      liveCaller,
+      job(live.templates.plain!, [text], { onProgress: (e) => void events.push(e) }),
+    );
     await envoi.services.jobs.processNext({ jobId: created.id, onProgress: (e) => void events.push(e) });
     const checking = events.filter((e) => e.stage === 'checking');
     const queueing = events.filter((e) => e.stage === 'queueing');
     expect(checking.at(-1)).toEqual({ stage: 'checking', rows: 5_000, bytes: Buffer.byteLength(text) });
     expect(queueing.at(-1)).toEqual({ stage: 'queueing', rows: 5_000, total: 5_000 });
     expect(queueing.length).toBeGreaterThan(1);
-    expect(await envoi.services.jobs.counts(created)).toEqual({ rows: 5_000, notQueued: 0, queued: 5_000, sending: 0, delivered: 0, failed: 0 });
+    expect(await envoi.services.jobs.counts(created)).toEqual({
+      rows: 5_000,
+      notQueued: 0,
+      queued: 5_000,
+      sending: 0,
+      delivered: 0,
+      failed: 0,
+    });
   });
 });
 
@@ -156,7 +212,10 @@ describe('scheduling and cancelling', () => {
 
   it('keeps a scheduled job until it is due, then queues it', async () => {
     const at = new Date(Date.now() + 2 * 3_600_000);
-    const { job: created } = await envoi.services.jobs.create(liveCaller, job(live.templates.plain!, ['email address\nlater@example.com\n'], { scheduledFor: at }));
+    const { job: created } = await envoi.services.jobs.create(
+      liveCaller,
+      job(live.templates.plain!, ['email address\nlater@example.com\n'], { scheduledFor: at }),
+    );
     expect(created.status).toBe('scheduled');
     expect(created.scheduledFor?.toISOString()).toBe(at.toISOString());
     expect(await envoi.services.jobs.processNext({ jobId: created.id })).toBe(false);
@@ -171,7 +230,12 @@ describe('scheduling and cancelling', () => {
       [97, 'scheduled_for datetime can only be up to 96 hours in the future'],
     ] as const) {
       const error = await envoi.services.jobs
-        .create(liveCaller, job(live.templates.plain!, ['email address\nx@example.com\n'], { scheduledFor: new Date(Date.now() + hours * 3_600_000) }))
+        .create(
+          liveCaller,
+          job(live.templates.plain!, ['email address\nx@example.com\n'], {
+            scheduledFor: new Date(Date.now() + hours * 3_600_000),
+          }),
+        )
         .catch((err) => err);
       expect(error).toBeInstanceOf(ApiError);
       expect((error as ApiError).message).toBe(message);
@@ -196,9 +260,14 @@ describe('scheduling and cancelling', () => {
   });
 
   it('cannot cancel a job once it has started', async () => {
-    const { job: created } = await envoi.services.jobs.create(liveCaller, job(live.templates.plain!, ['email address\nstarted@example.com\n']));
+    const { job: created } = await envoi.services.jobs.create(
+      liveCaller,
+      job(live.templates.plain!, ['email address\nstarted@example.com\n']),
+    );
     await sql`UPDATE jobs SET job_status = 'in progress' WHERE id = ${created.id}`.execute(envoi.database.db);
-    await expect(envoi.services.jobs.cancel(LIVE_ID, created.id)).rejects.toThrow('Job cannot be cancelled: it is in progress');
+    await expect(envoi.services.jobs.cancel(LIVE_ID, created.id)).rejects.toThrow(
+      'Job cannot be cancelled: it is in progress',
+    );
     await expect(envoi.services.jobs.cancel(TRIAL_ID, created.id)).rejects.toThrow('No result found');
   });
 });
@@ -219,18 +288,29 @@ describe('the report and the stored file', () => {
     expect(lines.slice(1).map((l) => l.split(',').slice(0, 6).join(','))).toEqual([
       "1,'+danger@example.com,Plain,Email,'@list.csv,scheduled",
       "2,'=cmd@example.com,Plain,Email,'@list.csv,scheduled",
-      '3,plain@example.com,Plain,Email,\'@list.csv,scheduled',
+      "3,plain@example.com,Plain,Email,'@list.csv,scheduled",
     ]);
   });
 
   it('deletes files past their retention (the job is archived) and chunks of uploads that never became jobs', async () => {
-    const { job: created } = await envoi.services.jobs.create(liveCaller, job(live.templates.plain!, ['email address\nold@example.com\n']));
+    const { job: created } = await envoi.services.jobs.create(
+      liveCaller,
+      job(live.templates.plain!, ['email address\nold@example.com\n']),
+    );
     await envoi.services.jobs.processNext({ jobId: created.id });
     const orphan = '77777777-7777-4777-8777-777777777777';
-    await sql`INSERT INTO job_files (job_id, seq, bytes, created_at) VALUES (${orphan}, 0, '\\x00', now() - interval '2 days')`.execute(envoi.database.db);
-    await sql`UPDATE jobs SET file_expires_at = now() - interval '1 minute' WHERE id = ${created.id}`.execute(envoi.database.db);
+    await sql`INSERT INTO job_files (job_id, seq, bytes, created_at) VALUES (${orphan}, 0, '\\x00', now() - interval '2 days')`.execute(
+      envoi.database.db,
+    );
+    await sql`UPDATE jobs SET file_expires_at = now() - interval '1 minute' WHERE id = ${created.id}`.execute(
+      envoi.database.db,
+    );
     expect(await envoi.services.jobs.deleteExpiredFiles()).toBe(1);
-    const left = await envoi.database.db.selectFrom('job_files').select('job_id').where('job_id', 'in', [created.id, orphan]).execute();
+    const left = await envoi.database.db
+      .selectFrom('job_files')
+      .select('job_id')
+      .where('job_id', 'in', [created.id, orphan])
+      .execute();
     expect(left).toEqual([]);
     expect((await envoi.services.jobs.get(LIVE_ID, created.id))!.archived).toBe(true);
   });

@@ -59,7 +59,8 @@ function jobsWith(maxAttempts: number): Jobs {
   });
 }
 
-const logOf = (jobId: string, level: 'warn' | 'error') => logged.filter((l) => l.level === level && l.obj.jobId === jobId);
+const logOf = (jobId: string, level: 'warn' | 'error') =>
+  logged.filter((l) => l.level === level && l.obj.jobId === jobId);
 
 let triggers = 0;
 /** Makes the database refuse every notification to `address`, as it would a row it cannot take; returns the undo. */
@@ -76,7 +77,16 @@ async function refuseRowsTo(address: string): Promise<() => Promise<void>> {
 
 function list(addresses: string[], extra: Partial<NewJob> = {}): NewJob {
   const text = ['email address,name,code', ...addresses.map((a, i) => `${a},Person ${i},C${i}`)].join('\n');
-  return { templateId: live.templates.email!, name: 'list.csv', source: [text], format: 'csv', scheduledFor: null, replyToId: null, reference: null, ...extra };
+  return {
+    templateId: live.templates.email!,
+    name: 'list.csv',
+    source: [text],
+    format: 'csv',
+    scheduledFor: null,
+    replyToId: null,
+    reference: null,
+    ...extra,
+  };
 }
 
 /** Due now: the backoff between attempts is not waited out. */
@@ -87,13 +97,25 @@ async function makeDue(jobId: string): Promise<void> {
 const jobRow = (jobId: string) =>
   envoi.database.db
     .selectFrom('jobs')
-    .select(['job_status', 'attempts', 'claimed_until', 'processing_finished', sql<string>`counted_on::text`.as('counted_on')])
+    .select([
+      'job_status',
+      'attempts',
+      'claimed_until',
+      'processing_finished',
+      sql<string>`counted_on::text`.as('counted_on'),
+    ])
     .select(sql<boolean>`next_attempt_at > now()`.as('backing_off'))
     .where('id', '=', jobId)
     .executeTakeFirstOrThrow();
 
 const notificationsOf = async (jobId: string) =>
-  (await envoi.database.db.selectFrom('notifications').select(sql<number>`count(*)::int`.as('n')).where('job_id', '=', jobId).executeTakeFirstOrThrow()).n;
+  (
+    await envoi.database.db
+      .selectFrom('notifications')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .where('job_id', '=', jobId)
+      .executeTakeFirstOrThrow()
+  ).n;
 
 /** The service's email messages left for today, as the next send or upload is checked against them. */
 const remainingToday = () => envoi.services.send.limits.remaining(LIVE_ID, 'email', caller.service.messageLimits.email);
@@ -109,7 +131,10 @@ describe('a job that fails every time', () => {
     const remainingBefore = await remainingToday();
     const allow = await refuseRowsTo('refused@example.com');
     try {
-      const { job } = await jobs.create(caller, list(['first@example.com', 'refused@example.com', 'third@example.com']));
+      const { job } = await jobs.create(
+        caller,
+        list(['first@example.com', 'refused@example.com', 'third@example.com']),
+      );
       failing = job.id;
       expect(await remainingToday()).toBe(remainingBefore - 3);
       const { counted_on: day } = await jobRow(job.id);
@@ -119,7 +144,12 @@ describe('a job that fails every time', () => {
         await makeDue(job.id);
         await expect(jobs.processNext({ jobId: job.id })).rejects.toThrow(REFUSAL);
         // Released for a later try, after a backoff.
-        expect(await jobRow(job.id)).toMatchObject({ job_status: 'in progress', attempts: attempt, claimed_until: null, backing_off: true });
+        expect(await jobRow(job.id)).toMatchObject({
+          job_status: 'in progress',
+          attempts: attempt,
+          claimed_until: null,
+          backing_off: true,
+        });
         expect(logOf(job.id, 'warn')).toHaveLength(attempt);
       }
       expect(logOf(job.id, 'error')).toEqual([]);
@@ -230,7 +260,9 @@ describe('a job whose failure goes away', () => {
     // Another processor claiming the job in the middle of the run: its attempt number moves on under this one.
     await sql`CREATE FUNCTION take_job_over() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN UPDATE jobs SET attempts = attempts + 1 WHERE id = NEW.job_id; RETURN NEW; END $$`.execute(db);
-    await sql`CREATE TRIGGER take_job_over BEFORE INSERT ON notifications FOR EACH ROW WHEN (NEW.normalised_to = 'taken@example.com') EXECUTE FUNCTION take_job_over()`.execute(db);
+    await sql`CREATE TRIGGER take_job_over BEFORE INSERT ON notifications FOR EACH ROW WHEN (NEW.normalised_to = 'taken@example.com') EXECUTE FUNCTION take_job_over()`.execute(
+      db,
+    );
     const remainingBefore = await remainingToday();
     const { job } = await jobs.create(caller, list(['taken@example.com']));
     try {
@@ -252,9 +284,15 @@ describe('a job whose failure goes away', () => {
     const { job } = await jobs.create(caller, list(['crashing@example.com', 'crashing-too@example.com']));
     // MAX_ATTEMPTS processors claimed it and died (their leases ran out) without reaching an outcome: a job that
     // kills its process each time would never reach the failure path.
-    await sql`UPDATE jobs SET attempts = ${MAX_ATTEMPTS}, job_status = 'in progress', claimed_until = NULL WHERE id = ${job.id}`.execute(db);
+    await sql`UPDATE jobs SET attempts = ${MAX_ATTEMPTS}, job_status = 'in progress', claimed_until = NULL WHERE id = ${job.id}`.execute(
+      db,
+    );
     expect(await jobs.processNext({ jobId: job.id })).toBe(true);
-    expect(await jobRow(job.id)).toMatchObject({ job_status: 'error', attempts: MAX_ATTEMPTS + 1, claimed_until: null });
+    expect(await jobRow(job.id)).toMatchObject({
+      job_status: 'error',
+      attempts: MAX_ATTEMPTS + 1,
+      claimed_until: null,
+    });
     expect(await notificationsOf(job.id)).toBe(0);
     expect(await remainingToday()).toBe(remainingBefore);
     const errors = logOf(job.id, 'error');
@@ -272,9 +310,20 @@ describe('a job that ended as error, as it is shown', () => {
       // `envoi send-bulk` with JOB_MAX_ATTEMPTS=1: its one attempt fails, and its outcome says so.
       const outcome = await sendBulk(
         { directory: envoi.services.directory, jobs: jobsWith(1) },
-        { serviceId: LIVE_ID, templateId: live.templates.email!, name: '<b>Rappels</b> & suivis.csv', format: 'csv', scheduledFor: null },
+        {
+          serviceId: LIVE_ID,
+          templateId: live.templates.email!,
+          name: '<b>Rappels</b> & suivis.csv',
+          format: 'csv',
+          scheduledFor: null,
+        },
         (async function* () {
-          yield Buffer.from(emailRows(2).concat([['shown@example.com', 'Shown', 'C9']]).map((r) => r.join(',')).join('\n'));
+          yield Buffer.from(
+            emailRows(2)
+              .concat([['shown@example.com', 'Shown', 'C9']])
+              .map((r) => r.join(','))
+              .join('\n'),
+          );
         })(),
         () => {},
       );
@@ -288,20 +337,39 @@ describe('a job that ended as error, as it is shown', () => {
   it('is `error` in the v2 API, with none of its rows queued', async () => {
     const res = await call(envoi.url, 'GET', `/v2/notifications/bulk/${jobId}`, { key: live.keys.live! });
     expect(res.status).toBe(200);
-    expect(res.body.data).toMatchObject({ id: jobId, job_status: 'error', notification_count: 3, progress: { rows: 3, not_queued: 3, queued: 0 } });
+    expect(res.body.data).toMatchObject({
+      id: jobId,
+      job_status: 'error',
+      notification_count: 3,
+      progress: { rows: 3, not_queued: 3, queued: 0 },
+    });
     expect(res.body.data.processing_finished).not.toBeNull();
   });
 
   it('says on its page, in English and French, that nothing was sent and what to do, with the file name escaped', async () => {
     const db = envoi.database.db;
-    const user = await db.selectFrom('users').select('id').where('email_address', '=', TEAM_EMAIL).executeTakeFirstOrThrow();
-    await db.updateTable('users').set({ state: 'active', email_confirmed_at: new Date() }).where('id', '=', user.id).execute();
-    const session = await new Accounts(db, new SecretBox(TEST_SECRET_KEY), { signupDomains: [] }).createSession(user.id, 'signed-in', {
-      ip: null,
-      userAgent: null,
-    });
+    const user = await db
+      .selectFrom('users')
+      .select('id')
+      .where('email_address', '=', TEAM_EMAIL)
+      .executeTakeFirstOrThrow();
+    await db
+      .updateTable('users')
+      .set({ state: 'active', email_confirmed_at: new Date() })
+      .where('id', '=', user.id)
+      .execute();
+    const session = await new Accounts(db, new SecretBox(TEST_SECRET_KEY), { signupDomains: [] }).createSession(
+      user.id,
+      'signed-in',
+      {
+        ip: null,
+        userAgent: null,
+      },
+    );
     for (const lang of ['en', 'fr'] as const) {
-      const res = await fetch(`${envoi.url}/services/${LIVE_ID}/jobs/${jobId}`, { headers: { cookie: `envoi_session=${session}; lang=${lang}` } });
+      const res = await fetch(`${envoi.url}/services/${LIVE_ID}/jobs/${jobId}`, {
+        headers: { cookie: `envoi_session=${session}; lang=${lang}` },
+      });
       expect(res.status).toBe(200);
       const page = await res.text();
       const { t } = translator(lang);
@@ -309,7 +377,9 @@ describe('a job that ended as error, as it is shown', () => {
       expect(page).toContain(`id="job-status">${t('send.job.status.error')}</p>`);
       expect(page).toContain(t('send.job.error.body'));
       expect(page).toContain(t('send.job.error.next'));
-      expect(page).toContain(`<a href="/services/${LIVE_ID}/send/${live.templates.email}/upload">${t('send.job.error.uploadAgain')}</a>`);
+      expect(page).toContain(
+        `<a href="/services/${LIVE_ID}/send/${live.templates.email}/upload">${t('send.job.error.uploadAgain')}</a>`,
+      );
       // Its rows are not sent, rather than waiting to be; the page no longer refreshes itself.
       expect(page).toContain(`<th scope="row">${t('send.job.count.notSent')}</th><td>3</td>`);
       expect(page).toContain(`<th scope="row">${t('send.job.count.waiting')}</th><td>0</td>`);

@@ -26,10 +26,26 @@ export function fixture(): BootstrapFile {
         reply_to: ['reply@example.gc.ca', 'other-reply@example.gc.ca'],
         sms_senders: [{ sender: 'Envoi', default: true }, 'Second'],
         templates: [
-          { key: 'email', type: 'email', versions: [{ name: 'Hello email', subject: 'Hello ((name))', content: 'Hello ((name)), your code is ((code)).' }] },
-          { key: 'plain', type: 'email', category: 'high', versions: [{ name: 'Plain', subject: 'Notice', content: 'A notice for you.' }] },
+          {
+            key: 'email',
+            type: 'email',
+            versions: [
+              { name: 'Hello email', subject: 'Hello ((name))', content: 'Hello ((name)), your code is ((code)).' },
+            ],
+          },
+          {
+            key: 'plain',
+            type: 'email',
+            category: 'high',
+            versions: [{ name: 'Plain', subject: 'Notice', content: 'A notice for you.' }],
+          },
           { key: 'sms', type: 'sms', versions: [{ name: 'Hello sms', content: 'Hello ((name))' }] },
-          { key: 'archived', type: 'email', archived: true, versions: [{ name: 'Old', subject: 'Old', content: 'Gone' }] },
+          {
+            key: 'archived',
+            type: 'email',
+            archived: true,
+            versions: [{ name: 'Old', subject: 'Old', content: 'Gone' }],
+          },
         ],
         api_keys: [
           { name: 'live', type: 'normal' },
@@ -58,7 +74,9 @@ export function fixture(): BootstrapFile {
         permissions: ['email'],
         max_rows: 5,
         rate_limit: 2,
-        templates: [{ key: 'email', type: 'email', versions: [{ name: 'Small', subject: 'Hi', content: 'Hi ((name))' }] }],
+        templates: [
+          { key: 'email', type: 'email', versions: [{ name: 'Small', subject: 'Hi', content: 'Hi ((name))' }] },
+        ],
         api_keys: [{ name: 'small', type: 'normal' }],
       },
     ],

@@ -49,7 +49,11 @@ export const faults = {
   sesThrottled: { status: 429, type: 'TooManyRequestsException', message: 'Maximum sending rate exceeded.' },
   sesRejected: { status: 400, type: 'MessageRejected', message: 'Illegal address' },
   sesPaused: { status: 400, type: 'SendingPausedException', message: 'Sending is paused for this account.' },
-  sesInternal: { status: 500, type: 'InternalFailure', message: 'The request processing has failed because of an unknown error.' },
+  sesInternal: {
+    status: 500,
+    type: 'InternalFailure',
+    message: 'The request processing has failed because of an unknown error.',
+  },
   smsThrottled: { type: 'ThrottlingException', message: 'Rate exceeded' },
   smsInvalidNumber: {
     type: 'ValidationException',
@@ -123,7 +127,8 @@ function bytes(data: SourceData): BinaryLike {
 }
 
 /** `AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request, SignedHeaders=a;b, Signature=hex` */
-const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/;
+const AUTHORIZATION =
+  /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/;
 
 type Verdict = { ok: true } | { ok: false; type: string; message: string };
 
@@ -135,16 +140,25 @@ async function verifySignature(req: http.IncomingMessage, body: Buffer, expected
   }
   const [, accessKeyId, , region, service, signedHeaderList, signature] = match;
   if (accessKeyId !== AWS_TEST_CREDENTIALS.accessKeyId) {
-    return { ok: false, type: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
+    return {
+      ok: false,
+      type: 'UnrecognizedClientException',
+      message: 'The security token included in the request is invalid.',
+    };
   }
   if (service !== expectedService || region !== AWS_TEST_REGION) {
-    return { ok: false, type: 'InvalidSignatureException', message: `Credential should be scoped to ${AWS_TEST_REGION}/${expectedService}` };
+    return {
+      ok: false,
+      type: 'InvalidSignatureException',
+      message: `Credential should be scoped to ${AWS_TEST_REGION}/${expectedService}`,
+    };
   }
   const signedHeaders = signedHeaderList!.split(';');
   const headers: Record<string, string> = {};
   for (const name of signedHeaders) {
     const value = req.headers[name];
-    if (value === undefined) return { ok: false, type: 'InvalidSignatureException', message: `Signed header ${name} is missing` };
+    if (value === undefined)
+      return { ok: false, type: 'InvalidSignatureException', message: `Signed header ${name} is missing` };
     headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
   const url = new URL(req.url ?? '/', 'http://peer');
@@ -212,7 +226,9 @@ export async function startAwsPeer(): Promise<AwsPeer> {
     } else if (req.method === 'POST' && path === '/' && target === 'PinpointSMSVoiceV2.SendTextMessage') {
       await answer('SendTextMessage', 'sms-voice', req, body, res);
     } else {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ message: `no route for ${req.method} ${path} ${target}` }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ message: `no route for ${req.method} ${path} ${target}` }));
     }
   }
 
@@ -233,7 +249,11 @@ export async function startAwsPeer(): Promise<AwsPeer> {
     try {
       parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
     } catch {
-      return sendFault(res, restJson, { status: 400, type: restJson ? 'BadRequestException' : 'SerializationException', message: 'Malformed JSON' });
+      return sendFault(res, restJson, {
+        status: 400,
+        type: restJson ? 'BadRequestException' : 'SerializationException',
+        message: 'Malformed JSON',
+      });
     }
     const messageId = restJson ? `0100019a${randomUUID().replace(/-/g, '')}-000000` : randomUUID();
     const data = (parsed.Content as { Raw?: { Data?: unknown } } | undefined)?.Raw?.Data;

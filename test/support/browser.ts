@@ -17,8 +17,11 @@ const require = createRequire(import.meta.url);
 /** `describe` when Chromium is there; otherwise a skipped suite named after the reason. */
 export const describeWithBrowser: typeof describe.skip = hasChromium
   ? describe
-  : ((name: string, ...rest: unknown[]) =>
-      (describe.skip as (n: string, ...r: unknown[]) => void)(`${name} (skipped: no Chromium at ${CHROMIUM_PATH}; apt-get install chromium)`, ...rest)) as typeof describe.skip;
+  : (((name: string, ...rest: unknown[]) =>
+      (describe.skip as (n: string, ...r: unknown[]) => void)(
+        `${name} (skipped: no Chromium at ${CHROMIUM_PATH}; apt-get install chromium)`,
+        ...rest,
+      )) as typeof describe.skip);
 
 export async function launchBrowser(): Promise<Browser> {
   // Playwright gives each launch a fresh temporary profile (user data dir) of its own.
@@ -38,8 +41,14 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** A page in a new context (its own cookies), in `locale`, so Accept-Language is what a browser in it sends. */
-export async function newPage(browser: Browser, opts: { locale?: 'en-CA' | 'fr-CA'; javaScriptEnabled?: boolean } = {}): Promise<Page> {
-  const context = await browser.newContext({ locale: opts.locale ?? 'en-CA', javaScriptEnabled: opts.javaScriptEnabled ?? true });
+export async function newPage(
+  browser: Browser,
+  opts: { locale?: 'en-CA' | 'fr-CA'; javaScriptEnabled?: boolean } = {},
+): Promise<Page> {
+  const context = await browser.newContext({
+    locale: opts.locale ?? 'en-CA',
+    javaScriptEnabled: opts.javaScriptEnabled ?? true,
+  });
   return context.newPage();
 }
 
@@ -62,7 +71,10 @@ export async function expectAccessible(page: Page): Promise<void> {
     `(async () => { ${source}; const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }); return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })) })); })()`,
   )) as AxeViolation[];
   const report = violations
-    .map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(' ')}: ${n.failureSummary ?? ''}`).join('\n')}`)
+    .map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(' ')}: ${n.failureSummary ?? ''}`).join('\n')}`,
+    )
     .join('\n');
   expect(report, `axe found violations on ${page.url()}`).toBe('');
 }

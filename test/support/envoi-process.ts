@@ -31,7 +31,14 @@ export interface EnvoiSandbox {
 
 export async function createSandbox(prefix: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<EnvoiSandbox> {
   const dir = await mkdtemp(path.join(tmpdir(), `${prefix}-`));
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ENVOI_DATA_DIR: path.join(dir, 'data'), WORKER_POLL_MS: '20', ...extraEnv };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    ENVOI_DATA_DIR: path.join(dir, 'data'),
+    WORKER_POLL_MS: '20',
+    ...extraEnv,
+  };
   delete env.DATABASE_URL;
   delete env.ENVOI_SECRET_KEY;
   const database = process.env.DATABASE_URL ? await createServerDatabase(process.env.DATABASE_URL) : null;
@@ -53,7 +60,11 @@ export async function createSandbox(prefix: string, extraEnv: NodeJS.ProcessEnv 
       }
     },
     async start(more = {}) {
-      const child = spawn(process.execPath, [ENVOI_BIN, 'start'], { env: { ...env, ...more }, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [ENVOI_BIN, 'start'], {
+        env: { ...env, ...more },
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       children.push(child);
       return { child, url: await waitForListening(child) };
     },

@@ -4,7 +4,12 @@
  */
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createApp, createServices, type AppServices } from '../../src/app.ts';
-import { applyBootstrap, checkBootstrapFile, type BootstrapFile, type BootstrapResult } from '../../src/domain/bootstrap.ts';
+import {
+  applyBootstrap,
+  checkBootstrapFile,
+  type BootstrapFile,
+  type BootstrapResult,
+} from '../../src/domain/bootstrap.ts';
 import { SecretBox } from '../../src/domain/secret-box.ts';
 import { startWorker } from '../../src/delivery/worker.ts';
 import { openTestDatabase, type TestDatabase } from './database.ts';
@@ -22,7 +27,9 @@ export interface RunningEnvoi {
   stop(): Promise<void>;
 }
 
-export async function startEnvoi(opts: { bootstrap?: BootstrapFile; worker?: boolean; env?: Record<string, string> } = {}): Promise<RunningEnvoi> {
+export async function startEnvoi(
+  opts: { bootstrap?: BootstrapFile; worker?: boolean; env?: Record<string, string> } = {},
+): Promise<RunningEnvoi> {
   const database = await openTestDatabase();
   const config = loadConfig({
     PORT: '0',
@@ -39,7 +46,12 @@ export async function startEnvoi(opts: { bootstrap?: BootstrapFile; worker?: boo
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const worker = opts.worker ? startWorker({ db: database.db, config, jobs: services.jobs }) : null;
   const bootstrap = async (file: BootstrapFile) => {
-    const result = await applyBootstrap(database.db, new SecretBox(TEST_SECRET_KEY), checkBootstrapFile(file, config.phoneRegion), config);
+    const result = await applyBootstrap(
+      database.db,
+      new SecretBox(TEST_SECRET_KEY),
+      checkBootstrapFile(file, config.phoneRegion),
+      config,
+    );
     services.directory.invalidate();
     return result;
   };

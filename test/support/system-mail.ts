@@ -25,4 +25,5 @@ export function systemInbox(db: () => Db): { next(to: string): Promise<OutboxEnt
 export const codeIn = (m: OutboxEntry): string => /\b(\d{6})\b/.exec(m.body)![1]!;
 
 /** The link in a message whose path starts with `path`. */
-export const linkIn = (m: OutboxEntry, path: string): string => new RegExp(`https?://[^\\s)\\]]+/${path}/[\\w-]+`).exec(m.body)![0];
+export const linkIn = (m: OutboxEntry, path: string): string =>
+  new RegExp(`https?://[^\\s)\\]]+/${path}/[\\w-]+`).exec(m.body)![0];

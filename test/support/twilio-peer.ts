@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export const TWILIO_TEST_ACCOUNT = {
-  accountSid: 'AC' + '0123456789abcdef'.repeat(2),
+  accountSid: `AC${'0123456789abcdef'.repeat(2)}`,
   authToken: 'envoi-twilio-test-auth-token-0001',
 };
 
@@ -74,7 +74,7 @@ export async function startTwilioPeer(): Promise<TwilioPeer> {
       if (!form.From && !form.MessagingServiceSid) {
         return error(res, { status: 400, code: 21603, message: "A 'From' phone number is required." });
       }
-      const sid = 'SM' + randomBytes(16).toString('hex');
+      const sid = `SM${randomBytes(16).toString('hex')}`;
       messages.push({ sid, form, headers: req.headers });
       if (script && script.times > 0) {
         script.times--;

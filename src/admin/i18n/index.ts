@@ -12,7 +12,9 @@ export const LOCALES: readonly Locale[] = ['en', 'fr'];
 export type Messages = Record<string, string>;
 
 function load(locale: Locale): Messages {
-  const files = readdirSync(new URL('./', import.meta.url)).filter((f) => f === `${locale}.json` || f.endsWith(`.${locale}.json`));
+  const files = readdirSync(new URL('./', import.meta.url)).filter(
+    (f) => f === `${locale}.json` || f.endsWith(`.${locale}.json`),
+  );
   const messages: Messages = {};
   for (const file of files.sort()) {
     const words = JSON.parse(readFileSync(new URL(`./${file}`, import.meta.url), 'utf8')) as Messages;
@@ -52,7 +54,9 @@ export function translator(locale: Locale): Translator {
     const text = messages[key];
     // A missing key shows itself, so that it is noticed (the completeness test keeps this from shipping).
     if (text === undefined) return key;
-    return params ? text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole)) : text;
+    return params
+      ? text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole))
+      : text;
   };
   return {
     locale,

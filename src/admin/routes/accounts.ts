@@ -24,7 +24,15 @@ export function passwordErrors(ui: UiContext, password: string, field: string): 
   return [];
 }
 
-const NOTICES = ['account-created', 'password-changed', 'email-confirmed', 'signed-out', 'signed-out-everywhere', 'two-step-changed', 'session-expired'] as const;
+const NOTICES = [
+  'account-created',
+  'password-changed',
+  'email-confirmed',
+  'signed-out',
+  'signed-out-everywhere',
+  'two-step-changed',
+  'session-expired',
+] as const;
 
 /** Where the second step of each method happens. */
 export const SECOND_STEP_PATH: Record<AuthType, string> = {
@@ -39,7 +47,12 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
   const meta = (request: FastifyRequest) => ({ ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
   const tooMany = (request: FastifyRequest, reply: FastifyReply) => {
     const { t } = request.ui;
-    return sendPage(reply, request.ui, { title: t('tooMany.title'), body: html`<h1>${t('tooMany.title')}</h1><p>${t('tooMany.body')}</p>` }, 429);
+    return sendPage(
+      reply,
+      request.ui,
+      { title: t('tooMany.title'), body: html`<h1>${t('tooMany.title')}</h1><p>${t('tooMany.body')}</p>` },
+      429,
+    );
   };
 
   async function sendCode(account: Account): Promise<void> {
@@ -69,9 +82,19 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
     if (!password) errors.push({ field: 'password', message: ui.t('field.password.missing') });
     if (errors.length) return signInPage(reply, ui, { email, errors, next }, 400);
     const outcome = await accounts.checkPassword(email, password, request.ip);
-    if (outcome.kind === 'bad') return signInPage(reply, ui, { email, next, errors: [{ field: 'email', message: ui.t('signIn.wrong') }] }, 400);
+    if (outcome.kind === 'bad')
+      return signInPage(reply, ui, { email, next, errors: [{ field: 'email', message: ui.t('signIn.wrong') }] }, 400);
     if (outcome.kind === 'locked') {
-      return signInPage(reply, ui, { email, next, errors: [{ field: 'email', message: ui.t('signIn.locked', { time: ui.formatDateTime(outcome.until) }) }] }, 400);
+      return signInPage(
+        reply,
+        ui,
+        {
+          email,
+          next,
+          errors: [{ field: 'email', message: ui.t('signIn.locked', { time: ui.formatDateTime(outcome.until) }) }],
+        },
+        400,
+      );
     }
     if (outcome.kind === 'unconfirmed') {
       const token = await accounts.issueToken(outcome.account.id, 'confirm-email');
@@ -79,7 +102,12 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
         name: outcome.account.name,
         link: `${deps.siteRoot(request)}/confirm-email/${token}`,
       });
-      return signInPage(reply, ui, { email, next, errors: [{ field: 'email', message: ui.t('signIn.unconfirmed') }] }, 400);
+      return signInPage(
+        reply,
+        ui,
+        { email, next, errors: [{ field: 'email', message: ui.t('signIn.unconfirmed') }] },
+        400,
+      );
     }
     const account = outcome.account;
     if (request.ui.session) await accounts.endSession(request.ui.session.id);
@@ -91,12 +119,16 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
   });
 
   /** The pre-session of someone between the password and the second step; else back to the sign-in page. */
-  const pending = (request: FastifyRequest) => (request.ui.session?.stage === 'second-factor' ? request.ui.session : null);
+  const pending = (request: FastifyRequest) =>
+    request.ui.session?.stage === 'second-factor' ? request.ui.session : null;
 
   app.get<{ Querystring: { next?: string; sent?: string } }>('/sign-in/code', async (request, reply) => {
     const session = pending(request);
     if (!session) return reply.redirect('/sign-in?notice=session-expired', 303);
-    return codePage(reply, request.ui, session.account, { next: request.query.next, resent: request.query.sent === '1' });
+    return codePage(reply, request.ui, session.account, {
+      next: request.query.next,
+      resent: request.query.sent === '1',
+    });
   });
 
   app.post<{ Body: Form }>('/sign-in/code', async (request, reply) => {
@@ -106,9 +138,25 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
     if (!deps.attempts.allow(`ip:${request.ip}`)) return tooMany(request, reply);
     const code = (request.body.code ?? '').trim();
     const next = request.body.next;
-    if (!code) return codePage(reply, ui, session.account, { next, errors: [{ field: 'code', message: ui.t('field.code.missing') }] }, 400);
-    if (await accounts.verifyCode(session.account.id, code)) return finishSignIn(request, reply, session.id, session.account, session.account.authType, next);
-    return secondStepFailed(request, reply, session.account, () => codePage(reply, ui, session.account, { next, errors: [{ field: 'code', message: ui.t('field.code.wrong') }] }, 400));
+    if (!code)
+      return codePage(
+        reply,
+        ui,
+        session.account,
+        { next, errors: [{ field: 'code', message: ui.t('field.code.missing') }] },
+        400,
+      );
+    if (await accounts.verifyCode(session.account.id, code))
+      return finishSignIn(request, reply, session.id, session.account, session.account.authType, next);
+    return secondStepFailed(request, reply, session.account, () =>
+      codePage(
+        reply,
+        ui,
+        session.account,
+        { next, errors: [{ field: 'code', message: ui.t('field.code.wrong') }] },
+        400,
+      ),
+    );
   });
 
   app.post<{ Body: Form }>('/sign-in/code/resend', async (request, reply) => {
@@ -133,25 +181,48 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
     if (!deps.attempts.allow(`ip:${request.ip}`)) return tooMany(request, reply);
     const code = (request.body.code ?? '').trim();
     const next = request.body.next;
-    if (!code) return appCodePage(reply, ui, { next, errors: [{ field: 'code', message: ui.t('field.code.missing') }] }, 400);
+    if (!code)
+      return appCodePage(reply, ui, { next, errors: [{ field: 'code', message: ui.t('field.code.missing') }] }, 400);
     if (session.account.authType === 'totp' && (await accounts.verifyTotp(session.account.id, code))) {
       return finishSignIn(request, reply, session.id, session.account, 'totp', next);
     }
-    return secondStepFailed(request, reply, session.account, () => appCodePage(reply, ui, { next, errors: [{ field: 'code', message: ui.t('field.appCode.wrong') }] }, 400));
+    return secondStepFailed(request, reply, session.account, () =>
+      appCodePage(reply, ui, { next, errors: [{ field: 'code', message: ui.t('field.appCode.wrong') }] }, 400),
+    );
   });
 
-  async function finishSignIn(request: FastifyRequest, reply: FastifyReply, preSessionId: string, account: Account, method: string, next: string | undefined) {
+  async function finishSignIn(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    preSessionId: string,
+    account: Account,
+    method: string,
+    next: string | undefined,
+  ) {
     const token = await accounts.completeSignIn(preSessionId, account, meta(request), method);
     setSessionCookie(reply, request.ui, token);
     return reply.redirect(safeNext(next), 303);
   }
 
-  async function secondStepFailed(request: FastifyRequest, reply: FastifyReply, account: Account, again: () => FastifyReply) {
+  async function secondStepFailed(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    account: Account,
+    again: () => FastifyReply,
+  ) {
     const lockedUntil = await accounts.recordFailure(account.id, request.ip, 'second-factor-failed');
     if (!lockedUntil) return again();
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     const { ui } = request;
-    return signInPage(reply, { ...ui, session: null }, { email: account.email, errors: [{ field: 'email', message: ui.t('signIn.locked', { time: ui.formatDateTime(lockedUntil) }) }] }, 400);
+    return signInPage(
+      reply,
+      { ...ui, session: null },
+      {
+        email: account.email,
+        errors: [{ field: 'email', message: ui.t('signIn.locked', { time: ui.formatDateTime(lockedUntil) }) }],
+      },
+      400,
+    );
   }
 
   // ---- sign out ----------------------------------------------------------------------------------------------
@@ -160,7 +231,12 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
     const session = request.ui.session;
     if (session) {
       await accounts.endSession(session.id);
-      await accounts.audit({ event: 'sign-out', actorId: session.account.id, userId: session.account.id, ip: request.ip });
+      await accounts.audit({
+        event: 'sign-out',
+        actorId: session.account.id,
+        userId: session.account.id,
+        ip: request.ip,
+      });
     }
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.redirect('/sign-in?notice=signed-out', 303);
@@ -197,11 +273,24 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
     if (errors.length) return signUpPage(reply, ui, domains(), { name, email, errors }, 400);
     try {
       const { account, token } = await accounts.signUp({ name, email, password, language: ui.locale, ip: request.ip });
-      await messages.deliver('email-confirmation', account.language, account.email, { name: account.name, link: `${deps.siteRoot(request)}/confirm-email/${token}` });
+      await messages.deliver('email-confirmation', account.language, account.email, {
+        name: account.name,
+        link: `${deps.siteRoot(request)}/confirm-email/${token}`,
+      });
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;
       if (err.code === 'domain-not-allowed') {
-        return signUpPage(reply, ui, domains(), { name, email, errors: [{ field: 'email', message: ui.t('signUp.domainNotAllowed', { domains: domains() }) }] }, 400);
+        return signUpPage(
+          reply,
+          ui,
+          domains(),
+          {
+            name,
+            email,
+            errors: [{ field: 'email', message: ui.t('signUp.domainNotAllowed', { domains: domains() }) }],
+          },
+          400,
+        );
       }
       // email-taken: answered like a success, so that the form does not tell who has an account.
       if (err.code !== 'email-taken') throw err;
@@ -223,8 +312,10 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
     const { ui } = request;
     if (!deps.attempts.allow(`ip:${request.ip}`)) return tooMany(request, reply);
     const email = (request.body.email ?? '').trim();
-    if (!email) return forgotPage(reply, ui, { errors: [{ field: 'email', message: ui.t('field.email.missing') }] }, 400);
-    if (!looksLikeEmail(email)) return forgotPage(reply, ui, { email, errors: [{ field: 'email', message: ui.t('field.email.invalid') }] }, 400);
+    if (!email)
+      return forgotPage(reply, ui, { errors: [{ field: 'email', message: ui.t('field.email.missing') }] }, 400);
+    if (!looksLikeEmail(email))
+      return forgotPage(reply, ui, { email, errors: [{ field: 'email', message: ui.t('field.email.invalid') }] }, 400);
     const reset = await accounts.requestPasswordReset(email, request.ip);
     if (reset) {
       await messages.deliver('password-reset', reset.account.language, reset.account.email, {
@@ -263,7 +354,10 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
   });
 
   app.get('/account/two-step', { preHandler: requireUser }, async (request, reply) =>
-    twoStepPage(reply, request.ui, { method: request.ui.account!.authType, mobile: request.ui.account!.mobileNumber ?? '' }),
+    twoStepPage(reply, request.ui, {
+      method: request.ui.account!.authType,
+      mobile: request.ui.account!.mobileNumber ?? '',
+    }),
   );
 
   app.post<{ Body: Form }>('/account/two-step', { preHandler: requireUser }, async (request, reply) => {
@@ -272,7 +366,11 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
     const method = request.body.method;
     const mobile = (request.body.mobile ?? '').trim();
     // Adding a first key makes security keys the way to sign in (routes/security-keys.ts); that page asks for the password.
-    if (method === 'security_key') return reply.redirect(account.authType === 'security_key' ? '/account/security-keys' : '/account/security-keys/new', 303);
+    if (method === 'security_key')
+      return reply.redirect(
+        account.authType === 'security_key' ? '/account/security-keys' : '/account/security-keys/new',
+        303,
+      );
     if (method !== 'email' && method !== 'sms' && method !== 'totp') {
       return twoStepPage(reply, ui, { mobile, errors: [{ field: 'method', message: ui.t('twoStep.choose') }] }, 400);
     }
@@ -288,13 +386,24 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
       await accounts.beginTotp(account);
       return reply.redirect('/account/authenticator', 303);
     }
-    if (!mobile) return twoStepPage(reply, ui, { method, mobile, errors: [{ field: 'mobile', message: ui.t('field.mobile.missing') }] }, 400);
+    if (!mobile)
+      return twoStepPage(
+        reply,
+        ui,
+        { method, mobile, errors: [{ field: 'mobile', message: ui.t('field.mobile.missing') }] },
+        400,
+      );
     let e164: string;
     try {
       e164 = validatePhoneNumber(mobile, { defaultRegion: deps.services.config.phoneRegion as CountryCode }).e164;
     } catch (err) {
       if (!(err instanceof InvalidRecipientError)) throw err;
-      return twoStepPage(reply, ui, { method, mobile, errors: [{ field: 'mobile', message: ui.t('field.mobile.invalid') }] }, 400);
+      return twoStepPage(
+        reply,
+        ui,
+        { method, mobile, errors: [{ field: 'mobile', message: ui.t('field.mobile.invalid') }] },
+        400,
+      );
     }
     await accounts.setMobileNumber(account.id, e164);
     const code = await accounts.issueCode(account.id, 'sms');
@@ -302,14 +411,18 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
     return reply.redirect('/account/two-step/confirm-mobile', 303);
   });
 
-  app.get('/account/two-step/confirm-mobile', { preHandler: requireUser }, async (request, reply) => confirmMobilePage(reply, request.ui, {}));
+  app.get('/account/two-step/confirm-mobile', { preHandler: requireUser }, async (request, reply) =>
+    confirmMobilePage(reply, request.ui, {}),
+  );
 
   app.post<{ Body: Form }>('/account/two-step/confirm-mobile', { preHandler: requireUser }, async (request, reply) => {
     const { ui } = request;
     const account = ui.account!;
     const code = (request.body.code ?? '').trim();
-    if (!code) return confirmMobilePage(reply, ui, { errors: [{ field: 'code', message: ui.t('field.code.missing') }] }, 400);
-    if (!(await accounts.verifyCode(account.id, code))) return confirmMobilePage(reply, ui, { errors: [{ field: 'code', message: ui.t('field.code.wrong') }] }, 400);
+    if (!code)
+      return confirmMobilePage(reply, ui, { errors: [{ field: 'code', message: ui.t('field.code.missing') }] }, 400);
+    if (!(await accounts.verifyCode(account.id, code)))
+      return confirmMobilePage(reply, ui, { errors: [{ field: 'code', message: ui.t('field.code.wrong') }] }, 400);
     await accounts.setAuthType(account.id, 'sms', account.id, request.ip);
     return reply.redirect('/account?notice=two-step-changed', 303);
   });
@@ -327,9 +440,22 @@ export async function accountRoutes(app: FastifyInstance, deps: AdminDeps): Prom
     const setup = await accounts.pendingTotpSecret(account.id);
     if (!setup) return reply.redirect('/account/authenticator', 303);
     const code = (request.body.code ?? '').trim();
-    if (!code) return authenticatorPage(reply, ui, setup, { errors: [{ field: 'code', message: ui.t('field.code.missing') }] }, 400);
+    if (!code)
+      return authenticatorPage(
+        reply,
+        ui,
+        setup,
+        { errors: [{ field: 'code', message: ui.t('field.code.missing') }] },
+        400,
+      );
     if (!(await accounts.confirmTotp(account.id, code, request.ip))) {
-      return authenticatorPage(reply, ui, setup, { errors: [{ field: 'code', message: ui.t('field.appCode.wrong') }] }, 400);
+      return authenticatorPage(
+        reply,
+        ui,
+        setup,
+        { errors: [{ field: 'code', message: ui.t('field.appCode.wrong') }] },
+        400,
+      );
     }
     return reply.redirect('/account?notice=two-step-changed', 303);
   });
@@ -352,7 +478,15 @@ export async function confirmPassword(
   if (outcome.kind === 'ok') return null;
   if (outcome.kind === 'locked') {
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return signInPage(reply, { ...ui, session: null, account: null }, { email: ui.account!.email, errors: [{ field: 'email', message: ui.t('signIn.locked', { time: ui.formatDateTime(outcome.until) }) }] }, 400);
+    return signInPage(
+      reply,
+      { ...ui, session: null, account: null },
+      {
+        email: ui.account!.email,
+        errors: [{ field: 'email', message: ui.t('signIn.locked', { time: ui.formatDateTime(outcome.until) }) }],
+      },
+      400,
+    );
   }
   return [{ field: 'password', message: ui.t('field.password.wrong') }];
 }
@@ -363,12 +497,18 @@ function nextField(next: string | undefined): Html {
   return next ? html`<input type="hidden" name="next" value="${safeNext(next)}">` : html``;
 }
 
-export function signInPage(reply: FastifyReply, ui: UiContext, v: { email?: string; errors?: FieldError[]; notice?: string; next?: string }, status = 200) {
+export function signInPage(
+  reply: FastifyReply,
+  ui: UiContext,
+  v: { email?: string; errors?: FieldError[]; notice?: string; next?: string },
+  status = 200,
+) {
   const { t } = ui;
   const page = formPage(ui, {
     title: t('signIn.title'),
     errors: v.errors,
-    before: v.notice && notice(html`<p>${t(`notice.${v.notice}`)}</p>`, v.notice === 'session-expired' ? 'info' : 'success'),
+    before:
+      v.notice && notice(html`<p>${t(`notice.${v.notice}`)}</p>`, v.notice === 'session-expired' ? 'info' : 'success'),
     action: '/sign-in',
     hidden: nextField(v.next),
     fields: html`${textInput({ id: 'email', label: t('field.email.label'), type: 'email', value: v.email, autocomplete: 'email', errors: v.errors })}
@@ -382,10 +522,24 @@ export function signInPage(reply: FastifyReply, ui: UiContext, v: { email?: stri
 
 function codeField(ui: UiContext, errors: readonly FieldError[] | undefined): Html {
   const { t } = ui;
-  return textInput({ id: 'code', label: t('field.code.label'), hint: t('field.code.hint'), inputmode: 'numeric', autocomplete: 'one-time-code', className: 'code', errors });
+  return textInput({
+    id: 'code',
+    label: t('field.code.label'),
+    hint: t('field.code.hint'),
+    inputmode: 'numeric',
+    autocomplete: 'one-time-code',
+    className: 'code',
+    errors,
+  });
 }
 
-function codePage(reply: FastifyReply, ui: UiContext, account: Account, v: { next?: string; errors?: FieldError[]; resent?: boolean }, status = 200) {
+function codePage(
+  reply: FastifyReply,
+  ui: UiContext,
+  account: Account,
+  v: { next?: string; errors?: FieldError[]; resent?: boolean },
+  status = 200,
+) {
   const { t } = ui;
   const bySms = account.authType === 'sms' && !!account.mobileNumber;
   const page = formPage(ui, {
@@ -420,7 +574,13 @@ function appCodePage(reply: FastifyReply, ui: UiContext, v: { next?: string; err
   return sendPage(reply, ui, page, status);
 }
 
-function signUpPage(reply: FastifyReply, ui: UiContext, domains: string, v: { name?: string; email?: string; errors?: FieldError[] }, status = 200) {
+function signUpPage(
+  reply: FastifyReply,
+  ui: UiContext,
+  domains: string,
+  v: { name?: string; email?: string; errors?: FieldError[] },
+  status = 200,
+) {
   const { t } = ui;
   const page = formPage(ui, {
     title: t('signUp.title'),
@@ -465,7 +625,14 @@ function forgotPage(reply: FastifyReply, ui: UiContext, v: { email?: string; err
     errors: v.errors,
     intro: html`<p>${t('forgot.intro')}</p>`,
     action: '/forgot-password',
-    fields: textInput({ id: 'email', label: t('field.email.label'), type: 'email', value: v.email, autocomplete: 'email', errors: v.errors }),
+    fields: textInput({
+      id: 'email',
+      label: t('field.email.label'),
+      type: 'email',
+      value: v.email,
+      autocomplete: 'email',
+      errors: v.errors,
+    }),
     submit: t('forgot.submit'),
   });
   return sendPage(reply, ui, page, status);
@@ -474,7 +641,14 @@ function forgotPage(reply: FastifyReply, ui: UiContext, v: { email?: string; err
 /** The field where someone chooses a password (sign-up, reset, first run). */
 export function newPasswordField(ui: UiContext, errors: readonly FieldError[] | undefined): Html {
   const { t } = ui;
-  return textInput({ id: 'password', label: t('field.newPassword.label'), hint: t('field.newPassword.hint'), type: 'password', autocomplete: 'new-password', errors });
+  return textInput({
+    id: 'password',
+    label: t('field.newPassword.label'),
+    hint: t('field.newPassword.hint'),
+    type: 'password',
+    autocomplete: 'new-password',
+    errors,
+  });
 }
 
 function newPasswordPage(
@@ -519,7 +693,12 @@ function accountPage(reply: FastifyReply, ui: UiContext, shown: string | undefin
   });
 }
 
-function twoStepPage(reply: FastifyReply, ui: UiContext, v: { method?: string; mobile?: string; errors?: FieldError[] }, status = 200) {
+function twoStepPage(
+  reply: FastifyReply,
+  ui: UiContext,
+  v: { method?: string; mobile?: string; errors?: FieldError[] },
+  status = 200,
+) {
   const { t } = ui;
   const page = formPage(ui, {
     title: t('twoStep.title'),
@@ -561,7 +740,13 @@ function confirmMobilePage(reply: FastifyReply, ui: UiContext, v: { errors?: Fie
   return sendPage(reply, ui, page, status);
 }
 
-function authenticatorPage(reply: FastifyReply, ui: UiContext, setup: { secret: string; uri: string }, v: { errors?: FieldError[] }, status = 200) {
+function authenticatorPage(
+  reply: FastifyReply,
+  ui: UiContext,
+  setup: { secret: string; uri: string },
+  v: { errors?: FieldError[] },
+  status = 200,
+) {
   const { t } = ui;
   const grouped = setup.secret.replace(/(.{4})/g, '$1 ').trim();
   const page = formPage(ui, {

@@ -11,7 +11,15 @@ import { requireService, type ServiceContext } from '../service-context.ts';
 import { sendServicePage, servicePath } from '../service-layout.ts';
 import type { AdminDeps } from './index.ts';
 import type { TemplateType } from '../../db/schema.ts';
-import { eachActivity, listActivity, STATUS_GROUP_NAMES, statusGroupOf, type ActivityFilter, type ActivityRow, type StatusGroup } from '../../domain/activity.ts';
+import {
+  eachActivity,
+  listActivity,
+  STATUS_GROUP_NAMES,
+  statusGroupOf,
+  type ActivityFilter,
+  type ActivityRow,
+  type StatusGroup,
+} from '../../domain/activity.ts';
 import { csvLine } from '../../domain/csv-safety.ts';
 
 const PAGE_SIZE = 50;
@@ -58,21 +66,25 @@ export async function activityRoutes(app: FastifyInstance, deps: AdminDeps): Pro
   const { phoneRegion } = deps.services.config;
   const guard = requireService(db, 'view_activity');
 
-  app.get<{ Params: { serviceId: string }; Querystring: ActivityQuery }>('/services/:serviceId/activity', { preHandler: guard }, async (request, reply) => {
-    const { ui, service } = request;
-    const { t } = ui;
-    const filter = readFilter(service.id, request.query);
-    const page = Math.min(10_000, Math.max(1, Number.parseInt(request.query.page ?? '1', 10) || 1));
-    const { rows, hasNext } = await listActivity(db, filter, { page, pageSize: PAGE_SIZE, phoneRegion });
-    const filtered = Boolean(filter.channel || filter.statusGroup || filter.search);
-    const body = html`<link rel="stylesheet" href="/assets/1/insights.css">
+  app.get<{ Params: { serviceId: string }; Querystring: ActivityQuery }>(
+    '/services/:serviceId/activity',
+    { preHandler: guard },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const filter = readFilter(service.id, request.query);
+      const page = Math.min(10_000, Math.max(1, Number.parseInt(request.query.page ?? '1', 10) || 1));
+      const { rows, hasNext } = await listActivity(db, filter, { page, pageSize: PAGE_SIZE, phoneRegion });
+      const filtered = Boolean(filter.channel || filter.statusGroup || filter.search);
+      const body = html`<link rel="stylesheet" href="/assets/1/insights.css">
 <h1>${t('activity.title')}</h1>
 <p>${t('activity.intro')}</p>
 ${filterForm(ui, service, filter)}
 <h2 id="results-title">${filter.search ? t('activity.resultsFor', { search: filter.search }) : t('activity.results')}</h2>
-${rows.length === 0
-  ? html`<p>${filtered ? t('activity.noMatch') : t('activity.none')}</p>`
-  : html`<table class="activity" aria-describedby="results-title">
+${
+  rows.length === 0
+    ? html`<p>${filtered ? t('activity.noMatch') : t('activity.none')}</p>`
+    : html`<table class="activity" aria-describedby="results-title">
   <caption>${t('activity.caption', { page: ui.formatNumber(page) })}</caption>
   <thead><tr>
     <th scope="col">${t('activity.recipient')}</th>
@@ -82,56 +94,76 @@ ${rows.length === 0
     <th scope="col">${t('activity.createdAt')}</th>
   </tr></thead>
   <tbody>${rows.map((r) => resultRow(ui, service, r))}</tbody>
-</table>`}
+</table>`
+}
 <nav aria-label="${t('activity.pages')}"><ul class="pager">
   ${page > 1 && html`<li><a href="${servicePath(service, `/activity${filterQuery(filter, page - 1)}`)}" rel="prev">${t('activity.previous')}</a></li>`}
   ${hasNext && html`<li><a href="${servicePath(service, `/activity${filterQuery(filter, page + 1)}`)}" rel="next">${t('activity.next')}</a></li>`}
 </ul></nav>
-${rows.length > 0 && html`<p><a class="button secondary" href="${servicePath(service, `/activity/download${filterQuery(filter)}`)}" download>${t('activity.download')}</a></p>
-<p class="hint">${t('activity.downloadHint')}</p>`}`;
-    return sendServicePage(reply, ui, service, 'activity', { title: t('activity.title'), body });
-  });
+${
+  rows.length > 0 &&
+  html`<p><a class="button secondary" href="${servicePath(service, `/activity/download${filterQuery(filter)}`)}" download>${t('activity.download')}</a></p>
+<p class="hint">${t('activity.downloadHint')}</p>`
+}`;
+      return sendServicePage(reply, ui, service, 'activity', { title: t('activity.title'), body });
+    },
+  );
 
-  app.get<{ Params: { serviceId: string }; Querystring: ActivityQuery }>('/services/:serviceId/activity/download', { preHandler: guard }, async (request, reply) => {
-    const { ui, service } = request;
-    const { t } = ui;
-    const filter = readFilter(service.id, request.query);
-    async function* lines(): AsyncGenerator<string> {
-      // A byte order mark, so that spreadsheets read the accents as UTF-8.
-      yield '\ufeff' +
-        csvLine([t('activity.csv.recipient'), t('activity.csv.reference'), t('activity.csv.template'), t('activity.csv.channel'), t('activity.csv.status'), t('activity.csv.createdAt'), t('activity.csv.sentAt'), t('activity.csv.completedAt'), t('activity.csv.id')]);
-      let chunk = '';
-      let count = 0;
-      for await (const r of eachActivity(db, filter, { phoneRegion })) {
-        chunk += csvLine([
-          r.to,
-          r.reference,
-          r.templateName,
-          t(`activity.channel.${r.type}`),
-          statusLabel(ui, r.status),
-          r.createdAt.toISOString(),
-          r.sentAt?.toISOString(),
-          completedAt(r)?.toISOString(),
-          r.id,
-        ]);
-        if (++count % 500 === 0) {
-          yield chunk;
-          chunk = '';
+  app.get<{ Params: { serviceId: string }; Querystring: ActivityQuery }>(
+    '/services/:serviceId/activity/download',
+    { preHandler: guard },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const filter = readFilter(service.id, request.query);
+      async function* lines(): AsyncGenerator<string> {
+        // A byte order mark, so that spreadsheets read the accents as UTF-8.
+        yield '\ufeff' +
+          csvLine([
+            t('activity.csv.recipient'),
+            t('activity.csv.reference'),
+            t('activity.csv.template'),
+            t('activity.csv.channel'),
+            t('activity.csv.status'),
+            t('activity.csv.createdAt'),
+            t('activity.csv.sentAt'),
+            t('activity.csv.completedAt'),
+            t('activity.csv.id'),
+          ]);
+        let chunk = '';
+        let count = 0;
+        for await (const r of eachActivity(db, filter, { phoneRegion })) {
+          chunk += csvLine([
+            r.to,
+            r.reference,
+            r.templateName,
+            t(`activity.channel.${r.type}`),
+            statusLabel(ui, r.status),
+            r.createdAt.toISOString(),
+            r.sentAt?.toISOString(),
+            completedAt(r)?.toISOString(),
+            r.id,
+          ]);
+          if (++count % 500 === 0) {
+            yield chunk;
+            chunk = '';
+          }
         }
+        if (chunk) yield chunk;
       }
-      if (chunk) yield chunk;
-    }
-    const day = new Date().toISOString().slice(0, 10);
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="activity-${day}.csv"`)
-      .send(Readable.from(lines()));
-  });
+      const day = new Date().toISOString().slice(0, 10);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="activity-${day}.csv"`)
+        .send(Readable.from(lines()));
+    },
+  );
 }
 
 function filterForm(ui: UiContext, service: ServiceContext, filter: ActivityFilter): Html {
   const { t } = ui;
-  const option = (value: string, label: string, current: string | undefined) => html`<option value="${value}"${value === (current ?? '') ? ' selected' : ''}>${label}</option>`;
+  const option = (value: string, label: string, current: string | undefined) =>
+    html`<option value="${value}"${value === (current ?? '') ? ' selected' : ''}>${label}</option>`;
   return html`<form method="get" action="${servicePath(service, '/activity')}" class="filters" role="search" aria-label="${t('activity.filterLabel')}">
   <div class="field">
     <label for="search">${t('activity.search.label')}</label>

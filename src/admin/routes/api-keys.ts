@@ -37,19 +37,29 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AdminDeps): Promi
   const db = database.db;
   const guard = requireService(db, 'manage_api_keys');
 
-  const page = (reply: FastifyReply, ui: UiContext, service: ServiceContext, title: string, body: Html, errors?: FieldError[], status = 200) =>
-    sendServicePage(reply, ui, service, 'api', { title, body, errors }, status);
+  const page = (
+    reply: FastifyReply,
+    ui: UiContext,
+    service: ServiceContext,
+    title: string,
+    body: Html,
+    errors?: FieldError[],
+    status = 200,
+  ) => sendServicePage(reply, ui, service, 'api', { title, body, errors }, status);
 
-  app.get<{ Params: Params; Querystring: { notice?: string; failures?: string } }>('/services/:serviceId/api', { preHandler: guard }, async (request, reply) => {
-    const { ui, service } = request;
-    const { t } = ui;
-    const failuresOnly = request.query.failures === '1';
-    const [keys, requests] = await Promise.all([
-      listApiKeys(db, service.id),
-      listApiRequests(db, service.id, { limit: REQUESTS_SHOWN, failuresOnly }),
-    ]);
-    const revoked = request.query.notice === 'revoked';
-    const body = html`<link rel="stylesheet" href="/assets/1/insights.css">
+  app.get<{ Params: Params; Querystring: { notice?: string; failures?: string } }>(
+    '/services/:serviceId/api',
+    { preHandler: guard },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const failuresOnly = request.query.failures === '1';
+      const [keys, requests] = await Promise.all([
+        listApiKeys(db, service.id),
+        listApiRequests(db, service.id, { limit: REQUESTS_SHOWN, failuresOnly }),
+      ]);
+      const revoked = request.query.notice === 'revoked';
+      const body = html`<link rel="stylesheet" href="/assets/1/insights.css">
 ${revoked && notice(html`<p>${t('api.notice.revoked')}</p>`, 'success')}
 <h1>${t('api.title')}</h1>
 <p>${t('api.intro')}</p>
@@ -59,68 +69,90 @@ ${revoked && notice(html`<p>${t('api.notice.revoked')}</p>`, 'success')}
 ${keys.length === 0 ? html`<p>${t('api.keys.none')}</p>` : keysTable(ui, service, keys)}
 <h2 id="requests-title">${t('api.requests.title')}</h2>
 <p>${t('api.requests.intro', { count: REQUESTS_SHOWN })}</p>
-<p>${failuresOnly
-  ? html`<a href="${servicePath(service, '/api')}">${t('api.requests.showAll')}</a>`
-  : html`<a href="${servicePath(service, '/api?failures=1')}">${t('api.requests.showFailures')}</a>`}</p>
+<p>${
+        failuresOnly
+          ? html`<a href="${servicePath(service, '/api')}">${t('api.requests.showAll')}</a>`
+          : html`<a href="${servicePath(service, '/api?failures=1')}">${t('api.requests.showFailures')}</a>`
+      }</p>
 ${requests.length === 0 ? html`<p>${failuresOnly ? t('api.requests.noFailures') : t('api.requests.none')}</p>` : requestsTable(ui, requests, failuresOnly)}`;
-    return page(reply, ui, service, t('api.title'), body);
-  });
+      return page(reply, ui, service, t('api.title'), body);
+    },
+  );
 
   app.get<{ Params: Params }>('/services/:serviceId/api/keys/new', { preHandler: guard }, async (request, reply) => {
     const { ui, service } = request;
     return page(reply, ui, service, ui.t('api.create.title'), createForm(ui, service, {}));
   });
 
-  app.post<{ Params: Params; Body: Record<string, string | undefined> }>('/services/:serviceId/api/keys', { preHandler: guard }, async (request, reply) => {
-    const { ui, service } = request;
-    const { t } = ui;
-    const name = (request.body.name ?? '').trim();
-    const keyType = KEY_TYPES.find((k) => k === request.body.key_type);
-    const errors: FieldError[] = [];
-    if (!name) errors.push({ field: 'name', message: t('api.create.name.missing') });
-    else if (name.length > KEY_NAME_MAX) errors.push({ field: 'name', message: t('api.create.name.tooLong', { max: KEY_NAME_MAX }) });
-    else if (await apiKeyNameTaken(db, service.id, name)) errors.push({ field: 'name', message: t('api.create.name.taken') });
-    if (!keyType) errors.push({ field: 'key_type', message: t('api.create.type.missing') });
-    const again = (errs: FieldError[]) => page(reply, ui, service, t('api.create.title'), createForm(ui, service, { name, keyType, errors: errs }), errs, 400);
-    if (errors.length) return again(errors);
-    let created: { id: string; secret: string };
-    try {
-      created = await insertApiKey(db, secrets, { serviceId: service.id, name, keyType: keyType! });
-    } catch (err) {
-      // Two people choosing the same name at the same moment: the unique index decides.
-      if ((err as { code?: string }).code === '23505') return again([{ field: 'name', message: t('api.create.name.taken') }]);
-      throw err;
-    }
-    directory.invalidate(service.id);
-    await recordAudit(db, {
-      event: 'api-key-created',
-      actorId: ui.account!.id,
-      userId: null,
-      ip: request.ip,
-      details: { serviceId: service.id, serviceName: service.name, keyId: created.id, keyName: name, keyType },
-    });
-    const key = fullApiKey(name, service.id, created.secret);
-    // Shown on this response only (never stored in the clear, never cached: the pages are no-store).
-    const body = html`<h1>${t('api.created.title')}</h1>
+  app.post<{ Params: Params; Body: Record<string, string | undefined> }>(
+    '/services/:serviceId/api/keys',
+    { preHandler: guard },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const name = (request.body.name ?? '').trim();
+      const keyType = KEY_TYPES.find((k) => k === request.body.key_type);
+      const errors: FieldError[] = [];
+      if (!name) errors.push({ field: 'name', message: t('api.create.name.missing') });
+      else if (name.length > KEY_NAME_MAX)
+        errors.push({ field: 'name', message: t('api.create.name.tooLong', { max: KEY_NAME_MAX }) });
+      else if (await apiKeyNameTaken(db, service.id, name))
+        errors.push({ field: 'name', message: t('api.create.name.taken') });
+      if (!keyType) errors.push({ field: 'key_type', message: t('api.create.type.missing') });
+      const again = (errs: FieldError[]) =>
+        page(
+          reply,
+          ui,
+          service,
+          t('api.create.title'),
+          createForm(ui, service, { name, keyType, errors: errs }),
+          errs,
+          400,
+        );
+      if (errors.length) return again(errors);
+      let created: { id: string; secret: string };
+      try {
+        created = await insertApiKey(db, secrets, { serviceId: service.id, name, keyType: keyType! });
+      } catch (err) {
+        // Two people choosing the same name at the same moment: the unique index decides.
+        if ((err as { code?: string }).code === '23505')
+          return again([{ field: 'name', message: t('api.create.name.taken') }]);
+        throw err;
+      }
+      directory.invalidate(service.id);
+      await recordAudit(db, {
+        event: 'api-key-created',
+        actorId: ui.account!.id,
+        userId: null,
+        ip: request.ip,
+        details: { serviceId: service.id, serviceName: service.name, keyId: created.id, keyName: name, keyType },
+      });
+      const key = fullApiKey(name, service.id, created.secret);
+      // Shown on this response only (never stored in the clear, never cached: the pages are no-store).
+      const body = html`<h1>${t('api.created.title')}</h1>
 ${notice(html`<p>${t('api.created.once')}</p>`, 'warning')}
 <h2 id="key-label">${t('api.created.keyLabel', { name })}</h2>
 <p class="secret" id="api-key">${key}</p>
 <p class="hint">${t('api.created.copyHint')}</p>
 <p><a class="button" href="${servicePath(service, '/api')}">${t('api.created.back')}</a></p>`;
-    return page(reply, ui, service, t('api.created.title'), body);
-  });
+      return page(reply, ui, service, t('api.created.title'), body);
+    },
+  );
 
   async function keyOf(params: KeyParams, service: ServiceContext): Promise<ApiKeyView | null> {
     const keyId = canonicalUuid(params.keyId);
     return keyId ? findApiKey(db, service.id, keyId) : null;
   }
 
-  app.get<{ Params: KeyParams }>('/services/:serviceId/api/keys/:keyId/revoke', { preHandler: guard }, async (request, reply) => {
-    const { ui, service } = request;
-    const { t } = ui;
-    const key = await keyOf(request.params, service);
-    if (!key || key.revokedAt) return reply.redirect(servicePath(service, '/api'), 303);
-    const body = html`<h1>${t('api.revoke.title', { name: key.name })}</h1>
+  app.get<{ Params: KeyParams }>(
+    '/services/:serviceId/api/keys/:keyId/revoke',
+    { preHandler: guard },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const key = await keyOf(request.params, service);
+      if (!key || key.revokedAt) return reply.redirect(servicePath(service, '/api'), 303);
+      const body = html`<h1>${t('api.revoke.title', { name: key.name })}</h1>
 <p>${t('api.revoke.warning')}</p>
 <form method="post" action="${servicePath(service, `/api/keys/${key.id}/revoke`)}" novalidate>
   ${csrfField(ui)}
@@ -129,24 +161,35 @@ ${notice(html`<p>${t('api.created.once')}</p>`, 'warning')}
     <a href="${servicePath(service, '/api')}">${t('api.revoke.cancel')}</a>
   </div>
 </form>`;
-    return page(reply, ui, service, t('api.revoke.title', { name: key.name }), body);
-  });
+      return page(reply, ui, service, t('api.revoke.title', { name: key.name }), body);
+    },
+  );
 
-  app.post<{ Params: KeyParams }>('/services/:serviceId/api/keys/:keyId/revoke', { preHandler: guard }, async (request, reply) => {
-    const { ui, service } = request;
-    const key = await keyOf(request.params, service);
-    if (key && (await revokeApiKey(db, service.id, key.id))) {
-      directory.invalidate(service.id);
-      await recordAudit(db, {
-        event: 'api-key-revoked',
-        actorId: ui.account!.id,
-        userId: null,
-        ip: request.ip,
-        details: { serviceId: service.id, serviceName: service.name, keyId: key.id, keyName: key.name, keyType: key.keyType },
-      });
-    }
-    return reply.redirect(servicePath(service, '/api?notice=revoked'), 303);
-  });
+  app.post<{ Params: KeyParams }>(
+    '/services/:serviceId/api/keys/:keyId/revoke',
+    { preHandler: guard },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const key = await keyOf(request.params, service);
+      if (key && (await revokeApiKey(db, service.id, key.id))) {
+        directory.invalidate(service.id);
+        await recordAudit(db, {
+          event: 'api-key-revoked',
+          actorId: ui.account!.id,
+          userId: null,
+          ip: request.ip,
+          details: {
+            serviceId: service.id,
+            serviceName: service.name,
+            keyId: key.id,
+            keyName: key.name,
+            keyType: key.keyType,
+          },
+        });
+      }
+      return reply.redirect(servicePath(service, '/api?notice=revoked'), 303);
+    },
+  );
 }
 
 function keysTable(ui: UiContext, service: ServiceContext, keys: ApiKeyView[]): Html {
@@ -159,9 +202,11 @@ function keysTable(ui: UiContext, service: ServiceContext, keys: ApiKeyView[]): 
     <td>${k.name}</td>
     <td>${t(`api.keyType.${k.keyType}`)}</td>
     <td>${ui.formatDateTime(k.createdAt)}</td>
-    <td>${k.revokedAt
-      ? t('api.keys.revokedAt', { time: ui.formatDateTime(k.revokedAt) })
-      : html`<a href="${servicePath(service, `/api/keys/${k.id}/revoke`)}">${t('api.keys.revoke')}<span class="visually-hidden"> ${k.name}</span></a>`}</td>
+    <td>${
+      k.revokedAt
+        ? t('api.keys.revokedAt', { time: ui.formatDateTime(k.revokedAt) })
+        : html`<a href="${servicePath(service, `/api/keys/${k.id}/revoke`)}">${t('api.keys.revoke')}<span class="visually-hidden"> ${k.name}</span></a>`
+    }</td>
   </tr>`,
   )}</tbody>
 </table>`;

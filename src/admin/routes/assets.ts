@@ -9,12 +9,30 @@ import type { FastifyInstance } from 'fastify';
 const require = createRequire(import.meta.url);
 
 const FILES: Record<string, { type: string; load: () => Buffer }> = {
-  'tokens.css': { type: 'text/css; charset=utf-8', load: () => readFileSync(require.resolve('@cdssnc/gcds-tokens/build/web/css/tokens.css')) },
-  'envoi.css': { type: 'text/css; charset=utf-8', load: () => readFileSync(new URL('../assets/envoi.css', import.meta.url)) },
-  'templates.css': { type: 'text/css; charset=utf-8', load: () => readFileSync(new URL('../assets/templates.css', import.meta.url)) },
-  'template-editor.js': { type: 'text/javascript; charset=utf-8', load: () => readFileSync(new URL('../assets/template-editor.js', import.meta.url)) },
-  'security-key.js': { type: 'text/javascript; charset=utf-8', load: () => readFileSync(new URL('../assets/security-key.js', import.meta.url)) },
-  'insights.css': { type: 'text/css; charset=utf-8', load: () => readFileSync(new URL('../assets/insights.css', import.meta.url)) },
+  'tokens.css': {
+    type: 'text/css; charset=utf-8',
+    load: () => readFileSync(require.resolve('@cdssnc/gcds-tokens/build/web/css/tokens.css')),
+  },
+  'envoi.css': {
+    type: 'text/css; charset=utf-8',
+    load: () => readFileSync(new URL('../assets/envoi.css', import.meta.url)),
+  },
+  'templates.css': {
+    type: 'text/css; charset=utf-8',
+    load: () => readFileSync(new URL('../assets/templates.css', import.meta.url)),
+  },
+  'template-editor.js': {
+    type: 'text/javascript; charset=utf-8',
+    load: () => readFileSync(new URL('../assets/template-editor.js', import.meta.url)),
+  },
+  'security-key.js': {
+    type: 'text/javascript; charset=utf-8',
+    load: () => readFileSync(new URL('../assets/security-key.js', import.meta.url)),
+  },
+  'insights.css': {
+    type: 'text/css; charset=utf-8',
+    load: () => readFileSync(new URL('../assets/insights.css', import.meta.url)),
+  },
 };
 
 export async function assetRoutes(app: FastifyInstance): Promise<void> {

@@ -30,10 +30,19 @@ export interface DayFigures {
 }
 
 /** Per channel, one entry per day from `from` for `days` days (zeros where nothing was sent). */
-export function figuresByDay(stats: readonly DailyStatistic[], from: string, days: number): Record<TemplateType, DayFigures[]> {
+export function figuresByDay(
+  stats: readonly DailyStatistic[],
+  from: string,
+  days: number,
+): Record<TemplateType, DayFigures[]> {
   const out = {} as Record<TemplateType, DayFigures[]>;
   for (const channel of CHANNELS) {
-    out[channel] = Array.from({ length: days }, (_, i) => ({ day: addDays(from, i), sent: 0, delivered: 0, failed: 0 }));
+    out[channel] = Array.from({ length: days }, (_, i) => ({
+      day: addDays(from, i),
+      sent: 0,
+      delivered: 0,
+      failed: 0,
+    }));
   }
   for (const s of stats) {
     if (s.keyType === 'test') continue;
@@ -50,42 +59,59 @@ export function figuresByDay(stats: readonly DailyStatistic[], from: string, day
 export async function dashboardRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const db = deps.services.database.db;
 
-  app.get<{ Params: { serviceId: string } }>('/services/:serviceId', { preHandler: requireService(db) }, async (request, reply) => {
-    const { ui, service } = request;
-    const { t } = ui;
-    const today = utcDay();
-    const from = addDays(today, -(DAYS - 1));
-    const [stats, counts, limits] = await Promise.all([
-      notificationStatistics(db, { serviceId: service.id, from, to: today }),
-      db
-        .selectFrom('daily_send_counts')
-        .select(['channel', sql<number>`sum(sent)::int4`.as('sent')])
-        .where('service_id', '=', service.id)
-        .where('day', '=', today)
-        .groupBy('channel')
-        .execute(),
-      db
-        .selectFrom('services')
-        .select(['email_message_limit', 'sms_message_limit', 'international_sms_message_limit'])
-        .where('id', '=', service.id)
-        .executeTakeFirstOrThrow(),
-    ]);
-    const byDay = figuresByDay(stats, from, DAYS);
+  app.get<{ Params: { serviceId: string } }>(
+    '/services/:serviceId',
+    { preHandler: requireService(db) },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const today = utcDay();
+      const from = addDays(today, -(DAYS - 1));
+      const [stats, counts, limits] = await Promise.all([
+        notificationStatistics(db, { serviceId: service.id, from, to: today }),
+        db
+          .selectFrom('daily_send_counts')
+          .select(['channel', sql<number>`sum(sent)::int4`.as('sent')])
+          .where('service_id', '=', service.id)
+          .where('day', '=', today)
+          .groupBy('channel')
+          .execute(),
+        db
+          .selectFrom('services')
+          .select(['email_message_limit', 'sms_message_limit', 'international_sms_message_limit'])
+          .where('id', '=', service.id)
+          .executeTakeFirstOrThrow(),
+      ]);
+      const byDay = figuresByDay(stats, from, DAYS);
 
-    const usage = LIMIT_CHANNELS.map((channel) => ({
-      channel,
-      sent: counts.find((c) => c.channel === channel)?.sent ?? 0,
-      limit: { email: limits.email_message_limit, sms: limits.sms_message_limit, international_sms: limits.international_sms_message_limit }[channel],
-    }));
+      const usage = LIMIT_CHANNELS.map((channel) => ({
+        channel,
+        sent: counts.find((c) => c.channel === channel)?.sent ?? 0,
+        limit: {
+          email: limits.email_message_limit,
+          sms: limits.sms_message_limit,
+          international_sms: limits.international_sms_message_limit,
+        }[channel],
+      }));
 
-    const perTemplate = new Map<string, number>();
-    for (const s of stats) if (s.keyType !== 'test') perTemplate.set(s.templateId, (perTemplate.get(s.templateId) ?? 0) + s.count);
-    const top = [...perTemplate].sort((a, b) => b[1] - a[1]).slice(0, TOP_TEMPLATES);
-    const names = top.length
-      ? await db.selectFrom('templates').select(['id', 'name', 'type']).where('service_id', '=', service.id).where('id', 'in', top.map(([id]) => id)).execute()
-      : [];
+      const perTemplate = new Map<string, number>();
+      for (const s of stats)
+        if (s.keyType !== 'test') perTemplate.set(s.templateId, (perTemplate.get(s.templateId) ?? 0) + s.count);
+      const top = [...perTemplate].sort((a, b) => b[1] - a[1]).slice(0, TOP_TEMPLATES);
+      const names = top.length
+        ? await db
+            .selectFrom('templates')
+            .select(['id', 'name', 'type'])
+            .where('service_id', '=', service.id)
+            .where(
+              'id',
+              'in',
+              top.map(([id]) => id),
+            )
+            .execute()
+        : [];
 
-    const body = html`<link rel="stylesheet" href="/assets/1/insights.css">
+      const body = html`<link rel="stylesheet" href="/assets/1/insights.css">
 <h1>${t('dashboard.title')}</h1>
 <p class="muted">${t('dashboard.period', { from: dayLabel(ui, from, 'long'), to: dayLabel(ui, today, 'long') })}</p>
 ${CHANNELS.map((channel) => channelSection(ui, channel, byDay[channel]))}
@@ -100,9 +126,10 @@ ${CHANNELS.map((channel) => channelSection(ui, channel, byDay[channel]))}
   )}
 </ul>
 <h2>${t('dashboard.templates.title')}</h2>
-${top.length === 0
-  ? html`<p>${t('dashboard.templates.none')}</p>`
-  : html`<table class="top-templates">
+${
+  top.length === 0
+    ? html`<p>${t('dashboard.templates.none')}</p>`
+    : html`<table class="top-templates">
   <caption class="visually-hidden">${t('dashboard.templates.title')}</caption>
   <thead><tr><th scope="col">${t('dashboard.templates.name')}</th><th scope="col">${t('dashboard.templates.type')}</th><th scope="col" class="number">${t('dashboard.templates.messages')}</th></tr></thead>
   <tbody>${top.map(([id, count]) => {
@@ -113,22 +140,29 @@ ${top.length === 0
     <td class="number">${ui.formatNumber(count)}</td>
   </tr>`;
   })}</tbody>
-</table>`}`;
-    return sendServicePage(reply, ui, service, 'dashboard', { title: t('dashboard.title'), body });
-  });
+</table>`
+}`;
+      return sendServicePage(reply, ui, service, 'dashboard', { title: t('dashboard.title'), body });
+    },
+  );
 }
 
 /** A day (YYYY-MM-DD, UTC) in words; noon UTC is the same date in every Canadian time zone. */
 function dayLabel(ui: UiContext, day: string, style: 'short' | 'long'): string {
   const options: Intl.DateTimeFormatOptions =
-    style === 'long' ? { dateStyle: 'long', timeZone: 'UTC' } : { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' };
+    style === 'long'
+      ? { dateStyle: 'long', timeZone: 'UTC' }
+      : { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' };
   return new Intl.DateTimeFormat(ui.intlLocale, options).format(new Date(`${day}T12:00:00Z`));
 }
 
 /** One channel: totals, the chart, and its figures as a table (the chart's text alternative). */
 function channelSection(ui: UiContext, channel: TemplateType, days: DayFigures[]): Html {
   const { t } = ui;
-  const total = days.reduce((a, d) => ({ sent: a.sent + d.sent, delivered: a.delivered + d.delivered, failed: a.failed + d.failed }), { sent: 0, delivered: 0, failed: 0 });
+  const total = days.reduce(
+    (a, d) => ({ sent: a.sent + d.sent, delivered: a.delivered + d.delivered, failed: a.failed + d.failed }),
+    { sent: 0, delivered: 0, failed: 0 },
+  );
   const id = `chart-${channel}`;
   return html`<section class="channel-figures" aria-labelledby="${id}-title">
   <h2 id="${id}-title">${t(`dashboard.heading.${channel}`)}</h2>
@@ -142,7 +176,8 @@ function channelSection(ui: UiContext, channel: TemplateType, days: DayFigures[]
     <caption>${t(`dashboard.tableCaption.${channel}`)}</caption>
     <thead><tr><th scope="col">${t('dashboard.day')}</th><th scope="col" class="number">${t('dashboard.sent')}</th><th scope="col" class="number">${t('dashboard.delivered')}</th><th scope="col" class="number">${t('dashboard.failed')}</th></tr></thead>
     <tbody>${days.map(
-      (d) => html`<tr><th scope="row">${dayLabel(ui, d.day, 'short')}</th><td class="number">${ui.formatNumber(d.sent)}</td><td class="number">${ui.formatNumber(d.delivered)}</td><td class="number">${ui.formatNumber(d.failed)}</td></tr>`,
+      (d) =>
+        html`<tr><th scope="row">${dayLabel(ui, d.day, 'short')}</th><td class="number">${ui.formatNumber(d.sent)}</td><td class="number">${ui.formatNumber(d.delivered)}</td><td class="number">${ui.formatNumber(d.failed)}</td></tr>`,
     )}</tbody>
     <tfoot><tr><th scope="row">${t('dashboard.total')}</th><td class="number">${ui.formatNumber(total.sent)}</td><td class="number">${ui.formatNumber(total.delivered)}</td><td class="number">${ui.formatNumber(total.failed)}</td></tr></tfoot>
   </table>
@@ -166,11 +201,17 @@ function chart(ui: UiContext, channel: TemplateType, days: DayFigures[], tableId
     const x = i * slot + (slot - barWidth) / 2;
     let y = top + plot;
     const segments: Html[] = [];
-    for (const [kind, n] of [['delivered', d.delivered], ['failed', d.failed], ['other', d.sent - d.delivered - d.failed]] as const) {
+    for (const [kind, n] of [
+      ['delivered', d.delivered],
+      ['failed', d.failed],
+      ['other', d.sent - d.delivered - d.failed],
+    ] as const) {
       if (n <= 0) continue;
       const h = Math.max(1, scale(n));
       y -= h;
-      segments.push(html`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${barWidth.toFixed(1)}" height="${h.toFixed(1)}" fill="${COLOURS[kind]}"></rect>`);
+      segments.push(
+        html`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${barWidth.toFixed(1)}" height="${h.toFixed(1)}" fill="${COLOURS[kind]}"></rect>`,
+      );
     }
     return html`<g>${segments}<text x="${(i * slot + slot / 2).toFixed(1)}" y="${top + plot + 20}" text-anchor="middle" font-size="14" fill="#333333">${dayLabel(ui, d.day, 'short')}</text>${d.sent > 0 && html`<text x="${(i * slot + slot / 2).toFixed(1)}" y="${(top + plot - scale(d.sent) - 4).toFixed(1)}" text-anchor="middle" font-size="14" fill="#333333">${ui.formatNumber(d.sent)}</text>`}</g>`;
   });

@@ -31,10 +31,22 @@ export async function homeRoutes(app: FastifyInstance, deps: AdminDeps): Promise
     errors.push(...passwordErrors(ui, password, 'password'));
     if (errors.length) return firstRunPage(reply, ui, { name, email, errors }, 400);
     try {
-      const created = await deps.accounts.createFirstAdmin({ name, email, password, language: ui.locale, ip: request.ip });
+      const created = await deps.accounts.createFirstAdmin({
+        name,
+        email,
+        password,
+        language: ui.locale,
+        ip: request.ip,
+      });
       if (!created) return reply.redirect('/sign-in', 303);
     } catch (err) {
-      if (err instanceof AccountError) return firstRunPage(reply, ui, { name, email, errors: [{ field: 'password', message: ui.t('field.password.common') }] }, 400);
+      if (err instanceof AccountError)
+        return firstRunPage(
+          reply,
+          ui,
+          { name, email, errors: [{ field: 'password', message: ui.t('field.password.common') }] },
+          400,
+        );
       throw err;
     }
     return reply.redirect('/sign-in?notice=account-created', 303);
@@ -50,7 +62,12 @@ export async function homeRoutes(app: FastifyInstance, deps: AdminDeps): Promise
   app.get('/home', { preHandler: requireUser }, async (_request, reply) => reply.redirect('/', 303));
 }
 
-function firstRunPage(reply: import('fastify').FastifyReply, ui: UiContext, v: { name?: string; email?: string; errors?: FieldError[] }, status = 200) {
+function firstRunPage(
+  reply: import('fastify').FastifyReply,
+  ui: UiContext,
+  v: { name?: string; email?: string; errors?: FieldError[] },
+  status = 200,
+) {
   const { t } = ui;
   const page = formPage(ui, {
     title: t('firstRun.title'),

@@ -70,7 +70,12 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: AppSer
     await pages.register(formbody, { bodyLimit: 1024 * 1024 });
     pages.decorateRequest('ui', null as unknown as UiContext);
     pages.addHook('onRequest', async (request, reply) => {
-      request.ui = await buildUiContext(request, reply, { accounts, secrets, publicUrl: config.publicUrl, showOutbox: sinkInUse(config) });
+      request.ui = await buildUiContext(request, reply, {
+        accounts,
+        secrets,
+        publicUrl: config.publicUrl,
+        showOutbox: sinkInUse(config),
+      });
     });
     pages.addHook('preHandler', async (request, reply) => {
       if (request.method !== 'POST') return;
@@ -78,7 +83,15 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: AppSer
       const given = request.headers['x-csrf-token'] ?? body?.[CSRF_FIELD];
       if (!csrfMatches(request.ui.csrfToken, given)) {
         const { t } = request.ui;
-        return sendPage(reply, request.ui, { title: t('csrf.title'), body: html`<h1>${t('csrf.title')}</h1><p>${t('csrf.body')}</p><p><a href="/">${t('notFound.home')}</a></p>` }, 403);
+        return sendPage(
+          reply,
+          request.ui,
+          {
+            title: t('csrf.title'),
+            body: html`<h1>${t('csrf.title')}</h1><p>${t('csrf.body')}</p><p><a href="/">${t('notFound.home')}</a></p>`,
+          },
+          403,
+        );
       }
     });
     pages.addHook('onSend', async (_request, reply, payload) => {
@@ -90,14 +103,21 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: AppSer
       if (status === 500) request.log.error({ err: error }, 'unhandled error in the web UI');
       const ui = request.ui ?? fallbackUi(request);
       const key = status === 500 ? 'serverError' : 'badRequest';
-      return sendPage(reply, ui, { title: ui.t(`${key}.title`), body: html`<h1>${ui.t(`${key}.title`)}</h1><p>${ui.t(`${key}.body`)}</p>` }, status);
+      return sendPage(
+        reply,
+        ui,
+        { title: ui.t(`${key}.title`), body: html`<h1>${ui.t(`${key}.title`)}</h1><p>${ui.t(`${key}.body`)}</p>` },
+        status,
+      );
     });
     await pages.register(homeRoutes, deps);
     await pages.register(accountRoutes, deps);
     await pages.register(securityKeyRoutes, deps);
     await pages.register(platformAdminRoutes, deps);
-    for (const area of [dashboardRoutes, activityRoutes, suppressionRoutes, apiKeyRoutes, outboxRoutes]) await pages.register(area, deps);
-    for (const area of [servicesRoutes, teamRoutes, settingsRoutes, platformServicesRoutes]) await pages.register(area, deps);
+    for (const area of [dashboardRoutes, activityRoutes, suppressionRoutes, apiKeyRoutes, outboxRoutes])
+      await pages.register(area, deps);
+    for (const area of [servicesRoutes, teamRoutes, settingsRoutes, platformServicesRoutes])
+      await pages.register(area, deps);
     for (const area of [templateRoutes, sendRoutes, messageRoutes]) await pages.register(area, deps);
   });
 }
@@ -114,7 +134,15 @@ function securityHeaders(reply: FastifyReply): void {
 /** For errors raised before the UI context was built. */
 function fallbackUi(request: FastifyRequest): UiContext {
   const locale = chooseLocale(undefined, request.headers['accept-language']);
-  return { ...translator(locale), session: null, account: null, csrfToken: '', path: '/', secure: false, showOutbox: false };
+  return {
+    ...translator(locale),
+    session: null,
+    account: null,
+    csrfToken: '',
+    path: '/',
+    secure: false,
+    showOutbox: false,
+  };
 }
 
 /**
@@ -126,5 +154,8 @@ export function renderNotFound(request: FastifyRequest, reply: FastifyReply): Fa
   const cookieLang = /(?:^|;\s*)lang=(en|fr)/.exec(request.headers.cookie ?? '')?.[1];
   const localised = cookieLang ? { ...ui, ...translator(cookieLang as 'en' | 'fr') } : ui;
   securityHeaders(reply);
-  return reply.code(404).type('text/html; charset=utf-8').send(String(notFoundPage(localised)));
+  return reply
+    .code(404)
+    .type('text/html; charset=utf-8')
+    .send(String(notFoundPage(localised)));
 }

@@ -40,31 +40,38 @@ export async function outboxRoutes(app: FastifyInstance, deps: AdminDeps): Promi
   const enabled = sinkInUse(deps.services.config);
   const guard = requireService(db, 'view_activity');
 
-  app.get<{ Params: { serviceId: string }; Querystring: { before?: string } }>('/services/:serviceId/outbox', { preHandler: guard }, async (request, reply) => {
-    const { ui, service } = request;
-    if (!enabled) return reply.code(404).type('text/html; charset=utf-8').send(String(notFoundPage(ui)));
-    const before = /^\d{1,15}$/.test(request.query.before ?? '') ? Number(request.query.before) : null;
-    let q = db
-      .selectFrom('outbox')
-      .select(['id', 'notification_id', 'channel', 'recipient', 'sender', 'subject', 'body', 'created_at'])
-      .where('service_id', '=', service.id)
-      .orderBy('id', 'desc')
-      .limit(PAGE_SIZE + 1);
-    if (before !== null) q = q.where('id', '<', before);
-    const found = await q.execute();
-    const rows: OutboxRow[] = found.slice(0, PAGE_SIZE).map((r) => ({
-      id: Number(r.id),
-      notificationId: r.notification_id,
-      channel: r.channel,
-      recipient: r.recipient,
-      sender: r.sender,
-      subject: r.subject,
-      body: r.body,
-      createdAt: r.created_at,
-    }));
-    const next = found.length > PAGE_SIZE ? rows[rows.length - 1]!.id : null;
-    const { t } = ui;
-    const body = html`<link rel="stylesheet" href="/assets/1/insights.css">
+  app.get<{ Params: { serviceId: string }; Querystring: { before?: string } }>(
+    '/services/:serviceId/outbox',
+    { preHandler: guard },
+    async (request, reply) => {
+      const { ui, service } = request;
+      if (!enabled)
+        return reply
+          .code(404)
+          .type('text/html; charset=utf-8')
+          .send(String(notFoundPage(ui)));
+      const before = /^\d{1,15}$/.test(request.query.before ?? '') ? Number(request.query.before) : null;
+      let q = db
+        .selectFrom('outbox')
+        .select(['id', 'notification_id', 'channel', 'recipient', 'sender', 'subject', 'body', 'created_at'])
+        .where('service_id', '=', service.id)
+        .orderBy('id', 'desc')
+        .limit(PAGE_SIZE + 1);
+      if (before !== null) q = q.where('id', '<', before);
+      const found = await q.execute();
+      const rows: OutboxRow[] = found.slice(0, PAGE_SIZE).map((r) => ({
+        id: Number(r.id),
+        notificationId: r.notification_id,
+        channel: r.channel,
+        recipient: r.recipient,
+        sender: r.sender,
+        subject: r.subject,
+        body: r.body,
+        createdAt: r.created_at,
+      }));
+      const next = found.length > PAGE_SIZE ? rows[rows.length - 1]!.id : null;
+      const { t } = ui;
+      const body = html`<link rel="stylesheet" href="/assets/1/insights.css">
 <h1>${t('outbox.title')}</h1>
 <p>${t('outbox.intro')}</p>
 ${rows.length === 0 ? html`<p>${t('outbox.empty')}</p>` : html`<ol class="outbox">${rows.map((r) => html`<li>${r.channel === 'email' ? emailEntry(ui, service, r) : textEntry(ui, service, r)}</li>`)}</ol>`}
@@ -72,8 +79,9 @@ ${rows.length === 0 ? html`<p>${t('outbox.empty')}</p>` : html`<ol class="outbox
   ${before !== null && html`<li><a href="${servicePath(service, '/outbox')}">${t('outbox.newest')}</a></li>`}
   ${next !== null && html`<li><a href="${servicePath(service, `/outbox?before=${next}`)}">${t('outbox.older')}</a></li>`}
 </ul></nav>`;
-    return sendServicePage(reply, ui, service, 'outbox', { title: t('outbox.title'), body });
-  });
+      return sendServicePage(reply, ui, service, 'outbox', { title: t('outbox.title'), body });
+    },
+  );
 
   // The rendered email itself, for the frame. Its own policy replaces the pages' (set by the admin plugin's
   // onSend hook, which runs before this route's own).
@@ -94,10 +102,24 @@ ${rows.length === 0 ? html`<p>${t('outbox.empty')}</p>` : html`<ol class="outbox
       const id = /^\d{1,15}$/.test(request.params.id) ? Number(request.params.id) : null;
       const row =
         enabled && id !== null
-          ? await db.selectFrom('outbox').select(['html', 'body']).where('service_id', '=', service.id).where('id', '=', id).where('channel', '=', 'email').executeTakeFirst()
+          ? await db
+              .selectFrom('outbox')
+              .select(['html', 'body'])
+              .where('service_id', '=', service.id)
+              .where('id', '=', id)
+              .where('channel', '=', 'email')
+              .executeTakeFirst()
           : undefined;
-      if (!row) return reply.code(404).type('text/html; charset=utf-8').send(String(notFoundPage(ui)));
-      let page = row.html ?? String(html`<!doctype html><html><head><meta charset="utf-8"><title>${ui.t('outbox.emailFrame')}</title></head><body><pre>${row.body}</pre></body></html>`);
+      if (!row)
+        return reply
+          .code(404)
+          .type('text/html; charset=utf-8')
+          .send(String(notFoundPage(ui)));
+      let page =
+        row.html ??
+        String(
+          html`<!doctype html><html><head><meta charset="utf-8"><title>${ui.t('outbox.emailFrame')}</title></head><body><pre>${row.body}</pre></body></html>`,
+        );
       // The sink keeps no inline parts: the header image the email refers to is shown from the service's branding.
       if (page.includes('src="cid:')) page = showHeaderImage(page, await loadBranding(db, service.id));
       return reply.type('text/html; charset=utf-8').send(page);

@@ -82,17 +82,25 @@ export async function platformAdminRoutes(app: FastifyInstance, deps: AdminDeps)
     return reply.redirect('/platform-admin/users?done=two-step-reset', 303);
   });
 
-  app.get<{ Querystring: { user?: string; event?: string; page?: string } }>('/platform-admin/audit', async (request, reply) => {
-    const { ui } = request;
-    const { t } = ui;
-    const user = (request.query.user ?? '').trim().slice(0, 320);
-    const event = AUDIT_EVENTS.find((e) => e === request.query.event) ?? '';
-    const page = Math.max(1, Math.min(10_000, Number.parseInt(request.query.page ?? '1', 10) || 1));
-    const { entries, hasNext } = await listAudit(deps.services.database.db, { user: user || undefined, event: event || undefined, page, pageSize: PAGE_SIZE });
-    const link = (p: number) => `/platform-admin/audit?${new URLSearchParams({ ...(user ? { user } : {}), ...(event ? { event } : {}), page: String(p) })}`;
-    return sendPage(reply, ui, {
-      title: t('platformAdmin.audit.title'),
-      body: html`<h1>${t('platformAdmin.audit.title')}</h1>
+  app.get<{ Querystring: { user?: string; event?: string; page?: string } }>(
+    '/platform-admin/audit',
+    async (request, reply) => {
+      const { ui } = request;
+      const { t } = ui;
+      const user = (request.query.user ?? '').trim().slice(0, 320);
+      const event = AUDIT_EVENTS.find((e) => e === request.query.event) ?? '';
+      const page = Math.max(1, Math.min(10_000, Number.parseInt(request.query.page ?? '1', 10) || 1));
+      const { entries, hasNext } = await listAudit(deps.services.database.db, {
+        user: user || undefined,
+        event: event || undefined,
+        page,
+        pageSize: PAGE_SIZE,
+      });
+      const link = (p: number) =>
+        `/platform-admin/audit?${new URLSearchParams({ ...(user ? { user } : {}), ...(event ? { event } : {}), page: String(p) })}`;
+      return sendPage(reply, ui, {
+        title: t('platformAdmin.audit.title'),
+        body: html`<h1>${t('platformAdmin.audit.title')}</h1>
 <form method="get" action="/platform-admin/audit" class="filters">
   <div class="field"><label for="user">${t('platformAdmin.audit.user')}</label><input id="user" name="user" type="search" value="${user}" spellcheck="false"></div>
   <div class="field"><label for="event">${t('platformAdmin.audit.event')}</label>
@@ -101,21 +109,25 @@ export async function platformAdminRoutes(app: FastifyInstance, deps: AdminDeps)
     </select></div>
   <div class="field"><button type="submit" class="secondary">${t('platformAdmin.audit.filter')}</button></div>
 </form>
-${entries.length === 0
-  ? html`<p>${t('platformAdmin.audit.empty')}</p>`
-  : html`<table>
+${
+  entries.length === 0
+    ? html`<p>${t('platformAdmin.audit.empty')}</p>`
+    : html`<table>
   <caption class="visually-hidden">${t('platformAdmin.audit.title')}</caption>
   <thead><tr><th scope="col">${t('platformAdmin.audit.when')}</th><th scope="col">${t('platformAdmin.audit.event')}</th><th scope="col">${t('platformAdmin.audit.about')}</th><th scope="col">${t('platformAdmin.audit.by')}</th><th scope="col">${t('platformAdmin.audit.ip')}</th><th scope="col">${t('platformAdmin.audit.details')}</th></tr></thead>
   <tbody>${entries.map(
-    (e) => html`<tr><td>${ui.formatDateTime(e.createdAt)}</td><td>${t(`audit.event.${e.event}`)}</td><td>${e.user?.email ?? '–'}</td><td>${e.actor?.email ?? '–'}</td><td>${e.ip ?? '–'}</td><td>${auditDetails(ui, e)}</td></tr>`,
+    (e) =>
+      html`<tr><td>${ui.formatDateTime(e.createdAt)}</td><td>${t(`audit.event.${e.event}`)}</td><td>${e.user?.email ?? '–'}</td><td>${e.actor?.email ?? '–'}</td><td>${e.ip ?? '–'}</td><td>${auditDetails(ui, e)}</td></tr>`,
   )}</tbody>
-</table>`}
+</table>`
+}
 <nav aria-label="${t('platformAdmin.audit.pages')}"><ul class="pager">
   ${page > 1 && html`<li><a href="${link(page - 1)}">${t('platformAdmin.audit.newer')}</a></li>`}
   ${hasNext && html`<li><a href="${link(page + 1)}">${t('platformAdmin.audit.older')}</a></li>`}
 </ul></nav>`,
-    });
-  });
+      });
+    },
+  );
 }
 
 // ---- the details of an audit event -------------------------------------------------------------------------
@@ -146,19 +158,28 @@ function auditDetails(ui: UiContext, entry: AuditEntry): Html | string {
   const change = (before: HtmlValue, after: HtmlValue): Html =>
     html`${before} <span aria-hidden="true">→</span><span class="visually-hidden"> ${t('audit.detail.becomes')}</span> ${after}`;
   const permissions = (value: unknown): string =>
-    !Array.isArray(value) ? plain(ui, value) : value.length === 0 ? t('team.permission.none') : value.map((p) => named('team.permission.', p)).join(', ');
+    !Array.isArray(value)
+      ? plain(ui, value)
+      : value.length === 0
+        ? t('team.permission.none')
+        : value.map((p) => named('team.permission.', p)).join(', ');
 
   const serviceId = take('serviceId');
   const serviceName = take('serviceName');
-  if (entry.service?.name != null) add('audit.detail.service', html`<a href="/services/${entry.service.id}">${entry.service.name}</a>`);
-  else if (serviceId !== undefined || serviceName !== undefined) add('audit.detail.service', plain(ui, serviceName ?? serviceId));
+  if (entry.service?.name != null)
+    add('audit.detail.service', html`<a href="/services/${entry.service.id}">${entry.service.name}</a>`);
+  else if (serviceId !== undefined || serviceName !== undefined)
+    add('audit.detail.service', plain(ui, serviceName ?? serviceId));
 
   const keyName = take('keyName');
   const keyId = take('keyId');
   const keyType = take('keyType');
   if (keyName !== undefined || keyId !== undefined || keyType !== undefined) {
     const name = plain(ui, keyName ?? keyId);
-    add('audit.detail.apiKey', keyType === undefined ? name : t('audit.detail.keyWithType', { name, type: named('api.keyType.', keyType) }));
+    add(
+      'audit.detail.apiKey',
+      keyType === undefined ? name : t('audit.detail.keyWithType', { name, type: named('api.keyType.', keyType) }),
+    );
   }
   if (rest.has('method')) add('audit.detail.method', named('twoStep.method.', take('method')));
   if (rest.has('securityKeyName')) add('audit.detail.securityKey', plain(ui, take('securityKeyName')));
@@ -168,10 +189,22 @@ function auditDetails(ui: UiContext, entry: AuditEntry): Html | string {
   const recipient = take('recipient');
   const channel = take('channel');
   if (recipient !== undefined) {
-    add('audit.detail.recipient', channel === undefined ? plain(ui, recipient) : t('audit.detail.recipientWithChannel', { recipient: plain(ui, recipient), channel: named('suppressions.channel.', channel) }));
+    add(
+      'audit.detail.recipient',
+      channel === undefined
+        ? plain(ui, recipient)
+        : t('audit.detail.recipientWithChannel', {
+            recipient: plain(ui, recipient),
+            channel: named('suppressions.channel.', channel),
+          }),
+    );
   } else if (channel !== undefined) add('audit.detail.channel', named('suppressions.channel.', channel));
   // A suppression's reason is one of a few; a declined request to go live has the admin's own words.
-  if (rest.has('reason')) add('audit.detail.reason', entry.event === 'suppression-removed' ? named('suppressions.reason.', take('reason')) : plain(ui, take('reason')));
+  if (rest.has('reason'))
+    add(
+      'audit.detail.reason',
+      entry.event === 'suppression-removed' ? named('suppressions.reason.', take('reason')) : plain(ui, take('reason')),
+    );
   if (rest.has('until')) {
     const until = take('until');
     const date = typeof until === 'string' ? new Date(until) : null;
@@ -184,16 +217,25 @@ function auditDetails(ui: UiContext, entry: AuditEntry): Html | string {
   if (Array.isArray(before) || Array.isArray(after)) {
     take('before');
     take('after');
-    add('audit.detail.permissions', before === undefined ? permissions(after) : change(permissions(before), permissions(after)));
+    add(
+      'audit.detail.permissions',
+      before === undefined ? permissions(after) : change(permissions(before), permissions(after)),
+    );
   } else if (isRecord(after) && (before === undefined || isRecord(before))) {
     take('before');
     take('after');
     // Limits: those that changed, before and after; every one when the row has no "before" or nothing changed.
-    const keys = [...LIMITS.filter((k) => k in after), ...Object.keys(after).filter((k) => !(LIMITS as readonly string[]).includes(k))];
+    const keys = [
+      ...LIMITS.filter((k) => k in after),
+      ...Object.keys(after).filter((k) => !(LIMITS as readonly string[]).includes(k)),
+    ];
     const changed = before ? keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])) : [];
     for (const k of changed.length ? changed : keys) {
       const label = (LIMITS as readonly string[]).includes(k) ? t(`settings.limits.${k}`) : k;
-      items.push({ label, value: before && changed.length ? change(plain(ui, before[k]), plain(ui, after[k])) : plain(ui, after[k]) });
+      items.push({
+        label,
+        value: before && changed.length ? change(plain(ui, before[k]), plain(ui, after[k])) : plain(ui, after[k]),
+      });
     }
   }
 
@@ -216,5 +258,7 @@ function plain(ui: UiContext, value: unknown): string {
 }
 
 function uuidOrNull(id: string): string {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? id.toLowerCase() : '00000000-0000-0000-0000-000000000000';
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+    ? id.toLowerCase()
+    : '00000000-0000-0000-0000-000000000000';
 }

@@ -42,9 +42,10 @@ export async function platformServicesRoutes(app: FastifyInstance, deps: AdminDe
       title: t('platformServices.title'),
       body: html`<h1>${t('platformServices.title')}</h1>
 <p><a href="/platform-admin/live-requests">${t('platformServices.requests.title')}</a></p>
-${services.length === 0
-  ? html`<p>${t('platformServices.none')}</p>`
-  : html`<table>
+${
+  services.length === 0
+    ? html`<p>${t('platformServices.none')}</p>`
+    : html`<table>
   <caption>${t('platformServices.caption')}</caption>
   <thead><tr><th scope="col">${t('services.field.name')}</th><th scope="col">${t('platformServices.mode')}</th><th scope="col">${t('platformServices.state')}</th><th scope="col" class="numeric">${t('platformServices.emails7')}</th><th scope="col" class="numeric">${t('platformServices.sms7')}</th></tr></thead>
   <tbody>${services.map(
@@ -56,16 +57,27 @@ ${services.length === 0
     <td class="numeric">${ui.formatNumber(s.sms)}</td>
   </tr>`,
   )}</tbody>
-</table>`}`,
+</table>`
+}`,
     });
   });
 
-  const servicePage = async (reply: FastifyReply, ui: UiContext, serviceId: string, v: { limits?: DailyLimitsInput; reason?: string; errors?: FieldError[]; done?: string }, status = 200) => {
+  const servicePage = async (
+    reply: FastifyReply,
+    ui: UiContext,
+    serviceId: string,
+    v: { limits?: DailyLimitsInput; reason?: string; errors?: FieldError[]; done?: string },
+    status = 200,
+  ) => {
     const { t } = ui;
     const s = await serviceSettings(db, serviceId);
     if (!s) return reply.redirect('/platform-admin/services', 303);
     const latest = await latestGoLiveRequest(db, serviceId);
-    const limits = v.limits ?? { email: String(s.limits.email), sms: String(s.limits.sms), internationalSms: String(s.limits.internationalSms) };
+    const limits = v.limits ?? {
+      email: String(s.limits.email),
+      sms: String(s.limits.sms),
+      internationalSms: String(s.limits.internationalSms),
+    };
     const base = `/platform-admin/services/${s.id}`;
     return sendPage(
       reply,
@@ -98,35 +110,60 @@ ${latest?.state === 'pending' && requestSection(ui, latest, v)}
     );
   };
 
-  app.get<{ Params: { serviceId: string }; Querystring: { done?: string } }>('/platform-admin/services/:serviceId', async (request, reply) => {
-    const serviceId = id(request.params.serviceId);
-    if (!serviceId) return reply.redirect('/platform-admin/services', 303);
-    return servicePage(reply, request.ui, serviceId, { done: DONE.find((d) => d === request.query.done) });
-  });
+  app.get<{ Params: { serviceId: string }; Querystring: { done?: string } }>(
+    '/platform-admin/services/:serviceId',
+    async (request, reply) => {
+      const serviceId = id(request.params.serviceId);
+      if (!serviceId) return reply.redirect('/platform-admin/services', 303);
+      return servicePage(reply, request.ui, serviceId, { done: DONE.find((d) => d === request.query.done) });
+    },
+  );
 
-  app.post<{ Params: { serviceId: string }; Body: Form }>('/platform-admin/services/:serviceId/limits', async (request, reply) => {
-    const { ui } = request;
-    const serviceId = id(request.params.serviceId);
-    if (!serviceId) return reply.redirect('/platform-admin/services', 303);
-    const limits = { email: (request.body.email ?? '').trim(), sms: (request.body.sms ?? '').trim(), internationalSms: (request.body.international_sms ?? '').trim() };
-    const problems = limitProblems(limits);
-    if (problems.length) {
-      const field = { email: 'email', sms: 'sms', internationalSms: 'international_sms' } as const;
-      return servicePage(reply, ui, serviceId, { limits, errors: problems.map((p) => ({ field: field[p], message: ui.t('platformServices.limits.invalid') })) }, 400);
-    }
-    await setDailyLimits(db, { serviceId, ...limits, ...actor(request) });
-    directory.invalidate(serviceId);
-    return reply.redirect(`/platform-admin/services/${serviceId}?done=limits`, 303);
-  });
+  app.post<{ Params: { serviceId: string }; Body: Form }>(
+    '/platform-admin/services/:serviceId/limits',
+    async (request, reply) => {
+      const { ui } = request;
+      const serviceId = id(request.params.serviceId);
+      if (!serviceId) return reply.redirect('/platform-admin/services', 303);
+      const limits = {
+        email: (request.body.email ?? '').trim(),
+        sms: (request.body.sms ?? '').trim(),
+        internationalSms: (request.body.international_sms ?? '').trim(),
+      };
+      const problems = limitProblems(limits);
+      if (problems.length) {
+        const field = { email: 'email', sms: 'sms', internationalSms: 'international_sms' } as const;
+        return servicePage(
+          reply,
+          ui,
+          serviceId,
+          {
+            limits,
+            errors: problems.map((p) => ({ field: field[p], message: ui.t('platformServices.limits.invalid') })),
+          },
+          400,
+        );
+      }
+      await setDailyLimits(db, { serviceId, ...limits, ...actor(request) });
+      directory.invalidate(serviceId);
+      return reply.redirect(`/platform-admin/services/${serviceId}?done=limits`, 303);
+    },
+  );
 
   for (const action of ['suspend', 'restore'] as const) {
-    app.post<{ Params: { serviceId: string } }>(`/platform-admin/services/:serviceId/${action}`, async (request, reply) => {
-      const serviceId = id(request.params.serviceId);
-      if (!serviceId || serviceId === SYSTEM_SERVICE_ID) return reply.redirect('/platform-admin/services', 303);
-      await setServiceActive(db, { serviceId, active: action === 'restore', ...actor(request) });
-      directory.invalidate(serviceId);
-      return reply.redirect(`/platform-admin/services/${serviceId}?done=${action === 'restore' ? 'restored' : 'suspended'}`, 303);
-    });
+    app.post<{ Params: { serviceId: string } }>(
+      `/platform-admin/services/:serviceId/${action}`,
+      async (request, reply) => {
+        const serviceId = id(request.params.serviceId);
+        if (!serviceId || serviceId === SYSTEM_SERVICE_ID) return reply.redirect('/platform-admin/services', 303);
+        await setServiceActive(db, { serviceId, active: action === 'restore', ...actor(request) });
+        directory.invalidate(serviceId);
+        return reply.redirect(
+          `/platform-admin/services/${serviceId}?done=${action === 'restore' ? 'restored' : 'suspended'}`,
+          303,
+        );
+      },
+    );
   }
 
   // ---- requests to go live ------------------------------------------------------------------------------------
@@ -140,43 +177,69 @@ ${latest?.state === 'pending' && requestSection(ui, latest, v)}
       title: t('platformServices.requests.title'),
       body: html`${done && notice(html`<p>${t(`platformServices.done.${done}`)}</p>`, 'success')}
 <h1>${t('platformServices.requests.title')}</h1>
-${requests.length === 0
-  ? html`<p>${t('platformServices.requests.none')}</p>`
-  : html`<table>
+${
+  requests.length === 0
+    ? html`<p>${t('platformServices.requests.none')}</p>`
+    : html`<table>
   <caption class="visually-hidden">${t('platformServices.requests.title')}</caption>
   <thead><tr><th scope="col">${t('services.field.name')}</th><th scope="col">${t('platformServices.requests.by')}</th><th scope="col">${t('platformServices.requests.when')}</th></tr></thead>
   <tbody>${requests.map(
-    (r) => html`<tr><td><a href="/platform-admin/services/${r.serviceId}">${r.serviceName}</a></td><td>${r.requestedBy?.email ?? '–'}</td><td>${ui.formatDateTime(r.createdAt)}</td></tr>`,
+    (r) =>
+      html`<tr><td><a href="/platform-admin/services/${r.serviceId}">${r.serviceName}</a></td><td>${r.requestedBy?.email ?? '–'}</td><td>${ui.formatDateTime(r.createdAt)}</td></tr>`,
   )}</tbody>
-</table>`}`,
+</table>`
+}`,
     });
   });
 
   for (const decision of ['approve', 'decline'] as const) {
-    app.post<{ Params: { requestId: string }; Body: Form }>(`/platform-admin/live-requests/:requestId/${decision}`, async (request, reply) => {
-      const { ui } = request;
-      const requestId = id(request.params.requestId);
-      if (!requestId) return reply.redirect('/platform-admin/live-requests', 303);
-      const reason = (request.body.reason ?? '').trim();
-      let decided: GoLiveRequest | null;
-      try {
-        decided = await decideGoLive(db, { requestId, approve: decision === 'approve', reason, ...actor(request) });
-      } catch (err) {
-        if (!(err instanceof ServiceError)) throw err;
-        const pending = (await pendingGoLiveRequests(db)).find((r) => r.id === requestId);
-        if (!pending) return reply.redirect('/platform-admin/live-requests', 303);
-        return servicePage(reply, ui, pending.serviceId, { reason, errors: [{ field: 'reason', message: ui.t('platformServices.requests.reasonMissing') }] }, 400);
-      }
-      if (!decided) return reply.redirect('/platform-admin/live-requests', 303);
-      directory.invalidate(decided.serviceId);
-      if (decided.requestedBy) {
-        const to = decided.requestedBy;
-        const link = `${deps.siteRoot(request)}/services/${decided.serviceId}/settings`;
-        if (decision === 'approve') await deps.messages.deliver('go-live-approved', to.language, to.email, { name: to.name, service: decided.serviceName, link });
-        else await deps.messages.deliver('go-live-declined', to.language, to.email, { name: to.name, service: decided.serviceName, reason, link });
-      }
-      return reply.redirect(`/platform-admin/services/${decided.serviceId}?done=${decision === 'approve' ? 'approved' : 'declined'}`, 303);
-    });
+    app.post<{ Params: { requestId: string }; Body: Form }>(
+      `/platform-admin/live-requests/:requestId/${decision}`,
+      async (request, reply) => {
+        const { ui } = request;
+        const requestId = id(request.params.requestId);
+        if (!requestId) return reply.redirect('/platform-admin/live-requests', 303);
+        const reason = (request.body.reason ?? '').trim();
+        let decided: GoLiveRequest | null;
+        try {
+          decided = await decideGoLive(db, { requestId, approve: decision === 'approve', reason, ...actor(request) });
+        } catch (err) {
+          if (!(err instanceof ServiceError)) throw err;
+          const pending = (await pendingGoLiveRequests(db)).find((r) => r.id === requestId);
+          if (!pending) return reply.redirect('/platform-admin/live-requests', 303);
+          return servicePage(
+            reply,
+            ui,
+            pending.serviceId,
+            { reason, errors: [{ field: 'reason', message: ui.t('platformServices.requests.reasonMissing') }] },
+            400,
+          );
+        }
+        if (!decided) return reply.redirect('/platform-admin/live-requests', 303);
+        directory.invalidate(decided.serviceId);
+        if (decided.requestedBy) {
+          const to = decided.requestedBy;
+          const link = `${deps.siteRoot(request)}/services/${decided.serviceId}/settings`;
+          if (decision === 'approve')
+            await deps.messages.deliver('go-live-approved', to.language, to.email, {
+              name: to.name,
+              service: decided.serviceName,
+              link,
+            });
+          else
+            await deps.messages.deliver('go-live-declined', to.language, to.email, {
+              name: to.name,
+              service: decided.serviceName,
+              reason,
+              link,
+            });
+        }
+        return reply.redirect(
+          `/platform-admin/services/${decided.serviceId}?done=${decision === 'approve' ? 'approved' : 'declined'}`,
+          303,
+        );
+      },
+    );
   }
 }
 

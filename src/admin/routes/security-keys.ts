@@ -67,20 +67,31 @@ export async function securityKeyRoutes(app: FastifyInstance, deps: AdminDeps): 
 
   const tooMany = (request: FastifyRequest, reply: FastifyReply) => {
     const { t } = request.ui;
-    return sendPage(reply, request.ui, { title: t('tooMany.title'), body: html`<h1>${t('tooMany.title')}</h1><p>${t('tooMany.body')}</p>` }, 429);
+    return sendPage(
+      reply,
+      request.ui,
+      { title: t('tooMany.title'), body: html`<h1>${t('tooMany.title')}</h1><p>${t('tooMany.body')}</p>` },
+      429,
+    );
   };
 
   // ---- your keys ---------------------------------------------------------------------------------------------
 
-  app.get<{ Querystring: { notice?: string } }>('/account/security-keys', { preHandler: requireUser }, async (request, reply) => {
-    const { ui } = request;
-    const keys = await listSecurityKeys(db, ui.account!.id);
-    if (keys.length === 0) return reply.redirect('/account/security-keys/new', 303);
-    const shown = ['added', 'removed'].find((n) => n === request.query.notice);
-    return keysPage(reply, ui, keys, shown);
-  });
+  app.get<{ Querystring: { notice?: string } }>(
+    '/account/security-keys',
+    { preHandler: requireUser },
+    async (request, reply) => {
+      const { ui } = request;
+      const keys = await listSecurityKeys(db, ui.account!.id);
+      if (keys.length === 0) return reply.redirect('/account/security-keys/new', 303);
+      const shown = ['added', 'removed'].find((n) => n === request.query.notice);
+      return keysPage(reply, ui, keys, shown);
+    },
+  );
 
-  app.get('/account/security-keys/new', { preHandler: requireUser }, async (request, reply) => newKeyPage(reply, request.ui, {}));
+  app.get('/account/security-keys/new', { preHandler: requireUser }, async (request, reply) =>
+    newKeyPage(reply, request.ui, {}),
+  );
 
   app.post<{ Body: Form }>('/account/security-keys/new', { preHandler: requireUser }, async (request, reply) => {
     const { ui } = request;
@@ -90,14 +101,22 @@ export async function securityKeyRoutes(app: FastifyInstance, deps: AdminDeps): 
     const keys = await listSecurityKeys(db, account.id);
     const errors: FieldError[] = [];
     if (!name) errors.push({ field: 'name', message: ui.t('securityKeys.name.missing') });
-    else if ([...name].length > KEY_NAME_MAX) errors.push({ field: 'name', message: ui.t('securityKeys.name.tooLong', { max: KEY_NAME_MAX }) });
-    else if (keys.some((k) => k.name.toLowerCase() === name.toLowerCase())) errors.push({ field: 'name', message: ui.t('securityKeys.name.taken') });
-    else if (keys.length >= MAX_KEYS) errors.push({ field: 'name', message: ui.t('securityKeys.name.tooMany', { max: MAX_KEYS }) });
+    else if ([...name].length > KEY_NAME_MAX)
+      errors.push({ field: 'name', message: ui.t('securityKeys.name.tooLong', { max: KEY_NAME_MAX }) });
+    else if (keys.some((k) => k.name.toLowerCase() === name.toLowerCase()))
+      errors.push({ field: 'name', message: ui.t('securityKeys.name.taken') });
+    else if (keys.length >= MAX_KEYS)
+      errors.push({ field: 'name', message: ui.t('securityKeys.name.tooMany', { max: MAX_KEYS }) });
     const password = await confirmPassword(accounts, request, reply, request.body.password ?? '');
     if (password && !Array.isArray(password)) return password;
     if (password) errors.push(...password);
     if (errors.length) return newKeyPage(reply, ui, { name, errors }, 400);
-    return registrationPage(reply, ui, await beginRegistration(db, { account, sessionId: ui.session!.id, name, rp: relyingParty(request) }), name);
+    return registrationPage(
+      reply,
+      ui,
+      await beginRegistration(db, { account, sessionId: ui.session!.id, name, rp: relyingParty(request) }),
+      name,
+    );
   });
 
   app.post<{ Body: Form }>('/account/security-keys/register', { preHandler: requireUser }, async (request, reply) => {
@@ -106,7 +125,13 @@ export async function securityKeyRoutes(app: FastifyInstance, deps: AdminDeps): 
     const sessionId = ui.session!.id;
     const rp = relyingParty(request);
     const challengeId = request.body.challenge ?? '';
-    const expired = () => newKeyPage(reply, ui, { errors: [{ field: 'password', message: ui.t('securityKeys.error.expiredRegister') }] }, 400);
+    const expired = () =>
+      newKeyPage(
+        reply,
+        ui,
+        { errors: [{ field: 'password', message: ui.t('securityKeys.error.expiredRegister') }] },
+        400,
+      );
     const again = async (name: string, error: CeremonyError) =>
       registrationPage(reply, ui, await beginRegistration(db, { account, sessionId, name, rp }), name, error, 400);
 
@@ -115,34 +140,55 @@ export async function securityKeyRoutes(app: FastifyInstance, deps: AdminDeps): 
       const taken = await takeChallenge(db, { account, sessionId, challengeId, purpose: 'register' });
       return taken ? again(taken.keyName ?? '', outcome) : expired();
     }
-    const result = await finishRegistration(db, { account, sessionId, challengeId, response: request.body.response ?? '', rp, ip: request.ip });
+    const result = await finishRegistration(db, {
+      account,
+      sessionId,
+      challengeId,
+      response: request.body.response ?? '',
+      rp,
+      ip: request.ip,
+    });
     if (result.kind === 'expired') return expired();
     if (result.kind !== 'added') return again(result.name, result.kind);
-    if (account.authType !== 'security_key') await accounts.setAuthType(account.id, 'security_key', account.id, request.ip);
+    if (account.authType !== 'security_key')
+      await accounts.setAuthType(account.id, 'security_key', account.id, request.ip);
     return reply.redirect('/account/security-keys?notice=added', 303);
   });
 
-  app.get<{ Params: { id: string } }>('/account/security-keys/:id/remove', { preHandler: requireUser }, async (request, reply) => {
-    const { ui } = request;
-    const key = await findSecurityKey(db, ui.account!.id, request.params.id);
-    if (!key) return reply.redirect('/account/security-keys', 303);
-    const only = (await listSecurityKeys(db, ui.account!.id)).length === 1;
-    return removePage(reply, ui, key, { only });
-  });
+  app.get<{ Params: { id: string } }>(
+    '/account/security-keys/:id/remove',
+    { preHandler: requireUser },
+    async (request, reply) => {
+      const { ui } = request;
+      const key = await findSecurityKey(db, ui.account!.id, request.params.id);
+      if (!key) return reply.redirect('/account/security-keys', 303);
+      const only = (await listSecurityKeys(db, ui.account!.id)).length === 1;
+      return removePage(reply, ui, key, { only });
+    },
+  );
 
-  app.post<{ Params: { id: string }; Body: Form }>('/account/security-keys/:id/remove', { preHandler: requireUser }, async (request, reply) => {
-    const { ui } = request;
-    const account = ui.account!;
-    if (!deps.attempts.allow(`ip:${request.ip}`)) return tooMany(request, reply);
-    const key = await findSecurityKey(db, account.id, request.params.id);
-    if (!key) return reply.redirect('/account/security-keys', 303);
-    const password = await confirmPassword(accounts, request, reply, request.body.password ?? '');
-    if (password && !Array.isArray(password)) return password;
-    if (password) return removePage(reply, ui, key, { errors: password }, 400);
-    const result = await removeSecurityKey(db, { userId: account.id, keyId: key.id, actorId: account.id, ip: request.ip });
-    if (result.kind === 'last') return removePage(reply, ui, key, { only: true }, 400);
-    return reply.redirect(`/account/security-keys${result.kind === 'removed' ? '?notice=removed' : ''}`, 303);
-  });
+  app.post<{ Params: { id: string }; Body: Form }>(
+    '/account/security-keys/:id/remove',
+    { preHandler: requireUser },
+    async (request, reply) => {
+      const { ui } = request;
+      const account = ui.account!;
+      if (!deps.attempts.allow(`ip:${request.ip}`)) return tooMany(request, reply);
+      const key = await findSecurityKey(db, account.id, request.params.id);
+      if (!key) return reply.redirect('/account/security-keys', 303);
+      const password = await confirmPassword(accounts, request, reply, request.body.password ?? '');
+      if (password && !Array.isArray(password)) return password;
+      if (password) return removePage(reply, ui, key, { errors: password }, 400);
+      const result = await removeSecurityKey(db, {
+        userId: account.id,
+        keyId: key.id,
+        actorId: account.id,
+        ip: request.ip,
+      });
+      if (result.kind === 'last') return removePage(reply, ui, key, { only: true }, 400);
+      return reply.redirect(`/account/security-keys${result.kind === 'removed' ? '?notice=removed' : ''}`, 303);
+    },
+  );
 
   // ---- signing in with a key ---------------------------------------------------------------------------------
 
@@ -150,12 +196,23 @@ export async function securityKeyRoutes(app: FastifyInstance, deps: AdminDeps): 
   function pending(request: FastifyRequest, reply: FastifyReply): { id: string; account: Account } | FastifyReply {
     const session = request.ui.session?.stage === 'second-factor' ? request.ui.session : null;
     if (!session) return reply.redirect('/sign-in?notice=session-expired', 303);
-    if (session.account.authType !== 'security_key') return reply.redirect(SECOND_STEP_PATH[session.account.authType], 303);
+    if (session.account.authType !== 'security_key')
+      return reply.redirect(SECOND_STEP_PATH[session.account.authType], 303);
     return session;
   }
 
-  async function signInCeremonyPage(request: FastifyRequest, reply: FastifyReply, session: { id: string; account: Account }, next: string | undefined, error?: CeremonyError) {
-    const ceremony = await beginSignIn(db, { account: session.account, sessionId: session.id, rp: relyingParty(request) });
+  async function signInCeremonyPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    session: { id: string; account: Account },
+    next: string | undefined,
+    error?: CeremonyError,
+  ) {
+    const ceremony = await beginSignIn(db, {
+      account: session.account,
+      sessionId: session.id,
+      rp: relyingParty(request),
+    });
     return signInKeyPage(reply, request.ui, ceremony, next, error, error ? 400 : 200);
   }
 
@@ -177,11 +234,25 @@ export async function securityKeyRoutes(app: FastifyInstance, deps: AdminDeps): 
     if (browserOutcome(request.body.outcome)) {
       // Nothing was signed, so nothing counts towards the lockout.
       const taken = await takeChallenge(db, { account, sessionId: session.id, challengeId, purpose: 'sign-in' });
-      return signInCeremonyPage(request, reply, session, next, !taken ? 'expired' : request.body.outcome === 'cancelled' ? 'sign-in-cancelled' : 'failed');
+      return signInCeremonyPage(
+        request,
+        reply,
+        session,
+        next,
+        !taken ? 'expired' : request.body.outcome === 'cancelled' ? 'sign-in-cancelled' : 'failed',
+      );
     }
-    const result = await finishSignIn(db, { account, sessionId: session.id, challengeId, response: request.body.response ?? '', rp: relyingParty(request) });
+    const result = await finishSignIn(db, {
+      account,
+      sessionId: session.id,
+      challengeId,
+      response: request.body.response ?? '',
+      rp: relyingParty(request),
+    });
     if (result.kind === 'ok') {
-      const token = await accounts.completeSignIn(session.id, account, meta(request), 'security_key', { securityKeyName: result.key.name });
+      const token = await accounts.completeSignIn(session.id, account, meta(request), 'security_key', {
+        securityKeyName: result.key.name,
+      });
       setSessionCookie(reply, ui, token);
       return reply.redirect(safeNext(next), 303);
     }
@@ -189,7 +260,15 @@ export async function securityKeyRoutes(app: FastifyInstance, deps: AdminDeps): 
     const lockedUntil = await accounts.recordFailure(account.id, request.ip, 'second-factor-failed');
     if (lockedUntil) {
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
-      return signInPage(reply, { ...ui, session: null }, { email: account.email, errors: [{ field: 'email', message: ui.t('signIn.locked', { time: ui.formatDateTime(lockedUntil) }) }] }, 400);
+      return signInPage(
+        reply,
+        { ...ui, session: null },
+        {
+          email: account.email,
+          errors: [{ field: 'email', message: ui.t('signIn.locked', { time: ui.formatDateTime(lockedUntil) }) }],
+        },
+        400,
+      );
     }
     return signInCeremonyPage(request, reply, session, next, result.kind);
   });
@@ -265,7 +344,9 @@ interface CeremonyView {
  */
 function ceremonyPage(reply: FastifyReply, ui: UiContext, v: CeremonyView, status: number) {
   const { t } = ui;
-  const errors: FieldError[] | undefined = v.error ? [{ field: 'security-key', message: t(ERROR_KEYS[v.error]) }] : undefined;
+  const errors: FieldError[] | undefined = v.error
+    ? [{ field: 'security-key', message: t(ERROR_KEYS[v.error]) }]
+    : undefined;
   return sendPage(
     reply,
     ui,
@@ -295,7 +376,14 @@ ${v.after}
   );
 }
 
-function registrationPage(reply: FastifyReply, ui: UiContext, ceremony: Ceremony<object>, name: string, error?: CeremonyError, status = 200) {
+function registrationPage(
+  reply: FastifyReply,
+  ui: UiContext,
+  ceremony: Ceremony<object>,
+  name: string,
+  error?: CeremonyError,
+  status = 200,
+) {
   const { t } = ui;
   const back = ui.account!.authType === 'security_key' ? '/account/security-keys' : '/account/two-step';
   return ceremonyPage(
@@ -316,7 +404,14 @@ function registrationPage(reply: FastifyReply, ui: UiContext, ceremony: Ceremony
   );
 }
 
-function signInKeyPage(reply: FastifyReply, ui: UiContext, ceremony: Ceremony<object> | null, next: string | undefined, error: CeremonyError | undefined, status: number) {
+function signInKeyPage(
+  reply: FastifyReply,
+  ui: UiContext,
+  ceremony: Ceremony<object> | null,
+  next: string | undefined,
+  error: CeremonyError | undefined,
+  status: number,
+) {
   const { t } = ui;
   if (!ceremony) {
     return sendPage(reply, ui, {
@@ -343,7 +438,13 @@ function signInKeyPage(reply: FastifyReply, ui: UiContext, ceremony: Ceremony<ob
   );
 }
 
-function removePage(reply: FastifyReply, ui: UiContext, key: SecurityKey, v: { only?: boolean; errors?: FieldError[] }, status = 200) {
+function removePage(
+  reply: FastifyReply,
+  ui: UiContext,
+  key: SecurityKey,
+  v: { only?: boolean; errors?: FieldError[] },
+  status = 200,
+) {
   const { t } = ui;
   const title = t('securityKeys.removeKey.title', { name: key.name });
   return sendPage(

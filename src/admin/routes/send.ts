@@ -23,9 +23,21 @@ import { csvLine } from '../../domain/csv-safety.ts';
 import { templateOf, isUuid, type TemplateDetail } from '../../domain/templates.ts';
 import { listSenders, type Sender } from '../../domain/services.ts';
 import { JobRejected } from '../../jobs/jobs.ts';
-import { RecipientListChecker, type CheckedRow, type HeaderReport, type ListReport, type RowError } from '../../jobs/recipient-list.ts';
+import {
+  RecipientListChecker,
+  type CheckedRow,
+  type HeaderReport,
+  type ListReport,
+  type RowError,
+} from '../../jobs/recipient-list.ts';
 import { formatFromFilename, readRows, SpreadsheetReadError, type SpreadsheetFormat } from '../../jobs/spreadsheet.ts';
-import { emailPlainText, placeholderNames, renderEmailBody, renderEmailSubject, renderSms } from '../../templates/index.ts';
+import {
+  emailPlainText,
+  placeholderNames,
+  renderEmailBody,
+  renderEmailSubject,
+  renderSms,
+} from '../../templates/index.ts';
 import { pageAssets, placeholderFieldId, placeholderFields, placeholderValues } from './template-views.ts';
 
 type Form = Record<string, string | undefined>;
@@ -40,7 +52,6 @@ const PREVIEW_ROWS = 5;
 const SENDER_FIELD = 'sender';
 const ROW_ERRORS_SHOWN = 50;
 
-
 export async function sendRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const { services } = deps;
   const db = services.database.db;
@@ -51,11 +62,21 @@ export async function sendRoutes(app: FastifyInstance, deps: AdminDeps): Promise
 
   function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const { t } = request.ui;
-    return sendServicePage(reply, request.ui, request.service, 'templates', { title: t('notFound.title'), body: html`<h1>${t('notFound.title')}</h1><p>${t('notFound.body')}</p>` }, 404);
+    return sendServicePage(
+      reply,
+      request.ui,
+      request.service,
+      'templates',
+      { title: t('notFound.title'), body: html`<h1>${t('notFound.title')}</h1><p>${t('notFound.body')}</p>` },
+      404,
+    );
   }
 
   /** A template that can be sent, or a page saying why not (404, archived). */
-  async function sendableTemplate(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply): Promise<TemplateDetail | null> {
+  async function sendableTemplate(
+    request: FastifyRequest<{ Params: Params }>,
+    reply: FastifyReply,
+  ): Promise<TemplateDetail | null> {
     const template = await templateOf(db, request.service.id, request.params.templateId);
     if (!template) {
       notFound(request, reply);
@@ -63,23 +84,41 @@ export async function sendRoutes(app: FastifyInstance, deps: AdminDeps): Promise
     }
     if (template.archived) {
       const { t } = request.ui;
-      sendServicePage(reply, request.ui, request.service, 'templates', { title: t('send.archived.title'), body: html`<h1>${t('send.archived.title')}</h1><p>${t('send.archived.body')}</p>` }, 400);
+      sendServicePage(
+        reply,
+        request.ui,
+        request.service,
+        'templates',
+        {
+          title: t('send.archived.title'),
+          body: html`<h1>${t('send.archived.title')}</h1><p>${t('send.archived.body')}</p>`,
+        },
+        400,
+      );
       return null;
     }
     return template;
   }
 
-  const textsOf = (template: TemplateDetail) => (template.type === 'email' ? [template.subject ?? '', template.content] : [template.content]);
+  const textsOf = (template: TemplateDetail) =>
+    template.type === 'email' ? [template.subject ?? '', template.content] : [template.content];
   const templateLink = (ui: UiContext, service: ServiceContext, template: TemplateDetail) =>
     html`<p><a href="${servicePath(service, `/templates/${template.id}`)}">${ui.t('templates.back', { name: template.name })}</a></p>`;
 
   // ---- the sender: a reply-to address (email) or a text message sender (SMS) --------------------------------
 
   /** The service's reply-to addresses or text senders for the template's channel, the default first. */
-  const sendersFor = (service: ServiceContext, template: TemplateDetail) => listSenders(db, template.type === 'email' ? 'email_reply_to' : 'sms_senders', service.id);
+  const sendersFor = (service: ServiceContext, template: TemplateDetail) =>
+    listSenders(db, template.type === 'email' ? 'email_reply_to' : 'sms_senders', service.id);
 
   /** The choice, asked only when there is one to make; the default is chosen unless the person chose another. */
-  function senderField(ui: UiContext, template: TemplateDetail, senders: Sender[], value: string | undefined, errors: FieldError[] | undefined): Html {
+  function senderField(
+    ui: UiContext,
+    template: TemplateDetail,
+    senders: Sender[],
+    value: string | undefined,
+    errors: FieldError[] | undefined,
+  ): Html {
     if (senders.length < 2) return html``;
     const { t } = ui;
     return radios({
@@ -89,7 +128,10 @@ export async function sendRoutes(app: FastifyInstance, deps: AdminDeps): Promise
       // A value that is not one of them (forged, or removed meanwhile) gives way to the default.
       value: senders.some((s) => s.id === value) ? value : senders.find((s) => s.isDefault)?.id,
       errors,
-      options: senders.map((s) => ({ value: s.id, label: s.isDefault ? t('send.sender.default', { sender: s.value }) : s.value })),
+      options: senders.map((s) => ({
+        value: s.id,
+        label: s.isDefault ? t('send.sender.default', { sender: s.value }) : s.value,
+      })),
     });
   }
 
@@ -97,7 +139,12 @@ export async function sendRoutes(app: FastifyInstance, deps: AdminDeps): Promise
    * The id to hand on as the API's email_reply_to_id / sms_sender_id: null (the default) when there is no choice,
    * else one of the service's own; anything else (a forged or stale id) is an error on the field.
    */
-  function chosenSender(ui: UiContext, template: TemplateDetail, senders: Sender[], raw: string | undefined): { id: string | null; error?: FieldError } {
+  function chosenSender(
+    ui: UiContext,
+    template: TemplateDetail,
+    senders: Sender[],
+    raw: string | undefined,
+  ): { id: string | null; error?: FieldError } {
     if (senders.length < 2) return { id: null };
     const chosen = senders.find((s) => s.id === raw);
     if (chosen) return { id: chosen.id };
@@ -116,7 +163,13 @@ export async function sendRoutes(app: FastifyInstance, deps: AdminDeps): Promise
     errors?: FieldError[];
   }
 
-  function sendOnePage(request: FastifyRequest, reply: FastifyReply, template: TemplateDetail, form: SendForm, status = 200) {
+  function sendOnePage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    template: TemplateDetail,
+    form: SendForm,
+    status = 200,
+  ) {
     const { ui, service } = request;
     const { t } = ui;
     const account = ui.account!;
@@ -129,19 +182,21 @@ export async function sendRoutes(app: FastifyInstance, deps: AdminDeps): Promise
 ${errorSummary(ui, form.errors)}
 <form method="post" action="${servicePath(service, `/send/${template.id}`)}" novalidate>
   ${csrfField(ui)}
-  ${own
-    ? radios({
-        id: 'to',
-        name: 'to',
-        legend: t('send.one.toLegend'),
-        value: form.to,
-        errors: form.errors,
-        options: [
-          { value: 'me', label: t('send.one.toMe', { recipient: own }) },
-          { value: 'other', label: t('send.one.toOther') },
-        ],
-      })
-    : html`<input type="hidden" name="to" value="other"><p>${t('send.one.noMobile')}</p>`}
+  ${
+    own
+      ? radios({
+          id: 'to',
+          name: 'to',
+          legend: t('send.one.toLegend'),
+          value: form.to,
+          errors: form.errors,
+          options: [
+            { value: 'me', label: t('send.one.toMe', { recipient: own }) },
+            { value: 'other', label: t('send.one.toOther') },
+          ],
+        })
+      : html`<input type="hidden" name="to" value="other"><p>${t('send.one.noMobile')}</p>`
+  }
   ${textInput({
     id: 'recipient',
     label: recipientLabel,
@@ -152,10 +207,12 @@ ${errorSummary(ui, form.errors)}
     errors: form.errors,
   })}
   ${senderField(ui, template, form.senders, form.sender, form.errors)}
-  ${names.length > 0 &&
-  html`<fieldset><legend>${t('send.one.personalisation')}</legend>
+  ${
+    names.length > 0 &&
+    html`<fieldset><legend>${t('send.one.personalisation')}</legend>
   ${placeholderFields(ui, names, form.values, form.errors)}
-  </fieldset>`}
+  </fieldset>`
+  }
   <div class="actions"><button type="submit" id="send-button">${t('send.one.submit')}</button></div>
 </form>`;
     return sendServicePage(reply, ui, service, 'templates', { title, body, errors: form.errors }, status);
@@ -164,7 +221,12 @@ ${errorSummary(ui, form.errors)}
   app.get<{ Params: Params }>('/services/:serviceId/send/:templateId', sender, async (request, reply) => {
     const template = await sendableTemplate(request, reply);
     if (!template) return reply;
-    return sendOnePage(request, reply, template, { to: 'me', recipient: '', values: {}, senders: await sendersFor(request.service, template) });
+    return sendOnePage(request, reply, template, {
+      to: 'me',
+      recipient: '',
+      values: {},
+      senders: await sendersFor(request.service, template),
+    });
   });
 
   app.post<{ Params: Params; Body: Form }>('/services/:serviceId/send/:templateId', sender, async (request, reply) => {
@@ -183,10 +245,15 @@ ${errorSummary(ui, form.errors)}
     const form: SendForm = { to, recipient: recipientInput, values, senders, sender: request.body[SENDER_FIELD] };
     const errors: FieldError[] = [];
     const recipientField = 'recipient';
-    if (request.body.to !== 'me' && request.body.to !== 'other') errors.push({ field: 'to', message: t('send.one.toMissing') });
+    if (request.body.to !== 'me' && request.body.to !== 'other')
+      errors.push({ field: 'to', message: t('send.one.toMissing') });
     const recipient = to === 'me' ? own! : recipientInput;
     if (to === 'other') {
-      if (!recipientInput) errors.push({ field: recipientField, message: t(template.type === 'email' ? 'send.error.recipientMissingEmail' : 'send.error.recipientMissingSms') });
+      if (!recipientInput)
+        errors.push({
+          field: recipientField,
+          message: t(template.type === 'email' ? 'send.error.recipientMissingEmail' : 'send.error.recipientMissingSms'),
+        });
       else if (template.type === 'email') {
         try {
           validateEmailAddress(recipientInput);
@@ -198,7 +265,8 @@ ${errorSummary(ui, form.errors)}
     }
     if (sender.error) errors.push(sender.error);
     names.forEach((name, i) => {
-      if (!(values[name] ?? '').trim()) errors.push({ field: placeholderFieldId(i), message: t('send.error.placeholderMissing', { name }) });
+      if (!(values[name] ?? '').trim())
+        errors.push({ field: placeholderFieldId(i), message: t('send.error.placeholderMissing', { name }) });
     });
     if (!service.active) errors.unshift({ field: 'send-button', message: t('send.error.suspended') });
     if (errors.length) return sendOnePage(request, reply, template, { ...form, errors }, 400);
@@ -228,7 +296,8 @@ ${errorSummary(ui, form.errors)}
       if (message === null) throw err;
       const field = isSenderRefusal(err)
         ? SENDER_FIELD
-        : err instanceof InvalidRecipientError || (err instanceof ApiError && /recipient|trial mode|international/i.test(err.message))
+        : err instanceof InvalidRecipientError ||
+            (err instanceof ApiError && /recipient|trial mode|international/i.test(err.message))
           ? recipientField
           : 'send-button';
       return sendOnePage(request, reply, template, { ...form, errors: [{ field, message }] }, 400);
@@ -237,7 +306,8 @@ ${errorSummary(ui, form.errors)}
 
   // ---- a spreadsheet ----------------------------------------------------------------------------------------
 
-  const recipientColumn = (ui: UiContext, template: TemplateDetail) => ui.t(template.type === 'email' ? 'send.upload.columnEmail' : 'send.upload.columnSms');
+  const recipientColumn = (ui: UiContext, template: TemplateDetail) =>
+    ui.t(template.type === 'email' ? 'send.upload.columnEmail' : 'send.upload.columnSms');
 
   function uploadForm(ui: UiContext, service: ServiceContext, template: TemplateDetail, errors?: FieldError[]): Html {
     const { t } = ui;
@@ -275,38 +345,56 @@ ${uploadForm(ui, service, template)}`;
     const own = template.type === 'email' ? ui.account!.email : (ui.account!.mobileNumber ?? '');
     const text = csvLine([recipientColumn(ui, template), ...names]) + csvLine([own, ...names.map(() => '')]);
     return reply
-      .header('content-disposition', `attachment; filename="${template.type === 'email' ? 'email' : 'sms'}-example.csv"`)
+      .header(
+        'content-disposition',
+        `attachment; filename="${template.type === 'email' ? 'email' : 'sms'}-example.csv"`,
+      )
       .type('text/csv; charset=utf-8')
       .send(text);
   });
 
-  app.post<{ Params: Params; Body: MultipartForm }>('/services/:serviceId/send/:templateId/upload', sender, async (request, reply) => {
-    const { ui, service } = request;
-    const { t } = ui;
-    const template = await sendableTemplate(request, reply);
-    if (!template) return reply;
-    const file = request.body?.file;
-    let error: string | null = null;
-    let format: SpreadsheetFormat | null = null;
-    let bytes: Buffer | null = null;
-    if (!file || typeof file === 'string') error = t('send.upload.fileMissing');
-    else if (!(format = formatFromFilename(file.filename))) error = t('send.upload.fileType');
-    else if (file.bytes.length > UPLOAD_MAX_BYTES) error = t('send.upload.fileTooBig', { max: '10' });
-    else bytes = Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.length);
-    if (error || !bytes || !format || !file || typeof file === 'string') {
-      const errors = [{ field: 'file', message: error ?? t('send.upload.fileMissing') }];
-      const title = t('send.upload.title', { name: template.name });
-      const body = html`<h1>${title}</h1>${errorSummary(ui, errors)}${uploadForm(ui, service, template, errors)}`;
-      return sendServicePage(reply, ui, service, 'templates', { title, body, errors }, 400);
-    }
-    const id = randomUUID();
-    await db.deleteFrom('send_uploads').where('created_at', '<', new Date(Date.now() - UPLOAD_KEPT_HOURS * 3_600_000)).execute();
-    await db
-      .insertInto('send_uploads')
-      .values({ id, service_id: service.id, template_id: template.id, user_id: ui.account!.id, file_name: (file.filename || 'upload').slice(0, 255), file_format: format, bytes })
-      .execute();
-    return reply.redirect(servicePath(service, `/send/${template.id}/upload/${id}`), 303);
-  });
+  app.post<{ Params: Params; Body: MultipartForm }>(
+    '/services/:serviceId/send/:templateId/upload',
+    sender,
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const template = await sendableTemplate(request, reply);
+      if (!template) return reply;
+      const file = request.body?.file;
+      let error: string | null = null;
+      let format: SpreadsheetFormat | null = null;
+      let bytes: Buffer | null = null;
+      if (!file || typeof file === 'string') error = t('send.upload.fileMissing');
+      else if (!(format = formatFromFilename(file.filename))) error = t('send.upload.fileType');
+      else if (file.bytes.length > UPLOAD_MAX_BYTES) error = t('send.upload.fileTooBig', { max: '10' });
+      else bytes = Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.length);
+      if (error || !bytes || !format || !file || typeof file === 'string') {
+        const errors = [{ field: 'file', message: error ?? t('send.upload.fileMissing') }];
+        const title = t('send.upload.title', { name: template.name });
+        const body = html`<h1>${title}</h1>${errorSummary(ui, errors)}${uploadForm(ui, service, template, errors)}`;
+        return sendServicePage(reply, ui, service, 'templates', { title, body, errors }, 400);
+      }
+      const id = randomUUID();
+      await db
+        .deleteFrom('send_uploads')
+        .where('created_at', '<', new Date(Date.now() - UPLOAD_KEPT_HOURS * 3_600_000))
+        .execute();
+      await db
+        .insertInto('send_uploads')
+        .values({
+          id,
+          service_id: service.id,
+          template_id: template.id,
+          user_id: ui.account!.id,
+          file_name: (file.filename || 'upload').slice(0, 255),
+          file_format: format,
+          bytes,
+        })
+        .execute();
+      return reply.redirect(servicePath(service, `/send/${template.id}/upload/${id}`), 303);
+    },
+  );
 
   async function loadUpload(request: FastifyRequest<{ Params: Params & { uploadId: string } }>) {
     if (!isUuid(request.params.uploadId)) return null;
@@ -330,9 +418,18 @@ ${uploadForm(ui, service, template)}`;
   }
 
   /** The bulk engine's check of an upload, as jobs.create will make it, keeping the first rows for the preview. */
-  async function checkUpload(service: ServiceContext, template: TemplateDetail, upload: { bytes: Uint8Array; file_format: SpreadsheetFormat }, ui: UiContext): Promise<CheckResult> {
+  async function checkUpload(
+    service: ServiceContext,
+    template: TemplateDetail,
+    upload: { bytes: Uint8Array; file_format: SpreadsheetFormat },
+    ui: UiContext,
+  ): Promise<CheckResult> {
     const record = (await directory.service(service.id))!;
-    const remainingToday = await services.send.limits.remaining(service.id, template.type, record.messageLimits[template.type]);
+    const remainingToday = await services.send.limits.remaining(
+      service.id,
+      template.type,
+      record.messageLimits[template.type],
+    );
     const checker = new RecipientListChecker({
       templateType: template.type,
       templateTexts: textsOf(template),
@@ -406,7 +503,8 @@ ${report.duplicateRecipients.recipients > 0 && notice(t('send.check.duplicates',
   <caption>${t('send.check.previewCaption', { count: firstRows.length, total: ui.formatNumber(report.rowCount) })}</caption>
   <thead><tr><th scope="col">${t('send.check.row')}</th><th scope="col">${header?.recipientColumn ?? ''}</th>${names.map((n) => html`<th scope="col">${n}</th>`)}<th scope="col">${t('send.check.message')}</th></tr></thead>
   <tbody>${firstRows.map(
-    (row) => html`<tr><th scope="row">${row.rowNumber}</th><td>${row.recipient}</td>${names.map((n) => html`<td>${row.personalisation[n] ?? ''}</td>`)}<td class="message-cell">${renderedRow(template, row)}</td></tr>`,
+    (row) =>
+      html`<tr><th scope="row">${row.rowNumber}</th><td>${row.recipient}</td>${names.map((n) => html`<td>${row.personalisation[n] ?? ''}</td>`)}<td class="message-cell">${renderedRow(template, row)}</td></tr>`,
   )}</tbody>
 </table>
 <form method="post" action="${servicePath(service, `/send/${template.id}/upload/${upload.id}`)}" novalidate>
@@ -435,89 +533,128 @@ ${report.duplicateRecipients.recipients > 0 && notice(t('send.check.duplicates',
     return sendServicePage(reply, ui, service, 'templates', { title, body, errors: opts.errors });
   }
 
-  app.get<{ Params: Params & { uploadId: string } }>('/services/:serviceId/send/:templateId/upload/:uploadId', sender, async (request, reply) => checkPage(request, reply));
+  app.get<{ Params: Params & { uploadId: string } }>(
+    '/services/:serviceId/send/:templateId/upload/:uploadId',
+    sender,
+    async (request, reply) => checkPage(request, reply),
+  );
 
-  app.post<{ Params: Params & { uploadId: string }; Body: Form }>('/services/:serviceId/send/:templateId/upload/:uploadId', sender, async (request, reply) => {
-    const { ui, service } = request;
-    const { t } = ui;
-    const template = await sendableTemplate(request, reply);
-    if (!template) return reply;
-    const upload = await loadUpload(request);
-    if (!upload) return notFound(request, reply);
-    const given = { sender: request.body[SENDER_FIELD], at: request.body.at };
-    const sender = chosenSender(ui, template, await sendersFor(service, template), given.sender);
-    if (sender.error) return checkPage(request, reply, { ...given, when: request.body.when, errors: [sender.error] });
-    const when = request.body.when === 'later' ? 'later' : request.body.when === 'now' ? 'now' : null;
-    let scheduledFor: Date | null = null;
-    if (!when) return checkPage(request, reply, { ...given, errors: [{ field: 'when', message: t('send.check.whenMissing') }] });
-    if (when === 'later') {
-      const at = new Date(request.body.at ?? '');
-      const now = Date.now();
-      if (Number.isNaN(at.getTime()) || at.getTime() <= now || at.getTime() > now + MAX_SCHEDULE_HOURS * 3_600_000) {
-        return checkPage(request, reply, { ...given, when, errors: [{ field: 'at', message: t('send.check.atInvalid', { hours: MAX_SCHEDULE_HOURS }) }] });
+  app.post<{ Params: Params & { uploadId: string }; Body: Form }>(
+    '/services/:serviceId/send/:templateId/upload/:uploadId',
+    sender,
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const template = await sendableTemplate(request, reply);
+      if (!template) return reply;
+      const upload = await loadUpload(request);
+      if (!upload) return notFound(request, reply);
+      const given = { sender: request.body[SENDER_FIELD], at: request.body.at };
+      const sender = chosenSender(ui, template, await sendersFor(service, template), given.sender);
+      if (sender.error) return checkPage(request, reply, { ...given, when: request.body.when, errors: [sender.error] });
+      const when = request.body.when === 'later' ? 'later' : request.body.when === 'now' ? 'now' : null;
+      let scheduledFor: Date | null = null;
+      if (!when)
+        return checkPage(request, reply, {
+          ...given,
+          errors: [{ field: 'when', message: t('send.check.whenMissing') }],
+        });
+      if (when === 'later') {
+        const at = new Date(request.body.at ?? '');
+        const now = Date.now();
+        if (Number.isNaN(at.getTime()) || at.getTime() <= now || at.getTime() > now + MAX_SCHEDULE_HOURS * 3_600_000) {
+          return checkPage(request, reply, {
+            ...given,
+            when,
+            errors: [{ field: 'at', message: t('send.check.atInvalid', { hours: MAX_SCHEDULE_HOURS }) }],
+          });
+        }
+        scheduledFor = at;
       }
-      scheduledFor = at;
-    }
-    if (!service.active) return checkPage(request, reply, { ...given, when, errors: [{ field: 'when', message: t('send.error.suspended') }] });
-    const record = await directory.service(service.id);
-    if (!record) return notFound(request, reply);
-    let jobId: string;
-    try {
-      const { job } = await services.jobs.create(
-        { service: record, keyId: null, keyType: 'normal', createdById: ui.account!.id },
-        {
-          templateId: template.id,
-          name: upload.file_name,
-          source: [upload.bytes],
-          format: upload.file_format,
-          scheduledFor,
-          replyToId: sender.id,
-          reference: null,
-        },
+      if (!service.active)
+        return checkPage(request, reply, {
+          ...given,
+          when,
+          errors: [{ field: 'when', message: t('send.error.suspended') }],
+        });
+      const record = await directory.service(service.id);
+      if (!record) return notFound(request, reply);
+      let jobId: string;
+      try {
+        const { job } = await services.jobs.create(
+          { service: record, keyId: null, keyType: 'normal', createdById: ui.account!.id },
+          {
+            templateId: template.id,
+            name: upload.file_name,
+            source: [upload.bytes],
+            format: upload.file_format,
+            scheduledFor,
+            replyToId: sender.id,
+            reference: null,
+          },
+        );
+        jobId = job.id;
+        if (job.status === 'pending') services.jobs.kick(job.id);
+      } catch (err) {
+        // The list changed in between (limits, team): the check page shows why.
+        if (err instanceof JobRejected) return checkPage(request, reply);
+        const message = refusal(ui, err, template, record.messageLimits[template.type]);
+        if (message === null) throw err;
+        return checkPage(request, reply, {
+          ...given,
+          when,
+          errors: [{ field: isSenderRefusal(err) ? SENDER_FIELD : 'when', message }],
+        });
+      }
+      await db.deleteFrom('send_uploads').where('id', '=', upload.id).where('service_id', '=', service.id).execute();
+      return reply.redirect(
+        servicePath(service, `/jobs/${jobId}?notice=${scheduledFor ? 'scheduled' : 'started'}`),
+        303,
       );
-      jobId = job.id;
-      if (job.status === 'pending') services.jobs.kick(job.id);
-    } catch (err) {
-      // The list changed in between (limits, team): the check page shows why.
-      if (err instanceof JobRejected) return checkPage(request, reply);
-      const message = refusal(ui, err, template, record.messageLimits[template.type]);
-      if (message === null) throw err;
-      return checkPage(request, reply, { ...given, when, errors: [{ field: isSenderRefusal(err) ? SENDER_FIELD : 'when', message }] });
-    }
-    await db.deleteFrom('send_uploads').where('id', '=', upload.id).where('service_id', '=', service.id).execute();
-    return reply.redirect(servicePath(service, `/jobs/${jobId}?notice=${scheduledFor ? 'scheduled' : 'started'}`), 303);
-  });
+    },
+  );
 
   /** The list's problems in the page's words, in the engine's order (row errors are in the table below). */
-  function problemTexts(ui: UiContext, template: TemplateDetail, result: CheckResult): string[] {
+  function problemTexts(ui: UiContext, _template: TemplateDetail, result: CheckResult): string[] {
     const { t } = ui;
     const { report, header } = result;
-    return report.problems.map((p) => {
-      switch (p.kind) {
-        case 'no_rows':
-          return t(header ? 'send.problem.noRows' : 'send.problem.empty');
-        case 'missing_headers':
-          return t('send.problem.missingHeaders', { columns: (header?.missing ?? []).join(', ') });
-        case 'duplicate_headers':
-          return t('send.problem.duplicateHeaders', { columns: (header?.duplicates ?? []).join(', ') });
-        case 'daily_limit':
-          return t('send.problem.dailyLimit', { remaining: ui.formatNumber(result.remainingToday), count: ui.formatNumber(report.messageCount) });
-        case 'too_many_rows':
-          return t('send.problem.tooManyRows');
-        case 'not_allowed':
-          return [
-            t('send.problem.notAllowed', { count: ui.formatNumber(report.notAllowed.count) }),
-            report.notAllowed.examples.length > 0 ? t('send.problem.notAllowedRows', { rows: report.notAllowed.examples.map((e) => e.row).join(', ') }) : '',
-          ].join(' ').trim();
-        case 'row_errors':
-        case 'message_errors':
-          return t(report.rowsWithErrors === 1 ? 'send.problem.rowErrors.one' : 'send.problem.rowErrors.other', { count: ui.formatNumber(report.rowsWithErrors) });
-        case 'mixed_simulated':
-          return t('send.problem.mixedSimulated');
-        default:
-          return p.message;
-      }
-    }).filter((text, i, all) => all.indexOf(text) === i);
+    return report.problems
+      .map((p) => {
+        switch (p.kind) {
+          case 'no_rows':
+            return t(header ? 'send.problem.noRows' : 'send.problem.empty');
+          case 'missing_headers':
+            return t('send.problem.missingHeaders', { columns: (header?.missing ?? []).join(', ') });
+          case 'duplicate_headers':
+            return t('send.problem.duplicateHeaders', { columns: (header?.duplicates ?? []).join(', ') });
+          case 'daily_limit':
+            return t('send.problem.dailyLimit', {
+              remaining: ui.formatNumber(result.remainingToday),
+              count: ui.formatNumber(report.messageCount),
+            });
+          case 'too_many_rows':
+            return t('send.problem.tooManyRows');
+          case 'not_allowed':
+            return [
+              t('send.problem.notAllowed', { count: ui.formatNumber(report.notAllowed.count) }),
+              report.notAllowed.examples.length > 0
+                ? t('send.problem.notAllowedRows', { rows: report.notAllowed.examples.map((e) => e.row).join(', ') })
+                : '',
+            ]
+              .join(' ')
+              .trim();
+          case 'row_errors':
+          case 'message_errors':
+            return t(report.rowsWithErrors === 1 ? 'send.problem.rowErrors.one' : 'send.problem.rowErrors.other', {
+              count: ui.formatNumber(report.rowsWithErrors),
+            });
+          case 'mixed_simulated':
+            return t('send.problem.mixedSimulated');
+          default:
+            return p.message;
+        }
+      })
+      .filter((text, i, all) => all.indexOf(text) === i);
   }
 
   function rowErrorTable(ui: UiContext, fileName: string, report: ListReport): Html {
@@ -527,7 +664,8 @@ ${report.duplicateRecipients.recipients > 0 && notice(t('send.check.duplicates',
   <caption>${t('send.check.errorsCaption', { file: fileName })}</caption>
   <thead><tr><th scope="col">${t('send.check.row')}</th><th scope="col">${t('send.check.column')}</th><th scope="col">${t('send.check.problem')}</th></tr></thead>
   <tbody>${shown.map(
-    (e) => html`<tr><th scope="row">${e.row}</th><td>${e.column ?? t('send.check.wholeMessage')}</td><td>${cellMessage(ui, e)}</td></tr>`,
+    (e) =>
+      html`<tr><th scope="row">${e.row}</th><td>${e.column ?? t('send.check.wholeMessage')}</td><td>${cellMessage(ui, e)}</td></tr>`,
   )}</tbody>
 </table>
 ${report.rowErrorCount > shown.length && html`<p>${t('send.check.moreErrors', { count: ui.formatNumber(report.rowErrorCount - shown.length) })}</p>`}`;
@@ -580,9 +718,14 @@ function refusal(ui: UiContext, err: unknown, template: TemplateDetail, dailyLim
   if (!(err instanceof ApiError)) return null;
   const m = err.message;
   if (isSenderRefusal(err)) return t(`send.sender.unknown.${template.type}`);
-  if (err.statusCode === 429) return t('send.error.dailyLimit', { limit: ui.formatNumber(dailyLimit), channel: t(`send.channel.${template.type}`) });
+  if (err.statusCode === 429)
+    return t('send.error.dailyLimit', {
+      limit: ui.formatNumber(dailyLimit),
+      channel: t(`send.channel.${template.type}`),
+    });
   if (m.includes('trial mode')) return t('send.error.trialMode');
-  if (m.startsWith('Service is not allowed to send')) return t('send.error.channelNotAllowed', { channel: t(`send.channel.${template.type}`) });
+  if (m.startsWith('Service is not allowed to send'))
+    return t('send.error.channelNotAllowed', { channel: t(`send.channel.${template.type}`) });
   if (m.includes('international')) return t('send.cell.international');
   if (m.includes('has been deleted')) return t('send.archived.body');
   if (m.startsWith('Your message is too long')) return t('send.error.tooLong');
@@ -592,4 +735,3 @@ function refusal(ui: UiContext, err: unknown, template: TemplateDetail, dailyLim
   if (m.startsWith('Template not found')) return t('notFound.title');
   return t('send.error.other', { message: m });
 }
-

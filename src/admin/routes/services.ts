@@ -9,7 +9,14 @@ import { requireUser, type UiContext } from '../context.ts';
 import type { AdminDeps } from './index.ts';
 import { newPasswordField, passwordErrors } from './accounts.ts';
 import { createService, memberServices, ServiceError, type ServiceSummary } from '../../domain/services.ts';
-import { acceptInvitation, accountExists, invitationByToken, signUpFromInvitation, TeamError, type Invitation } from '../../domain/team.ts';
+import {
+  acceptInvitation,
+  accountExists,
+  invitationByToken,
+  signUpFromInvitation,
+  TeamError,
+  type Invitation,
+} from '../../domain/team.ts';
 import { permissionList } from './team.ts';
 
 type Form = Record<string, string | undefined>;
@@ -31,7 +38,9 @@ ${ui.account!.platformAdmin && html`<p><a href="/platform-admin/services">${t('s
     });
   });
 
-  app.get('/services/new', { preHandler: requireUser }, async (request, reply) => newServicePage(reply, request.ui, {}));
+  app.get('/services/new', { preHandler: requireUser }, async (request, reply) =>
+    newServicePage(reply, request.ui, {}),
+  );
 
   app.post<{ Body: Form }>('/services/new', { preHandler: requireUser }, async (request, reply) => {
     const { ui } = request;
@@ -43,7 +52,12 @@ ${ui.account!.platformAdmin && html`<p><a href="/platform-admin/services">${t('s
     } catch (err) {
       if (!(err instanceof ServiceError)) throw err;
       const field = err.code.startsWith('local-part') ? 'email_sender' : 'name';
-      return newServicePage(reply, ui, { name, localPart, errors: [{ field, message: ui.t(`services.error.${err.code}`) }] }, 400);
+      return newServicePage(
+        reply,
+        ui,
+        { name, localPart, errors: [{ field, message: ui.t(`services.error.${err.code}`) }] },
+        400,
+      );
     }
   });
 
@@ -53,27 +67,39 @@ ${ui.account!.platformAdmin && html`<p><a href="/platform-admin/services">${t('s
     const { ui } = request;
     const invitation = await invitationByToken(db, request.params.token);
     if (!invitation) return expiredInvitationPage(reply, ui);
-    return invitationPage(reply, ui, invitation, request.params.token, { hasAccount: await accountExists(db, invitation.email) });
+    return invitationPage(reply, ui, invitation, request.params.token, {
+      hasAccount: await accountExists(db, invitation.email),
+    });
   });
 
-  app.post<{ Params: { token: string } }>('/invitation/:token/accept', { preHandler: requireUser }, async (request, reply) => {
-    const { ui } = request;
-    const account = ui.account!;
-    try {
-      const invitation = await acceptInvitation(db, { token: request.params.token, userId: account.id, userEmail: account.email, ip: request.ip });
-      deps.services.directory.invalidate(invitation.serviceId);
-      return reply.redirect(`/services/${invitation.serviceId}/team?done=joined`, 303);
-    } catch (err) {
-      if (!(err instanceof TeamError)) throw err;
-      if (err.code === 'invitation-invalid') return expiredInvitationPage(reply, ui);
-      const invitation = (await invitationByToken(db, request.params.token))!;
-      return invitationPage(reply, ui, invitation, request.params.token, { hasAccount: true }, 400);
-    }
-  });
+  app.post<{ Params: { token: string } }>(
+    '/invitation/:token/accept',
+    { preHandler: requireUser },
+    async (request, reply) => {
+      const { ui } = request;
+      const account = ui.account!;
+      try {
+        const invitation = await acceptInvitation(db, {
+          token: request.params.token,
+          userId: account.id,
+          userEmail: account.email,
+          ip: request.ip,
+        });
+        deps.services.directory.invalidate(invitation.serviceId);
+        return reply.redirect(`/services/${invitation.serviceId}/team?done=joined`, 303);
+      } catch (err) {
+        if (!(err instanceof TeamError)) throw err;
+        if (err.code === 'invitation-invalid') return expiredInvitationPage(reply, ui);
+        const invitation = (await invitationByToken(db, request.params.token))!;
+        return invitationPage(reply, ui, invitation, request.params.token, { hasAccount: true }, 400);
+      }
+    },
+  );
 
   app.post<{ Params: { token: string }; Body: Form }>('/invitation/:token/sign-up', async (request, reply) => {
     const { ui } = request;
-    if (!deps.attempts.allow(`ip:${request.ip}`)) return reply.redirect(`/invitation/${encodeURIComponent(request.params.token)}`, 303);
+    if (!deps.attempts.allow(`ip:${request.ip}`))
+      return reply.redirect(`/invitation/${encodeURIComponent(request.params.token)}`, 303);
     const invitation = await invitationByToken(db, request.params.token);
     if (!invitation) return expiredInvitationPage(reply, ui);
     const name = (request.body.name ?? '').trim();
@@ -81,19 +107,30 @@ ${ui.account!.platformAdmin && html`<p><a href="/platform-admin/services">${t('s
     const errors: FieldError[] = [];
     if (!name) errors.push({ field: 'name', message: ui.t('field.name.missing') });
     errors.push(...passwordErrors(ui, password, 'password'));
-    const again = (errs: FieldError[]) => invitationPage(reply, ui, invitation, request.params.token, { hasAccount: false, name, errors: errs }, 400);
+    const again = (errs: FieldError[]) =>
+      invitationPage(reply, ui, invitation, request.params.token, { hasAccount: false, name, errors: errs }, 400);
     if (errors.length) return again(errors);
     try {
-      const joined = await signUpFromInvitation(db, { token: request.params.token, name, password, language: ui.locale, ip: request.ip });
+      const joined = await signUpFromInvitation(db, {
+        token: request.params.token,
+        name,
+        password,
+        language: ui.locale,
+        ip: request.ip,
+      });
       deps.services.directory.invalidate(joined.invitation.serviceId);
     } catch (err) {
       if (!(err instanceof TeamError)) throw err;
       if (err.code === 'invitation-invalid') return expiredInvitationPage(reply, ui);
-      if (err.code === 'account-exists') return invitationPage(reply, ui, invitation, request.params.token, { hasAccount: true }, 400);
+      if (err.code === 'account-exists')
+        return invitationPage(reply, ui, invitation, request.params.token, { hasAccount: true }, 400);
       return again(passwordErrors(ui, password, 'password'));
     }
     // Signing in as usual (password, then a code) brings them to the service.
-    return reply.redirect(`/sign-in?notice=account-created&next=${encodeURIComponent(`/services/${invitation.serviceId}`)}`, 303);
+    return reply.redirect(
+      `/sign-in?notice=account-created&next=${encodeURIComponent(`/services/${invitation.serviceId}`)}`,
+      303,
+    );
   });
 }
 
@@ -103,7 +140,8 @@ export function servicesList(ui: UiContext, services: readonly ServiceSummary[])
   if (services.length === 0) return html`<p>${t('services.none')}</p>`;
   return html`<ul class="service-list">
   ${services.map(
-    (s) => html`<li><a href="/services/${s.id}">${s.name}</a> <span class="muted">(${s.active ? t(s.restricted ? 'services.mode.trial' : 'services.mode.live') : t('services.mode.suspended')})</span></li>`,
+    (s) =>
+      html`<li><a href="/services/${s.id}">${s.name}</a> <span class="muted">(${s.active ? t(s.restricted ? 'services.mode.trial' : 'services.mode.live') : t('services.mode.suspended')})</span></li>`,
   )}
 </ul>`;
 }
@@ -116,7 +154,12 @@ ${servicesList(ui, services)}
 <p><a href="/services/new">${ui.t('services.create')}</a></p>`;
 }
 
-function newServicePage(reply: FastifyReply, ui: UiContext, v: { name?: string; localPart?: string; errors?: FieldError[] }, status = 200) {
+function newServicePage(
+  reply: FastifyReply,
+  ui: UiContext,
+  v: { name?: string; localPart?: string; errors?: FieldError[] },
+  status = 200,
+) {
   const { t } = ui;
   return sendPage(
     reply,
@@ -140,7 +183,15 @@ function newServicePage(reply: FastifyReply, ui: UiContext, v: { name?: string; 
 
 function expiredInvitationPage(reply: FastifyReply, ui: UiContext) {
   const { t } = ui;
-  return sendPage(reply, ui, { title: t('invitation.expired.title'), body: html`<h1>${t('invitation.expired.title')}</h1><p>${t('invitation.expired.body')}</p>` }, 404);
+  return sendPage(
+    reply,
+    ui,
+    {
+      title: t('invitation.expired.title'),
+      body: html`<h1>${t('invitation.expired.title')}</h1><p>${t('invitation.expired.body')}</p>`,
+    },
+    404,
+  );
 }
 
 function invitationPage(
@@ -160,7 +211,10 @@ function invitationPage(
     action =
       ui.account.email.toLowerCase() === invitation.email.toLowerCase()
         ? html`<form method="post" action="${base}/accept">${csrfField(ui)}<button type="submit">${t('invitation.accept', { service: invitation.serviceName })}</button></form>`
-        : notice(html`<p>${t('invitation.wrongAccount', { invited: invitation.email, current: ui.account.email })}</p>`, 'warning');
+        : notice(
+            html`<p>${t('invitation.wrongAccount', { invited: invitation.email, current: ui.account.email })}</p>`,
+            'warning',
+          );
   } else if (v.hasAccount) {
     action = html`<p>${t('invitation.signInFirst', { email: invitation.email })}</p>
 <p><a class="button" href="/sign-in?next=${encodeURIComponent(base)}">${t('invitation.signIn')}</a></p>`;

@@ -4,7 +4,7 @@
  * signing secret, email branding with an uploaded logo, and the request to go live.
  */
 import { acceptMultipart, type MultipartForm } from '../multipart.ts';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { html, type Html, type HtmlValue } from '../html.ts';
 import { csrfField, errorSummary, notice, radios, textInput, type FieldError } from '../layout.ts';
 import type { UiContext } from '../context.ts';
@@ -32,13 +32,30 @@ import {
   setRetention,
   type ServiceSettings,
 } from '../../domain/services.ts';
-import { CALLBACK_TYPES, callbackProblems, ensureWebhookSecret, listCallbacks, removeCallback, setCallback } from '../../domain/callback-settings.ts';
+import {
+  CALLBACK_TYPES,
+  callbackProblems,
+  ensureWebhookSecret,
+  listCallbacks,
+  removeCallback,
+  setCallback,
+} from '../../domain/callback-settings.ts';
 
 type Form = Record<string, string | string[] | undefined>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const text = (value: unknown): string => (typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : '').trim();
-const DONE = ['name', 'email-sender', 'reply-to', 'sms-senders', 'retention', 'callbacks', 'branding', 'go-live'] as const;
+const text = (value: unknown): string =>
+  (typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : '').trim();
+const DONE = [
+  'name',
+  'email-sender',
+  'reply-to',
+  'sms-senders',
+  'retention',
+  'callbacks',
+  'branding',
+  'go-live',
+] as const;
 
 const SENDER_LISTS = {
   'reply-to': { table: 'email_reply_to', words: 'settings.replyTo' },
@@ -60,39 +77,63 @@ export async function settingsRoutes(app: FastifyInstance, deps: AdminDeps): Pro
   // gets the form's clear message rather than a refused request.
   acceptMultipart(app, 4 * 1024 * 1024);
 
-  const page = (reply: FastifyReply, ui: UiContext, service: ServiceContext, title: string, body: HtmlValue, errors?: FieldError[], status = 200) =>
-    sendServicePage(reply, ui, service, 'settings', { title, errors, body: html`${errorSummary(ui, errors)}<h1>${title}</h1>${body}<p><a href="${path(service)}">${ui.t('settings.back')}</a></p>` }, status);
+  const page = (
+    reply: FastifyReply,
+    ui: UiContext,
+    service: ServiceContext,
+    title: string,
+    body: HtmlValue,
+    errors?: FieldError[],
+    status = 200,
+  ) =>
+    sendServicePage(
+      reply,
+      ui,
+      service,
+      'settings',
+      {
+        title,
+        errors,
+        body: html`${errorSummary(ui, errors)}<h1>${title}</h1>${body}<p><a href="${path(service)}">${ui.t('settings.back')}</a></p>`,
+      },
+      status,
+    );
 
   const load = async (service: ServiceContext): Promise<ServiceSettings> => (await serviceSettings(db, service.id))!;
 
   // ---- the summary ------------------------------------------------------------------------------------------
 
-  app.get<{ Params: { serviceId: string }; Querystring: { done?: string } }>('/services/:serviceId/settings', { preHandler: manager }, async (request, reply) => {
-    const { ui, service } = request;
-    const { t } = ui;
-    const s = await load(service);
-    const [replyTos, smsSenders, callbacks, request_] = await Promise.all([
-      listSenders(db, 'email_reply_to', service.id),
-      listSenders(db, 'sms_senders', service.id),
-      listCallbacks(db, service.id),
-      latestGoLiveRequest(db, service.id),
-    ]);
-    const secret = callbacks.length > 0 ? await ensureWebhookSecret(db, secrets, service.id) : null;
-    const shown = DONE.find((d) => d === request.query.done);
-    const row = (label: string, value: HtmlValue, href: string | null, linkText = t('settings.change')) =>
-      html`<dt>${label}</dt><dd>${value}${href && html` <a href="${href}">${linkText}<span class="visually-hidden"> ${label}</span></a>`}</dd>`;
-    const values = (list: { value: string; isDefault: boolean }[]) =>
-      list.length === 0 ? t('settings.notSet') : html`${list.map((x, i) => html`${i > 0 && ', '}${x.value}${x.isDefault && list.length > 1 && html` (${t('settings.default')})`}`)}`;
-    const goLive = s.restricted
-      ? request_?.state === 'pending'
-        ? t('settings.goLive.pending')
-        : request_?.state === 'declined'
-          ? t('settings.goLive.declinedShort')
-          : t('settings.goLive.trial')
-      : t('settings.goLive.live');
-    return sendServicePage(reply, ui, service, 'settings', {
-      title: t('settings.title'),
-      body: html`${shown && notice(html`<p>${t(`settings.done.${shown}`)}</p>`, 'success')}
+  app.get<{ Params: { serviceId: string }; Querystring: { done?: string } }>(
+    '/services/:serviceId/settings',
+    { preHandler: manager },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const s = await load(service);
+      const [replyTos, smsSenders, callbacks, request_] = await Promise.all([
+        listSenders(db, 'email_reply_to', service.id),
+        listSenders(db, 'sms_senders', service.id),
+        listCallbacks(db, service.id),
+        latestGoLiveRequest(db, service.id),
+      ]);
+      const secret = callbacks.length > 0 ? await ensureWebhookSecret(db, secrets, service.id) : null;
+      const shown = DONE.find((d) => d === request.query.done);
+      const row = (label: string, value: HtmlValue, href: string | null, linkText = t('settings.change')) =>
+        html`<dt>${label}</dt><dd>${value}${href && html` <a href="${href}">${linkText}<span class="visually-hidden"> ${label}</span></a>`}</dd>`;
+      const values = (list: { value: string; isDefault: boolean }[]) =>
+        list.length === 0
+          ? t('settings.notSet')
+          : html`${list.map((x, i) => html`${i > 0 && ', '}${x.value}${x.isDefault && list.length > 1 && html` (${t('settings.default')})`}`)}`;
+      const goLive = s.restricted
+        ? request_?.state === 'pending'
+          ? t('settings.goLive.pending')
+          : request_?.state === 'declined'
+            ? t('settings.goLive.declinedShort')
+            : t('settings.goLive.trial')
+        : t('settings.goLive.live');
+      return sendServicePage(reply, ui, service, 'settings', {
+        title: t('settings.title'),
+        body: html`${shown && notice(html`<p>${t(`settings.done.${shown}`)}</p>`, 'success')}
 <h1>${t('settings.title')}</h1>
 <h2>${t('settings.general')}</h2>
 <dl class="summary-list">
@@ -118,23 +159,35 @@ export async function settingsRoutes(app: FastifyInstance, deps: AdminDeps): Pro
     const c = callbacks.find((x) => x.type === type);
     return row(
       t(`settings.callbacks.type.${type}`),
-      c ? html`${c.url}${c.disabledAt && html` <strong>(${t('settings.callbacks.disabled', { date: ui.formatDateTime(c.disabledAt) })})</strong>`}` : t('settings.notSet'),
+      c
+        ? html`${c.url}${c.disabledAt && html` <strong>(${t('settings.callbacks.disabled', { date: ui.formatDateTime(c.disabledAt) })})</strong>`}`
+        : t('settings.notSet'),
       path(service, `/callbacks/${type}`),
     );
   })}
 </dl>
-${secret
-  ? html`<p>${t('settings.callbacks.secretIntro')}</p><p class="secret" id="webhook-secret">${secret}</p>`
-  : html`<p>${t('settings.callbacks.secretLater')}</p>`}
+${
+  secret
+    ? html`<p>${t('settings.callbacks.secretIntro')}</p><p class="secret" id="webhook-secret">${secret}</p>`
+    : html`<p>${t('settings.callbacks.secretLater')}</p>`
+}
 <h2>${t('settings.goLive.title')}</h2>
 <p>${goLive}</p>
 ${s.restricted && request_?.state !== 'pending' && html`<p><a href="${path(service, '/go-live')}">${t('settings.goLive.start')}</a></p>`}`,
-    });
-  });
+      });
+    },
+  );
 
   // ---- name and email sender ----------------------------------------------------------------------------------
 
-  const namePage = (reply: FastifyReply, ui: UiContext, service: ServiceContext, name: string, errors?: FieldError[], status = 200) =>
+  const namePage = (
+    reply: FastifyReply,
+    ui: UiContext,
+    service: ServiceContext,
+    name: string,
+    errors?: FieldError[],
+    status = 200,
+  ) =>
     page(
       reply,
       ui,
@@ -147,23 +200,43 @@ ${s.restricted && request_?.state !== 'pending' && html`<p><a href="${path(servi
       status,
     );
 
-  app.get<{ Params: { serviceId: string } }>('/services/:serviceId/settings/name', { preHandler: manager }, async (request, reply) =>
-    namePage(reply, request.ui, request.service, (await load(request.service)).name),
+  app.get<{ Params: { serviceId: string } }>(
+    '/services/:serviceId/settings/name',
+    { preHandler: manager },
+    async (request, reply) => namePage(reply, request.ui, request.service, (await load(request.service)).name),
   );
 
-  app.post<{ Params: { serviceId: string }; Body: Form }>('/services/:serviceId/settings/name', { preHandler: manager }, async (request, reply) => {
-    const { ui, service } = request;
-    const name = text(request.body.name);
-    try {
-      await renameService(db, service.id, name);
-    } catch (err) {
-      if (!(err instanceof ServiceError)) throw err;
-      return namePage(reply, ui, service, name, [{ field: 'name', message: ui.t(`services.error.${err.code}`) }], 400);
-    }
-    return done(reply, service, 'name');
-  });
+  app.post<{ Params: { serviceId: string }; Body: Form }>(
+    '/services/:serviceId/settings/name',
+    { preHandler: manager },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const name = text(request.body.name);
+      try {
+        await renameService(db, service.id, name);
+      } catch (err) {
+        if (!(err instanceof ServiceError)) throw err;
+        return namePage(
+          reply,
+          ui,
+          service,
+          name,
+          [{ field: 'name', message: ui.t(`services.error.${err.code}`) }],
+          400,
+        );
+      }
+      return done(reply, service, 'name');
+    },
+  );
 
-  const senderPage = (reply: FastifyReply, ui: UiContext, service: ServiceContext, v: { senderName: string; localPart: string }, errors?: FieldError[], status = 200) =>
+  const senderPage = (
+    reply: FastifyReply,
+    ui: UiContext,
+    service: ServiceContext,
+    v: { senderName: string; localPart: string },
+    errors?: FieldError[],
+    status = 200,
+  ) =>
     page(
       reply,
       ui,
@@ -177,27 +250,45 @@ ${s.restricted && request_?.state !== 'pending' && html`<p><a href="${path(servi
       status,
     );
 
-  app.get<{ Params: { serviceId: string } }>('/services/:serviceId/settings/email-sender', { preHandler: manager }, async (request, reply) => {
-    const s = await load(request.service);
-    return senderPage(reply, request.ui, request.service, { senderName: s.emailSenderName ?? '', localPart: s.emailSenderLocalPart });
-  });
+  app.get<{ Params: { serviceId: string } }>(
+    '/services/:serviceId/settings/email-sender',
+    { preHandler: manager },
+    async (request, reply) => {
+      const s = await load(request.service);
+      return senderPage(reply, request.ui, request.service, {
+        senderName: s.emailSenderName ?? '',
+        localPart: s.emailSenderLocalPart,
+      });
+    },
+  );
 
-  app.post<{ Params: { serviceId: string }; Body: Form }>('/services/:serviceId/settings/email-sender', { preHandler: manager }, async (request, reply) => {
-    const { ui, service } = request;
-    const v = { senderName: text(request.body.sender_name), localPart: text(request.body.email_sender) };
-    try {
-      await setEmailSender(db, service.id, v);
-    } catch (err) {
-      if (!(err instanceof ServiceError)) throw err;
-      const field = err.code === 'sender-name-too-long' ? 'sender_name' : 'email_sender';
-      return senderPage(reply, ui, service, v, [{ field, message: ui.t(`services.error.${err.code}`) }], 400);
-    }
-    return done(reply, service, 'email-sender');
-  });
+  app.post<{ Params: { serviceId: string }; Body: Form }>(
+    '/services/:serviceId/settings/email-sender',
+    { preHandler: manager },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const v = { senderName: text(request.body.sender_name), localPart: text(request.body.email_sender) };
+      try {
+        await setEmailSender(db, service.id, v);
+      } catch (err) {
+        if (!(err instanceof ServiceError)) throw err;
+        const field = err.code === 'sender-name-too-long' ? 'sender_name' : 'email_sender';
+        return senderPage(reply, ui, service, v, [{ field, message: ui.t(`services.error.${err.code}`) }], 400);
+      }
+      return done(reply, service, 'email-sender');
+    },
+  );
 
   // ---- reply-to addresses and text message senders -----------------------------------------------------------
 
-  const listPage = async (reply: FastifyReply, ui: UiContext, service: ServiceContext, list: SenderList, v: { value?: string; errors?: FieldError[] }, status = 200) => {
+  const listPage = async (
+    reply: FastifyReply,
+    ui: UiContext,
+    service: ServiceContext,
+    list: SenderList,
+    v: { value?: string; errors?: FieldError[] },
+    status = 200,
+  ) => {
     const { t } = ui;
     const { table, words } = SENDER_LISTS[list];
     const senders = await listSenders(db, table, service.id);
@@ -207,16 +298,20 @@ ${s.restricted && request_?.state !== 'pending' && html`<p><a href="${path(servi
       service,
       t(`${words}.title`),
       html`<p>${t(`${words}.intro`)}</p>
-${senders.length === 0
-  ? html`<p>${t(`${words}.empty`)}</p>`
-  : html`<table><caption class="visually-hidden">${t(`${words}.title`)}</caption>
+${
+  senders.length === 0
+    ? html`<p>${t(`${words}.empty`)}</p>`
+    : html`<table><caption class="visually-hidden">${t(`${words}.title`)}</caption>
   <thead><tr><th scope="col">${t(`${words}.column`)}</th><th scope="col">${t('settings.default')}</th><th scope="col">${t('team.actions')}</th></tr></thead>
   <tbody>${senders.map(
-    (s) => html`<tr><td>${s.value}</td><td>${s.isDefault ? t('settings.yes') : t('settings.no')}</td><td><div class="actions">
+    (
+      s,
+    ) => html`<tr><td>${s.value}</td><td>${s.isDefault ? t('settings.yes') : t('settings.no')}</td><td><div class="actions">
       ${!s.isDefault && html`<form method="post" action="${path(service, `/${list}/${s.id}/default`)}">${csrfField(ui)}<button type="submit" class="secondary">${t('settings.makeDefault')}<span class="visually-hidden"> ${s.value}</span></button></form>`}
       ${(!s.isDefault || senders.length === 1) && html`<form method="post" action="${path(service, `/${list}/${s.id}/remove`)}">${csrfField(ui)}<button type="submit" class="secondary">${t('settings.remove')}<span class="visually-hidden"> ${s.value}</span></button></form>`}
     </div></td></tr>`,
-  )}</tbody></table>`}
+  )}</tbody></table>`
+}
 <h2>${t(`${words}.add`)}</h2>
 <form method="post" action="${path(service, `/${list}`)}" novalidate>${csrfField(ui)}
   ${textInput({ id: 'value', label: t(`${words}.column`), hint: t(`${words}.hint`), type: list === 'reply-to' ? 'email' : 'text', value: v.value, errors: v.errors })}
@@ -230,40 +325,88 @@ ${senders.length === 0
 
   for (const list of Object.keys(SENDER_LISTS) as SenderList[]) {
     const { table } = SENDER_LISTS[list];
-    app.get<{ Params: { serviceId: string } }>(`/services/:serviceId/settings/${list}`, { preHandler: manager }, async (request, reply) =>
-      listPage(reply, request.ui, request.service, list, {}),
+    app.get<{ Params: { serviceId: string } }>(
+      `/services/:serviceId/settings/${list}`,
+      { preHandler: manager },
+      async (request, reply) => listPage(reply, request.ui, request.service, list, {}),
     );
-    app.post<{ Params: { serviceId: string }; Body: Form }>(`/services/:serviceId/settings/${list}`, { preHandler: manager }, async (request, reply) => {
-      const { ui, service } = request;
-      const value = text(request.body.value);
-      if (!value) return listPage(reply, ui, service, list, { value, errors: [{ field: 'value', message: ui.t(`services.error.${list}-missing`) }] }, 400);
-      try {
-        await addSender(db, table, service.id, { value, makeDefault: text(request.body.make_default) === 'yes', phoneRegion: config.phoneRegion });
-      } catch (err) {
-        if (!(err instanceof ServiceError)) throw err;
-        return listPage(reply, ui, service, list, { value, errors: [{ field: 'value', message: ui.t(`services.error.${err.code}`) }] }, 400);
-      }
-      return done(reply, service, list);
-    });
-    app.post<{ Params: { serviceId: string; id: string } }>(`/services/:serviceId/settings/${list}/:id/default`, { preHandler: manager }, async (request, reply) => {
-      if (UUID.test(request.params.id)) await makeDefaultSender(db, table, request.service.id, request.params.id.toLowerCase());
-      return done(reply, request.service, list);
-    });
-    app.post<{ Params: { serviceId: string; id: string } }>(`/services/:serviceId/settings/${list}/:id/remove`, { preHandler: manager }, async (request, reply) => {
-      const { ui, service } = request;
-      try {
-        if (UUID.test(request.params.id)) await removeSender(db, table, service.id, request.params.id.toLowerCase());
-      } catch (err) {
-        if (!(err instanceof ServiceError)) throw err;
-        return listPage(reply, ui, service, list, { errors: [{ field: 'value', message: ui.t(`services.error.${err.code}`) }] }, 400);
-      }
-      return done(reply, service, list);
-    });
+    app.post<{ Params: { serviceId: string }; Body: Form }>(
+      `/services/:serviceId/settings/${list}`,
+      { preHandler: manager },
+      async (request, reply) => {
+        const { ui, service } = request;
+        const value = text(request.body.value);
+        if (!value)
+          return listPage(
+            reply,
+            ui,
+            service,
+            list,
+            { value, errors: [{ field: 'value', message: ui.t(`services.error.${list}-missing`) }] },
+            400,
+          );
+        try {
+          await addSender(db, table, service.id, {
+            value,
+            makeDefault: text(request.body.make_default) === 'yes',
+            phoneRegion: config.phoneRegion,
+          });
+        } catch (err) {
+          if (!(err instanceof ServiceError)) throw err;
+          return listPage(
+            reply,
+            ui,
+            service,
+            list,
+            { value, errors: [{ field: 'value', message: ui.t(`services.error.${err.code}`) }] },
+            400,
+          );
+        }
+        return done(reply, service, list);
+      },
+    );
+    app.post<{ Params: { serviceId: string; id: string } }>(
+      `/services/:serviceId/settings/${list}/:id/default`,
+      { preHandler: manager },
+      async (request, reply) => {
+        if (UUID.test(request.params.id))
+          await makeDefaultSender(db, table, request.service.id, request.params.id.toLowerCase());
+        return done(reply, request.service, list);
+      },
+    );
+    app.post<{ Params: { serviceId: string; id: string } }>(
+      `/services/:serviceId/settings/${list}/:id/remove`,
+      { preHandler: manager },
+      async (request, reply) => {
+        const { ui, service } = request;
+        try {
+          if (UUID.test(request.params.id)) await removeSender(db, table, service.id, request.params.id.toLowerCase());
+        } catch (err) {
+          if (!(err instanceof ServiceError)) throw err;
+          return listPage(
+            reply,
+            ui,
+            service,
+            list,
+            { errors: [{ field: 'value', message: ui.t(`services.error.${err.code}`) }] },
+            400,
+          );
+        }
+        return done(reply, service, list);
+      },
+    );
   }
 
   // ---- data retention ---------------------------------------------------------------------------------------------
 
-  const retentionPage = (reply: FastifyReply, ui: UiContext, service: ServiceContext, days: string, errors?: FieldError[], status = 200) =>
+  const retentionPage = (
+    reply: FastifyReply,
+    ui: UiContext,
+    service: ServiceContext,
+    days: string,
+    errors?: FieldError[],
+    status = 200,
+  ) =>
     page(
       reply,
       ui,
@@ -277,27 +420,53 @@ ${senders.length === 0
       status,
     );
 
-  app.get<{ Params: { serviceId: string } }>('/services/:serviceId/settings/retention', { preHandler: manager }, async (request, reply) =>
-    retentionPage(reply, request.ui, request.service, String((await load(request.service)).dataRetentionDays)),
+  app.get<{ Params: { serviceId: string } }>(
+    '/services/:serviceId/settings/retention',
+    { preHandler: manager },
+    async (request, reply) =>
+      retentionPage(reply, request.ui, request.service, String((await load(request.service)).dataRetentionDays)),
   );
 
-  app.post<{ Params: { serviceId: string }; Body: Form }>('/services/:serviceId/settings/retention', { preHandler: manager }, async (request, reply) => {
-    const { ui, service } = request;
-    const days = text(request.body.days);
-    try {
-      await setRetention(db, service.id, days);
-    } catch (err) {
-      if (!(err instanceof ServiceError)) throw err;
-      return retentionPage(reply, ui, service, days, [{ field: 'days', message: ui.t('services.error.retention-invalid', { min: RETENTION_DAYS.min, max: RETENTION_DAYS.max }) }], 400);
-    }
-    return done(reply, service, 'retention');
-  });
+  app.post<{ Params: { serviceId: string }; Body: Form }>(
+    '/services/:serviceId/settings/retention',
+    { preHandler: manager },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const days = text(request.body.days);
+      try {
+        await setRetention(db, service.id, days);
+      } catch (err) {
+        if (!(err instanceof ServiceError)) throw err;
+        return retentionPage(
+          reply,
+          ui,
+          service,
+          days,
+          [
+            {
+              field: 'days',
+              message: ui.t('services.error.retention-invalid', { min: RETENTION_DAYS.min, max: RETENTION_DAYS.max }),
+            },
+          ],
+          400,
+        );
+      }
+      return done(reply, service, 'retention');
+    },
+  );
 
   // ---- callbacks ----------------------------------------------------------------------------------------------
 
   const callbackType = (raw: string): CallbackType | null => CALLBACK_TYPES.find((c) => c === raw) ?? null;
 
-  const callbackPage = async (reply: FastifyReply, ui: UiContext, service: ServiceContext, type: CallbackType, v: { url?: string; errors?: FieldError[] }, status = 200) => {
+  const callbackPage = async (
+    reply: FastifyReply,
+    ui: UiContext,
+    service: ServiceContext,
+    type: CallbackType,
+    v: { url?: string; errors?: FieldError[] },
+    status = 200,
+  ) => {
     const { t } = ui;
     const current = (await listCallbacks(db, service.id)).find((c) => c.type === type);
     return page(
@@ -317,50 +486,88 @@ ${current && html`<form method="post" action="${path(service, `/callbacks/${type
     );
   };
 
-  app.get<{ Params: { serviceId: string; type: string } }>('/services/:serviceId/settings/callbacks/:type', { preHandler: manager }, async (request, reply) => {
-    const type = callbackType(request.params.type);
-    if (!type) return reply.redirect(path(request.service), 303);
-    return callbackPage(reply, request.ui, request.service, type, {});
-  });
+  app.get<{ Params: { serviceId: string; type: string } }>(
+    '/services/:serviceId/settings/callbacks/:type',
+    { preHandler: manager },
+    async (request, reply) => {
+      const type = callbackType(request.params.type);
+      if (!type) return reply.redirect(path(request.service), 303);
+      return callbackPage(reply, request.ui, request.service, type, {});
+    },
+  );
 
-  app.post<{ Params: { serviceId: string; type: string }; Body: Form }>('/services/:serviceId/settings/callbacks/:type', { preHandler: manager }, async (request, reply) => {
-    const { ui, service } = request;
-    const type = callbackType(request.params.type);
-    if (!type) return reply.redirect(path(service), 303);
-    const url = text(request.body.url);
-    const bearerToken = typeof request.body.bearer_token === 'string' ? request.body.bearer_token : '';
-    const problems = callbackProblems({ url, bearerToken }, config.callbacks.allowedHosts);
-    const errors: FieldError[] = [];
-    const urlProblem = problems.find((p) => p.startsWith('url:'));
-    if (urlProblem) {
-      const key = !url ? 'url-missing' : urlProblem.includes('https://') ? 'url-https' : urlProblem.includes('user name') ? 'url-credentials' : 'url-invalid';
-      errors.push({ field: 'url', message: ui.t(`settings.callbacks.error.${key}`) });
-    }
-    if (problems.some((p) => p.startsWith('bearer_token:'))) errors.push({ field: 'bearer_token', message: ui.t('settings.callbacks.error.token-short') });
-    if (errors.length) return callbackPage(reply, ui, service, type, { url, errors }, 400);
-    await setCallback(db, secrets, service.id, type, { url, bearerToken }, { allowedHosts: config.callbacks.allowedHosts });
-    return done(reply, service, 'callbacks');
-  });
+  app.post<{ Params: { serviceId: string; type: string }; Body: Form }>(
+    '/services/:serviceId/settings/callbacks/:type',
+    { preHandler: manager },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const type = callbackType(request.params.type);
+      if (!type) return reply.redirect(path(service), 303);
+      const url = text(request.body.url);
+      const bearerToken = typeof request.body.bearer_token === 'string' ? request.body.bearer_token : '';
+      const problems = callbackProblems({ url, bearerToken }, config.callbacks.allowedHosts);
+      const errors: FieldError[] = [];
+      const urlProblem = problems.find((p) => p.startsWith('url:'));
+      if (urlProblem) {
+        const key = !url
+          ? 'url-missing'
+          : urlProblem.includes('https://')
+            ? 'url-https'
+            : urlProblem.includes('user name')
+              ? 'url-credentials'
+              : 'url-invalid';
+        errors.push({ field: 'url', message: ui.t(`settings.callbacks.error.${key}`) });
+      }
+      if (problems.some((p) => p.startsWith('bearer_token:')))
+        errors.push({ field: 'bearer_token', message: ui.t('settings.callbacks.error.token-short') });
+      if (errors.length) return callbackPage(reply, ui, service, type, { url, errors }, 400);
+      await setCallback(
+        db,
+        secrets,
+        service.id,
+        type,
+        { url, bearerToken },
+        { allowedHosts: config.callbacks.allowedHosts },
+      );
+      return done(reply, service, 'callbacks');
+    },
+  );
 
-  app.post<{ Params: { serviceId: string; type: string } }>('/services/:serviceId/settings/callbacks/:type/remove', { preHandler: manager }, async (request, reply) => {
-    const type = callbackType(request.params.type);
-    if (type) await removeCallback(db, request.service.id, type);
-    return done(reply, request.service, 'callbacks');
-  });
+  app.post<{ Params: { serviceId: string; type: string } }>(
+    '/services/:serviceId/settings/callbacks/:type/remove',
+    { preHandler: manager },
+    async (request, reply) => {
+      const type = callbackType(request.params.type);
+      if (type) await removeCallback(db, request.service.id, type);
+      return done(reply, request.service, 'callbacks');
+    },
+  );
 
   // ---- email branding -------------------------------------------------------------------------------------------
 
-  const brandingPage = async (reply: FastifyReply, ui: UiContext, service: ServiceContext, v: { branding?: string; altEn?: string; altFr?: string; errors?: FieldError[] }, status = 200) => {
+  const brandingPage = async (
+    reply: FastifyReply,
+    ui: UiContext,
+    service: ServiceContext,
+    v: { branding?: string; altEn?: string; altFr?: string; errors?: FieldError[] },
+    status = 200,
+  ) => {
     const { t } = ui;
     const s = await load(service);
-    const options = (['none', 'gc', 'logo'] as const).map((b) => ({ value: b, label: t(`settings.branding.option.${b}`), hint: t(`settings.branding.hint.${b}`) }));
+    const options = (['none', 'gc', 'logo'] as const).map((b) => ({
+      value: b,
+      label: t(`settings.branding.option.${b}`),
+      hint: t(`settings.branding.hint.${b}`),
+    }));
     return page(
       reply,
       ui,
       service,
       t('settings.branding.title'),
-      html`${s.logo &&
-        html`<figure class="logo-preview"><img width="240" src="${path(service, '/branding/logo')}" alt="${ui.locale === 'fr' ? s.logo.altFr : s.logo.altEn}"><figcaption>${t('settings.branding.current')}</figcaption></figure>`}
+      html`${
+        s.logo &&
+        html`<figure class="logo-preview"><img width="240" src="${path(service, '/branding/logo')}" alt="${ui.locale === 'fr' ? s.logo.altFr : s.logo.altEn}"><figcaption>${t('settings.branding.current')}</figcaption></figure>`
+      }
 <form method="post" action="${path(service, '/branding')}" enctype="multipart/form-data" novalidate>${csrfField(ui)}
   ${radios({ id: 'branding', name: 'branding', legend: t('settings.branding.legend'), options, value: v.branding ?? s.branding, errors: v.errors })}
   <div class="field${v.errors?.some((e) => e.field === 'logo') ? ' has-error' : ''}">
@@ -378,35 +585,61 @@ ${current && html`<form method="post" action="${path(service, `/callbacks/${type
     );
   };
 
-  app.get<{ Params: { serviceId: string } }>('/services/:serviceId/settings/branding', { preHandler: manager }, async (request, reply) =>
-    brandingPage(reply, request.ui, request.service, {}),
+  app.get<{ Params: { serviceId: string } }>(
+    '/services/:serviceId/settings/branding',
+    { preHandler: manager },
+    async (request, reply) => brandingPage(reply, request.ui, request.service, {}),
   );
 
-  app.post<{ Params: { serviceId: string }; Body: MultipartForm | Form }>('/services/:serviceId/settings/branding', { preHandler: manager }, async (request, reply) => {
-    const { ui, service } = request;
-    const body = (request.body ?? {}) as MultipartForm;
-    const branding = (['none', 'gc', 'logo'] as const).find((b) => b === body.branding);
-    const altEn = text(body.alt_en);
-    const altFr = text(body.alt_fr);
-    if (!branding) return brandingPage(reply, ui, service, { altEn, altFr, errors: [{ field: 'branding', message: ui.t('settings.branding.error.choose') }] }, 400);
-    const file = typeof body.logo === 'object' ? body.logo : undefined;
-    try {
-      await setBranding(db, service.id, { branding: branding as EmailBranding, logo: file ? { bytes: file.bytes } : null, altEn, altFr });
-    } catch (err) {
-      if (!(err instanceof BrandingError)) throw err;
-      const field = (code: string) => (code.startsWith('logo') ? 'logo' : code === 'alt-fr-missing' ? 'alt_fr' : 'alt_en');
-      const errors = err.codes.map((code) => ({ field: field(code), message: ui.t(`settings.branding.error.${code}`, { size: ui.formatNumber(LOGO_MAX_BYTES / 1024) }) }));
-      return brandingPage(reply, ui, service, { branding, altEn, altFr, errors }, 400);
-    }
-    return done(reply, service, 'branding');
-  });
+  app.post<{ Params: { serviceId: string }; Body: MultipartForm | Form }>(
+    '/services/:serviceId/settings/branding',
+    { preHandler: manager },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const body = (request.body ?? {}) as MultipartForm;
+      const branding = (['none', 'gc', 'logo'] as const).find((b) => b === body.branding);
+      const altEn = text(body.alt_en);
+      const altFr = text(body.alt_fr);
+      if (!branding)
+        return brandingPage(
+          reply,
+          ui,
+          service,
+          { altEn, altFr, errors: [{ field: 'branding', message: ui.t('settings.branding.error.choose') }] },
+          400,
+        );
+      const file = typeof body.logo === 'object' ? body.logo : undefined;
+      try {
+        await setBranding(db, service.id, {
+          branding: branding as EmailBranding,
+          logo: file ? { bytes: file.bytes } : null,
+          altEn,
+          altFr,
+        });
+      } catch (err) {
+        if (!(err instanceof BrandingError)) throw err;
+        const field = (code: string) =>
+          code.startsWith('logo') ? 'logo' : code === 'alt-fr-missing' ? 'alt_fr' : 'alt_en';
+        const errors = err.codes.map((code) => ({
+          field: field(code),
+          message: ui.t(`settings.branding.error.${code}`, { size: ui.formatNumber(LOGO_MAX_BYTES / 1024) }),
+        }));
+        return brandingPage(reply, ui, service, { branding, altEn, altFr, errors }, 400);
+      }
+      return done(reply, service, 'branding');
+    },
+  );
 
   // Any member may see the logo (it appears in their emails).
-  app.get<{ Params: { serviceId: string } }>('/services/:serviceId/settings/branding/logo', { preHandler: requireService(db) }, async (request, reply) => {
-    const logo = await emailLogo(db, request.service.id);
-    if (!logo) return reply.code(404).type('text/plain; charset=utf-8').send('Not found');
-    return reply.header('cache-control', 'private, no-cache').type(logo.contentType).send(Buffer.from(logo.bytes));
-  });
+  app.get<{ Params: { serviceId: string } }>(
+    '/services/:serviceId/settings/branding/logo',
+    { preHandler: requireService(db) },
+    async (request, reply) => {
+      const logo = await emailLogo(db, request.service.id);
+      if (!logo) return reply.code(404).type('text/plain; charset=utf-8').send('Not found');
+      return reply.header('cache-control', 'private, no-cache').type(logo.contentType).send(Buffer.from(logo.bytes));
+    },
+  );
 
   // ---- going live -------------------------------------------------------------------------------------------------
 
@@ -427,8 +660,10 @@ ${current && html`<form method="post" action="${path(service, `/callbacks/${type
     if (!s.restricted) body = html`<p>${t('settings.goLive.live')}</p>`;
     else if (latest?.state === 'pending') body = html`<p>${t('settings.goLive.pending')}</p>`;
     else
-      body = html`${latest?.state === 'declined' &&
-        notice(html`<p>${t('settings.goLive.declined')}</p><p>${latest.declineReason}</p>`, 'warning')}
+      body = html`${
+        latest?.state === 'declined' &&
+        notice(html`<p>${t('settings.goLive.declined')}</p><p>${latest.declineReason}</p>`, 'warning')
+      }
 <p>${t('settings.goLive.intro')}</p>
 <h2>${t('settings.goLive.checklist')}</h2>
 <ul class="checklist">
@@ -436,8 +671,9 @@ ${current && html`<form method="post" action="${path(service, `/callbacks/${type
   ${item(checklist.hasTemplates, t('settings.goLive.templates'), servicePath(service, '/templates'))}
   ${checklist.needsReplyTo && item(checklist.hasReplyTo, t('settings.goLive.replyTo'), path(service, '/reply-to'))}
 </ul>
-${checklist.ready
-  ? html`<form method="post" action="${path(service, '/go-live')}" novalidate>${csrfField(ui)}
+${
+  checklist.ready
+    ? html`<form method="post" action="${path(service, '/go-live')}" novalidate>${csrfField(ui)}
   <div class="field${v.errors?.some((e) => e.field === 'main_use') ? ' has-error' : ''}">
     <label for="main_use">${t('settings.goLive.mainUse')}</label>
     <span class="hint" id="main_use-hint">${t('settings.goLive.mainUseHint')}</span>
@@ -448,30 +684,54 @@ ${checklist.ready
   ${textInput({ id: 'expected_sms', label: t('settings.goLive.expectedSms'), hint: t('settings.goLive.volumeHint'), value: v.sms, inputmode: 'numeric', className: 'short', errors: v.errors })}
   <button type="submit">${t('settings.goLive.submit')}</button>
 </form>`
-  : html`<p>${t('settings.goLive.notReady')}</p>`}`;
+    : html`<p>${t('settings.goLive.notReady')}</p>`
+}`;
     return page(reply, ui, service, t('settings.goLive.title'), body, v.errors, status);
   };
 
-  app.get<{ Params: { serviceId: string } }>('/services/:serviceId/settings/go-live', { preHandler: manager }, async (request, reply) =>
-    goLivePage(reply, request.ui, request.service, {}),
+  app.get<{ Params: { serviceId: string } }>(
+    '/services/:serviceId/settings/go-live',
+    { preHandler: manager },
+    async (request, reply) => goLivePage(reply, request.ui, request.service, {}),
   );
 
-  app.post<{ Params: { serviceId: string }; Body: Form }>('/services/:serviceId/settings/go-live', { preHandler: manager }, async (request, reply) => {
-    const { ui, service } = request;
-    const v = { mainUse: text(request.body.main_use), email: text(request.body.expected_email), sms: text(request.body.expected_sms) };
-    const errors: FieldError[] = [];
-    if (!v.mainUse) errors.push({ field: 'main_use', message: ui.t('services.error.main-use-missing') });
-    const volume = (raw: string) => /^[\d\s,\u00a0\u202f]{1,15}$/.test(raw) && /\d/.test(raw);
-    if (!volume(v.email)) errors.push({ field: 'expected_email', message: ui.t('services.error.volume-invalid') });
-    if (!volume(v.sms)) errors.push({ field: 'expected_sms', message: ui.t('services.error.volume-invalid') });
-    if (errors.length) return goLivePage(reply, ui, service, { ...v, errors }, 400);
-    try {
-      await requestGoLive(db, { serviceId: service.id, userId: ui.account!.id, mainUse: v.mainUse, expectedDailyEmail: v.email, expectedDailySms: v.sms, ip: request.ip });
-    } catch (err) {
-      if (!(err instanceof ServiceError)) throw err;
-      const field = err.code === 'volume-invalid' ? 'expected_email' : 'main_use';
-      return goLivePage(reply, ui, service, { ...v, errors: [{ field, message: ui.t(`services.error.${err.code}`) }] }, 400);
-    }
-    return done(reply, service, 'go-live');
-  });
+  app.post<{ Params: { serviceId: string }; Body: Form }>(
+    '/services/:serviceId/settings/go-live',
+    { preHandler: manager },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const v = {
+        mainUse: text(request.body.main_use),
+        email: text(request.body.expected_email),
+        sms: text(request.body.expected_sms),
+      };
+      const errors: FieldError[] = [];
+      if (!v.mainUse) errors.push({ field: 'main_use', message: ui.t('services.error.main-use-missing') });
+      const volume = (raw: string) => /^[\d\s,\u00a0\u202f]{1,15}$/.test(raw) && /\d/.test(raw);
+      if (!volume(v.email)) errors.push({ field: 'expected_email', message: ui.t('services.error.volume-invalid') });
+      if (!volume(v.sms)) errors.push({ field: 'expected_sms', message: ui.t('services.error.volume-invalid') });
+      if (errors.length) return goLivePage(reply, ui, service, { ...v, errors }, 400);
+      try {
+        await requestGoLive(db, {
+          serviceId: service.id,
+          userId: ui.account!.id,
+          mainUse: v.mainUse,
+          expectedDailyEmail: v.email,
+          expectedDailySms: v.sms,
+          ip: request.ip,
+        });
+      } catch (err) {
+        if (!(err instanceof ServiceError)) throw err;
+        const field = err.code === 'volume-invalid' ? 'expected_email' : 'main_use';
+        return goLivePage(
+          reply,
+          ui,
+          service,
+          { ...v, errors: [{ field, message: ui.t(`services.error.${err.code}`) }] },
+          400,
+        );
+      }
+      return done(reply, service, 'go-live');
+    },
+  );
 }

@@ -39,7 +39,8 @@ interface Filter {
 
 type EntryInput = { channel?: string; recipient?: string };
 
-const channelOf = (value: unknown): TemplateType | undefined => (value === 'email' || value === 'sms' ? value : undefined);
+const channelOf = (value: unknown): TemplateType | undefined =>
+  value === 'email' || value === 'sms' ? value : undefined;
 
 /** The query as a filter; anything unknown is ignored, so a pasted URL never fails. */
 function readFilter(query: ListQuery): Filter {
@@ -56,7 +57,8 @@ function filterQuery(filter: Filter, page?: number): string {
   return text ? `?${text}` : '';
 }
 
-const entryQuery = (s: Pick<Suppression, 'channel' | 'recipient'>) => `?${new URLSearchParams({ channel: s.channel, recipient: s.recipient })}`;
+const entryQuery = (s: Pick<Suppression, 'channel' | 'recipient'>) =>
+  `?${new URLSearchParams({ channel: s.channel, recipient: s.recipient })}`;
 
 export async function suppressionRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const db = deps.services.database.db;
@@ -64,30 +66,34 @@ export async function suppressionRoutes(app: FastifyInstance, deps: AdminDeps): 
   const viewer = { preHandler: requireService(db, 'view_activity') };
   const remover = { preHandler: requireService(db, 'send_messages') };
 
-  app.get<{ Params: { serviceId: string }; Querystring: ListQuery }>('/services/:serviceId/suppressions', viewer, async (request, reply) => {
-    const { ui, service } = request;
-    const { t } = ui;
-    const filter = readFilter(request.query);
-    const page = Math.min(10_000, Math.max(1, Number.parseInt(request.query.page ?? '1', 10) || 1));
-    const found = await listSuppressions(db, service.id, {
-      channel: filter.channel,
-      search: filter.search ? { text: filter.search, phoneRegion } : undefined,
-      offset: (page - 1) * PAGE_SIZE,
-      limit: PAGE_SIZE + 1,
-    });
-    const rows = found.slice(0, PAGE_SIZE);
-    const hasNext = found.length > PAGE_SIZE;
-    const filtered = Boolean(filter.search || filter.channel);
-    const mayRemove = service.permissions.has('send_messages');
-    const done = request.query.notice === 'removed' ? 'removed' : request.query.notice === 'gone' ? 'gone' : null;
-    const body = html`${done && notice(html`<p>${t(`suppressions.notice.${done}`)}</p>`, done === 'removed' ? 'success' : 'info')}
+  app.get<{ Params: { serviceId: string }; Querystring: ListQuery }>(
+    '/services/:serviceId/suppressions',
+    viewer,
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const filter = readFilter(request.query);
+      const page = Math.min(10_000, Math.max(1, Number.parseInt(request.query.page ?? '1', 10) || 1));
+      const found = await listSuppressions(db, service.id, {
+        channel: filter.channel,
+        search: filter.search ? { text: filter.search, phoneRegion } : undefined,
+        offset: (page - 1) * PAGE_SIZE,
+        limit: PAGE_SIZE + 1,
+      });
+      const rows = found.slice(0, PAGE_SIZE);
+      const hasNext = found.length > PAGE_SIZE;
+      const filtered = Boolean(filter.search || filter.channel);
+      const mayRemove = service.permissions.has('send_messages');
+      const done = request.query.notice === 'removed' ? 'removed' : request.query.notice === 'gone' ? 'gone' : null;
+      const body = html`${done && notice(html`<p>${t(`suppressions.notice.${done}`)}</p>`, done === 'removed' ? 'success' : 'info')}
 <h1>${t('suppressions.title')}</h1>
 <p>${t('suppressions.intro')}</p>
 ${filterForm(ui, service, filter)}
 <h2 id="results-title">${filter.search ? t('suppressions.resultsFor', { search: filter.search }) : t('suppressions.results')}</h2>
-${rows.length === 0
-  ? html`<p>${filtered ? t('suppressions.noMatch') : t('suppressions.none')}</p>`
-  : html`<table class="suppressions" aria-describedby="results-title">
+${
+  rows.length === 0
+    ? html`<p>${filtered ? t('suppressions.noMatch') : t('suppressions.none')}</p>`
+    : html`<table class="suppressions" aria-describedby="results-title">
   <caption>${t('suppressions.caption', { page: ui.formatNumber(page) })}</caption>
   <thead><tr>
     <th scope="col">${t('suppressions.recipient')}</th>
@@ -98,13 +104,15 @@ ${rows.length === 0
     ${mayRemove && html`<th scope="col"><span class="visually-hidden">${t('suppressions.actions')}</span></th>`}
   </tr></thead>
   <tbody>${rows.map((s) => entryRow(ui, service, s, mayRemove))}</tbody>
-</table>`}
+</table>`
+}
 <nav aria-label="${t('suppressions.pages')}"><ul class="pager">
   ${page > 1 && html`<li><a href="${servicePath(service, `/suppressions${filterQuery(filter, page - 1)}`)}" rel="prev">${t('suppressions.previous')}</a></li>`}
   ${hasNext && html`<li><a href="${servicePath(service, `/suppressions${filterQuery(filter, page + 1)}`)}" rel="next">${t('suppressions.next')}</a></li>`}
 </ul></nav>`;
-    return sendServicePage(reply, ui, service, 'suppressions', { title: t('suppressions.title'), body });
-  });
+      return sendServicePage(reply, ui, service, 'suppressions', { title: t('suppressions.title'), body });
+    },
+  );
 
   /** The entry named by a form or link, if it is on this service's list. */
   async function entryOf(service: ServiceContext, input: EntryInput): Promise<Suppression | null> {
@@ -114,17 +122,21 @@ ${rows.length === 0
     return findSuppression(db, { serviceId: service.id, channel, recipient });
   }
 
-  const listPath = (service: ServiceContext, notice?: 'removed' | 'gone') => servicePath(service, `/suppressions${notice ? `?notice=${notice}` : ''}`);
+  const listPath = (service: ServiceContext, notice?: 'removed' | 'gone') =>
+    servicePath(service, `/suppressions${notice ? `?notice=${notice}` : ''}`);
 
-  app.get<{ Params: { serviceId: string }; Querystring: EntryInput }>('/services/:serviceId/suppressions/remove', remover, async (request, reply) => {
-    const { ui, service } = request;
-    const { t } = ui;
-    // The page shows why the entry is there, which is the list's to show.
-    if (!service.permissions.has('view_activity')) return forbidden(request, reply);
-    const entry = await entryOf(service, request.query);
-    if (!entry) return reply.redirect(listPath(service, 'gone'), 303);
-    const title = t('suppressions.remove.title', { recipient: entry.recipient });
-    const body = html`<h1>${title}</h1>
+  app.get<{ Params: { serviceId: string }; Querystring: EntryInput }>(
+    '/services/:serviceId/suppressions/remove',
+    remover,
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      // The page shows why the entry is there, which is the list's to show.
+      if (!service.permissions.has('view_activity')) return forbidden(request, reply);
+      const entry = await entryOf(service, request.query);
+      if (!entry) return reply.redirect(listPath(service, 'gone'), 303);
+      const title = t('suppressions.remove.title', { recipient: entry.recipient });
+      const body = html`<h1>${title}</h1>
 <dl class="summary-list">
   <dt>${t('suppressions.channel')}</dt><dd>${t(`suppressions.channel.${entry.channel}`)}</dd>
   <dt>${t('suppressions.reason')}</dt><dd>${t(`suppressions.reason.${entry.reason}`)}</dd>
@@ -141,32 +153,49 @@ ${notice(html`<p>${t(`suppressions.remove.warning.${entry.reason}`)}</p>`, entry
     <a href="${listPath(service)}">${t('suppressions.remove.cancel')}</a>
   </div>
 </form>`;
-    return sendServicePage(reply, ui, service, 'suppressions', { title, body });
-  });
+      return sendServicePage(reply, ui, service, 'suppressions', { title, body });
+    },
+  );
 
-  app.post<{ Params: { serviceId: string }; Body: EntryInput }>('/services/:serviceId/suppressions/remove', remover, async (request, reply) => {
-    const { ui, service } = request;
-    const entry = await entryOf(service, request.body ?? {});
-    const removed = entry && (await clearSuppression(db, { serviceId: service.id, channel: entry.channel, recipient: entry.recipient }));
-    if (!removed) return reply.redirect(listPath(service, 'gone'), 303);
-    await recordAudit(db, {
-      event: 'suppression-removed',
-      actorId: ui.account!.id,
-      userId: null,
-      ip: request.ip,
-      details: { serviceId: service.id, serviceName: service.name, channel: removed.channel, recipient: removed.recipient, reason: removed.reason },
-    });
-    return reply.redirect(listPath(service, 'removed'), 303);
-  });
+  app.post<{ Params: { serviceId: string }; Body: EntryInput }>(
+    '/services/:serviceId/suppressions/remove',
+    remover,
+    async (request, reply) => {
+      const { ui, service } = request;
+      const entry = await entryOf(service, request.body ?? {});
+      const removed =
+        entry &&
+        (await clearSuppression(db, { serviceId: service.id, channel: entry.channel, recipient: entry.recipient }));
+      if (!removed) return reply.redirect(listPath(service, 'gone'), 303);
+      await recordAudit(db, {
+        event: 'suppression-removed',
+        actorId: ui.account!.id,
+        userId: null,
+        ip: request.ip,
+        details: {
+          serviceId: service.id,
+          serviceName: service.name,
+          channel: removed.channel,
+          recipient: removed.recipient,
+          reason: removed.reason,
+        },
+      });
+      return reply.redirect(listPath(service, 'removed'), 303);
+    },
+  );
 }
 
 function forbidden(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return reply.code(403).type('text/html; charset=utf-8').send(String(forbiddenPage(request.ui)));
+  return reply
+    .code(403)
+    .type('text/html; charset=utf-8')
+    .send(String(forbiddenPage(request.ui)));
 }
 
 function filterForm(ui: UiContext, service: ServiceContext, filter: Filter): Html {
   const { t } = ui;
-  const option = (value: string, label: string) => html`<option value="${value}"${value === (filter.channel ?? '') ? ' selected' : ''}>${label}</option>`;
+  const option = (value: string, label: string) =>
+    html`<option value="${value}"${value === (filter.channel ?? '') ? ' selected' : ''}>${label}</option>`;
   return html`<form method="get" action="${servicePath(service, '/suppressions')}" class="filters" role="search" aria-label="${t('suppressions.filterLabel')}">
   <div class="field">
     <label for="search">${t('suppressions.search.label')}</label>
@@ -192,9 +221,11 @@ function entryRow(ui: UiContext, service: ServiceContext, s: Suppression, mayRem
   <td>${t(`suppressions.channel.${s.channel}`)}</td>
   <td>${t(`suppressions.reason.${s.reason}`)}</td>
   <td>${ui.formatDateTime(s.createdAt)}</td>
-  <td>${s.notificationId
-    ? html`<a href="${servicePath(service, `/notifications/${s.notificationId}`)}">${t('suppressions.viewMessage')}<span class="visually-hidden"> ${t('suppressions.to', { recipient: s.recipient })}</span></a>`
-    : t('suppressions.notKnown')}</td>
+  <td>${
+    s.notificationId
+      ? html`<a href="${servicePath(service, `/notifications/${s.notificationId}`)}">${t('suppressions.viewMessage')}<span class="visually-hidden"> ${t('suppressions.to', { recipient: s.recipient })}</span></a>`
+      : t('suppressions.notKnown')
+  }</td>
   ${mayRemove && html`<td><a class="button secondary" href="${servicePath(service, `/suppressions/remove${entryQuery(s)}`)}">${t('suppressions.remove')}<span class="visually-hidden"> ${s.recipient}</span></a></td>`}
 </tr>`;
 }

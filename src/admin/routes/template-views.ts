@@ -35,7 +35,13 @@ export function smsStats(content: string, personalisation: Record<string, unknow
     if (encodeForSms(character) === character) unicode.add(character);
     else replaced.add(character);
   }
-  return { characters: sms.characterCount, fragments: sms.fragmentCount, tooLong: sms.characterCount > SMS_CHARACTER_LIMIT, unicode: [...unicode], replaced: [...replaced] };
+  return {
+    characters: sms.characterCount,
+    fragments: sms.fragmentCount,
+    tooLong: sms.characterCount > SMS_CHARACTER_LIMIT,
+    unicode: [...unicode],
+    replaced: [...replaced],
+  };
 }
 
 /**
@@ -80,7 +86,13 @@ export const SMS_ALPHABET_JSON: string = (() => {
       else if (encodeForSms(character) !== '?') downgrade[character] = encodeForSms(character);
     }
   }
-  return JSON.stringify({ gsm: `${gsm}\n\r`, extended: GSM_EXTENDED_CHARACTERS, kept, downgrade, limit: SMS_CHARACTER_LIMIT });
+  return JSON.stringify({
+    gsm: `${gsm}\n\r`,
+    extended: GSM_EXTENDED_CHARACTERS,
+    kept,
+    downgrade,
+    limit: SMS_CHARACTER_LIMIT,
+  });
 })();
 
 /** A text message as a phone shows it: the sender's name above a bubble. */
@@ -102,7 +114,10 @@ export function emailFrame(ui: UiContext, src: string, subject: string): Html {
 }
 
 /** Placeholder values from a form or query: `p.<name>` fields, for the template's placeholders only. */
-export function placeholderValues(names: readonly string[], source: Record<string, unknown> | undefined): Record<string, string> {
+export function placeholderValues(
+  names: readonly string[],
+  source: Record<string, unknown> | undefined,
+): Record<string, string> {
   const values: Record<string, string> = {};
   for (const name of names) {
     const value = source?.[`${PLACEHOLDER_PREFIX}${name}`];
@@ -116,7 +131,12 @@ export function placeholderFieldId(index: number): string {
 }
 
 /** One text field per placeholder, labelled with the placeholder's name. */
-export function placeholderFields(ui: UiContext, names: readonly string[], values: Record<string, string>, errors: readonly FieldError[] = []): Html {
+export function placeholderFields(
+  _ui: UiContext,
+  names: readonly string[],
+  values: Record<string, string>,
+  errors: readonly FieldError[] = [],
+): Html {
   return html`${names.map((name, i) => {
     const id = placeholderFieldId(i);
     const error = errors.find((e) => e.field === id);

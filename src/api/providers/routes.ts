@@ -43,7 +43,9 @@ export async function providerRoutes(app: FastifyInstance, opts: ProviderRoutesO
 
   // SNS posts JSON as text/plain; Twilio posts a form. Every route here reads the raw text itself.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) =>
+    done(null, body),
+  );
 
   /**
    * The verified SNS Notification in the request, or null once the request has been answered: a bad body or
@@ -73,7 +75,10 @@ export async function providerRoutes(app: FastifyInstance, opts: ProviderRoutesO
       return null;
     }
     if (message.Type === 'UnsubscribeConfirmation') {
-      log.warn({ topic: message.TopicArn, url: request.url }, 'SNS subscription ended: this topic will send nothing more');
+      log.warn(
+        { topic: message.TopicArn, url: request.url },
+        'SNS subscription ended: this topic will send nothing more',
+      );
       await answer(reply, 200, 'unsubscribe noted');
       return null;
     }
@@ -93,7 +98,11 @@ export async function providerRoutes(app: FastifyInstance, opts: ProviderRoutesO
   }
 
   /** Turns a verified Notification into receipts and answers once they are committed. */
-  async function receiptHook(request: FastifyRequest, reply: FastifyReply, toReceipts: (payload: unknown, at: Date) => Receipt[]) {
+  async function receiptHook(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    toReceipts: (payload: unknown, at: Date) => Receipt[],
+  ) {
     const message = await snsNotification(request, reply);
     if (!message) return reply;
     let receipts: Receipt[];
@@ -102,7 +111,10 @@ export async function providerRoutes(app: FastifyInstance, opts: ProviderRoutesO
       receipts = toReceipts(payload, at);
     } catch (err) {
       if (!(err instanceof ReceiptFormatError)) throw err;
-      log.warn({ url: request.url, messageId: message.MessageId, reason: err.message }, 'SNS message with an unreadable event');
+      log.warn(
+        { url: request.url, messageId: message.MessageId, reason: err.message },
+        'SNS message with an unreadable event',
+      );
       return answer(reply, 400, err.message);
     }
     let waiting: number;
@@ -114,7 +126,8 @@ export async function providerRoutes(app: FastifyInstance, opts: ProviderRoutesO
     }
     // Its notification is not committed yet: SNS keeps the message and delivers it again, so a crash before the
     // in-memory retry applies it loses nothing (a receipt applied twice changes nothing the second time).
-    if (waiting > 0) return answer(reply, 503, `${waiting} receipt(s) for a notification not found yet; deliver again later`);
+    if (waiting > 0)
+      return answer(reply, 503, `${waiting} receipt(s) for a notification not found yet; deliver again later`);
     return answer(reply, 200, `${receipts.length} receipt(s) taken`);
   }
 

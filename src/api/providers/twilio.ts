@@ -43,17 +43,29 @@ export async function twilioRoutes(app: FastifyInstance, opts: TwilioRoutesOptio
   function signedForm(request: FastifyRequest, reply: FastifyReply): Map<string, string> | null {
     // The form parser below, or the raw text when an enclosing plugin (routes.ts) reads every body as text.
     const body = request.body;
-    const pairs: FormPairs = Array.isArray(body) ? (body as FormPairs) : typeof body === 'string' ? [...new URLSearchParams(body)] : [];
+    const pairs: FormPairs = Array.isArray(body)
+      ? (body as FormPairs)
+      : typeof body === 'string'
+        ? [...new URLSearchParams(body)]
+        : [];
     const token = config.twilio.authToken;
     if (!token) {
-      logger.warn({ url: request.url }, 'a Twilio webhook arrived but TWILIO_AUTH_TOKEN is not set, so it cannot be verified');
-      reply.code(403).send({ result: 'error', message: 'Twilio webhooks are not enabled: TWILIO_AUTH_TOKEN is not set' });
+      logger.warn(
+        { url: request.url },
+        'a Twilio webhook arrived but TWILIO_AUTH_TOKEN is not set, so it cannot be verified',
+      );
+      reply
+        .code(403)
+        .send({ result: 'error', message: 'Twilio webhooks are not enabled: TWILIO_AUTH_TOKEN is not set' });
       return null;
     }
     const header = request.headers['x-twilio-signature'];
     const signature = typeof header === 'string' ? header : undefined;
     if (!verifyTwilioSignature(token, signature, requestedUrl(request, config.publicUrl), pairs)) {
-      logger.warn({ url: request.url, signed: signature !== undefined }, 'refused a Twilio webhook with a missing or wrong signature');
+      logger.warn(
+        { url: request.url, signed: signature !== undefined },
+        'refused a Twilio webhook with a missing or wrong signature',
+      );
       reply.code(403).send({ result: 'error', message: 'Invalid or missing X-Twilio-Signature' });
       return null;
     }
@@ -70,7 +82,8 @@ export async function twilioRoutes(app: FastifyInstance, opts: TwilioRoutesOptio
     const messageSid = form.get('MessageSid') ?? form.get('SmsSid') ?? '';
     const messageStatus = form.get('MessageStatus') ?? form.get('SmsStatus') ?? '';
     if (!SID.test(messageSid)) return badRequest(reply, 'MessageSid is missing or is not a Twilio message SID');
-    if (!/^[a-z_]{1,32}$/i.test(messageStatus)) return badRequest(reply, 'MessageStatus is missing or not a Twilio status');
+    if (!/^[a-z_]{1,32}$/i.test(messageStatus))
+      return badRequest(reply, 'MessageStatus is missing or not a Twilio status');
     const errorCode = form.get('ErrorCode')?.trim() || null;
     if (errorCode !== null && !/^\d{1,8}$/.test(errorCode)) return badRequest(reply, 'ErrorCode must be a number');
 
@@ -97,9 +110,24 @@ export async function twilioRoutes(app: FastifyInstance, opts: TwilioRoutesOptio
     if (from === '' || from.length > 64) return badRequest(reply, 'From is missing or too long');
     if (to === '' || to.length > 64) return badRequest(reply, 'To is missing or too long');
     try {
-      await storeInboundTexts(db, [{ from, to, content: form.get('Body') ?? '', receivedAt: new Date(), reference: form.get('MessageSid') ?? null }], logger);
+      await storeInboundTexts(
+        db,
+        [
+          {
+            from,
+            to,
+            content: form.get('Body') ?? '',
+            receivedAt: new Date(),
+            reference: form.get('MessageSid') ?? null,
+          },
+        ],
+        logger,
+      );
     } catch (err) {
-      logger.error({ err: (err as Error).message, messageSid: form.get('MessageSid') }, 'an inbound Twilio text could not be stored');
+      logger.error(
+        { err: (err as Error).message, messageSid: form.get('MessageSid') },
+        'an inbound Twilio text could not be stored',
+      );
       return reply.code(503).send({ result: 'error', message: 'the text could not be stored now; try again' });
     }
     // An empty TwiML answer: Twilio sends no automatic reply to the member of the public.

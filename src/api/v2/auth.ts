@@ -4,7 +4,14 @@
  * reference's AuthError.
  */
 import { authError } from './errors.ts';
-import { AUTH_MESSAGES, bearerTokenFromHeader, IAT_BOUND_SECONDS, parseApiKeyString, readToken, verifyBearer } from './jwt.ts';
+import {
+  AUTH_MESSAGES,
+  bearerTokenFromHeader,
+  IAT_BOUND_SECONDS,
+  parseApiKeyString,
+  readToken,
+  verifyBearer,
+} from './jwt.ts';
 import type { Caller } from '../../domain/notifications.ts';
 import type { ServiceDirectory } from '../../domain/service-directory.ts';
 

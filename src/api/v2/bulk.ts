@@ -142,7 +142,7 @@ function* rowsAsCsv(rows: unknown[]): Generator<string> {
   let text = '';
   for (const row of rows) {
     const cells = Array.isArray(row) ? row : [row];
-    text += cells.map(csvInputCell).join(',') + '\r\n';
+    text += `${cells.map(csvInputCell).join(',')}\r\n`;
     if (text.length >= 64 * 1024) {
       yield text;
       text = '';
@@ -154,7 +154,8 @@ function* rowsAsCsv(rows: unknown[]): Generator<string> {
 // Input cells are written exactly (no formula escaping: they are data, not a report for people); quoted when a
 // separator, a quote or edge whitespace would otherwise change them.
 function csvInputCell(value: unknown): string {
-  const text = value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text =
+    value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

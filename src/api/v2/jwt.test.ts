@@ -45,7 +45,8 @@ function loader(services: Record<string, ServiceKeys>) {
   return Object.assign(load, { asked });
 }
 
-const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const b64 = (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
 /** Any header and payload, signed HS256 with `secret` whatever the header claims. */
 function customToken(header: object, payload: object, secret = SECRET): string {
@@ -129,7 +130,9 @@ describe('verifyBearer errors, in Notify order', () => {
     ['null', null],
     ['a UUID with a wrong digit count', '26785a09-ab16-4eb0-8407-a37497a5750'],
   ])('403 "service id is not the right data type" when iss is %s', async (_, iss) => {
-    const failure = await authFailure(verifyBearer(customToken({ alg: 'HS256' }, { iss, iat: NOW }), loader(services), NOW));
+    const failure = await authFailure(
+      verifyBearer(customToken({ alg: 'HS256' }, { iss, iat: NOW }), loader(services), NOW),
+    );
     expect(failure).toMatchObject({ status: 403, message: 'Invalid token: service id is not the right data type' });
   });
 
@@ -190,7 +193,9 @@ describe('verifyBearer errors, in Notify order', () => {
   });
 
   it('reports a wrong key rather than the clock when both are wrong (signature comes first)', async () => {
-    const failure = await authFailure(verifyBearer(signToken(SERVICE_ID, OTHER_SECRET, NOW - 3600), loader(services), NOW));
+    const failure = await authFailure(
+      verifyBearer(signToken(SERVICE_ID, OTHER_SECRET, NOW - 3600), loader(services), NOW),
+    );
     expect(failure.message).toBe('Invalid token: API key not found');
   });
 
@@ -274,7 +279,9 @@ describe('building blocks', () => {
     expect(() => checkIssuedAt({ iat: NOW + 30 }, NOW)).not.toThrow();
     expect(() => checkIssuedAt({ iat: String(NOW) }, NOW)).not.toThrow();
     for (const payload of [{ iat: NOW - 31 }, { iat: NOW + 31 }, {}, { iat: 'soon' }, { iat: true }]) {
-      expect(() => checkIssuedAt(payload, NOW)).toThrow('Error: Your system clock must be accurate to within 30 seconds');
+      expect(() => checkIssuedAt(payload, NOW)).toThrow(
+        'Error: Your system clock must be accurate to within 30 seconds',
+      );
     }
   });
 

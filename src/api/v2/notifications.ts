@@ -15,7 +15,14 @@ import type { V2Context } from './routes.ts';
 import { callerOf, parseJsonBody, queryArrays, urlRoot } from './routes.ts';
 import type { TemplateType } from '../../db/schema.ts';
 
-const FAILURES = ['technical-failure', 'temporary-failure', 'permanent-failure', 'failed', 'validation-failed', 'virus-scan-failed'];
+const FAILURES = [
+  'technical-failure',
+  'temporary-failure',
+  'permanent-failure',
+  'failed',
+  'validation-failed',
+  'virus-scan-failed',
+];
 const STATUS_ALIASES: Record<string, string[]> = {
   failed: FAILURES,
   accepted: ['created', 'sending'],
@@ -122,7 +129,6 @@ export function notificationRoutes(app: FastifyInstance, ctx: V2Context) {
     presentNotification(await findNotification(request, request.params), urlRoot(request, ctx.publicUrl), ctx.smsRate),
   );
 
-
   app.get('/v2/notifications', async (request) => {
     const caller = callerOf(request);
     const raw = queryArrays(request.query, ['template_type', 'status']);
@@ -133,7 +139,9 @@ export function notificationRoutes(app: FastifyInstance, ctx: V2Context) {
       older_than?: string;
       include_jobs?: string;
     };
-    let q = selectNotifications(ctx).where('n.service_id', '=', caller.service.id).where('n.key_type', '=', caller.keyType);
+    let q = selectNotifications(ctx)
+      .where('n.service_id', '=', caller.service.id)
+      .where('n.key_type', '=', caller.keyType);
     // Rows of bulk jobs only when asked for: a job can add a million rows to the list.
     if (!query.include_jobs) q = q.where('n.job_id', 'is', null);
     if (query.template_type?.length) q = q.where('n.notification_type', 'in', query.template_type as TemplateType[]);

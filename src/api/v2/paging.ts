@@ -8,7 +8,12 @@ export const PAGE_SIZE = 250;
  * means rows created in the same instant are neither skipped nor repeated between pages; an unknown id (or one of
  * another service) compares with NULL and so gives an empty page, as Notify does.
  */
-export function olderThan(table: 'notifications' | 'received_texts', alias: string, serviceId: string, id: string): RawBuilder<boolean> {
+export function olderThan(
+  table: 'notifications' | 'received_texts',
+  alias: string,
+  serviceId: string,
+  id: string,
+): RawBuilder<boolean> {
   return sql<boolean>`(${sql.ref(`${alias}.created_at`)}, ${sql.ref(`${alias}.id`)}) < (
     SELECT o.created_at, o.id FROM ${sql.table(table)} o WHERE o.id = ${id} AND o.service_id = ${serviceId})`;
 }

@@ -74,7 +74,10 @@ export function presentNotification(n: NotificationRow, root: string, smsRate: n
     one_click_unsubscribe_url: n.one_click_unsubscribe_url,
     is_cost_data_ready: costReady,
     cost_in_pounds: !isSms ? 0.0 : costReady ? round(n.billable_units * smsRate) : null,
-    cost_details: !isSms || !costReady ? {} : { billable_sms_fragments: n.billable_units, international_rate_multiplier: 1, sms_rate: smsRate },
+    cost_details:
+      !isSms || !costReady
+        ? {}
+        : { billable_sms_fragments: n.billable_units, international_rate_multiplier: 1, sms_rate: smsRate },
   };
 }
 

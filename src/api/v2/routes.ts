@@ -19,7 +19,12 @@ import type { Jobs } from '../../jobs/jobs.ts';
 import { MAX_SCHEDULE_HOURS, type Caller, type SendContext } from '../../domain/notifications.ts';
 import type { ServiceDirectory } from '../../domain/service-directory.ts';
 import type { RateLimiter } from '../../domain/limits.ts';
-import { InvalidRecipientError, validateEmailAddress, validatePhoneNumber, type CountryCode } from '../../domain/recipients.ts';
+import {
+  InvalidRecipientError,
+  validateEmailAddress,
+  validatePhoneNumber,
+  type CountryCode,
+} from '../../domain/recipients.ts';
 import { ApiRequestLog, serviceNamedBy } from '../../domain/api-keys.ts';
 
 export interface V2Options {
@@ -86,11 +91,23 @@ export function parseIsoDate(value: string): Date | null {
   if (!m) return null;
   const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone = 'Z'] = m;
   const ms = frac ? Math.round(Number(`0.${frac}`) * 1000) : 0;
-  const offset = zone.toUpperCase() === 'Z' ? '+00:00' : zone.length === 3 ? `${zone}:00` : zone.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2');
+  const offset =
+    zone.toUpperCase() === 'Z'
+      ? '+00:00'
+      : zone.length === 3
+        ? `${zone}:00`
+        : zone.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2');
   const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${String(ms).padStart(3, '0')}${offset}`);
   if (Number.isNaN(date.getTime())) return null;
   // Reject dates JS silently rolls over (2026-02-30).
-  if (Number(mo) > 12 || Number(d) > new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate() || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return null;
+  if (
+    Number(mo) > 12 ||
+    Number(d) > new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate() ||
+    Number(h) > 23 ||
+    Number(mi) > 59 ||
+    Number(s) > 59
+  )
+    return null;
   return date;
 }
 
@@ -111,7 +128,8 @@ function checks(phoneRegion: string): Record<string, Check> {
     uuid: (v) => (typeof v === 'string' && canonicalUuid(v) ? null : 'is not a valid UUID'),
     nullable_uuid: (v) => (v === null || (typeof v === 'string' && canonicalUuid(v)) ? null : 'is not a valid UUID'),
     email_address: (v) => recipientCheck(v, validateEmailAddress),
-    phone_number: (v) => recipientCheck(v, (raw) => validatePhoneNumber(raw, { defaultRegion: phoneRegion as CountryCode })),
+    phone_number: (v) =>
+      recipientCheck(v, (raw) => validatePhoneNumber(raw, { defaultRegion: phoneRegion as CountryCode })),
     uri: (v) => {
       if (typeof v !== 'string') return null;
       try {
@@ -150,15 +168,21 @@ export async function v2Routes(app: FastifyInstance, opts: V2Options) {
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   // The service's recent requests for its API page: one push into memory per answered request, written each second.
-  const requestLog = new ApiRequestLog(opts.db, { onError: (err) => app.log.warn({ err }, 'could not record recent API requests') });
+  const requestLog = new ApiRequestLog(opts.db, {
+    onError: (err) => app.log.warn({ err }, 'could not record recent API requests'),
+  });
 
   app.addHook('onRequest', async (request) => {
     try {
       request.caller = await authenticate(opts.directory, request.headers.authorization);
     } catch (err) {
       // A revoked key's signature was checked, so the service is known: its team sees the refusal too.
-      const refused = err instanceof ApiError && err.message === AUTH_MESSAGES.revoked ? serviceNamedBy(request.headers.authorization) : null;
-      if (refused) requestLog.record(refused, null, request.method, request.url, err instanceof ApiError ? err.statusCode : 403);
+      const refused =
+        err instanceof ApiError && err.message === AUTH_MESSAGES.revoked
+          ? serviceNamedBy(request.headers.authorization)
+          : null;
+      if (refused)
+        requestLog.record(refused, null, request.method, request.url, err instanceof ApiError ? err.statusCode : 403);
       throw err;
     }
   });

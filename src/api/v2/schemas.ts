@@ -18,7 +18,12 @@ export const postEmailRequest = {
     reference,
     scheduled_for: scheduledFor,
     email_reply_to_id: uuid,
-    one_click_unsubscribe_url: { type: 'string', pattern: '^https.*', check: 'uri', validationMessage: 'is not a valid https url' },
+    one_click_unsubscribe_url: {
+      type: 'string',
+      pattern: '^https.*',
+      check: 'uri',
+      validationMessage: 'is not a valid https url',
+    },
     sanitise_content_for: { type: ['array', 'null'], items: { type: 'string' } },
   },
 } as const;

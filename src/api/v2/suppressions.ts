@@ -72,15 +72,18 @@ export function suppressionRoutes(app: FastifyInstance, ctx: V2Context) {
     return { suppressions: rows.map(present), links };
   });
 
-  app.delete<{ Params: { channel: string; recipient: string } }>('/v2/suppressions/:channel/:recipient', async (request) => {
-    const caller = callerOf(request);
-    const channel = channelOf(request.params.channel);
-    const removed = await clearSuppression(ctx.db, {
-      serviceId: caller.service.id,
-      channel,
-      recipient: normalised(channel, request.params.recipient),
-    });
-    if (!removed) throw notFound();
-    return { suppression: present(removed) };
-  });
+  app.delete<{ Params: { channel: string; recipient: string } }>(
+    '/v2/suppressions/:channel/:recipient',
+    async (request) => {
+      const caller = callerOf(request);
+      const channel = channelOf(request.params.channel);
+      const removed = await clearSuppression(ctx.db, {
+        serviceId: caller.service.id,
+        channel,
+        recipient: normalised(channel, request.params.recipient),
+      });
+      if (!removed) throw notFound();
+      return { suppression: present(removed) };
+    },
+  );
 }

@@ -18,7 +18,9 @@ import type { TemplateType } from '../../db/schema.ts';
 export function templateRoutes(app: FastifyInstance, ctx: V2Context) {
   const validateGet = ctx.compile<{ id: string; version?: number | null }>(getTemplateRequest);
   const validateList = ctx.compile<{ type?: TemplateType }>(getTemplatesRequest);
-  const validatePreview = ctx.compile<{ id: string; personalisation?: Record<string, unknown> }>(postTemplatePreviewRequest);
+  const validatePreview = ctx.compile<{ id: string; personalisation?: Record<string, unknown> }>(
+    postTemplatePreviewRequest,
+  );
 
   async function findTemplate(serviceId: string, id: string, version: number | null): Promise<TemplateRecord> {
     if (!version) {
@@ -81,7 +83,10 @@ export function templateRoutes(app: FastifyInstance, ctx: V2Context) {
   app.post('/v2/template/:id/preview', async (request) => {
     const caller = callerOf(request);
     const body = request.body === undefined || request.body === '' ? {} : parseJsonBody(request);
-    const { id, personalisation = {} } = validatePreview({ ...(body as object), id: (request.params as { id: string }).id });
+    const { id, personalisation = {} } = validatePreview({
+      ...(body as object),
+      id: (request.params as { id: string }).id,
+    });
     const template = await findTemplate(caller.service.id, ctx.uuid(id), null);
     const texts = template.type === 'email' ? [template.subject ?? '', template.content] : [template.content];
     const missing = missingPersonalisation(texts, personalisation);
@@ -91,7 +96,9 @@ export function templateRoutes(app: FastifyInstance, ctx: V2Context) {
       id: template.id,
       type: template.type,
       version: template.version,
-      body: isEmail ? renderEmailBody(template.content, personalisation) : renderSms(template.content, personalisation).body,
+      body: isEmail
+        ? renderEmailBody(template.content, personalisation)
+        : renderSms(template.content, personalisation).body,
       html: isEmail ? renderEmailHtml(template.content, personalisation) : null,
       subject: isEmail ? renderEmailSubject(template.subject ?? '', personalisation) : null,
       postage: null,

@@ -48,7 +48,7 @@ function describeErrors(errors: ErrorObject[], schema: object, data: unknown): s
   return messages;
 }
 
-function describe(error: ErrorObject, rootSchema: object, data: unknown): string {
+function describe(error: ErrorObject, _rootSchema: object, data: unknown): string {
   const path = error.instancePath.split('/').slice(1).map(unescapePointer);
   const field = path[0];
   const prefixed = (text: string) => (field === undefined ? text : `${field} ${text}`);
@@ -63,15 +63,21 @@ function describe(error: ErrorObject, rootSchema: object, data: unknown): string
       const extra = Object.keys((value ?? {}) as object).filter(
         (k) => !Object.hasOwn(propertiesOf(error.parentSchema), k),
       );
-      const names = (extra.length ? extra : [(error.params as { additionalProperty: string }).additionalProperty]).map(pyRepr);
-      return prefixed(`Additional properties are not allowed (${names.join(', ')} ${names.length > 1 ? 'were' : 'was'} unexpected)`);
+      const names = (extra.length ? extra : [(error.params as { additionalProperty: string }).additionalProperty]).map(
+        pyRepr,
+      );
+      return prefixed(
+        `Additional properties are not allowed (${names.join(', ')} ${names.length > 1 ? 'were' : 'was'} unexpected)`,
+      );
     }
     case 'type': {
       const types = ([] as string[]).concat((error.params as { type: string | string[] }).type);
       return prefixed(`${pyRepr(value)} is not of type ${types.map((t) => `'${t}'`).join(', ')}`);
     }
     case 'enum':
-      return prefixed(`${pyRepr(value)} is not one of ${pyRepr((error.params as { allowedValues: unknown[] }).allowedValues)}`);
+      return prefixed(
+        `${pyRepr(value)} is not one of ${pyRepr((error.params as { allowedValues: unknown[] }).allowedValues)}`,
+      );
     case 'maxLength':
     case 'maxItems':
       return prefixed(`${pyRepr(value)} is too long`);
@@ -89,7 +95,7 @@ function describe(error: ErrorObject, rootSchema: object, data: unknown): string
 }
 
 function propertiesOf(schema: unknown): Record<string, unknown> {
-  return ((schema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
+  return (schema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
 }
 
 function unescapePointer(s: string): string {

@@ -34,7 +34,10 @@ const BLOCKED_MESSAGE = /^DNS lookup .* is not allowed/;
 
 export function createOutboundHttp(opts: { timeoutMs: number; allowedHosts: readonly string[] }): OutboundHttp {
   const agentOptions = { keepAlive: true, maxSockets: 256 };
-  const filtered = { http: new RequestFilteringHttpAgent(agentOptions), https: new RequestFilteringHttpsAgent(agentOptions) };
+  const filtered = {
+    http: new RequestFilteringHttpAgent(agentOptions),
+    https: new RequestFilteringHttpsAgent(agentOptions),
+  };
   const trusted = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
 
   function post(target: string, headers: Record<string, string>, body: string): Promise<OutboundResult> {
@@ -46,7 +49,10 @@ export function createOutboundHttp(opts: { timeoutMs: number; allowedHosts: read
     }
     const allowed = isAllowedHost(url, opts.allowedHosts);
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowed)) {
-      return Promise.resolve({ kind: 'blocked', reason: `only https URLs are allowed (got ${url.protocol}//${url.host})` });
+      return Promise.resolve({
+        kind: 'blocked',
+        reason: `only https URLs are allowed (got ${url.protocol}//${url.host})`,
+      });
     }
     const secure = url.protocol === 'https:';
     const agent = allowed ? (secure ? trusted.https : trusted.http) : secure ? filtered.https : filtered.http;
@@ -86,7 +92,13 @@ export function createOutboundHttp(opts: { timeoutMs: number; allowedHosts: read
           const status = response.statusCode ?? 0;
           const location = typeof response.headers.location === 'string' ? response.headers.location : null;
           const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
-          finish({ kind: 'response', status, body: Buffer.concat(chunks).toString('utf8').slice(0, BODY_BYTES_KEPT), location, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+          finish({
+            kind: 'response',
+            status,
+            body: Buffer.concat(chunks).toString('utf8').slice(0, BODY_BYTES_KEPT),
+            location,
+            ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+          });
         };
         response.on('data', (chunk: Buffer) => {
           if (kept >= BODY_BYTES_KEPT) return;

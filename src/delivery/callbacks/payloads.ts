@@ -119,7 +119,10 @@ export function complaintPayload(
  * missing from the result when its subject is gone (retention deleted it): there is nothing left to report.
  * Subjects are matched on their service too, so a row can never carry another service's data.
  */
-export async function buildPayloads(db: Kysely<Database>, queued: readonly QueuedCallback[]): Promise<Map<string, CallbackPayload>> {
+export async function buildPayloads(
+  db: Kysely<Database>,
+  queued: readonly QueuedCallback[],
+): Promise<Map<string, CallbackPayload>> {
   const payloads = new Map<string, CallbackPayload>();
   const ofType = (type: CallbackType) => queued.filter((q) => q.callback_type === type);
   const key = (serviceId: string, id: string) => `${serviceId}:${id}`;

@@ -12,7 +12,13 @@
 import { sql, type RawBuilder } from 'kysely';
 
 /** The statuses a delivery-status callback reports (notify-api-v2.md §8): outcomes, never created/sending/pending. */
-export const CALLBACK_STATUSES = ['delivered', 'sent', 'permanent-failure', 'temporary-failure', 'technical-failure'] as const;
+export const CALLBACK_STATUSES = [
+  'delivered',
+  'sent',
+  'permanent-failure',
+  'temporary-failure',
+  'technical-failure',
+] as const;
 
 const CALLBACK_STATUS_LIST = sql.join(CALLBACK_STATUSES.map((s) => sql.lit(s)));
 

@@ -53,7 +53,17 @@ export const CALLBACK_QUEUE: QueueTable = {
   idType: 'uuid',
   due: sql`state = 'pending' AND next_attempt_at <= now()`,
   orderBy: ['next_attempt_at'],
-  returning: ['id', 'service_id', 'callback_type', 'subject_id', 'status', 'provider_response', 'status_at', 'created_at', 'attempts'],
+  returning: [
+    'id',
+    'service_id',
+    'callback_type',
+    'subject_id',
+    'status',
+    'provider_response',
+    'status_at',
+    'created_at',
+    'attempts',
+  ],
   noteColumn: 'last_response',
   touchColumn: 'updated_at',
 };
@@ -128,10 +138,18 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
 
   // ---- writing outcomes back --------------------------------------------------------------------------------
 
-  const outcomes = createOutcomeWriter<{ final: Final } | { retry: Retry }>('write callback outcomes', async (batch) => {
-    await writeFinals(batch.flatMap((o) => ('final' in o ? [o.final] : [])));
-    await release(db, CALLBACK_QUEUE, batch.flatMap((o) => ('retry' in o ? [o.retry] : [])));
-  }, log);
+  const outcomes = createOutcomeWriter<{ final: Final } | { retry: Retry }>(
+    'write callback outcomes',
+    async (batch) => {
+      await writeFinals(batch.flatMap((o) => ('final' in o ? [o.final] : [])));
+      await release(
+        db,
+        CALLBACK_QUEUE,
+        batch.flatMap((o) => ('retry' in o ? [o.retry] : [])),
+      );
+    },
+    log,
+  );
   const callbackCount = childOf((kind, result) => callbacksTotal.labels(kind, result));
   /** Records a row's outcome and counts it for /metrics (`disabled`: the receiver answered 410 Gone). */
   const record = (row: ClaimedCallback, outcome: { final: Final } | { retry: Retry }, disabled = false): void => {
@@ -162,7 +180,15 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
     const stored = await db
       .selectFrom('service_callbacks as c')
       .innerJoin('services as s', 's.id', 'c.service_id')
-      .select(['c.service_id', 'c.callback_type', 'c.url', 'c.bearer_token_sealed', 'c.disabled_at', 'c.disabled_reason', 's.webhook_secret_sealed'])
+      .select([
+        'c.service_id',
+        'c.callback_type',
+        'c.url',
+        'c.bearer_token_sealed',
+        'c.disabled_at',
+        'c.disabled_reason',
+        's.webhook_secret_sealed',
+      ])
       .where('c.service_id', 'in', serviceIds)
       .execute();
     const settings = new Map<string, CallbackSetting | { unusable: string }>();
@@ -180,7 +206,10 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
       } catch (err) {
         // Sealed under another ENVOI_SECRET_KEY: retried, so that an operator who fixes the key loses nothing.
         if (!(err instanceof SecretBoxError)) throw err;
-        log?.error({ err, serviceId: s.service_id, type: s.callback_type }, 'cannot open a callback token or webhook secret');
+        log?.error(
+          { err, serviceId: s.service_id, type: s.callback_type },
+          'cannot open a callback token or webhook secret',
+        );
         setting = { unusable: `cannot open the callback's token or signing secret: ${(err as Error).message}` };
       }
       settings.set(`${s.service_id}:${s.callback_type}`, setting);
@@ -268,8 +297,13 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
   }
 
   /** `retryAfterMs`: the receiver asked to wait at least that long (429 or 503 with Retry-After). */
-  function failedAttempt(row: ClaimedCallback, response: string, retryAfterMs?: number): { final: Final } | { retry: Retry } {
-    if (row.attempts >= maxAttempts) return finalFor(row, 'failed', `gave up after ${row.attempts} attempts: ${response}`);
+  function failedAttempt(
+    row: ClaimedCallback,
+    response: string,
+    retryAfterMs?: number,
+  ): { final: Final } | { retry: Retry } {
+    if (row.attempts >= maxAttempts)
+      return finalFor(row, 'failed', `gave up after ${row.attempts} attempts: ${response}`);
     const delayMs = Math.max(retryDelayMs(row.attempts), Math.min(retryAfterMs ?? 0, LONGEST_RETRY_AFTER_MS));
     return { retry: { id: row.id, attempts: row.attempts, delayMs, note: short(response) } };
   }
@@ -279,7 +313,12 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
     if ('drop' in prepared.send) return record(row, finalFor(row, 'dropped', prepared.send.drop));
     if ('fail' in prepared.send) return record(row, failedAttempt(row, prepared.send.fail));
     const { setting, body } = prepared.send;
-    const headers = callbackHeaders({ id: row.id, body, bearerToken: setting.bearerToken, webhookSecret: setting.webhookSecret });
+    const headers = callbackHeaders({
+      id: row.id,
+      body,
+      bearerToken: setting.bearerToken,
+      webhookSecret: setting.webhookSecret,
+    });
     const result = await outbound.post(setting.url, headers, body);
     const outcome = judge(result);
     if (outcome === 'gone') {
@@ -288,8 +327,14 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
     }
     if (outcome === 'delivered') return record(row, finalFor(row, 'delivered', describe(result)));
     if (outcome === 'retry') {
-      log?.warn({ callbackId: row.id, serviceId: row.service_id, attempts: row.attempts, response: describe(result) }, 'callback attempt failed');
-      return record(row, failedAttempt(row, describe(result), result.kind === 'response' ? result.retryAfterMs : undefined));
+      log?.warn(
+        { callbackId: row.id, serviceId: row.service_id, attempts: row.attempts, response: describe(result) },
+        'callback attempt failed',
+      );
+      return record(
+        row,
+        failedAttempt(row, describe(result), result.kind === 'response' ? result.retryAfterMs : undefined),
+      );
     }
     log?.warn({ callbackId: row.id, serviceId: row.service_id, response: describe(result) }, 'callback refused');
     record(row, finalFor(row, 'failed', describe(result)));
@@ -302,29 +347,41 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
    */
   async function disableCallback(row: ClaimedCallback, url: string): Promise<void> {
     const reason = `${url} answered 410 Gone`;
-    await withRetries('disable a callback', async () => {
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('service_callbacks')
-          .set({ disabled_at: new Date(), disabled_reason: reason, updated_at: new Date() })
-          .where('service_id', '=', row.service_id)
-          .where('callback_type', '=', row.callback_type)
-          .where('url', '=', url)
-          .where('disabled_at', 'is', null)
-          .execute();
-        await trx
-          .updateTable('callback_deliveries')
-          .set({ state: 'dropped', last_response: short(`callback disabled: ${reason}`), claimed_until: null, updated_at: new Date() })
-          .where('service_id', '=', row.service_id)
-          .where('callback_type', '=', row.callback_type)
-          .where('state', '=', 'pending')
-          .where('id', '<>', row.id)
-          .execute();
-      });
-    }, log);
+    await withRetries(
+      'disable a callback',
+      async () => {
+        await db.transaction().execute(async (trx) => {
+          await trx
+            .updateTable('service_callbacks')
+            .set({ disabled_at: new Date(), disabled_reason: reason, updated_at: new Date() })
+            .where('service_id', '=', row.service_id)
+            .where('callback_type', '=', row.callback_type)
+            .where('url', '=', url)
+            .where('disabled_at', 'is', null)
+            .execute();
+          await trx
+            .updateTable('callback_deliveries')
+            .set({
+              state: 'dropped',
+              last_response: short(`callback disabled: ${reason}`),
+              claimed_until: null,
+              updated_at: new Date(),
+            })
+            .where('service_id', '=', row.service_id)
+            .where('callback_type', '=', row.callback_type)
+            .where('state', '=', 'pending')
+            .where('id', '<>', row.id)
+            .execute();
+        });
+      },
+      log,
+    );
     const lane = lanes.get(row.service_id);
     if (lane) lane.waiting = lane.waiting.filter((w) => w.row.callback_type !== row.callback_type);
-    log?.warn({ serviceId: row.service_id, type: row.callback_type, url }, 'callback disabled: the receiver answered 410 Gone');
+    log?.warn(
+      { serviceId: row.service_id, type: row.callback_type, url },
+      'callback disabled: the receiver answered 410 Gone',
+    );
   }
 
   // ---- the loop ---------------------------------------------------------------------------------------------
@@ -387,7 +444,8 @@ export function startCallbackSender(opts: CallbackSenderOptions): CallbackSender
         touched.add(p.row.service_id);
       }
       for (const serviceId of touched) pump(serviceId, laneOf(serviceId));
-      if (untried.length > 0) await withRetries('give back callbacks', () => giveBack(db, CALLBACK_QUEUE, untried), log);
+      if (untried.length > 0)
+        await withRetries('give back callbacks', () => giveBack(db, CALLBACK_QUEUE, untried), log);
       if (rows.length < limit && running) await sleeper.sleep(pollMs);
     }
   }
@@ -450,7 +508,10 @@ function judge(result: OutboundResult): Judgement {
 function describe(result: OutboundResult): string {
   if (result.kind === 'blocked') return `blocked: ${result.reason}`;
   if (result.kind === 'error') return `no answer: ${result.reason}`;
-  const redirect = result.status >= 300 && result.status < 400 ? ` redirect not followed${result.location ? ` (to ${result.location})` : ''}` : '';
+  const redirect =
+    result.status >= 300 && result.status < 400
+      ? ` redirect not followed${result.location ? ` (to ${result.location})` : ''}`
+      : '';
   const body = result.body.replace(/\s+/g, ' ').trim();
   return `${result.status}${redirect}${body ? ` ${body}` : ''}`;
 }

@@ -67,9 +67,18 @@ const BAD_DESTINATION = new Set(['CANNOT_PARSE', 'COUNTRY_CODE_MISMATCH', 'DESTI
 
 /** Conflict reasons that refuse this destination for good. */
 const REFUSED_DESTINATION = new Map([
-  ['DESTINATION_PHONE_NUMBER_OPTED_OUT', 'the recipient has opted out of text messages from this sender (replied STOP)'],
-  ['DESTINATION_PHONE_NUMBER_BLOCKED_BY_PROTECT_NUMBER_OVERRIDE', 'the destination number is blocked by a protect configuration'],
-  ['DESTINATION_COUNTRY_BLOCKED_BY_PROTECT_CONFIGURATION', 'the destination country is blocked by a protect configuration'],
+  [
+    'DESTINATION_PHONE_NUMBER_OPTED_OUT',
+    'the recipient has opted out of text messages from this sender (replied STOP)',
+  ],
+  [
+    'DESTINATION_PHONE_NUMBER_BLOCKED_BY_PROTECT_NUMBER_OVERRIDE',
+    'the destination number is blocked by a protect configuration',
+  ],
+  [
+    'DESTINATION_COUNTRY_BLOCKED_BY_PROTECT_CONFIGURATION',
+    'the destination country is blocked by a protect configuration',
+  ],
 ]);
 
 /**

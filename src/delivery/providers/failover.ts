@@ -121,7 +121,10 @@ export function providerChoice(provider: { readonly name: string }): { names: st
   return choices.get(provider) ?? { names: [provider.name], inUse: () => provider.name };
 }
 
-export function createFailoverProvider<M>(providers: Array<ChannelProvider<M>>, opts: FailoverOptions): ChannelProvider<M> {
+export function createFailoverProvider<M>(
+  providers: Array<ChannelProvider<M>>,
+  opts: FailoverOptions,
+): ChannelProvider<M> {
   if (providers.length === 0) throw new Error('failover needs at least one provider');
   const now = opts.now ?? Date.now;
   const breakers = providers.map((p) => new Breaker(p.name, { ...opts, now }));

@@ -23,8 +23,16 @@ export interface Providers {
 
 /** `logger` hears when failover moves traffic away from a provider and back. */
 export function createProviders(config: Config, db: Db, logger?: Logger): Providers {
-  const email = chain<EmailMessage>(config.emailProviders.map((name) => createEmailProvider(name, config, db)), config, logger);
-  const sms = chain<SmsMessage>(config.smsProviders.map((name) => createSmsProvider(name, config, db)), config, logger);
+  const email = chain<EmailMessage>(
+    config.emailProviders.map((name) => createEmailProvider(name, config, db)),
+    config,
+    logger,
+  );
+  const sms = chain<SmsMessage>(
+    config.smsProviders.map((name) => createSmsProvider(name, config, db)),
+    config,
+    logger,
+  );
   return {
     email,
     sms,
@@ -34,7 +42,11 @@ export function createProviders(config: Config, db: Db, logger?: Logger): Provid
   };
 }
 
-function chain<M>(providers: Array<ChannelProvider<M>>, config: Config, logger: Logger | undefined): ChannelProvider<M> {
+function chain<M>(
+  providers: Array<ChannelProvider<M>>,
+  config: Config,
+  logger: Logger | undefined,
+): ChannelProvider<M> {
   if (providers.length === 0) throw new Error('each channel needs at least one provider');
   if (providers.length === 1) return providers[0]!;
   return createFailoverProvider(providers, { ...config.failover, ...(logger ? { logger } : {}) });

@@ -24,7 +24,10 @@ export interface SesProviderOptions {
 
 export function createSesEmailProvider(opts: SesProviderOptions): EmailProvider {
   // The SDK is loaded only once SES is chosen: it adds about 20 MB to every process that imports it.
-  const sdk = import('@aws-sdk/client-sesv2').then((m) => ({ client: new m.SESv2Client(awsClientOptions(opts.aws)), SendEmailCommand: m.SendEmailCommand }));
+  const sdk = import('@aws-sdk/client-sesv2').then((m) => ({
+    client: new m.SESv2Client(awsClientOptions(opts.aws)),
+    SendEmailCommand: m.SendEmailCommand,
+  }));
   sdk.catch(() => {}); // a failed load is the first send's error
   const composer = createComposer();
 

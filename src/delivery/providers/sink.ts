@@ -51,11 +51,16 @@ class OutboxWriter {
       const byNotification = new Map(ids.map((r) => [r.notification_id, r.id]));
       for (const b of batch) {
         const id = byNotification.get(b.row.notification_id);
-        b.settle({ outcome: 'delivered', reference: id === undefined ? null : String(id), response: 'stored in outbox' });
+        b.settle({
+          outcome: 'delivered',
+          reference: id === undefined ? null : String(id),
+          response: 'stored in outbox',
+        });
       }
     } catch (err) {
       // The database is the sink's "relay": if it cannot take the message now, it may later.
-      for (const b of batch) b.settle({ outcome: 'retry', response: `outbox insert failed: ${(err as Error).message}` });
+      for (const b of batch)
+        b.settle({ outcome: 'retry', response: `outbox insert failed: ${(err as Error).message}` });
     }
   }
 }

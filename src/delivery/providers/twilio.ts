@@ -104,12 +104,18 @@ function interpret(res: Response, text: string): ProviderResult {
   }
   const error = (body ?? {}) as TwilioError;
   const code = typeof error.code === 'number' ? error.code : null;
-  const response = [`${res.status}`, code === null ? null : `Twilio error ${code}`, error.message ?? (text.slice(0, 200) || null)]
+  const response = [
+    `${res.status}`,
+    code === null ? null : `Twilio error ${code}`,
+    error.message ?? (text.slice(0, 200) || null),
+  ]
     .filter((part) => part !== null)
     .join(': ');
   if (res.status === 429) {
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-    return retryAfterMs === undefined ? { outcome: 'throttled', response } : { outcome: 'throttled', response, retryAfterMs };
+    return retryAfterMs === undefined
+      ? { outcome: 'throttled', response }
+      : { outcome: 'throttled', response, retryAfterMs };
   }
   if (res.status >= 400 && res.status < 500 && code !== null) {
     const refused = REFUSED_RECIPIENT.get(code);

@@ -71,11 +71,15 @@ const LONGEST_RETRY_GAP_MS = 8_000;
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
 function targetKey(target: ReceiptTarget): string {
-  return 'notificationId' in target ? `id:${target.notificationId.toLowerCase()}` : `ref:${target.provider}:${target.reference}`;
+  return 'notificationId' in target
+    ? `id:${target.notificationId.toLowerCase()}`
+    : `ref:${target.provider}:${target.reference}`;
 }
 
 function describeTarget(target: ReceiptTarget): string {
-  return 'notificationId' in target ? `notification ${target.notificationId}` : `${target.provider} message ${target.reference}`;
+  return 'notificationId' in target
+    ? `notification ${target.notificationId}`
+    : `${target.provider} message ${target.reference}`;
 }
 
 /** Why a receipt cannot be applied at all, or null. */
@@ -122,9 +126,18 @@ function receiptStatement(rows: Row[]) {
       SELECT * FROM unnest(
         ${rows.map((_, i) => i)}::int4[],
         ${rows.map((r) => r.receipt.kind)}::text[],
-        ${rows.map((r) => { const t = target(r.receipt); return 'provider' in t ? t.provider : null; })}::text[],
-        ${rows.map((r) => { const t = target(r.receipt); return 'reference' in t ? t.reference : null; })}::text[],
-        ${rows.map((r) => { const t = target(r.receipt); return 'notificationId' in t ? t.notificationId : null; })}::uuid[],
+        ${rows.map((r) => {
+          const t = target(r.receipt);
+          return 'provider' in t ? t.provider : null;
+        })}::text[],
+        ${rows.map((r) => {
+          const t = target(r.receipt);
+          return 'reference' in t ? t.reference : null;
+        })}::text[],
+        ${rows.map((r) => {
+          const t = target(r.receipt);
+          return 'notificationId' in t ? t.notificationId : null;
+        })}::uuid[],
         ${rows.map((r) => status(r.receipt)?.status ?? null)}::text[],
         ${rows.map((r) => status(r.receipt)?.response ?? null)}::text[],
         ${rows.map((r) => r.receipt.at.toISOString())}::timestamptz[],
@@ -240,10 +253,13 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
   function schedule(): void {
     if (timer || closed || waiting.length === 0) return;
     const next = waiting.reduce((soonest, w) => Math.min(soonest, w.retryAt), Infinity);
-    timer = setTimeout(() => {
-      timer = null;
-      pump();
-    }, Math.max(0, next - Date.now()));
+    timer = setTimeout(
+      () => {
+        timer = null;
+        pump();
+      },
+      Math.max(0, next - Date.now()),
+    );
     timer.unref();
   }
 
@@ -251,7 +267,10 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
     const firstSeen = previous?.firstSeen ?? now;
     const tries = (previous?.tries ?? 0) + 1;
     if (now - firstSeen >= retryForMs || closed) {
-      log.info({ target: describeTarget(receipt.target), kind: receipt.kind }, 'receipt for an unknown notification dropped');
+      log.info(
+        { target: describeTarget(receipt.target), kind: receipt.kind },
+        'receipt for an unknown notification dropped',
+      );
       counted.ignored.inc();
       return;
     }
@@ -262,7 +281,10 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
       const excess = waiting.length - maxWaiting;
       waiting.splice(0, excess);
       counted.ignored.inc(excess);
-      log.warn({ dropped: excess, kept: maxWaiting }, 'too many receipts waiting for their notification: the oldest were dropped');
+      log.warn(
+        { dropped: excess, kept: maxWaiting },
+        'too many receipts waiting for their notification: the oldest were dropped',
+      );
     }
   }
 
@@ -366,7 +388,8 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
           pump();
         });
       }
-      if (waiting.length > 0) log.info({ dropped: waiting.length }, 'receipts still waiting for their notification were dropped at shutdown');
+      if (waiting.length > 0)
+        log.info({ dropped: waiting.length }, 'receipts still waiting for their notification were dropped at shutdown');
       counted.ignored.inc(waiting.length);
       waiting = [];
     },

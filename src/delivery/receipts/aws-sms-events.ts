@@ -92,7 +92,9 @@ export function awsSmsInboundText(payload: unknown, snsTime: Date): InboundText 
   const to = text(message?.destinationNumber);
   const content = message?.messageBody;
   if (!message || !from || !to || typeof content !== 'string') {
-    throw new ReceiptFormatError('not a two-way SMS message: originationNumber, destinationNumber and messageBody are required');
+    throw new ReceiptFormatError(
+      'not a two-way SMS message: originationNumber, destinationNumber and messageBody are required',
+    );
   }
   return { from, to, content, receivedAt: snsTime, reference: text(message.inboundMessageId) ?? null };
 }

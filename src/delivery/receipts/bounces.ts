@@ -69,7 +69,10 @@ export async function startBounceListener(opts: BounceListenerOptions): Promise<
           // A message mailparser cannot read will not read better next time: take it (250) rather than have the
           // sender retry it for days.
           const receipts = await receiptsFromMessage(raw, ids, logger).catch((err: Error) => {
-            logger.warn({ err: err.message, notificationIds: ids }, 'an unreadable message to a bounce address was dropped');
+            logger.warn(
+              { err: err.message, notificationIds: ids },
+              'an unreadable message to a bounce address was dropped',
+            );
             return [];
           });
           if (receipts.length > 0) await sink.submit(receipts);
@@ -122,7 +125,12 @@ function readMessage(stream: SMTPServerDataStream, limit: number): Promise<Buffe
 /** What one received message means for the notifications it was addressed to (none for an auto-reply). */
 export async function receiptsFromMessage(raw: Buffer, notificationIds: string[], logger?: Logger): Promise<Receipt[]> {
   if (notificationIds.length === 0) return [];
-  const parsed = await simpleParser(raw, { keepDeliveryStatus: true, skipHtmlToText: true, skipTextToHtml: true, skipTextLinks: true });
+  const parsed = await simpleParser(raw, {
+    keepDeliveryStatus: true,
+    skipHtmlToText: true,
+    skipTextToHtml: true,
+    skipTextLinks: true,
+  });
   const part = (type: string) => parsed.attachments.find((a: Attachment) => a.contentType.toLowerCase() === type);
 
   const dsn = part('message/delivery-status') ?? part('message/global-delivery-status');
@@ -143,11 +151,19 @@ export async function receiptsFromMessage(raw: Buffer, notificationIds: string[]
     // When the report was written: the same on a retransmission, so the applier counts the complaint once.
     const at = pastDate(parsed.date) ?? new Date();
     return notificationIds.map(
-      (notificationId): ComplaintReceipt => ({ kind: 'complaint', target: { notificationId }, complaintType: type, at }),
+      (notificationId): ComplaintReceipt => ({
+        kind: 'complaint',
+        target: { notificationId },
+        complaintType: type,
+        at,
+      }),
     );
   }
 
-  logger?.info({ notificationIds, subject: parsed.subject?.slice(0, 200) }, 'mail to a bounce address that is not a delivery report was dropped');
+  logger?.info(
+    { notificationIds, subject: parsed.subject?.slice(0, 200) },
+    'mail to a bounce address that is not a delivery report was dropped',
+  );
   return [];
 }
 
@@ -166,7 +182,10 @@ export function bounceOutcome(deliveryStatus: string): BounceOutcome | null {
     if ((fields.get('action') ?? '').toLowerCase().split(/[\s(]/, 1)[0] !== 'failed') continue;
     const diagnostic = (fields.get('diagnostic-code') ?? '').replace(/^[^;]*;\s*/, '').trim();
     // Status is required, but some servers leave it out and give only `smtp; 550 5.1.1 …`.
-    const status = ENHANCED_STATUS.exec(fields.get('status') ?? '')?.[0] ?? ENHANCED_STATUS.exec(diagnostic.replace(/^\d{3}[ -]/, ''))?.[0] ?? null;
+    const status =
+      ENHANCED_STATUS.exec(fields.get('status') ?? '')?.[0] ??
+      ENHANCED_STATUS.exec(diagnostic.replace(/^\d{3}[ -]/, ''))?.[0] ??
+      null;
     const replyCode = /^[245]\d\d\b/.exec(diagnostic)?.[0] ?? null;
     const statusClass = status?.[0] ?? replyCode?.[0] ?? '5';
     const at = pastDate(dateOf(fields.get('last-attempt-date'))) ?? new Date();
@@ -175,7 +194,12 @@ export function bounceOutcome(deliveryStatus: string): BounceOutcome | null {
       soft ??= { status: 'temporary-failure', response, at };
       continue;
     }
-    return { status: 'permanent-failure', response, at, ...(status !== null && aboutTheAddress(status) ? { suppress: 'hard-bounce' } : {}) };
+    return {
+      status: 'permanent-failure',
+      response,
+      at,
+      ...(status !== null && aboutTheAddress(status) ? { suppress: 'hard-bounce' } : {}),
+    };
   }
   return soft;
 }

@@ -56,7 +56,10 @@ export async function storeInboundTexts(db: Db, texts: InboundText[], log?: Logg
     SELECT count(*)::int AS kept FROM stored`.execute(db);
   const kept = rows[0]?.kept ?? 0;
   if (kept < texts.length) {
-    log?.warn({ received: texts.length, kept, numbers: [...new Set(to)] }, 'inbound text messages already stored, or to a number no service owns, were dropped');
+    log?.warn(
+      { received: texts.length, kept, numbers: [...new Set(to)] },
+      'inbound text messages already stored, or to a number no service owns, were dropped',
+    );
   }
   return kept;
 }

@@ -68,7 +68,10 @@ function bounceReceipt(target: Receipt['target'], bounce: Fields, at: Date): Sta
     kind: 'status',
     target,
     status: 'temporary-failure',
-    response: type === 'Transient' ? (TRANSIENT_WORDS[subType] ?? `Soft bounce (${subType})`) : 'Bounce of an undetermined kind',
+    response:
+      type === 'Transient'
+        ? (TRANSIENT_WORDS[subType] ?? `Soft bounce (${subType})`)
+        : 'Bounce of an undetermined kind',
     at,
     bounce: true,
   };
@@ -83,7 +86,8 @@ export function sesEventReceipts(payload: unknown, snsTime: Date): Receipt[] {
   const mail = object(event?.mail);
   const messageId = text(mail?.messageId);
   const type = text(event?.eventType) ?? text(event?.notificationType);
-  if (!event || !type || !messageId) throw new ReceiptFormatError('not an SES event: eventType and mail.messageId are required');
+  if (!event || !type || !messageId)
+    throw new ReceiptFormatError('not an SES event: eventType and mail.messageId are required');
   const target = { provider: 'ses', reference: messageId };
 
   switch (type) {
@@ -109,10 +113,21 @@ export function sesEventReceipts(payload: unknown, snsTime: Date): Receipt[] {
       if (!complaint) throw new ReceiptFormatError('an SES Complaint event needs a complaint object');
       const at = eventTime(complaint.timestamp, snsTime);
       const receipts: Receipt[] = [
-        { kind: 'complaint', target, complaintType: text(complaint.complaintFeedbackType) ?? text(complaint.complaintSubType), at },
+        {
+          kind: 'complaint',
+          target,
+          complaintType: text(complaint.complaintFeedbackType) ?? text(complaint.complaintSubType),
+          at,
+        },
       ];
       if (complaint.complaintSubType === 'OnAccountSuppressionList') {
-        receipts.push({ kind: 'status', target, status: 'permanent-failure', response: PERMANENT_WORDS.OnAccountSuppressionList!, at });
+        receipts.push({
+          kind: 'status',
+          target,
+          status: 'permanent-failure',
+          response: PERMANENT_WORDS.OnAccountSuppressionList!,
+          at,
+        });
       }
       return receipts;
     }

@@ -115,7 +115,8 @@ function parseMessage(body: unknown): { message: SnsMessage; signature: Buffer; 
   }
   const algorithm = ALGORITHMS[String(fields.SignatureVersion)];
   if (!algorithm) throw new SnsError('malformed', 'SignatureVersion must be 1 or 2');
-  if (typeof fields.Signature !== 'string' || fields.Signature === '') throw new SnsError('malformed', 'Signature is missing');
+  if (typeof fields.Signature !== 'string' || fields.Signature === '')
+    throw new SnsError('malformed', 'Signature is missing');
   const certUrl = snsUrl(fields.SigningCertURL, 'SigningCertURL');
   return { message, signature: Buffer.from(fields.Signature, 'base64'), algorithm, certUrl };
 }
@@ -135,7 +136,12 @@ export function createSnsVerifier(opts: SnsVerifierOptions = {}): SnsVerifier {
     return new Promise((resolve, reject) => {
       const request = https.get(
         url,
-        { agent: false, timeout: timeoutMs, ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.lookup ? { lookup: opts.lookup } : {}) },
+        {
+          agent: false,
+          timeout: timeoutMs,
+          ...(opts.ca ? { ca: opts.ca } : {}),
+          ...(opts.lookup ? { lookup: opts.lookup } : {}),
+        },
         (response) => {
           if (response.statusCode !== 200) {
             response.resume();
@@ -160,7 +166,8 @@ export function createSnsVerifier(opts: SnsVerifierOptions = {}): SnsVerifier {
       request.on('timeout', () => request.destroy(new SnsError('unavailable', `${url.host} did not answer in time`)));
       request.on('error', (err) => {
         if (err instanceof SnsError) reject(err);
-        else if (isTlsRefusal(err)) reject(new SnsError('forbidden', `${url.host} is not a trusted SNS host: ${err.message}`));
+        else if (isTlsRefusal(err))
+          reject(new SnsError('forbidden', `${url.host} is not a trusted SNS host: ${err.message}`));
         else reject(new SnsError('unavailable', `${url.host} could not be reached: ${err.message}`));
       });
     });
@@ -197,7 +204,8 @@ export function createSnsVerifier(opts: SnsVerifierOptions = {}): SnsVerifier {
   return {
     async verify(body) {
       const { message, signature, algorithm, certUrl } = parseMessage(body);
-      if (topics && !topics.has(message.TopicArn)) throw new SnsError('forbidden', `topic ${message.TopicArn} is not expected here`);
+      if (topics && !topics.has(message.TopicArn))
+        throw new SnsError('forbidden', `topic ${message.TopicArn} is not expected here`);
       const key = await signingKey(certUrl);
       const valid = verifySignature(algorithm, Buffer.from(canonicalSnsString(message), 'utf8'), key, signature);
       if (!valid) throw new SnsError('forbidden', 'the SNS signature does not match the message');

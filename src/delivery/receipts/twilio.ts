@@ -66,8 +66,15 @@ function urlSpellings(url: string): string[] {
  */
 const ERROR_CODES: Record<string, { status: StatusReceipt['status']; description: string; suppress?: 'opted-out' }> = {
   '21211': { status: 'permanent-failure', description: "Invalid 'To' phone number" },
-  '21408': { status: 'technical-failure', description: 'Permission to send an SMS has not been enabled for the region' },
-  '21610': { status: 'permanent-failure', description: 'The recipient replied STOP: unsubscribed from this sender', suppress: 'opted-out' },
+  '21408': {
+    status: 'technical-failure',
+    description: 'Permission to send an SMS has not been enabled for the region',
+  },
+  '21610': {
+    status: 'permanent-failure',
+    description: 'The recipient replied STOP: unsubscribed from this sender',
+    suppress: 'opted-out',
+  },
   '21612': { status: 'permanent-failure', description: "The 'To' phone number is not reachable from this sender" },
   '21614': { status: 'permanent-failure', description: "The 'To' number is not a valid mobile number" },
   '30001': { status: 'temporary-failure', description: 'Queue overflow' },
@@ -85,7 +92,10 @@ const ERROR_CODES: Record<string, { status: StatusReceipt['status']; description
   '30022': { status: 'temporary-failure', description: 'US A2P 10DLC rate limits exceeded' },
   '30032': { status: 'technical-failure', description: 'Toll-free number has not been verified' },
   '30034': { status: 'technical-failure', description: 'Message from an unregistered number (US A2P 10DLC)' },
-  '30450': { status: 'temporary-failure', description: 'Message delivery blocked for a while (SMS pumping protection)' },
+  '30450': {
+    status: 'temporary-failure',
+    description: 'Message delivery blocked for a while (SMS pumping protection)',
+  },
 };
 
 /** Statuses Twilio reports on the way to an outcome: they change nothing here. */
@@ -111,7 +121,8 @@ export function twilioStatusReceipt(cb: TwilioStatusCallback, at: Date): StatusR
   if (UNDERWAY.has(status)) return null;
   const target = { provider: 'twilio', reference: cb.messageSid };
   if (status === 'sent') return { kind: 'status', target, status: 'pending', response: 'sent', at };
-  if (status === 'delivered' || status === 'read') return { kind: 'status', target, status: 'delivered', response: status, at };
+  if (status === 'delivered' || status === 'read')
+    return { kind: 'status', target, status: 'delivered', response: status, at };
   if (status === 'undelivered' || status === 'failed' || status === 'canceled') {
     const known = cb.errorCode ? ERROR_CODES[cb.errorCode] : undefined;
     const words = known?.description ?? cb.errorMessage ?? null;
