@@ -25,10 +25,10 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { sql } from 'kysely';
-import { loadConfig } from '../src/config.ts';
-import { openDatabase, type DbHandle } from '../src/db/connection.ts';
+import { loadConfig } from '../src/platform/config.ts';
+import { openDatabase, type DbHandle } from '../src/platform/database/connection.ts';
 import { createApp, createServices } from '../src/app.ts';
-import { parseApiKeyString, signToken } from '../src/api/v2/jwt.ts';
+import { parseApiKeyString, signToken } from '../src/notify/api/v2/jwt.ts';
 
 const BUDGET = { seconds100k: 5, peakRssMb: 300 } as const;
 const SECRET_KEY = 'bench-secret-key-that-is-long-enough-0123456789';

@@ -25,20 +25,20 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import nodemailer from 'nodemailer';
 import { sql } from 'kysely';
-import { loadConfig } from '../src/config.ts';
-import { createReceiptApplier } from '../src/delivery/receipts/applier.ts';
-import { sesEventReceipts } from '../src/delivery/receipts/ses-events.ts';
+import { loadConfig } from '../src/platform/config.ts';
+import { createReceiptApplier } from '../src/notify/delivery/receipts/applier.ts';
+import { sesEventReceipts } from '../src/notify/delivery/receipts/ses-events.ts';
 import { startSnsPeer } from '../test/fixtures/sns/sns-peer.ts';
-import type { DbHandle } from '../src/db/connection.ts';
-import { startWorker } from '../src/delivery/worker.ts';
-import { signToken } from '../src/api/v2/jwt.ts';
+import type { DbHandle } from '../src/platform/database/connection.ts';
+import { startWorker } from '../src/notify/delivery/worker.ts';
+import { signToken } from '../src/notify/api/v2/jwt.ts';
 import {
   emailPlainText,
   renderEmailBody,
   renderEmailDocument,
   renderEmailHtml,
   renderEmailSubject,
-} from '../src/templates/index.ts';
+} from '../src/notify/template-language/index.ts';
 import { cpuSeconds, sleep, waitForQuiet } from './machine.ts';
 import {
   BENCH_CONTENT,

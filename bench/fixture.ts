@@ -1,9 +1,9 @@
 /** What every benchmark sets up: a scratch database on the local PostgreSQL server and one unlimited service. */
-import { openDatabase, type DbHandle } from '../src/db/connection.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { applyBootstrap, checkBootstrapFile } from '../src/domain/bootstrap.ts';
-import { SecretBox } from '../src/domain/secret-box.ts';
-import { parseApiKeyString } from '../src/api/v2/jwt.ts';
+import { openDatabase, type DbHandle } from '../src/platform/database/connection.ts';
+import { migrate } from '../src/platform/database/migrate.ts';
+import { applyBootstrap, checkBootstrapFile } from '../src/commands/bootstrap.ts';
+import { SecretBox } from '../src/platform/secret-box.ts';
+import { parseApiKeyString } from '../src/notify/api/v2/jwt.ts';
 import { ADMIN_URL, dropDatabase, onAdmin } from './machine.ts';
 
 export interface BenchDatabase {

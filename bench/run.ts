@@ -28,8 +28,8 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
-import type { DbHandle } from '../src/db/connection.ts';
-import { signToken } from '../src/api/v2/jwt.ts';
+import type { DbHandle } from '../src/platform/database/connection.ts';
+import { signToken } from '../src/notify/api/v2/jwt.ts';
 import { startServer, startServerChild, type ServerHandle, type ServerKind, type ServerOptions } from './server.ts';
 
 // ---------------------------------------------------------------------------------------------------------------

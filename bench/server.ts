@@ -14,10 +14,10 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
-import { loadConfig } from '../src/config.ts';
-import { openDatabase } from '../src/db/connection.ts';
+import { loadConfig } from '../src/platform/config.ts';
+import { openDatabase } from '../src/platform/database/connection.ts';
 import { createApp, createServices } from '../src/app.ts';
-import { startWorker } from '../src/delivery/worker.ts';
+import { startWorker } from '../src/notify/delivery/worker.ts';
 import { localSnsVerifier } from '../test/fixtures/sns/sns-peer.ts';
 
 export type ServerKind = 'envoi' | 'bare' | 'envoi+worker' | 'worker';

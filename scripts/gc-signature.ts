@@ -5,7 +5,7 @@
  * it for two drawings) in Debian's Chromium, coloured with the design system's tokens, at twice its display size for sharp high-density
  * screens, on white: a transparent image would lose its black wordmark in a dark-mode mail client.
  *
- *   npm run gc-signature        # writes src/templates/assets/gc-signature-{en,fr}.png
+ *   npm run gc-signature        # writes src/notify/template-language/assets/gc-signature-{en,fr}.png
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,12 +13,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBrowser } from '../test/support/browser.ts';
-import { GC_SIGNATURE_DISPLAY } from '../src/domain/email-branding.ts';
+import { GC_SIGNATURE_DISPLAY } from '../src/notify/settings/email-branding.ts';
 
 const require = createRequire(import.meta.url);
 const PACKAGE = '@cdssnc/gcds-components@0.47.0';
 const ASSETS = 'package/dist/collection/components/gcds-signature/assets';
-const OUT = new URL('../src/templates/assets/', import.meta.url);
+const OUT = new URL('../src/notify/template-language/assets/', import.meta.url);
 const tokens = readFileSync(require.resolve('@cdssnc/gcds-tokens/build/web/css/tokens.css'), 'utf8');
 
 /** The two SVGs, taken out of the package's tarball. */

@@ -4,24 +4,24 @@
  */
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import type { Config } from './config.ts';
-import type { DbHandle } from './db/connection.ts';
-import { ApiError, ValidationErrors } from './api/v2/errors.ts';
-import { v2Routes } from './api/v2/routes.ts';
-import { statusRoutes } from './api/status.ts';
-import { ServiceDirectory } from './domain/service-directory.ts';
-import { DailyLimits, RateLimiter } from './domain/limits.ts';
-import { NotificationWriter } from './domain/notification-writer.ts';
-import { SecretBox } from './domain/secret-box.ts';
-import { InvalidRecipientError } from './domain/recipients.ts';
-import type { SendContext } from './domain/notifications.ts';
-import { Jobs } from './jobs/jobs.ts';
-import type { Logger } from './background.ts';
-import { createReceiptApplier, type ReceiptApplier } from './delivery/receipts/applier.ts';
-import { createSnsVerifier, type SnsVerifier } from './delivery/receipts/sns.ts';
-import { providerRoutes } from './api/providers/routes.ts';
-import { adminRoutes, renderNotFound } from './admin/routes/index.ts';
-import { childOf, httpDuration, httpRequests } from './metrics.ts';
+import type { Config } from './platform/config.ts';
+import type { DbHandle } from './platform/database/connection.ts';
+import { ApiError, ValidationErrors } from './notify/api/v2/errors.ts';
+import { v2Routes } from './notify/api/v2/routes.ts';
+import { statusRoutes } from './platform/http/status.ts';
+import { ServiceDirectory } from './notify/sending/service-directory.ts';
+import { DailyLimits, RateLimiter } from './notify/sending/limits.ts';
+import { NotificationWriter } from './notify/sending/notification-writer.ts';
+import { SecretBox } from './platform/secret-box.ts';
+import { InvalidRecipientError } from './notify/sending/recipients.ts';
+import type { SendContext } from './notify/sending/send-rules.ts';
+import { Jobs } from './notify/jobs/jobs.ts';
+import type { Logger } from './platform/queue/background.ts';
+import { createReceiptApplier, type ReceiptApplier } from './notify/delivery/receipts/applier.ts';
+import { createSnsVerifier, type SnsVerifier } from './notify/delivery/receipts/sns.ts';
+import { providerRoutes } from './notify/api/providers/routes.ts';
+import { adminRoutes, renderNotFound } from './web-ui.ts';
+import { childOf, httpDuration, httpRequests } from './platform/metrics.ts';
 
 export interface AppServices {
   config: Config;

@@ -8,12 +8,12 @@ import { parseArgs } from 'node:util';
 import { createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { loadConfig, ConfigError, type Config } from './config.ts';
-import { runningServer, type ServerHandoff } from './runtime.ts';
-import type { CommandInput, CommandName, SendBulkEvent, SendBulkInput } from './commands.ts';
-import type { OutboxEntry } from './delivery/outbox.ts';
-import type { startMetricsServer } from './metrics.ts';
-import type { Logger } from './background.ts';
+import { loadConfig, ConfigError, type Config } from './platform/config.ts';
+import { runningServer, type ServerHandoff } from './platform/runtime.ts';
+import type { CommandInput, CommandName, SendBulkEvent, SendBulkInput } from './commands/commands.ts';
+import type { OutboxEntry } from './notify/delivery/outbox.ts';
+import type { startMetricsServer } from './platform/metrics.ts';
+import type { Logger } from './platform/queue/background.ts';
 
 // Heavy modules (database, HTTP server, providers) load inside the commands that need them, so that `help`
 // and configuration errors answer at once.
@@ -90,7 +90,10 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
   if (roles.api && config.metrics.port !== null && config.metrics.port !== 0 && config.metrics.port === config.port) {
     throw new OperatorError(`METRICS_PORT and PORT are both ${config.port}: metrics need a port of their own`);
   }
-  const [{ default: pino }, { startMetricsServer }] = await Promise.all([import('pino'), import('./metrics.ts')]);
+  const [{ default: pino }, { startMetricsServer }] = await Promise.all([
+    import('pino'),
+    import('./platform/metrics.ts'),
+  ]);
   const logger = pino({ level: config.logLevel });
   // First: a port already taken stops start-up at once, before there is anything to close.
   const metrics =
@@ -103,11 +106,11 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
     { commandBridgeRoutes },
     { runCommand, sendBulk },
   ] = await Promise.all([
-    import('./runtime.ts'),
+    import('./platform/runtime.ts'),
     import('./app.ts'),
-    import('./delivery/worker.ts'),
-    import('./api/command-bridge.ts'),
-    import('./commands.ts'),
+    import('./notify/delivery/worker.ts'),
+    import('./commands/command-bridge.ts'),
+    import('./commands/commands.ts'),
   ]);
   const { database, secretKey, migrated } = await openState(config);
   if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
@@ -152,14 +155,14 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
       `delivery worker started (email: ${config.emailProviders.join(' → ')}, sms: ${config.smsProviders.join(' → ')})`,
     );
     stops.push(() => worker.stop());
-    const { startCallbackSender } = await import('./delivery/callbacks/sender.ts');
+    const { startCallbackSender } = await import('./notify/delivery/callbacks/sender.ts');
     const callbackSender = startCallbackSender({ db: database.db, config, secrets: services.secrets, logger });
     stops.push(() => callbackSender.stop());
-    const { startScheduler } = await import('./delivery/scheduler.ts');
+    const { startScheduler } = await import('./notify/delivery/scheduler.ts');
     const scheduler = startScheduler({ db: database.db, database, config, logger });
     stops.push(() => scheduler.stop());
     if (config.bounceSmtpPort !== null) {
-      const { startBounceListener } = await import('./delivery/receipts/bounces.ts');
+      const { startBounceListener } = await import('./notify/delivery/receipts/bounces.ts');
       const bounces = await startBounceListener({
         port: config.bounceSmtpPort,
         host: config.bounceSmtpHost,
@@ -218,7 +221,7 @@ async function migrateCommand(config: Config): Promise<number> {
     );
     return 0;
   }
-  const { openState } = await import('./runtime.ts');
+  const { openState } = await import('./platform/runtime.ts');
   const { database, migrated } = await openState(config);
   await database.close();
   console.log(migrated.length ? `applied: ${migrated.join(', ')}` : 'the database is up to date');
@@ -238,7 +241,10 @@ async function dataCommand<K extends CommandName>(config: Config, name: K, input
     if (!response.ok) throw new OperatorError(body.error ?? `the running server answered ${response.status}`);
     return body.result;
   }
-  const [{ openState }, { runCommand }] = await Promise.all([import('./runtime.ts'), import('./commands.ts')]);
+  const [{ openState }, { runCommand }] = await Promise.all([
+    import('./platform/runtime.ts'),
+    import('./commands/commands.ts'),
+  ]);
   const { database, secretKey } = await openState(config);
   try {
     return await runCommand(name, input, { config, database, secretKey });
@@ -312,9 +318,9 @@ async function createAdminCommand(config: Config, args: string[]): Promise<numbe
     );
   }
   const [{ openState }, { Accounts, AccountError }, { SecretBox }] = await Promise.all([
-    import('./runtime.ts'),
-    import('./domain/accounts.ts'),
-    import('./domain/secret-box.ts'),
+    import('./platform/runtime.ts'),
+    import('./platform/accounts/accounts.ts'),
+    import('./platform/secret-box.ts'),
   ]);
   const { database, secretKey } = await openState(config);
   try {
@@ -352,9 +358,9 @@ async function sendBulkCommand(config: Config, args: string[]): Promise<number> 
   const file = positionals[0];
   if (positionals.length !== 1 || !values.service || !values.template || !file) throw new OperatorError(usage);
   const [{ formatFromFilename }, { parseIsoDate }, { canonicalUuid }] = await Promise.all([
-    import('./jobs/spreadsheet.ts'),
-    import('./api/v2/routes.ts'),
-    import('./api/v2/jwt.ts'),
+    import('./notify/jobs/spreadsheet.ts'),
+    import('./notify/api/v2/routes.ts'),
+    import('./notify/api/v2/jwt.ts'),
   ]);
   const serviceId = canonicalUuid(values.service);
   const templateId = canonicalUuid(values.template);
@@ -427,9 +433,9 @@ async function sendBulkDirectly(
   onEvent: (e: SendBulkEvent) => void,
 ) {
   const [{ openState }, { createServices }, { sendBulk }] = await Promise.all([
-    import('./runtime.ts'),
+    import('./platform/runtime.ts'),
     import('./app.ts'),
-    import('./commands.ts'),
+    import('./commands/commands.ts'),
   ]);
   const { database, secretKey } = await openState(config);
   const services = createServices(config, database, secretKey);

@@ -13,12 +13,16 @@ import { sql, type RawBuilder } from 'kysely';
 import { NotifyClient } from 'notifications-node-client';
 import { createSandbox, ENVOI_BIN, type EnvoiSandbox } from './support/envoi-process.ts';
 import { startEnvoi, type RunningEnvoi } from './support/envoi.ts';
-import { loadConfig, ConfigError } from '../src/config.ts';
-import { measureQueueAge, reportProviders, scrape } from '../src/metrics.ts';
-import { oldestDueSeconds } from '../src/delivery/worker.ts';
-import { createReceiptApplier } from '../src/delivery/receipts/applier.ts';
-import { createFailoverProvider, providerChoice, type ChannelProvider } from '../src/delivery/providers/failover.ts';
-import type { ProviderResult } from '../src/delivery/providers/types.ts';
+import { loadConfig, ConfigError } from '../src/platform/config.ts';
+import { measureQueueAge, reportProviders, scrape } from '../src/platform/metrics.ts';
+import { oldestDueSeconds } from '../src/notify/delivery/worker.ts';
+import { createReceiptApplier } from '../src/notify/delivery/receipts/applier.ts';
+import {
+  createFailoverProvider,
+  providerChoice,
+  type ChannelProvider,
+} from '../src/notify/delivery/providers/failover.ts';
+import type { ProviderResult } from '../src/notify/delivery/providers/types.ts';
 import { call } from './api/helpers.ts';
 
 const EXAMPLE_PATH = path.resolve(import.meta.dirname, '../examples/bootstrap.json');

@@ -8,9 +8,14 @@ import { generate } from 'otplib';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { createSandbox, type EnvoiSandbox } from '../support/envoi-process.ts';
 import { TEST_SECRET_KEY } from '../support/envoi.ts';
-import { Accounts, emailDomainAllowed, passwordProblem, SESSION_IDLE_MINUTES } from '../../src/domain/accounts.ts';
-import { SecretBox } from '../../src/domain/secret-box.ts';
-import { systemUserId } from '../../src/domain/bootstrap.ts';
+import {
+  Accounts,
+  emailDomainAllowed,
+  passwordProblem,
+  SESSION_IDLE_MINUTES,
+} from '../../src/platform/accounts/accounts.ts';
+import { SecretBox } from '../../src/platform/secret-box.ts';
+import { systemUserId } from '../../src/commands/bootstrap.ts';
 
 describe('password rules', () => {
   it('refuses short passwords and common ones, whatever their case', () => {

@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningEnvoi } from '../support/envoi.ts';
 import { TEST_SECRET_KEY } from '../support/envoi.ts';
-import { Accounts } from '../../src/domain/accounts.ts';
-import { SecretBox } from '../../src/domain/secret-box.ts';
-import type { KeyType, Permission, TemplateType } from '../../src/db/schema.ts';
-import type { BootstrapFile } from '../../src/domain/bootstrap.ts';
-import { PERMISSIONS } from '../../src/admin/service-context.ts';
+import { Accounts } from '../../src/platform/accounts/accounts.ts';
+import { SecretBox } from '../../src/platform/secret-box.ts';
+import type { KeyType, Permission, TemplateType } from '../../src/platform/database/schema.ts';
+import type { BootstrapFile } from '../../src/commands/bootstrap.ts';
+import { PERMISSIONS } from '../../src/platform/ui/service-context.ts';
 
 export const TEAM_EMAIL = 'pat.member@tbs-sct.gc.ca';
 export const TEAM_MOBILE = '+16135550199';

@@ -8,8 +8,8 @@ import type { Browser, Page } from 'playwright-core';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { describeWithBrowser, expectAccessible, launchBrowser } from '../support/browser.ts';
 import { daysAgo, insertRows, serviceFile, signedInPage } from './activity-support.ts';
-import en from '../../src/admin/i18n/activity.en.json' with { type: 'json' };
-import fr from '../../src/admin/i18n/activity.fr.json' with { type: 'json' };
+import en from '../../src/platform/ui/i18n/activity.en.json' with { type: 'json' };
+import fr from '../../src/platform/ui/i18n/activity.fr.json' with { type: 'json' };
 
 describeWithBrowser('activity', () => {
   let envoi: RunningEnvoi;

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { createService } from '../delivery/fixtures.ts';
-import { ApiRequestLog, listApiRequests, serviceNamedBy } from '../../src/domain/api-keys.ts';
-import { signToken } from '../../src/api/v2/jwt.ts';
+import { ApiRequestLog, listApiRequests, serviceNamedBy } from '../../src/notify/settings/api-keys.ts';
+import { signToken } from '../../src/notify/api/v2/jwt.ts';
 
 let database: TestDatabase;
 let serviceId: string;

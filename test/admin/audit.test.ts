@@ -13,8 +13,8 @@ import { sql } from 'kysely';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { auditDetailLines, describeWithBrowser, expectAccessible, launchBrowser } from '../support/browser.ts';
 import { serviceFile, signedInPage, TEAM_EMAIL } from './activity-support.ts';
-import { addSuppression } from '../../src/domain/suppressions.ts';
-import { MESSAGES } from '../../src/admin/i18n/index.ts';
+import { addSuppression } from '../../src/notify/delivery/suppressions.ts';
+import { MESSAGES } from '../../src/platform/ui/i18n/index.ts';
 
 const HOSTILE = '<img src=x onerror="window.pwned=1">Évil & "co"';
 const MANAGER = 'dana.manager@tbs-sct.gc.ca';

@@ -8,9 +8,9 @@ import type { Browser, Page } from 'playwright-core';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { describeWithBrowser, expectAccessible, launchBrowser } from '../support/browser.ts';
 import { daysAgo, insertRows, serviceFile, signedInPage, type RowSpec } from './activity-support.ts';
-import { utcDay } from '../../src/domain/limits.ts';
-import en from '../../src/admin/i18n/dashboard.en.json' with { type: 'json' };
-import fr from '../../src/admin/i18n/dashboard.fr.json' with { type: 'json' };
+import { utcDay } from '../../src/notify/sending/limits.ts';
+import en from '../../src/platform/ui/i18n/dashboard.en.json' with { type: 'json' };
+import fr from '../../src/platform/ui/i18n/dashboard.fr.json' with { type: 'json' };
 
 describeWithBrowser('service dashboard', () => {
   let envoi: RunningEnvoi;

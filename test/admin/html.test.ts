@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, html, raw } from '../../src/admin/html.ts';
+import { escapeHtml, html, raw } from '../../src/platform/ui/html.ts';
 
 describe('html tagged template', () => {
   it('escapes every interpolated value', () => {

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chooseLocale, MESSAGES, translator } from '../../src/admin/i18n/index.ts';
-import { AUDIT_EVENTS } from '../../src/domain/audit.ts';
+import { chooseLocale, MESSAGES, translator } from '../../src/platform/ui/i18n/index.ts';
+import { AUDIT_EVENTS } from '../../src/platform/audit.ts';
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -27,7 +27,7 @@ describe('English and French words', () => {
 
   it('cover every key the UI code names literally, and every audit event', () => {
     const used = new Set<string>();
-    for (const file of sourceFiles(new URL('../../src/admin', import.meta.url).pathname)) {
+    for (const file of sourceFiles(new URL('../../src', import.meta.url).pathname)) {
       for (const m of readFileSync(file, 'utf8').matchAll(/\bt\('([\w.-]+)'/g)) used.add(m[1]!);
     }
     for (const event of AUDIT_EVENTS) used.add(`audit.event.${event}`);

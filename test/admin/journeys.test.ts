@@ -11,8 +11,8 @@ import { generate } from 'otplib';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { describeWithBrowser, expectAccessible, launchBrowser, newPage, tabTo } from '../support/browser.ts';
 import { codeIn, linkIn, systemInbox } from '../support/system-mail.ts';
-import en from '../../src/admin/i18n/en.json' with { type: 'json' };
-import fr from '../../src/admin/i18n/fr.json' with { type: 'json' };
+import en from '../../src/platform/ui/i18n/en.json' with { type: 'json' };
+import fr from '../../src/platform/ui/i18n/fr.json' with { type: 'json' };
 
 const WORDS = { en, fr } as const;
 

@@ -12,8 +12,8 @@ import { sql } from 'kysely';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { describeWithBrowser, expectAccessible, launchBrowser, newPage } from '../support/browser.ts';
 import { codeIn, linkIn, systemInbox } from '../support/system-mail.ts';
-import { listAudit } from '../../src/domain/audit.ts';
-import { MESSAGES } from '../../src/admin/i18n/index.ts';
+import { listAudit } from '../../src/platform/audit.ts';
+import { MESSAGES } from '../../src/platform/ui/i18n/index.ts';
 
 interface Authenticator {
   cdp: CDPSession;

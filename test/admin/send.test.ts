@@ -18,8 +18,8 @@ import {
   words,
   type TemplatesWorld,
 } from './templates-support.ts';
-import { addSender, type Sender } from '../../src/domain/services.ts';
-import { renderSms } from '../../src/templates/index.ts';
+import { addSender, type Sender } from '../../src/platform/services/services.ts';
+import { renderSms } from '../../src/notify/template-language/index.ts';
 
 /** A real .xlsx workbook, written as Excel would, with these rows on its first sheet. */
 async function workbook(rows: string[][]): Promise<Buffer> {

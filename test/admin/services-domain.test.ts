@@ -18,7 +18,7 @@ import {
   setPermissions,
   signUpFromInvitation,
   TeamError,
-} from '../../src/domain/team.ts';
+} from '../../src/platform/services/team.ts';
 import {
   addSender,
   allServicesWithVolumes,
@@ -40,7 +40,7 @@ import {
   setServiceActive,
   setDailyLimits,
   BrandingError,
-} from '../../src/domain/services.ts';
+} from '../../src/platform/services/services.ts';
 
 let database: TestDatabase;
 const db = () => database.db;

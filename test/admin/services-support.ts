@@ -7,9 +7,9 @@ import type { Browser, Page } from 'playwright-core';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { expectAccessible, launchBrowser, newPage } from '../support/browser.ts';
 import { waitFor } from '../delivery/fixtures.ts';
-import { latestOutbox, type OutboxEntry } from '../../src/delivery/outbox.ts';
-import { SYSTEM_SERVICE_ID } from '../../src/domain/system-messages.ts';
-import { MESSAGES } from '../../src/admin/i18n/index.ts';
+import { latestOutbox, type OutboxEntry } from '../../src/notify/delivery/outbox.ts';
+import { SYSTEM_SERVICE_ID } from '../../src/notify/sending/system-messages.ts';
+import { MESSAGES } from '../../src/platform/ui/i18n/index.ts';
 
 export interface UiHarness {
   envoi: RunningEnvoi;

@@ -5,13 +5,13 @@
  */
 import type { Browser, Locator, Page } from 'playwright-core';
 import { startEnvoi, TEST_SECRET_KEY, type RunningEnvoi } from '../support/envoi.ts';
-import { Accounts } from '../../src/domain/accounts.ts';
-import { SecretBox } from '../../src/domain/secret-box.ts';
-import type { BootstrapService } from '../../src/domain/bootstrap.ts';
-import enTemplates from '../../src/admin/i18n/templates.en.json' with { type: 'json' };
-import frTemplates from '../../src/admin/i18n/templates.fr.json' with { type: 'json' };
-import enSend from '../../src/admin/i18n/send.en.json' with { type: 'json' };
-import frSend from '../../src/admin/i18n/send.fr.json' with { type: 'json' };
+import { Accounts } from '../../src/platform/accounts/accounts.ts';
+import { SecretBox } from '../../src/platform/secret-box.ts';
+import type { BootstrapService } from '../../src/commands/bootstrap.ts';
+import enTemplates from '../../src/platform/ui/i18n/templates.en.json' with { type: 'json' };
+import frTemplates from '../../src/platform/ui/i18n/templates.fr.json' with { type: 'json' };
+import enSend from '../../src/platform/ui/i18n/send.en.json' with { type: 'json' };
+import frSend from '../../src/platform/ui/i18n/send.fr.json' with { type: 'json' };
 
 export const MEMBER = { name: 'Alex Sender', email: 'alex.sender@tbs-sct.gc.ca' };
 export const GUESTS = ['guest.one@example.gc.ca', 'guest.two@example.gc.ca'];

@@ -6,10 +6,10 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, createServices, type AppServices } from '../../src/app.ts';
-import { loadConfig, type Config } from '../../src/config.ts';
-import { applyBootstrap, checkBootstrapFile } from '../../src/domain/bootstrap.ts';
-import { sentOn, utcDay } from '../../src/domain/limits.ts';
-import { SecretBox } from '../../src/domain/secret-box.ts';
+import { loadConfig, type Config } from '../../src/platform/config.ts';
+import { applyBootstrap, checkBootstrapFile } from '../../src/commands/bootstrap.ts';
+import { sentOn, utcDay } from '../../src/notify/sending/limits.ts';
+import { SecretBox } from '../../src/platform/secret-box.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { TEST_SECRET_KEY } from '../support/envoi.ts';
 import { call, expectError } from './helpers.ts';

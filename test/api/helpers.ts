@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Insertable } from 'kysely';
 import { expect } from 'vitest';
-import { signToken } from '../../src/api/v2/jwt.ts';
-import type { Db } from '../../src/db/connection.ts';
-import type { NotificationsTable } from '../../src/db/schema.ts';
+import { signToken } from '../../src/notify/api/v2/jwt.ts';
+import type { Db } from '../../src/platform/database/connection.ts';
+import type { NotificationsTable } from '../../src/platform/database/schema.ts';
 import { expectSchema } from './response-schemas.ts';
 
 type NotifyClientClass = typeof import('notifications-node-client').NotifyClient;

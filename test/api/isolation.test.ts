@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signToken } from '../../src/api/v2/jwt.ts';
+import { signToken } from '../../src/notify/api/v2/jwt.ts';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { fixture, LIVE_ID, OTHER_ID } from './fixture.ts';
 import { call, expectError, keyParts, type ApiResponse } from './helpers.ts';

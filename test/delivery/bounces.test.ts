@@ -17,11 +17,11 @@ import {
   waitFor,
   type TemplateRef,
 } from './fixtures.ts';
-import { createSmtpEmailProvider } from '../../src/delivery/providers/smtp.ts';
-import type { EmailMessage } from '../../src/delivery/providers/types.ts';
-import { startBounceListener, type BounceListener } from '../../src/delivery/receipts/bounces.ts';
-import { createReceiptApplier } from '../../src/delivery/receipts/applier.ts';
-import type { Logger } from '../../src/background.ts';
+import { createSmtpEmailProvider } from '../../src/notify/delivery/providers/smtp.ts';
+import type { EmailMessage } from '../../src/notify/delivery/providers/types.ts';
+import { startBounceListener, type BounceListener } from '../../src/notify/delivery/receipts/bounces.ts';
+import { createReceiptApplier } from '../../src/notify/delivery/receipts/applier.ts';
+import type { Logger } from '../../src/platform/queue/background.ts';
 
 const DOMAIN = 'notify.test.example';
 const quiet: Logger = { info() {}, warn() {}, error() {} };

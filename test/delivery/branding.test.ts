@@ -9,11 +9,16 @@ import { deflateSync } from 'node:zlib';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { startWorker, type Worker } from '../../src/delivery/worker.ts';
-import { setBranding } from '../../src/domain/services.ts';
-import { imageSize, loadBrandings, showHeaderImage, type ServiceBranding } from '../../src/domain/email-branding.ts';
-import { emailPlainText } from '../../src/templates/index.ts';
-import type { Db } from '../../src/db/connection.ts';
+import { startWorker, type Worker } from '../../src/notify/delivery/worker.ts';
+import { setBranding } from '../../src/platform/services/services.ts';
+import {
+  imageSize,
+  loadBrandings,
+  showHeaderImage,
+  type ServiceBranding,
+} from '../../src/notify/settings/email-branding.ts';
+import { emailPlainText } from '../../src/notify/template-language/index.ts';
+import type { Db } from '../../src/platform/database/connection.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { awsPeerEnv, startAwsPeer, type AwsPeer } from '../support/aws-peer.ts';
 import { describeWithBrowser, expectAccessible, launchBrowser } from '../support/browser.ts';
@@ -66,8 +71,8 @@ function crc32(bytes: Uint8Array): number {
 
 const LOGO = png(480, 120, [38, 55, 74]);
 const GC_SIGNATURE = {
-  en: readFileSync(new URL('../../src/templates/assets/gc-signature-en.png', import.meta.url)),
-  fr: readFileSync(new URL('../../src/templates/assets/gc-signature-fr.png', import.meta.url)),
+  en: readFileSync(new URL('../../src/notify/template-language/assets/gc-signature-en.png', import.meta.url)),
+  fr: readFileSync(new URL('../../src/notify/template-language/assets/gc-signature-fr.png', import.meta.url)),
 };
 const ALT = { altEn: 'Passport Program', altFr: 'Programme de passeport' };
 const BODY = 'Hello Alice,\n\nYour passport is **ready**.';

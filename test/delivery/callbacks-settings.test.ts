@@ -7,18 +7,23 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import type { Db } from '../../src/db/connection.ts';
-import { applyBootstrap, BootstrapError, checkBootstrapFile, type BootstrapFile } from '../../src/domain/bootstrap.ts';
+import type { Db } from '../../src/platform/database/connection.ts';
+import {
+  applyBootstrap,
+  BootstrapError,
+  checkBootstrapFile,
+  type BootstrapFile,
+} from '../../src/commands/bootstrap.ts';
 import {
   CallbackSettingsError,
   ensureWebhookSecret,
   listCallbacks,
   removeCallback,
   setCallback,
-} from '../../src/domain/callback-settings.ts';
-import { SecretBox } from '../../src/domain/secret-box.ts';
-import { queueStatusCallbacks } from '../../src/delivery/callbacks/queue.ts';
-import { startCallbackSender } from '../../src/delivery/callbacks/sender.ts';
+} from '../../src/notify/settings/callback-settings.ts';
+import { SecretBox } from '../../src/platform/secret-box.ts';
+import { queueStatusCallbacks } from '../../src/notify/delivery/callbacks/queue.ts';
+import { startCallbackSender } from '../../src/notify/delivery/callbacks/sender.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { createService, insertNotification, testConfig } from './fixtures.ts';
 

@@ -9,14 +9,18 @@ import net, { type AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
-import type { Config } from '../../src/config.ts';
-import type { Db } from '../../src/db/connection.ts';
-import type { CallbackType } from '../../src/db/schema.ts';
-import { callbackRetryDelayMs, startCallbackSender, type CallbackSender } from '../../src/delivery/callbacks/sender.ts';
-import { queueComplaintCallbacks, queueStatusCallbacks } from '../../src/delivery/callbacks/queue.ts';
-import { storeInboundTexts } from '../../src/delivery/receipts/inbound.ts';
-import { setCallback } from '../../src/domain/callback-settings.ts';
-import { SecretBox } from '../../src/domain/secret-box.ts';
+import type { Config } from '../../src/platform/config.ts';
+import type { Db } from '../../src/platform/database/connection.ts';
+import type { CallbackType } from '../../src/platform/database/schema.ts';
+import {
+  callbackRetryDelayMs,
+  startCallbackSender,
+  type CallbackSender,
+} from '../../src/notify/delivery/callbacks/sender.ts';
+import { queueComplaintCallbacks, queueStatusCallbacks } from '../../src/notify/delivery/callbacks/queue.ts';
+import { storeInboundTexts } from '../../src/notify/delivery/receipts/inbound.ts';
+import { setCallback } from '../../src/notify/settings/callback-settings.ts';
+import { SecretBox } from '../../src/platform/secret-box.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import {
   createService,

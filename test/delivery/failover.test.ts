@@ -3,9 +3,9 @@
  * with a clock the test moves, then the chain createProviders builds from configuration, against real peers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProviders } from '../../src/delivery/providers/index.ts';
-import { createFailoverProvider, type ChannelProvider } from '../../src/delivery/providers/failover.ts';
-import type { EmailMessage, ProviderResult, SmsMessage } from '../../src/delivery/providers/types.ts';
+import { createProviders } from '../../src/notify/delivery/providers/index.ts';
+import { createFailoverProvider, type ChannelProvider } from '../../src/notify/delivery/providers/failover.ts';
+import type { EmailMessage, ProviderResult, SmsMessage } from '../../src/notify/delivery/providers/types.ts';
 import { awsPeerEnv, faults, startAwsPeer, type AwsPeer } from '../support/aws-peer.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTwilioPeer, TWILIO_TEST_ACCOUNT, twilioFaults, type TwilioPeer } from '../support/twilio-peer.ts';

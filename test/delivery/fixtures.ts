@@ -2,9 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { loadConfig, type Config } from '../../src/config.ts';
-import type { Db } from '../../src/db/connection.ts';
-import type { TemplateCategory, TemplateType } from '../../src/db/schema.ts';
+import { loadConfig, type Config } from '../../src/platform/config.ts';
+import type { Db } from '../../src/platform/database/connection.ts';
+import type { TemplateCategory, TemplateType } from '../../src/platform/database/schema.ts';
 
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ WORKER_POLL_MS: '20', ENVOI_EMAIL_DOMAIN: 'notify.test.example', ...env });

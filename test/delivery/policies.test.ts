@@ -1,7 +1,7 @@
 /** The retry rules on their own: how long to wait, and which SMTP errors are worth another try. */
 import { describe, expect, it } from 'vitest';
-import { backoffMs, LANE_BACKOFF, laneBackoffMs } from '../../src/db/claim-queue.ts';
-import { classify } from '../../src/delivery/providers/smtp.ts';
+import { backoffMs, LANE_BACKOFF, laneBackoffMs } from '../../src/platform/queue/claim-queue.ts';
+import { classify } from '../../src/notify/delivery/providers/smtp.ts';
 
 describe('backoff', () => {
   it('doubles per attempt up to its cap, jittered within the upper half', () => {

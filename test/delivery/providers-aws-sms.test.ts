@@ -1,7 +1,7 @@
 /** Text messages through AWS End User Messaging SMS, judged by what a local peer that checks SigV4 received. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createAwsSmsProvider } from '../../src/delivery/providers/aws-sms.ts';
-import type { SmsMessage, SmsProvider } from '../../src/delivery/providers/types.ts';
+import { createAwsSmsProvider } from '../../src/notify/delivery/providers/aws-sms.ts';
+import type { SmsMessage, SmsProvider } from '../../src/notify/delivery/providers/types.ts';
 import { AWS_TEST_REGION, awsPeerEnv, faults, startAwsPeer, type AwsPeer } from '../support/aws-peer.ts';
 import { testConfig } from './fixtures.ts';
 

@@ -1,8 +1,8 @@
 /** Email through Amazon SES v2, judged by what a local peer that checks SigV4 signatures received. */
 import { simpleParser } from 'mailparser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSesEmailProvider } from '../../src/delivery/providers/ses.ts';
-import type { EmailMessage, EmailProvider } from '../../src/delivery/providers/types.ts';
+import { createSesEmailProvider } from '../../src/notify/delivery/providers/ses.ts';
+import type { EmailMessage, EmailProvider } from '../../src/notify/delivery/providers/types.ts';
 import {
   AWS_TEST_CREDENTIALS,
   AWS_TEST_REGION,

@@ -1,7 +1,7 @@
 /** Text messages through Twilio's Messages API, judged by what a local peer speaking that API received. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTwilioSmsProvider } from '../../src/delivery/providers/twilio.ts';
-import type { SmsMessage, SmsProvider } from '../../src/delivery/providers/types.ts';
+import { createTwilioSmsProvider } from '../../src/notify/delivery/providers/twilio.ts';
+import type { SmsMessage, SmsProvider } from '../../src/notify/delivery/providers/types.ts';
 import { startTwilioPeer, TWILIO_TEST_ACCOUNT, twilioFaults, type TwilioPeer } from '../support/twilio-peer.ts';
 import { testConfig } from './fixtures.ts';
 

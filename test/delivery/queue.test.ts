@@ -4,11 +4,11 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { claim, giveBack } from '../../src/db/claim-queue.ts';
-import { openDatabase } from '../../src/db/connection.ts';
-import { NOTIFICATION_QUEUE, startWorker } from '../../src/delivery/worker.ts';
-import type { EmailProvider, Providers } from '../../src/delivery/providers/index.ts';
-import { createSinkEmailProvider, createSinkSmsProvider } from '../../src/delivery/providers/sink.ts';
+import { claim, giveBack } from '../../src/platform/queue/claim-queue.ts';
+import { openDatabase } from '../../src/platform/database/connection.ts';
+import { NOTIFICATION_QUEUE, startWorker } from '../../src/notify/delivery/worker.ts';
+import type { EmailProvider, Providers } from '../../src/notify/delivery/providers/index.ts';
+import { createSinkEmailProvider, createSinkSmsProvider } from '../../src/notify/delivery/providers/sink.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import {
   createService,

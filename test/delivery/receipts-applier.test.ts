@@ -14,9 +14,9 @@ import {
   waitFor,
   type TemplateRef,
 } from './fixtures.ts';
-import { createReceiptApplier, type ReceiptApplier } from '../../src/delivery/receipts/applier.ts';
-import type { Receipt, StatusReceipt } from '../../src/delivery/receipts/types.ts';
-import { suppressedRecipients, suppressionKey } from '../../src/domain/suppressions.ts';
+import { createReceiptApplier, type ReceiptApplier } from '../../src/notify/delivery/receipts/applier.ts';
+import type { Receipt, StatusReceipt } from '../../src/notify/delivery/receipts/types.ts';
+import { suppressedRecipients, suppressionKey } from '../../src/notify/delivery/suppressions.ts';
 
 const logs: { level: string; msg: string }[] = [];
 const logger = {

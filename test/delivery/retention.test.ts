@@ -7,18 +7,18 @@ import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { openDatabase, type Db } from '../../src/db/connection.ts';
-import { migrate } from '../../src/db/migrate.ts';
+import { openDatabase, type Db } from '../../src/platform/database/connection.ts';
+import { migrate } from '../../src/platform/database/migrate.ts';
 import {
   addDays,
   createDayPartition,
   databaseToday,
   listDayPartitions,
   partitionName,
-} from '../../src/db/partitions.ts';
-import { startScheduler, type Scheduler, type SchedulerRun } from '../../src/delivery/scheduler.ts';
-import { rollUpDay } from '../../src/domain/retention.ts';
-import { notificationStatistics, type DailyStatistic } from '../../src/domain/statistics.ts';
+} from '../../src/notify/delivery/partitions.ts';
+import { startScheduler, type Scheduler, type SchedulerRun } from '../../src/notify/delivery/scheduler.ts';
+import { rollUpDay } from '../../src/notify/delivery/retention.ts';
+import { notificationStatistics, type DailyStatistic } from '../../src/notify/reporting/statistics.ts';
 import { createServerDatabase, openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { createService, createTemplate, testConfig, type TemplateRef } from './fixtures.ts';
 
@@ -383,7 +383,7 @@ async function partitionOf(id: string): Promise<string> {
 
 describe('migrating an existing database', () => {
   it('moves the rows of the unpartitioned table into day partitions, keeping every index', async () => {
-    const dir = new URL('../../src/db/migrations/', import.meta.url);
+    const dir = new URL('../../src/platform/database/migrations/', import.meta.url);
     const scratch = process.env.DATABASE_URL ? await createServerDatabase(process.env.DATABASE_URL) : null;
     const handle = await openDatabase({ databaseUrl: scratch?.url ?? null });
     try {

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { openDatabase, type Db, type DbHandle } from '../../src/db/connection.ts';
-import { startScheduler, type Scheduler } from '../../src/delivery/scheduler.ts';
+import { openDatabase, type Db, type DbHandle } from '../../src/platform/database/connection.ts';
+import { startScheduler, type Scheduler } from '../../src/notify/delivery/scheduler.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { createService, createTemplate, notification, testConfig, type TemplateRef } from './fixtures.ts';
 

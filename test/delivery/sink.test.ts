@@ -1,7 +1,7 @@
 /** The sink providers: what a person reading `envoi outbox` sees. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { latestOutbox } from '../../src/delivery/outbox.ts';
-import { startWorker } from '../../src/delivery/worker.ts';
+import { latestOutbox } from '../../src/notify/delivery/outbox.ts';
+import { startWorker } from '../../src/notify/delivery/worker.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import {
   createService,

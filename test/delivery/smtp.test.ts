@@ -1,7 +1,7 @@
 /** Delivery through nodemailer to a real SMTP server on an ephemeral port, judged by what that server received. */
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startWorker, type Worker } from '../../src/delivery/worker.ts';
+import { startWorker, type Worker } from '../../src/notify/delivery/worker.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import {
   createService,

@@ -3,7 +3,7 @@
  * made once (test/fixtures/sns): the verifier trusts only the test CA, as it trusts only the system CAs in production.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SnsError, type SnsVerifier } from '../../src/delivery/receipts/sns.ts';
+import { SnsError, type SnsVerifier } from '../../src/notify/delivery/receipts/sns.ts';
 import { SNS_HOST, startSnsPeer, TOPIC_ARN, type SnsPeer } from '../fixtures/sns/sns-peer.ts';
 
 async function refusal(promise: Promise<unknown>): Promise<SnsError> {

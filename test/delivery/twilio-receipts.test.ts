@@ -8,9 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEnvoi, TEST_SECRET_KEY, type RunningEnvoi } from '../support/envoi.ts';
 import { call } from '../api/helpers.ts';
 import { insertNotification, notification, waitFor } from './fixtures.ts';
-import { SecretBox } from '../../src/domain/secret-box.ts';
-import { twilioSignature, twilioStatusReceipt, verifyTwilioSignature } from '../../src/delivery/receipts/twilio.ts';
-import type { BootstrapFile } from '../../src/domain/bootstrap.ts';
+import { SecretBox } from '../../src/platform/secret-box.ts';
+import {
+  twilioSignature,
+  twilioStatusReceipt,
+  verifyTwilioSignature,
+} from '../../src/notify/delivery/receipts/twilio.ts';
+import type { BootstrapFile } from '../../src/commands/bootstrap.ts';
 
 const AUTH_TOKEN = 'twilio-test-auth-token-0123456789';
 const SERVICE_ID = '44444444-4444-4444-8444-444444444444';

@@ -3,10 +3,10 @@
  * using up the message's attempts, and every outcome queues the service's delivery-status callback.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startWorker } from '../../src/delivery/worker.ts';
-import type { Providers, SmsProvider } from '../../src/delivery/providers/index.ts';
-import { createSinkEmailProvider, createSinkSmsProvider } from '../../src/delivery/providers/sink.ts';
-import type { ProviderResult, SmsMessage } from '../../src/delivery/providers/types.ts';
+import { startWorker } from '../../src/notify/delivery/worker.ts';
+import type { Providers, SmsProvider } from '../../src/notify/delivery/providers/index.ts';
+import { createSinkEmailProvider, createSinkSmsProvider } from '../../src/notify/delivery/providers/sink.ts';
+import type { ProviderResult, SmsMessage } from '../../src/notify/delivery/providers/types.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import {
   createService,

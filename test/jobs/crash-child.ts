@@ -4,8 +4,8 @@
  *
  *   node --import tsx test/jobs/crash-child.ts <postgres URL | PGlite data folder> <job id>
  */
-import { loadConfig } from '../../src/config.ts';
-import { openDatabase } from '../../src/db/connection.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { openDatabase } from '../../src/platform/database/connection.ts';
 import { createServices } from '../../src/app.ts';
 import { TEST_SECRET_KEY } from '../support/envoi.ts';
 

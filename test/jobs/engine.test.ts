@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import ExcelJS from 'exceljs';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
-import { ApiError } from '../../src/api/v2/errors.ts';
-import { JobRejected, type JobCaller, type JobProgressEvent, type NewJob } from '../../src/jobs/jobs.ts';
-import { sentOn, utcDay } from '../../src/domain/limits.ts';
+import { ApiError } from '../../src/notify/api/v2/errors.ts';
+import { JobRejected, type JobCaller, type JobProgressEvent, type NewJob } from '../../src/notify/jobs/jobs.ts';
+import { sentOn, utcDay } from '../../src/notify/sending/limits.ts';
 import { fixture, LIVE_ID, provisioned, TRIAL_ID, type Provisioned } from './fixture.ts';
 
 let envoi: RunningEnvoi;

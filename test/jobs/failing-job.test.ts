@@ -8,15 +8,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { sentOn } from '../../src/domain/limits.ts';
+import { sentOn } from '../../src/notify/sending/limits.ts';
 import { startEnvoi, TEST_SECRET_KEY, type RunningEnvoi } from '../support/envoi.ts';
 import { call } from '../api/helpers.ts';
-import { Jobs, type JobCaller, type NewJob } from '../../src/jobs/jobs.ts';
-import { startJobLoop } from '../../src/jobs/job-loop.ts';
-import { sendBulk } from '../../src/commands.ts';
-import { Accounts } from '../../src/domain/accounts.ts';
-import { SecretBox } from '../../src/domain/secret-box.ts';
-import { translator } from '../../src/admin/i18n/index.ts';
+import { Jobs, type JobCaller, type NewJob } from '../../src/notify/jobs/jobs.ts';
+import { startJobLoop } from '../../src/notify/jobs/job-loop.ts';
+import { sendBulk } from '../../src/commands/commands.ts';
+import { Accounts } from '../../src/platform/accounts/accounts.ts';
+import { SecretBox } from '../../src/platform/secret-box.ts';
+import { translator } from '../../src/platform/ui/i18n/index.ts';
 import { emailRows, fixture, LIVE_ID, provisioned, TEAM_EMAIL, type Provisioned } from './fixture.ts';
 
 const MAX_ATTEMPTS = 3;

@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { openDatabase, type DbHandle } from '../../src/db/connection.ts';
-import { migrate } from '../../src/db/migrate.ts';
+import { openDatabase, type DbHandle } from '../../src/platform/database/connection.ts';
+import { migrate } from '../../src/platform/database/migrate.ts';
 
 export interface TestDatabase extends DbHandle {
   /** The connection URL of the per-file database, or null on PGlite. */

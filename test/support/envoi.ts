@@ -2,16 +2,16 @@
  * A running Envoi for integration tests: the real app on an ephemeral port over the test database (PGlite, or
  * PostgreSQL with DATABASE_URL), optionally with the delivery worker, provisioned from a bootstrap file.
  */
-import { loadConfig, type Config } from '../../src/config.ts';
+import { loadConfig, type Config } from '../../src/platform/config.ts';
 import { createApp, createServices, type AppServices } from '../../src/app.ts';
 import {
   applyBootstrap,
   checkBootstrapFile,
   type BootstrapFile,
   type BootstrapResult,
-} from '../../src/domain/bootstrap.ts';
-import { SecretBox } from '../../src/domain/secret-box.ts';
-import { startWorker } from '../../src/delivery/worker.ts';
+} from '../../src/commands/bootstrap.ts';
+import { SecretBox } from '../../src/platform/secret-box.ts';
+import { startWorker } from '../../src/notify/delivery/worker.ts';
 import { openTestDatabase, type TestDatabase } from './database.ts';
 
 export const TEST_SECRET_KEY = 'test-secret-key-that-is-long-enough-0123456789';

@@ -2,9 +2,9 @@
  * The messages Envoi itself sends to people (sign-in codes, confirmation and reset links), read from the sink's
  * outbox as a person reads their inbox: each message once, newest unread first for its recipient.
  */
-import type { Db } from '../../src/db/connection.ts';
-import { latestOutbox, type OutboxEntry } from '../../src/delivery/outbox.ts';
-import { SYSTEM_SERVICE_ID } from '../../src/domain/system-messages.ts';
+import type { Db } from '../../src/platform/database/connection.ts';
+import { latestOutbox, type OutboxEntry } from '../../src/notify/delivery/outbox.ts';
+import { SYSTEM_SERVICE_ID } from '../../src/notify/sending/system-messages.ts';
 import { waitFor } from '../delivery/fixtures.ts';
 
 export function systemInbox(db: () => Db): { next(to: string): Promise<OutboxEntry> } {

@@ -1,0 +1,202 @@
+/**
+ * `/services/:serviceId/activity`: the service's messages newest first, a page at a time, filtered by channel and
+ * status, or found by recipient or reference; each links to its own page (its timeline). The same list downloads
+ * as CSV, streamed in batches and with every cell escaped against spreadsheet formulas.
+ */
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { html, type Html } from '../../platform/ui/html.ts';
+import type { UiContext } from '../../platform/ui/context.ts';
+import { requireService, type ServiceContext } from '../../platform/ui/service-context.ts';
+import { sendServicePage, servicePath } from '../../platform/ui/service-layout.ts';
+import type { AdminDeps } from '../../web-ui.ts';
+import type { TemplateType } from '../../platform/database/schema.ts';
+import {
+  eachActivity,
+  listActivity,
+  STATUS_GROUP_NAMES,
+  statusGroupOf,
+  type ActivityFilter,
+  type ActivityRow,
+  type StatusGroup,
+} from '../reporting/activity.ts';
+import { csvLine } from '../../platform/csv-safety.ts';
+
+const PAGE_SIZE = 50;
+const SEARCH_MAX = 320;
+
+interface ActivityQuery {
+  channel?: string;
+  status?: string;
+  search?: string;
+  page?: string;
+}
+
+/** The query as a filter; anything unknown is ignored rather than refused, so a pasted URL never fails. */
+function readFilter(serviceId: string, query: ActivityQuery): ActivityFilter {
+  const channel = query.channel === 'email' || query.channel === 'sms' ? (query.channel as TemplateType) : undefined;
+  const statusGroup = STATUS_GROUP_NAMES.find((g) => g === query.status);
+  const search = typeof query.search === 'string' ? query.search.trim().slice(0, SEARCH_MAX) : '';
+  return { serviceId, channel, statusGroup, search: search || undefined };
+}
+
+function filterQuery(filter: ActivityFilter, page?: number): string {
+  const params = new URLSearchParams();
+  if (filter.search) params.set('search', filter.search);
+  if (filter.channel) params.set('channel', filter.channel);
+  if (filter.statusGroup) params.set('status', filter.statusGroup);
+  if (page && page > 1) params.set('page', String(page));
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+export function statusLabel(ui: UiContext, status: string): string {
+  const key = `activity.status.${status}`;
+  const label = ui.t(key);
+  return label === key ? status : label;
+}
+
+/** When the message reached its final status, if it has. */
+function completedAt(row: ActivityRow): Date | null {
+  return statusGroupOf(row.status) === 'in-transit' ? null : (row.updatedAt ?? row.sentAt);
+}
+
+export async function activityRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const db = deps.services.database.db;
+  const { phoneRegion } = deps.services.config;
+  const guard = requireService(db, 'view_activity');
+
+  app.get<{ Params: { serviceId: string }; Querystring: ActivityQuery }>(
+    '/services/:serviceId/activity',
+    { preHandler: guard },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const filter = readFilter(service.id, request.query);
+      const page = Math.min(10_000, Math.max(1, Number.parseInt(request.query.page ?? '1', 10) || 1));
+      const { rows, hasNext } = await listActivity(db, filter, { page, pageSize: PAGE_SIZE, phoneRegion });
+      const filtered = Boolean(filter.channel || filter.statusGroup || filter.search);
+      const body = html`<link rel="stylesheet" href="/assets/1/insights.css">
+<h1>${t('activity.title')}</h1>
+<p>${t('activity.intro')}</p>
+${filterForm(ui, service, filter)}
+<h2 id="results-title">${filter.search ? t('activity.resultsFor', { search: filter.search }) : t('activity.results')}</h2>
+${
+  rows.length === 0
+    ? html`<p>${filtered ? t('activity.noMatch') : t('activity.none')}</p>`
+    : html`<table class="activity" aria-describedby="results-title">
+  <caption>${t('activity.caption', { page: ui.formatNumber(page) })}</caption>
+  <thead><tr>
+    <th scope="col">${t('activity.recipient')}</th>
+    <th scope="col">${t('activity.template')}</th>
+    <th scope="col">${t('activity.channel')}</th>
+    <th scope="col">${t('activity.status')}</th>
+    <th scope="col">${t('activity.createdAt')}</th>
+  </tr></thead>
+  <tbody>${rows.map((r) => resultRow(ui, service, r))}</tbody>
+</table>`
+}
+<nav aria-label="${t('activity.pages')}"><ul class="pager">
+  ${page > 1 && html`<li><a href="${servicePath(service, `/activity${filterQuery(filter, page - 1)}`)}" rel="prev">${t('activity.previous')}</a></li>`}
+  ${hasNext && html`<li><a href="${servicePath(service, `/activity${filterQuery(filter, page + 1)}`)}" rel="next">${t('activity.next')}</a></li>`}
+</ul></nav>
+${
+  rows.length > 0 &&
+  html`<p><a class="button secondary" href="${servicePath(service, `/activity/download${filterQuery(filter)}`)}" download>${t('activity.download')}</a></p>
+<p class="hint">${t('activity.downloadHint')}</p>`
+}`;
+      return sendServicePage(reply, ui, service, 'activity', { title: t('activity.title'), body });
+    },
+  );
+
+  app.get<{ Params: { serviceId: string }; Querystring: ActivityQuery }>(
+    '/services/:serviceId/activity/download',
+    { preHandler: guard },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const filter = readFilter(service.id, request.query);
+      async function* lines(): AsyncGenerator<string> {
+        // A byte order mark, so that spreadsheets read the accents as UTF-8.
+        yield '\ufeff' +
+          csvLine([
+            t('activity.csv.recipient'),
+            t('activity.csv.reference'),
+            t('activity.csv.template'),
+            t('activity.csv.channel'),
+            t('activity.csv.status'),
+            t('activity.csv.createdAt'),
+            t('activity.csv.sentAt'),
+            t('activity.csv.completedAt'),
+            t('activity.csv.id'),
+          ]);
+        let chunk = '';
+        let count = 0;
+        for await (const r of eachActivity(db, filter, { phoneRegion })) {
+          chunk += csvLine([
+            r.to,
+            r.reference,
+            r.templateName,
+            t(`activity.channel.${r.type}`),
+            statusLabel(ui, r.status),
+            r.createdAt.toISOString(),
+            r.sentAt?.toISOString(),
+            completedAt(r)?.toISOString(),
+            r.id,
+          ]);
+          if (++count % 500 === 0) {
+            yield chunk;
+            chunk = '';
+          }
+        }
+        if (chunk) yield chunk;
+      }
+      const day = new Date().toISOString().slice(0, 10);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="activity-${day}.csv"`)
+        .send(Readable.from(lines()));
+    },
+  );
+}
+
+function filterForm(ui: UiContext, service: ServiceContext, filter: ActivityFilter): Html {
+  const { t } = ui;
+  const option = (value: string, label: string, current: string | undefined) =>
+    html`<option value="${value}"${value === (current ?? '') ? ' selected' : ''}>${label}</option>`;
+  return html`<form method="get" action="${servicePath(service, '/activity')}" class="filters" role="search" aria-label="${t('activity.filterLabel')}">
+  <div class="field">
+    <label for="search">${t('activity.search.label')}</label>
+    <span class="hint" id="search-hint">${t('activity.search.hint')}</span>
+    <input type="search" id="search" name="search" value="${filter.search ?? ''}" aria-describedby="search-hint" maxlength="${SEARCH_MAX}" spellcheck="false">
+  </div>
+  <div class="field">
+    <label for="channel">${t('activity.channel')}</label>
+    <select id="channel" name="channel">
+      ${option('', t('activity.channel.all'), filter.channel)}
+      ${option('email', t('activity.channel.email'), filter.channel)}
+      ${option('sms', t('activity.channel.sms'), filter.channel)}
+    </select>
+  </div>
+  <div class="field">
+    <label for="status">${t('activity.status')}</label>
+    <select id="status" name="status">
+      ${option('', t('activity.statusGroup.all'), filter.statusGroup)}
+      ${STATUS_GROUP_NAMES.map((g: StatusGroup) => option(g, t(`activity.statusGroup.${g}`), filter.statusGroup))}
+    </select>
+  </div>
+  <div class="field"><button type="submit">${t('activity.apply')}</button></div>
+</form>`;
+}
+
+function resultRow(ui: UiContext, service: ServiceContext, r: ActivityRow): Html {
+  const { t } = ui;
+  const group = statusGroupOf(r.status);
+  return html`<tr class="${group === 'failed' ? 'failed' : ''}">
+  <td><a href="${servicePath(service, `/notifications/${r.id}`)}">${r.to}</a>${r.reference && html`<br><span class="muted">${t('activity.reference', { reference: r.reference })}</span>`}</td>
+  <td>${r.templateName ?? ''}</td>
+  <td>${t(`activity.channel.${r.type}`)}</td>
+  <td><span class="status status-${group}">${statusLabel(ui, r.status)}</span></td>
+  <td>${ui.formatDateTime(r.createdAt)}</td>
+</tr>`;
+}

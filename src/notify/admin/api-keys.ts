@@ -1,0 +1,255 @@
+/**
+ * `/services/:serviceId/api`: a service's API integration. Its keys (create one, whose full string is shown once
+ * and never again; revoke one after a confirmation), and its last API requests with failures marked. Creating
+ * and revoking are audited, and the service directory forgets its cached keys at once.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { html, type Html } from '../../platform/ui/html.ts';
+import type { UiContext } from '../../platform/ui/context.ts';
+import { csrfField, errorSummary, notice, radios, textInput, type FieldError } from '../../platform/ui/layout.ts';
+import { requireService, type ServiceContext } from '../../platform/ui/service-context.ts';
+import { sendServicePage, servicePath } from '../../platform/ui/service-layout.ts';
+import type { AdminDeps } from '../../web-ui.ts';
+import type { KeyType } from '../../platform/database/schema.ts';
+import { recordAudit } from '../../platform/audit.ts';
+import {
+  apiKeyNameTaken,
+  findApiKey,
+  fullApiKey,
+  insertApiKey,
+  KEY_NAME_MAX,
+  KEY_TYPES,
+  listApiKeys,
+  listApiRequests,
+  revokeApiKey,
+  type ApiKeyView,
+  type ApiRequestView,
+} from '../settings/api-keys.ts';
+import { canonicalUuid } from '../api/v2/jwt.ts';
+
+const REQUESTS_SHOWN = 50;
+
+type Params = { serviceId: string };
+type KeyParams = { serviceId: string; keyId: string };
+
+export async function apiKeyRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const { database, secrets, directory } = deps.services;
+  const db = database.db;
+  const guard = requireService(db, 'manage_api_keys');
+
+  const page = (
+    reply: FastifyReply,
+    ui: UiContext,
+    service: ServiceContext,
+    title: string,
+    body: Html,
+    errors?: FieldError[],
+    status = 200,
+  ) => sendServicePage(reply, ui, service, 'api', { title, body, errors }, status);
+
+  app.get<{ Params: Params; Querystring: { notice?: string; failures?: string } }>(
+    '/services/:serviceId/api',
+    { preHandler: guard },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const failuresOnly = request.query.failures === '1';
+      const [keys, requests] = await Promise.all([
+        listApiKeys(db, service.id),
+        listApiRequests(db, service.id, { limit: REQUESTS_SHOWN, failuresOnly }),
+      ]);
+      const revoked = request.query.notice === 'revoked';
+      const body = html`<link rel="stylesheet" href="/assets/1/insights.css">
+${revoked && notice(html`<p>${t('api.notice.revoked')}</p>`, 'success')}
+<h1>${t('api.title')}</h1>
+<p>${t('api.intro')}</p>
+<dl class="summary-list"><dt>${t('api.serviceId')}</dt><dd><code>${service.id}</code></dd></dl>
+<h2>${t('api.keys.title')}</h2>
+<p><a class="button" href="${servicePath(service, '/api/keys/new')}">${t('api.keys.create')}</a></p>
+${keys.length === 0 ? html`<p>${t('api.keys.none')}</p>` : keysTable(ui, service, keys)}
+<h2 id="requests-title">${t('api.requests.title')}</h2>
+<p>${t('api.requests.intro', { count: REQUESTS_SHOWN })}</p>
+<p>${
+        failuresOnly
+          ? html`<a href="${servicePath(service, '/api')}">${t('api.requests.showAll')}</a>`
+          : html`<a href="${servicePath(service, '/api?failures=1')}">${t('api.requests.showFailures')}</a>`
+      }</p>
+${requests.length === 0 ? html`<p>${failuresOnly ? t('api.requests.noFailures') : t('api.requests.none')}</p>` : requestsTable(ui, requests, failuresOnly)}`;
+      return page(reply, ui, service, t('api.title'), body);
+    },
+  );
+
+  app.get<{ Params: Params }>('/services/:serviceId/api/keys/new', { preHandler: guard }, async (request, reply) => {
+    const { ui, service } = request;
+    return page(reply, ui, service, ui.t('api.create.title'), createForm(ui, service, {}));
+  });
+
+  app.post<{ Params: Params; Body: Record<string, string | undefined> }>(
+    '/services/:serviceId/api/keys',
+    { preHandler: guard },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const name = (request.body.name ?? '').trim();
+      const keyType = KEY_TYPES.find((k) => k === request.body.key_type);
+      const errors: FieldError[] = [];
+      if (!name) errors.push({ field: 'name', message: t('api.create.name.missing') });
+      else if (name.length > KEY_NAME_MAX)
+        errors.push({ field: 'name', message: t('api.create.name.tooLong', { max: KEY_NAME_MAX }) });
+      else if (await apiKeyNameTaken(db, service.id, name))
+        errors.push({ field: 'name', message: t('api.create.name.taken') });
+      if (!keyType) errors.push({ field: 'key_type', message: t('api.create.type.missing') });
+      const again = (errs: FieldError[]) =>
+        page(
+          reply,
+          ui,
+          service,
+          t('api.create.title'),
+          createForm(ui, service, { name, keyType, errors: errs }),
+          errs,
+          400,
+        );
+      if (errors.length) return again(errors);
+      let created: { id: string; secret: string };
+      try {
+        created = await insertApiKey(db, secrets, { serviceId: service.id, name, keyType: keyType! });
+      } catch (err) {
+        // Two people choosing the same name at the same moment: the unique index decides.
+        if ((err as { code?: string }).code === '23505')
+          return again([{ field: 'name', message: t('api.create.name.taken') }]);
+        throw err;
+      }
+      directory.invalidate(service.id);
+      await recordAudit(db, {
+        event: 'api-key-created',
+        actorId: ui.account!.id,
+        userId: null,
+        ip: request.ip,
+        details: { serviceId: service.id, serviceName: service.name, keyId: created.id, keyName: name, keyType },
+      });
+      const key = fullApiKey(name, service.id, created.secret);
+      // Shown on this response only (never stored in the clear, never cached: the pages are no-store).
+      const body = html`<h1>${t('api.created.title')}</h1>
+${notice(html`<p>${t('api.created.once')}</p>`, 'warning')}
+<h2 id="key-label">${t('api.created.keyLabel', { name })}</h2>
+<p class="secret" id="api-key">${key}</p>
+<p class="hint">${t('api.created.copyHint')}</p>
+<p><a class="button" href="${servicePath(service, '/api')}">${t('api.created.back')}</a></p>`;
+      return page(reply, ui, service, t('api.created.title'), body);
+    },
+  );
+
+  async function keyOf(params: KeyParams, service: ServiceContext): Promise<ApiKeyView | null> {
+    const keyId = canonicalUuid(params.keyId);
+    return keyId ? findApiKey(db, service.id, keyId) : null;
+  }
+
+  app.get<{ Params: KeyParams }>(
+    '/services/:serviceId/api/keys/:keyId/revoke',
+    { preHandler: guard },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const { t } = ui;
+      const key = await keyOf(request.params, service);
+      if (!key || key.revokedAt) return reply.redirect(servicePath(service, '/api'), 303);
+      const body = html`<h1>${t('api.revoke.title', { name: key.name })}</h1>
+<p>${t('api.revoke.warning')}</p>
+<form method="post" action="${servicePath(service, `/api/keys/${key.id}/revoke`)}" novalidate>
+  ${csrfField(ui)}
+  <div class="actions">
+    <button type="submit" class="danger">${t('api.revoke.confirm')}</button>
+    <a href="${servicePath(service, '/api')}">${t('api.revoke.cancel')}</a>
+  </div>
+</form>`;
+      return page(reply, ui, service, t('api.revoke.title', { name: key.name }), body);
+    },
+  );
+
+  app.post<{ Params: KeyParams }>(
+    '/services/:serviceId/api/keys/:keyId/revoke',
+    { preHandler: guard },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const key = await keyOf(request.params, service);
+      if (key && (await revokeApiKey(db, service.id, key.id))) {
+        directory.invalidate(service.id);
+        await recordAudit(db, {
+          event: 'api-key-revoked',
+          actorId: ui.account!.id,
+          userId: null,
+          ip: request.ip,
+          details: {
+            serviceId: service.id,
+            serviceName: service.name,
+            keyId: key.id,
+            keyName: key.name,
+            keyType: key.keyType,
+          },
+        });
+      }
+      return reply.redirect(servicePath(service, '/api?notice=revoked'), 303);
+    },
+  );
+}
+
+function keysTable(ui: UiContext, service: ServiceContext, keys: ApiKeyView[]): Html {
+  const { t } = ui;
+  return html`<table class="api-keys">
+  <caption class="visually-hidden">${t('api.keys.title')}</caption>
+  <thead><tr><th scope="col">${t('api.keys.name')}</th><th scope="col">${t('api.keys.type')}</th><th scope="col">${t('api.keys.created')}</th><th scope="col">${t('api.keys.state')}</th></tr></thead>
+  <tbody>${keys.map(
+    (k) => html`<tr>
+    <td>${k.name}</td>
+    <td>${t(`api.keyType.${k.keyType}`)}</td>
+    <td>${ui.formatDateTime(k.createdAt)}</td>
+    <td>${
+      k.revokedAt
+        ? t('api.keys.revokedAt', { time: ui.formatDateTime(k.revokedAt) })
+        : html`<a href="${servicePath(service, `/api/keys/${k.id}/revoke`)}">${t('api.keys.revoke')}<span class="visually-hidden"> ${k.name}</span></a>`
+    }</td>
+  </tr>`,
+  )}</tbody>
+</table>`;
+}
+
+function requestsTable(ui: UiContext, requests: ApiRequestView[], failuresOnly: boolean): Html {
+  const { t } = ui;
+  return html`<table class="api-requests">
+  <caption class="visually-hidden">${failuresOnly ? t('api.requests.failuresCaption') : t('api.requests.title')}</caption>
+  <thead><tr><th scope="col">${t('api.requests.time')}</th><th scope="col">${t('api.requests.request')}</th><th scope="col">${t('api.requests.status')}</th><th scope="col">${t('api.requests.key')}</th></tr></thead>
+  <tbody>${requests.map((r) => {
+    const failed = r.statusCode >= 400;
+    return html`<tr class="${failed ? 'failed' : ''}">
+    <td>${ui.formatDateTime(r.at)}</td>
+    <td><code>${r.method} ${r.path}</code></td>
+    <td>${failed ? html`<strong>${t('api.requests.failed', { status: r.statusCode })}</strong>` : t('api.requests.ok', { status: r.statusCode })}</td>
+    <td>${r.keyName ?? t('api.requests.unknownKey')}</td>
+  </tr>`;
+  })}</tbody>
+</table>`;
+}
+
+interface CreateFormValues {
+  name?: string;
+  keyType?: KeyType;
+  errors?: FieldError[];
+}
+
+function createForm(ui: UiContext, service: ServiceContext, v: CreateFormValues): Html {
+  const { t } = ui;
+  return html`${errorSummary(ui, v.errors)}
+<h1>${t('api.create.title')}</h1>
+<form method="post" action="${servicePath(service, '/api/keys')}" novalidate>
+  ${csrfField(ui)}
+  ${textInput({ id: 'name', label: t('api.create.name.label'), hint: t('api.create.name.hint'), value: v.name, errors: v.errors })}
+  ${radios({
+    id: 'key_type',
+    name: 'key_type',
+    legend: t('api.create.type.legend'),
+    value: v.keyType,
+    errors: v.errors,
+    options: KEY_TYPES.map((k) => ({ value: k, label: t(`api.keyType.${k}`), hint: t(`api.keyType.${k}.hint`) })),
+  })}
+  <button type="submit">${t('api.create.submit')}</button>
+</form>`;
+}

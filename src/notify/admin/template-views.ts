@@ -1,0 +1,180 @@
+/**
+ * View pieces the template and sending pages share: the text message counter (characters, parts, characters a
+ * phone cannot show), a message shown as on a phone, the email preview frame, and one form field per
+ * placeholder. The counter is computed here, on the server; template-editor.js recomputes it as people type.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { UiContext } from '../../platform/ui/context.ts';
+import { html, type Html } from '../../platform/ui/html.ts';
+import type { FieldError } from '../../platform/ui/layout.ts';
+import type { TemplateCategory, TemplateType } from '../../platform/database/schema.ts';
+import { encodeForSms, renderSms, smsEncoding, SMS_CHARACTER_LIMIT } from '../template-language/index.ts';
+import { GSM_EXTENDED_CHARACTERS } from '../template-language/sms-encoding.ts';
+
+export const ASSET_VERSION = '1';
+/** Form fields holding placeholder values are named `p.<placeholder>`. */
+export const PLACEHOLDER_PREFIX = 'p.';
+
+export interface SmsStats {
+  characters: number;
+  fragments: number;
+  tooLong: boolean;
+  /** Characters that make the message Unicode (fewer characters per part). */
+  unicode: string[];
+  /** Characters a phone cannot show, sent as a look-alike (or `?`). */
+  replaced: string[];
+}
+
+/** The text message as written (placeholders counted as written, as GC Notify does), measured as it will be sent. */
+export function smsStats(content: string, personalisation: Record<string, unknown> = {}): SmsStats {
+  const sms = renderSms(content, personalisation);
+  const unicode = new Set<string>();
+  const replaced = new Set<string>();
+  for (const character of content) {
+    if (/\s/.test(character) || smsEncoding(character) === 'gsm') continue;
+    if (encodeForSms(character) === character) unicode.add(character);
+    else replaced.add(character);
+  }
+  return {
+    characters: sms.characterCount,
+    fragments: sms.fragmentCount,
+    tooLong: sms.characterCount > SMS_CHARACTER_LIMIT,
+    unicode: [...unicode],
+    replaced: [...replaced],
+  };
+}
+
+/**
+ * The counter under a text message field (or on a preview). `forField` names the textarea the script keeps it in
+ * step with; the live region is polite, so screen readers hear the count once typing pauses.
+ */
+export function smsCounter(ui: UiContext, stats: SmsStats, forField?: string): Html {
+  const { t } = ui;
+  const count = t(stats.fragments === 1 ? 'templates.sms.count.one' : 'templates.sms.count.other', {
+    characters: ui.formatNumber(stats.characters),
+    fragments: ui.formatNumber(stats.fragments),
+  });
+  // The script's words: the same sentences, with their {parameters} left for it to fill in.
+  const words = forField
+    ? html` data-counter-for="${forField}" data-one="${t('templates.sms.count.one')}" data-other="${t('templates.sms.count.other')}" data-too-long="${t('templates.sms.tooLong')}" data-unicode="${t('templates.sms.unicode')}" data-replaced="${t('templates.sms.replaced')}"`
+    : '';
+  return html`<div class="sms-counter" id="${forField ? `${forField}-counter` : 'sms-counter'}"${words} aria-live="polite">
+  <p class="sms-count">${count}</p>
+  ${stats.tooLong && html`<p class="sms-warning">${t('templates.sms.tooLong', { limit: ui.formatNumber(SMS_CHARACTER_LIMIT) })}</p>`}
+  ${stats.unicode.length > 0 && html`<p class="sms-warning">${t('templates.sms.unicode', { characters: stats.unicode.join(' ') })}</p>`}
+  ${stats.replaced.length > 0 && html`<p class="sms-warning">${t('templates.sms.replaced', { characters: stats.replaced.join(' ') })}</p>`}
+</div>`;
+}
+
+/** What the script needs to count as the server does: the GSM alphabet, and what other characters become. */
+export const SMS_ALPHABET_JSON: string = (() => {
+  let gsm = '';
+  let kept = '';
+  const downgrade: Record<string, string> = {};
+  const ranges: Array<[number, number]> = [
+    [0x20, 0x2fff],
+    [0xfb00, 0xfeff],
+    [0x11ab0, 0x11abf],
+  ];
+  for (const [from, to] of ranges) {
+    for (let code = from; code <= to; code++) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const character = String.fromCodePoint(code);
+      if (smsEncoding(character) === 'gsm') gsm += character;
+      else if (encodeForSms(character) === character) kept += character;
+      // The script takes any other character to be `?`.
+      else if (encodeForSms(character) !== '?') downgrade[character] = encodeForSms(character);
+    }
+  }
+  return JSON.stringify({
+    gsm: `${gsm}\n\r`,
+    extended: GSM_EXTENDED_CHARACTERS,
+    kept,
+    downgrade,
+    limit: SMS_CHARACTER_LIMIT,
+  });
+})();
+
+/** A text message as a phone shows it: the sender's name above a bubble. */
+export function phonePreview(ui: UiContext, body: string, sender: string): Html {
+  return html`<figure class="phone">
+  <figcaption class="visually-hidden">${ui.t('templates.preview.phoneCaption')}</figcaption>
+  <p class="phone-sender">${sender}</p>
+  <div class="sms-bubble">${lines(body)}</div>
+</figure>`;
+}
+
+export function lines(text: string): Html {
+  return html`${text.split(/\r?\n/).map((line, i) => html`${i > 0 && html`<br>`}${line}`)}`;
+}
+
+/** The rendered email in a sandboxed frame (no scripts, its own origin), served by the preview route. */
+export function emailFrame(ui: UiContext, src: string, subject: string): Html {
+  return html`<iframe class="email-frame" src="${src}" sandbox title="${ui.t('templates.preview.frameTitle', { subject })}"></iframe>`;
+}
+
+/** Placeholder values from a form or query: `p.<name>` fields, for the template's placeholders only. */
+export function placeholderValues(
+  names: readonly string[],
+  source: Record<string, unknown> | undefined,
+): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const name of names) {
+    const value = source?.[`${PLACEHOLDER_PREFIX}${name}`];
+    if (typeof value === 'string') values[name] = value;
+  }
+  return values;
+}
+
+export function placeholderFieldId(index: number): string {
+  return `placeholder-${index + 1}`;
+}
+
+/** One text field per placeholder, labelled with the placeholder's name. */
+export function placeholderFields(
+  _ui: UiContext,
+  names: readonly string[],
+  values: Record<string, string>,
+  errors: readonly FieldError[] = [],
+): Html {
+  return html`${names.map((name, i) => {
+    const id = placeholderFieldId(i);
+    const error = errors.find((e) => e.field === id);
+    return html`<div class="field${error ? ' has-error' : ''}">
+  <label for="${id}">${name}</label>
+  ${error && html`<span class="error-message" id="${id}-error">${error.message}</span>`}
+  <input id="${id}" name="${PLACEHOLDER_PREFIX}${name}" type="text" value="${values[name] ?? ''}"${error ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}>
+</div>`;
+  })}`;
+}
+
+export function typeLabel(ui: UiContext, type: TemplateType): string {
+  return ui.t(`templates.type.${type}`);
+}
+
+export function categoryLabel(ui: UiContext, category: TemplateCategory): string {
+  return ui.t(`templates.category.${category}`);
+}
+
+/** The stylesheet and script of these pages (the layout's head holds only the shared ones). */
+export function pageAssets(): Html {
+  return html`<link rel="stylesheet" href="/assets/${ASSET_VERSION}/templates.css"><script src="/assets/${ASSET_VERSION}/template-editor.js" defer></script>`;
+}
+
+/** The email frames' own policy: the email's inline styles and images, no scripts, framed by this site only. */
+export const EMAIL_FRAME_POLICY =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+
+/**
+ * Route options of an email frame: its policy replaces the pages' one (set by the admin plugin's onSend hook,
+ * which runs before a route's own), so that this site may frame it, and nothing else.
+ */
+export const EMAIL_FRAME_ROUTE = {
+  onSend: async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    if (reply.statusCode === 200) {
+      reply.header('content-security-policy', EMAIL_FRAME_POLICY);
+      reply.header('x-frame-options', 'SAMEORIGIN');
+    }
+    return payload;
+  },
+};

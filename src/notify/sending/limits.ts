@@ -1,0 +1,377 @@
+/**
+ * The two limits every send passes: a per-minute token bucket per service and key type, and a daily message
+ * count per service and channel. Neither counts notification rows: the bucket lives in this process (replicas
+ * share what they took through a counter row, about once a second), and the daily count is a counter row
+ * updated in the same transaction as the notifications it counts.
+ */
+import { sql, type RawBuilder } from 'kysely';
+import type { Db } from '../../platform/database/connection.ts';
+import type { KeyType } from '../../platform/database/schema.ts';
+import { ApiError } from '../api/v2/errors.ts';
+
+export type LimitChannel = 'email' | 'sms' | 'international_sms';
+
+const KEY_TYPE_LABEL: Record<KeyType, string> = { normal: 'LIVE', team: 'TEAM', test: 'TEST' };
+
+interface Bucket {
+  serviceId: string;
+  keyType: KeyType;
+  tokens: number;
+  updated: number;
+  capacity: number;
+  refillPerMs: number;
+  /** Last call to take(), allowed or not. */
+  used: number;
+  /** Tokens taken here since they were last added to the shared counter. */
+  pending: number;
+  /** The shared counter as this process last read it; null until its first sync. */
+  seen: number | null;
+}
+
+export interface RateLimiterOptions {
+  /** Where replicas share what they took; without it the limit is this process's alone. */
+  db?: Db;
+  now?: () => number;
+  /** How often start()'s timer syncs with the other replicas. */
+  syncMs?: number;
+  /** A key unused this long, with its bucket full again, is forgotten. */
+  idleMs?: number;
+}
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly db: Db | null;
+  private readonly now: () => number;
+  private readonly syncMs: number;
+  private readonly idleMs: number;
+  private syncing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private onError: (err: unknown) => void = () => {};
+
+  constructor(opts: RateLimiterOptions = {}) {
+    this.db = opts.db ?? null;
+    this.now = opts.now ?? Date.now;
+    this.syncMs = opts.syncMs ?? 1000;
+    // Two minutes: longer than any bucket takes to refill from empty (60 s at most).
+    this.idleMs = opts.idleMs ?? 120_000;
+  }
+
+  /** Throws 429 RateLimitError when the service's key type has used its requests for the last 60 s. */
+  take(serviceId: string, keyType: KeyType, limitPer60s: number): void {
+    const key = `${serviceId}:${keyType}`;
+    const capacity = Math.min(Math.ceil(limitPer60s / 3) + 1, 1000, limitPer60s);
+    const refillPerMs = limitPer60s / 60_000;
+    const now = this.now();
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = {
+        serviceId,
+        keyType,
+        tokens: capacity,
+        updated: now,
+        capacity,
+        refillPerMs,
+        used: now,
+        pending: 0,
+        seen: null,
+      };
+      this.buckets.set(key, bucket);
+    }
+    bucket.capacity = capacity;
+    bucket.refillPerMs = refillPerMs;
+    bucket.used = now;
+    refill(bucket, now);
+    if (bucket.tokens < 1) {
+      throw new ApiError(
+        429,
+        'RateLimitError',
+        `Exceeded rate limit for key type ${KEY_TYPE_LABEL[keyType]} of ${limitPer60s} requests per 60 seconds`,
+      );
+    }
+    bucket.tokens -= 1;
+    bucket.pending += 1;
+  }
+
+  /**
+   * Adds the tokens taken here to the shared counters and takes from the local buckets what the other replicas
+   * took since the last sync, in one statement. Never runs two at once: a call waits for the one in flight.
+   */
+  sync(): Promise<void> {
+    const run = (this.syncing ?? Promise.resolve()).then(() => this.syncOnce());
+    const settled = run.catch(() => {});
+    this.syncing = settled;
+    void settled.then(() => {
+      if (this.syncing === settled) this.syncing = null;
+    });
+    return run;
+  }
+
+  /** Syncs about once a second until stop(); `onError` hears of a sync that failed (requests never do). */
+  start(onError: (err: unknown) => void = () => {}): void {
+    if (this.timer || !this.db) return;
+    this.onError = onError;
+    this.timer = setInterval(() => {
+      // A slow database delays the next sync rather than queueing more of them.
+      if (!this.syncing) this.sync().catch(this.onError);
+    }, this.syncMs);
+    this.timer.unref();
+  }
+
+  /** Ends the timer and hands the other replicas what this process took since its last sync. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.db) await this.sync().catch(this.onError);
+  }
+
+  private async syncOnce(): Promise<void> {
+    if (!this.db || this.buckets.size === 0) return;
+    // One order for every replica, so that two statements updating the same rows cannot deadlock.
+    const batch = [...this.buckets.values()].sort(
+      (a, b) => compare(a.serviceId, b.serviceId) || compare(a.keyType, b.keyType),
+    );
+    const sent = batch.map((b) => b.pending);
+    for (const b of batch) b.pending = 0;
+    let rows: RateCounterRow[];
+    try {
+      ({ rows } = await rateCounterSync(batch, sent).execute(this.db));
+    } catch (err) {
+      // Whether the counts were added is unknown: rather than count them twice, the next reading is a new
+      // baseline (so a failure loses at most a second of sharing, never charges a replica for its own tokens).
+      for (const b of batch) b.seen = null;
+      throw err;
+    }
+    const totals = new Map(rows.map((r) => [Number(r.position) - 1, Number(r.taken)]));
+    const now = this.now();
+    batch.forEach((bucket, i) => {
+      // No row: nobody has taken a token yet, or (if we sent some) the service was deleted.
+      const total = totals.get(i) ?? (sent[i] === 0 ? 0 : null);
+      if (total === null) return;
+      if (bucket.seen !== null) {
+        const others = Math.max(0, total - bucket.seen - sent[i]!);
+        if (others > 0) {
+          refill(bucket, now);
+          // Below zero if the others took more than this bucket held: the refill pays the debt back.
+          bucket.tokens -= others;
+        }
+      }
+      bucket.seen = total;
+      const key = `${bucket.serviceId}:${bucket.keyType}`;
+      if (this.buckets.get(key) !== bucket || bucket.pending > 0 || now - bucket.used < this.idleMs) return;
+      refill(bucket, now);
+      // A full bucket left alone is what a new one would be, so forgetting it changes nothing here.
+      if (bucket.tokens >= bucket.capacity) this.buckets.delete(key);
+    });
+  }
+}
+
+function refill(bucket: Bucket, now: number): void {
+  bucket.tokens = Math.min(bucket.capacity, bucket.tokens + (now - bucket.updated) * bucket.refillPerMs);
+  bucket.updated = now;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+interface RateCounterRow {
+  /** 1-based, in the order of the batch. */
+  position: number | string;
+  taken: number | string;
+}
+
+/**
+ * Adds each key's tokens to its counter and reads back the totals. Keys with nothing to add are only read, so an
+ * idle second writes no row; a deleted service's tokens are skipped rather than failing the whole statement.
+ */
+function rateCounterSync(batch: Bucket[], sent: number[]): RawBuilder<RateCounterRow> {
+  return sql<RateCounterRow>`
+    WITH mine AS (
+      SELECT * FROM unnest(${batch.map((b) => b.serviceId)}::uuid[], ${batch.map((b) => b.keyType)}::text[],
+                           ${sent}::int8[]) WITH ORDINALITY AS m(service_id, key_type, taken, position)
+    ), added AS (
+      INSERT INTO api_rate_counters (service_id, key_type, taken)
+      SELECT m.service_id, m.key_type, m.taken FROM mine m
+      WHERE m.taken > 0 AND EXISTS (SELECT 1 FROM services s WHERE s.id = m.service_id)
+      ORDER BY m.position
+      ON CONFLICT (service_id, key_type) DO UPDATE SET taken = api_rate_counters.taken + excluded.taken
+      RETURNING service_id, key_type, taken
+    )
+    SELECT m.position, a.taken FROM added a JOIN mine m USING (service_id, key_type)
+    UNION ALL
+    SELECT m.position, c.taken FROM api_rate_counters c JOIN mine m USING (service_id, key_type) WHERE m.taken = 0`;
+}
+
+interface DayCount {
+  day: string;
+  /** Last figure read from the database (includes other replicas' sends). */
+  stored: number;
+  /** Sends reserved here and not yet committed. */
+  reserved: number;
+  loaded: Promise<void> | null;
+}
+
+let cachedDay = { number: -1, text: '' };
+
+/** Today's UTC date as YYYY-MM-DD; formatted once a day, since every send asks for it. */
+export function utcDay(date = new Date()): string {
+  const number = Math.floor(date.getTime() / 86_400_000);
+  if (number !== cachedDay.number) cachedDay = { number, text: date.toISOString().slice(0, 10) };
+  return cachedDay.text;
+}
+
+export class DailyLimits {
+  private readonly counts = new Map<string, DayCount>();
+
+  constructor(private readonly db: Db) {}
+
+  private entry(serviceId: string, channel: LimitChannel): DayCount {
+    const key = `${serviceId}:${channel}`;
+    const day = utcDay();
+    let entry = this.counts.get(key);
+    if (!entry || entry.day !== day) {
+      entry = { day, stored: 0, reserved: 0, loaded: null };
+      this.counts.set(key, entry);
+      const fresh = entry;
+      fresh.loaded = sentOn(this.db, serviceId, day, channel).then((sent) => {
+        fresh.stored = Math.max(fresh.stored, sent);
+      });
+      fresh.loaded.catch(() => this.counts.delete(key));
+    }
+    return entry;
+  }
+
+  /**
+   * Reserves `count` messages (one send, or a job's rows) against each channel's daily limit, or throws 429
+   * TooManyRequestsError. The caller must later `commit` (inside the insert's transaction) or `release` it.
+   */
+  async reserve(serviceId: string, limits: Partial<Record<LimitChannel, number>>, count = 1): Promise<Reservation> {
+    const entries: Array<[LimitChannel, DayCount]> = [];
+    for (const channel of Object.keys(limits) as LimitChannel[]) {
+      const entry = this.entry(serviceId, channel);
+      if (entry.loaded) await entry.loaded;
+      entries.push([channel, entry]);
+    }
+    for (const [channel, entry] of entries) {
+      const limit = limits[channel]!;
+      if (entry.stored + entry.reserved + count > limit) {
+        throw new ApiError(429, 'TooManyRequestsError', `Exceeded send limits (${channel}: ${limit}) for today`);
+      }
+    }
+    for (const [, entry] of entries) entry.reserved += count;
+    return new Reservation(serviceId, entries, count);
+  }
+
+  /** How many messages the service may still send today on a channel (for later CSV checks). */
+  async remaining(serviceId: string, channel: LimitChannel, limit: number): Promise<number> {
+    const entry = this.entry(serviceId, channel);
+    if (entry.loaded) await entry.loaded;
+    return Math.max(0, limit - entry.stored - entry.reserved);
+  }
+
+  /**
+   * Adds the reservations' counts to the counter rows within `trx`. Returns what to run once the transaction
+   * has committed (on rollback, `release` each reservation instead).
+   */
+  async commit(trx: Db, reservations: Reservation[]): Promise<() => void> {
+    const counters = this.counterUpsert(reservations, 0);
+    const { rows } = await counters.statement.execute(trx);
+    return () => counters.apply(rows);
+  }
+
+  /**
+   * One statement that adds the reservations' counts to their counter rows, for callers that run it themselves
+   * (the notification writer makes it the tail of its insert, so a batch costs one round trip), and what to
+   * apply to the in-memory counts with its rows once committed. Statements that may run at once take different
+   * `shard`s, so that neither waits on the other's row lock; each row returned holds the day's total.
+   */
+  counterUpsert(
+    reservations: Reservation[],
+    shard: number,
+  ): { statement: RawBuilder<CounterRow>; apply(rows: CounterRow[]): void } {
+    const totals = new Map<string, { serviceId: string; channel: LimitChannel; n: number; entry: DayCount }>();
+    for (const r of reservations) {
+      for (const [channel, entry] of r.entries) {
+        const key = `${r.serviceId}:${channel}:${entry.day}`;
+        const t = totals.get(key) ?? { serviceId: r.serviceId, channel, n: 0, entry };
+        t.n += r.count;
+        totals.set(key, t);
+      }
+    }
+    // One order for every writer, so that two statements (other replicas' batches on the same shard) updating
+    // the same services' rows cannot deadlock.
+    const ts = [...totals.values()].sort((a, b) => compare(a.serviceId, b.serviceId) || compare(a.channel, b.channel));
+    // The other shards are read as of the statement's start: a batch committing beside it is seen next time.
+    const statement = sql<CounterRow>`
+      INSERT INTO daily_send_counts AS c (service_id, day, channel, shard, sent)
+      SELECT t.service_id, t.day, t.channel, ${shard}::int2, t.n
+      FROM unnest(${ts.map((t) => t.serviceId)}::uuid[], ${ts.map((t) => t.entry.day)}::date[],
+                  ${ts.map((t) => t.channel)}::text[], ${ts.map((t) => t.n)}::int4[]) AS t(service_id, day, channel, n)
+      ON CONFLICT (service_id, day, channel, shard) DO UPDATE SET sent = c.sent + excluded.sent
+      RETURNING c.service_id::text AS service_id, c.channel,
+        (c.sent + coalesce((SELECT sum(o.sent) FROM daily_send_counts o
+                            WHERE o.service_id = c.service_id AND o.day = c.day AND o.channel = c.channel
+                              AND o.shard <> c.shard), 0))::int4 AS sent`;
+    return {
+      statement,
+      apply(rows) {
+        for (const t of ts) {
+          const row = rows.find((r) => r.service_id === t.serviceId && r.channel === t.channel);
+          // Our reservations are now part of the stored figure, which also includes other replicas' sends.
+          t.entry.stored = Math.max(t.entry.stored + t.n, row?.sent ?? 0);
+          t.entry.reserved -= t.n;
+        }
+      },
+    };
+  }
+
+  release(reservation: Reservation): void {
+    for (const [, entry] of reservation.entries) entry.reserved -= reservation.count;
+  }
+
+  /** Gives back messages counted on `day` that will not be sent after all (a job cancelled before it ran). */
+  async refund(serviceId: string, day: string, counts: Partial<Record<LimitChannel, number>>): Promise<void> {
+    for (const [channel, n] of Object.entries(counts) as Array<[LimitChannel, number]>) {
+      if (!n) continue;
+      // Taken off shard 0 (which may go below zero), never more than the day's total.
+      await sql`
+        INSERT INTO daily_send_counts AS c (service_id, day, channel, shard, sent)
+        SELECT ${serviceId}::uuid, ${day}::date, ${channel}, 0, -least(${n}::int4, coalesce(sum(o.sent), 0)::int4)
+        FROM daily_send_counts o WHERE o.service_id = ${serviceId} AND o.day = ${day} AND o.channel = ${channel}
+        ON CONFLICT (service_id, day, channel, shard) DO UPDATE SET sent = c.sent + excluded.sent`.execute(this.db);
+      const entry = this.counts.get(`${serviceId}:${channel}`);
+      if (entry && entry.day === day) entry.stored = Math.max(0, entry.stored - n);
+    }
+  }
+}
+
+/** Messages counted for a service on a day and channel: the sum of the counter's shards. */
+export async function sentOn(db: Db, serviceId: string, day: string, channel: LimitChannel): Promise<number> {
+  const row = await db
+    .selectFrom('daily_send_counts')
+    .select(sql<number>`coalesce(sum(sent), 0)::int4`.as('sent'))
+    .where('service_id', '=', serviceId)
+    .where('day', '=', day)
+    .where('channel', '=', channel)
+    .executeTakeFirst();
+  return row?.sent ?? 0;
+}
+
+export interface CounterRow {
+  service_id: string;
+  channel: string;
+  sent: number;
+}
+
+export class Reservation {
+  constructor(
+    readonly serviceId: string,
+    readonly entries: Array<[LimitChannel, DayCount]>,
+    readonly count = 1,
+  ) {}
+
+  /** The UTC day whose counter rows `commit` adds to: the day of the reservation, not of the commit. */
+  get day(): string {
+    return this.entries[0]?.[1].day ?? utcDay();
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * Accepting a notification: the rules between a validated request and a committed row, in the order Notify
+ * applies them (notify-api-v2.md §2): permission, template, personalisation, sender, recipient, length,
+ * daily limit, persist. No HTTP here; failures are ApiErrors that the API renders.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TemplateType, KeyType } from '../../platform/database/schema.ts';
+import { ApiError, badRequest } from '../api/v2/errors.ts';
+import { isSimulatedRecipient, normaliseEmail, validatePhoneNumber, type CountryCode } from './recipients.ts';
+import type { ServiceDirectory, ServiceRecord, TemplateRecord } from './service-directory.ts';
+import type { DailyLimits, LimitChannel, Reservation } from './limits.ts';
+import type { NewNotification, NotificationWriter } from './notification-writer.ts';
+import {
+  missingPersonalisation,
+  renderEmailBody,
+  renderEmailSubject,
+  renderSms,
+  sanitisePersonalisation,
+  SMS_CHARACTER_LIMIT,
+} from '../template-language/index.ts';
+import { notificationsAccepted } from '../../platform/metrics.ts';
+
+export const EMAIL_SIZE_LIMIT_BYTES = 2_000_000;
+/** How far ahead a notification or a job may be scheduled (GC Notify's limit). */
+export const MAX_SCHEDULE_HOURS = 96;
+/** Delivery lane (claim order) of a template category: 0 high, 1 normal, 2 bulk. */
+export const PRIORITY_OF_CATEGORY = { high: 0, normal: 1, bulk: 2 } as const;
+export const CHANNEL_WORDS: Record<TemplateType, string> = { email: 'emails', sms: 'text messages' };
+
+/** Who sends: an API key, or a person in the web UI (no key; the rules of a live key apply). */
+export interface Caller {
+  service: ServiceRecord;
+  keyId: string | null;
+  keyType: KeyType;
+  /** The person who sent it from the web UI; null for API sends. */
+  createdById?: string | null;
+}
+
+export interface SendRequest {
+  type: TemplateType;
+  recipient: string;
+  templateId: string;
+  personalisation: Record<string, unknown>;
+  reference: string | null;
+  scheduledFor: Date | null;
+  replyToId: string | null;
+  oneClickUnsubscribeUrl: string | null;
+  sanitiseContentFor: string[] | null;
+}
+
+export interface AcceptedNotification {
+  id: string;
+  reference: string | null;
+  template: TemplateRecord;
+  scheduledFor: Date | null;
+  body: string;
+  subject: string | null;
+  fromNumber: string | null;
+  fromEmail: string | null;
+  oneClickUnsubscribeUrl: string | null;
+  sanitised: Record<string, { unsanitised: string; sanitised: string }> | null;
+}
+
+export interface SendContext {
+  directory: ServiceDirectory;
+  limits: DailyLimits;
+  writer: NotificationWriter;
+  emailDomain: string;
+  phoneRegion: string;
+}
+
+/** Daily limit check before the body is read, as Notify does: a service at its limit gets 429 first. */
+export async function checkDailyLimitBeforeParsing(
+  ctx: SendContext,
+  caller: Caller,
+  type: TemplateType,
+): Promise<void> {
+  if (caller.keyType === 'test') return;
+  const limit = caller.service.messageLimits[type];
+  if ((await ctx.limits.remaining(caller.service.id, type, limit)) <= 0) {
+    throw new ApiError(429, 'TooManyRequestsError', `Exceeded send limits (${type}: ${limit}) for today`);
+  }
+}
+
+/** `siteRoot` ends with `/`; it names the settings page in the send-a-file error. */
+export async function acceptNotification(
+  ctx: SendContext,
+  caller: Caller,
+  req: SendRequest,
+  siteRoot: string,
+): Promise<AcceptedNotification> {
+  const { service } = caller;
+  if (!service.permissions.has(req.type)) throw badRequest(`Service is not allowed to send ${CHANNEL_WORDS[req.type]}`);
+
+  const template = await ctx.directory.template(service.id, req.templateId);
+  if (!template || template.hidden) throw badRequest('Template not found');
+  if (template.type !== req.type)
+    throw badRequest(`${template.type} template is not suitable for ${req.type} notification`);
+  if (template.archived) throw badRequest('Template has been deleted');
+
+  let personalisation = req.personalisation;
+  let sanitised: AcceptedNotification['sanitised'] = null;
+  if (req.type === 'email') {
+    const result = sanitisePersonalisation(personalisation, req.sanitiseContentFor);
+    personalisation = result.personalisation;
+    sanitised = result.report;
+  }
+
+  const texts = req.type === 'email' ? [template.subject ?? '', template.content] : [template.content];
+  const missing = missingPersonalisation(texts, personalisation);
+  if (missing.length > 0) throw badRequest(`Missing personalisation: ${missing.join(', ')}`);
+
+  const unsendable = unsendableField(req, personalisation);
+  if (unsendable) {
+    throw badRequest(
+      `${unsendable} contains a character that cannot be sent: a null character or half of a surrogate pair`,
+    );
+  }
+
+  const sender = await resolveSender(ctx.directory, service, req.type, req.replyToId);
+
+  const simulated = isSimulatedRecipient(req.type, req.recipient);
+  let normalisedTo: string;
+  let international = false;
+  if (req.type === 'sms') {
+    const phone = validatePhoneNumber(req.recipient, { defaultRegion: ctx.phoneRegion as CountryCode });
+    normalisedTo = phone.e164;
+    international = phone.international;
+  } else {
+    // Already validated with the request's schema: only the comparable form is needed here.
+    normalisedTo = normaliseEmail(req.recipient);
+  }
+  if (!simulated) await checkRecipientAllowed(ctx, caller, normalisedTo);
+  if (international && !simulated && !service.permissions.has('international_sms')) {
+    throw badRequest('Cannot send to international mobile numbers');
+  }
+
+  // Sending files by email needs the document download service, which Envoi does not have yet: refuse a
+  // file rather than mail its base64 text to the recipient.
+  if (
+    Object.values(personalisation).some((v) => v !== null && typeof v === 'object' && !Array.isArray(v) && 'file' in v)
+  ) {
+    throw badRequest(
+      req.type === 'email'
+        ? `Send files by email has not been set up - add contact details for your service at ${siteRoot}services/${service.id}/service-settings/send-files-by-email`
+        : 'Can only send a file by email',
+    );
+  }
+
+  let body: string;
+  let subject: string | null = null;
+  let billableUnits = 0;
+  if (req.type === 'email') {
+    body = renderEmailBody(template.content, personalisation);
+    subject = renderEmailSubject(template.subject ?? '', personalisation);
+    if (body.trim() === '') throw badRequest('Your message is empty.');
+    const size = Buffer.byteLength(body, 'utf8');
+    if (size > EMAIL_SIZE_LIMIT_BYTES) {
+      throw badRequest(
+        `Your message is too long. Emails cannot be longer than ${EMAIL_SIZE_LIMIT_BYTES} bytes. Your message is ${size} bytes.`,
+      );
+    }
+  } else {
+    const sms = renderSms(template.content, personalisation);
+    body = sms.body;
+    if (body.trim() === '') throw badRequest('Your message is empty.');
+    if (sms.characterCount > SMS_CHARACTER_LIMIT) {
+      throw badRequest(
+        `Your message is too long. Text messages cannot be longer than ${SMS_CHARACTER_LIMIT} characters. Your message is ${sms.characterCount} characters long.`,
+      );
+    }
+    billableUnits = sms.fragmentCount;
+  }
+
+  const id = randomUUID();
+  const accepted: AcceptedNotification = {
+    id,
+    reference: req.reference,
+    template,
+    scheduledFor: req.scheduledFor,
+    body,
+    subject,
+    fromNumber: req.type === 'sms' ? (sender ?? service.name) : null,
+    fromEmail: req.type === 'email' ? `${service.emailSenderLocalPart}@${ctx.emailDomain}` : null,
+    oneClickUnsubscribeUrl: req.oneClickUnsubscribeUrl,
+    sanitised,
+  };
+  // Smoke-test recipients are validated and answered like any other, but never stored or sent.
+  if (simulated) return accepted;
+
+  let reservation: Reservation | null = null;
+  if (caller.keyType !== 'test') {
+    const limits: Partial<Record<LimitChannel, number>> = { [req.type]: service.messageLimits[req.type] };
+    if (international) limits.international_sms = service.messageLimits.international_sms;
+    reservation = await ctx.limits.reserve(service.id, limits);
+  }
+
+  const row: NewNotification = {
+    id,
+    service_id: service.id,
+    template_id: template.id,
+    template_version: template.version,
+    api_key_id: caller.keyId,
+    key_type: caller.keyType,
+    created_by_id: caller.createdById ?? null,
+    notification_type: req.type,
+    to: req.recipient,
+    normalised_to: normalisedTo,
+    personalisation,
+    client_reference: req.reference,
+    subject,
+    body,
+    reply_to_text: sender,
+    one_click_unsubscribe_url: req.oneClickUnsubscribeUrl,
+    billable_units: billableUnits,
+    priority: PRIORITY_OF_CATEGORY[template.category],
+    scheduled_for: req.scheduledFor,
+    next_attempt_at: req.scheduledFor ?? new Date(),
+  };
+  await ctx.writer.write(row, reservation);
+  notificationsAccepted[req.type][caller.keyType].inc();
+  return accepted;
+}
+
+/** A NUL (PostgreSQL's text cannot hold it) or half of a surrogate pair (UTF-8 cannot encode it). */
+const UNSENDABLE_CHARACTER = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function holdsUnsendable(value: unknown): boolean {
+  if (typeof value === 'string') return UNSENDABLE_CHARACTER.test(value);
+  if (Array.isArray(value)) return value.some(holdsUnsendable);
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).some(([key, inner]) => UNSENDABLE_CHARACTER.test(key) || holdsUnsendable(inner));
+  }
+  return false;
+}
+
+/** The first field of the request that holds such a character, named as the API names it; null when none does. */
+function unsendableField(req: SendRequest, personalisation: Record<string, unknown>): string | null {
+  if (req.reference !== null && holdsUnsendable(req.reference)) return 'reference';
+  if (req.oneClickUnsubscribeUrl !== null && holdsUnsendable(req.oneClickUnsubscribeUrl))
+    return 'one_click_unsubscribe_url';
+  for (const [key, value] of Object.entries(personalisation)) {
+    if (holdsUnsendable(key) || holdsUnsendable(value))
+      return `personalisation ${key.replace(new RegExp(UNSENDABLE_CHARACTER, 'g'), '?')}`;
+  }
+  return null;
+}
+
+/** The reply-to address or text sender chosen by id (or the service's default): its value, kept on each row. */
+export async function resolveSender(
+  directory: ServiceDirectory,
+  service: ServiceRecord,
+  type: TemplateType,
+  replyToId: string | null,
+): Promise<string | null> {
+  if (type === 'email') {
+    const replyTos = await directory.replyTos(service.id);
+    if (replyToId) {
+      const found = replyTos.find((r) => r.id === replyToId);
+      if (!found) {
+        throw badRequest(`email_reply_to_id ${replyToId} does not exist in database for service id ${service.id}`);
+      }
+      return found.value;
+    }
+    return replyTos.find((r) => r.isDefault)?.value ?? null;
+  }
+  const senders = await directory.smsSenders(service.id);
+  if (replyToId) {
+    const found = senders.find((s) => s.id === replyToId);
+    if (!found) throw badRequest(`sms_sender_id ${replyToId} does not exist in database for service id ${service.id}`);
+    return found.value;
+  }
+  return senders.find((s) => s.isDefault)?.value ?? null;
+}
+
+async function checkRecipientAllowed(ctx: SendContext, caller: Caller, normalisedTo: string) {
+  const restricted = caller.keyType === 'team' || (caller.keyType === 'normal' && caller.service.restricted);
+  if (!restricted) return;
+  const allowed = await ctx.directory.allowedRecipients(caller.service.id);
+  if (allowed.has(normalisedTo)) return;
+  throw badRequest(
+    caller.keyType === 'team'
+      ? 'Can’t send to this recipient using a team-only API key'
+      : 'Can’t send to this recipient when service is in trial mode – see https://www.notifications.service.gov.uk/trial-mode',
+  );
+}

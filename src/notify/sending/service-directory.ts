@@ -1,0 +1,238 @@
+/**
+ * Read-mostly facts about services that every API request needs (the service, its keys, templates, senders,
+ * who it may send to in trial mode), cached briefly so the accept path costs no extra queries. Writes made
+ * through this process invalidate at once; other replicas see them within `ttlMs`.
+ */
+import { sql } from 'kysely';
+import type { Db } from '../../platform/database/connection.ts';
+import type { KeyType, TemplateCategory, TemplateType } from '../../platform/database/schema.ts';
+import type { SecretBox } from '../../platform/secret-box.ts';
+
+export interface ServiceRecord {
+  id: string;
+  name: string;
+  active: boolean;
+  restricted: boolean;
+  permissions: Set<string>;
+  messageLimits: { email: number; sms: number; international_sms: number };
+  rateLimit: number;
+  /** Rows allowed in one bulk job. */
+  maxRows: number;
+  emailSenderLocalPart: string;
+  inboundNumber: string | null;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  serviceId: string;
+  name: string;
+  keyType: KeyType;
+  secret: string;
+  revoked: boolean;
+}
+
+export interface TemplateRecord {
+  id: string;
+  serviceId: string;
+  name: string;
+  type: TemplateType;
+  subject: string | null;
+  content: string;
+  category: TemplateCategory;
+  version: number;
+  archived: boolean;
+  hidden: boolean;
+  createdAt: Date;
+  updatedAt: Date | null;
+  createdBy: string | null;
+}
+
+export interface SenderRecord {
+  id: string;
+  value: string;
+  isDefault: boolean;
+}
+
+interface Entry<T> {
+  value: Promise<T>;
+  expires: number;
+}
+
+export class ServiceDirectory {
+  private readonly cache = new Map<string, Entry<unknown>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly secrets: SecretBox,
+    private readonly ttlMs = 5_000,
+  ) {}
+
+  invalidate(serviceId?: string): void {
+    if (!serviceId) {
+      this.cache.clear();
+      return;
+    }
+    for (const key of this.cache.keys()) if (key.includes(serviceId)) this.cache.delete(key);
+  }
+
+  private cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    const hit = this.cache.get(key) as Entry<T> | undefined;
+    if (hit && hit.expires > now) return hit.value;
+    const value = load();
+    this.cache.set(key, { value, expires: now + this.ttlMs });
+    value.catch(() => this.cache.delete(key));
+    return value;
+  }
+
+  service(id: string): Promise<ServiceRecord | null> {
+    return this.cached(`service:${id}`, async () => {
+      const row = await this.db.selectFrom('services').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) return null;
+      return {
+        id: row.id,
+        name: row.name,
+        active: row.active,
+        restricted: row.restricted,
+        permissions: new Set(row.permissions),
+        messageLimits: {
+          email: row.email_message_limit,
+          sms: row.sms_message_limit,
+          international_sms: row.international_sms_message_limit,
+        },
+        rateLimit: row.rate_limit,
+        maxRows: row.max_rows,
+        emailSenderLocalPart: row.email_sender_local_part,
+        inboundNumber: row.inbound_number,
+      };
+    });
+  }
+
+  apiKeys(serviceId: string): Promise<ApiKeyRecord[]> {
+    return this.cached(`keys:${serviceId}`, async () => {
+      const rows = await this.db
+        .selectFrom('api_keys')
+        .select(['id', 'service_id', 'name', 'key_type', 'secret_sealed', 'expiry_date'])
+        .where('service_id', '=', serviceId)
+        .orderBy('created_at')
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        serviceId: r.service_id,
+        name: r.name,
+        keyType: r.key_type,
+        secret: this.secrets.open(r.secret_sealed),
+        revoked: r.expiry_date !== null && r.expiry_date.getTime() <= Date.now(),
+      }));
+    });
+  }
+
+  /** The key whose secret has this keyed digest, for the ApiKey-v1 scheme. Not cached: it is keyed by secret. */
+  async apiKeyBySecret(secret: string): Promise<ApiKeyRecord | null> {
+    const row = await this.db
+      .selectFrom('api_keys')
+      .select(['service_id'])
+      .where('secret_digest', '=', this.secrets.digest(secret))
+      .executeTakeFirst();
+    if (!row) return null;
+    return (await this.apiKeys(row.service_id)).find((k) => k.secret === secret) ?? null;
+  }
+
+  template(serviceId: string, templateId: string): Promise<TemplateRecord | null> {
+    return this.cached(`template:${serviceId}:${templateId}`, async () => {
+      const row = await selectTemplates(this.db)
+        .where('t.service_id', '=', serviceId)
+        .where('t.id', '=', templateId)
+        .executeTakeFirst();
+      return row ? toTemplate(row) : null;
+    });
+  }
+
+  /** Normalised emails and phone numbers a restricted service or a team key may send to. */
+  allowedRecipients(serviceId: string): Promise<Set<string>> {
+    return this.cached(`allowed:${serviceId}`, async () => {
+      const [team, guests] = await Promise.all([
+        this.db
+          .selectFrom('service_users as su')
+          .innerJoin('users as u', 'u.id', 'su.user_id')
+          .select(['u.email_address', 'u.mobile_number'])
+          .where('su.service_id', '=', serviceId)
+          .execute(),
+        this.db.selectFrom('guest_list').select('recipient').where('service_id', '=', serviceId).execute(),
+      ]);
+      const allowed = new Set<string>();
+      for (const member of team) {
+        allowed.add(member.email_address.toLowerCase());
+        if (member.mobile_number) allowed.add(member.mobile_number);
+      }
+      for (const guest of guests) allowed.add(guest.recipient);
+      return allowed;
+    });
+  }
+
+  replyTos(serviceId: string): Promise<SenderRecord[]> {
+    return this.senders(serviceId, 'email_reply_to', 'email_address');
+  }
+
+  smsSenders(serviceId: string): Promise<SenderRecord[]> {
+    return this.senders(serviceId, 'sms_senders', 'sms_sender');
+  }
+
+  /** A service's active reply-to addresses or text senders: the two tables have the same shape. */
+  private senders(serviceId: string, table: 'email_reply_to' | 'sms_senders', column: 'email_address' | 'sms_sender') {
+    return this.cached(`${table}:${serviceId}`, async () => {
+      const rows = await this.db
+        .selectFrom(table)
+        .select(['id', 'is_default', sql.ref<string>(column).as('value')])
+        .where('service_id', '=', serviceId)
+        .where('archived', '=', false)
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        value: r.value,
+        isDefault: r.is_default,
+      }));
+    });
+  }
+}
+
+/** Templates (`t`) with their creator's address, as toTemplate() reads them. */
+export function selectTemplates(db: Db) {
+  return db
+    .selectFrom('templates as t')
+    .leftJoin('users as u', 'u.id', 't.created_by_id')
+    .selectAll('t')
+    .select('u.email_address as created_by');
+}
+
+export function toTemplate(row: {
+  id: string;
+  service_id: string;
+  name: string;
+  type: TemplateType;
+  subject: string | null;
+  content: string;
+  category: TemplateCategory;
+  version: number;
+  archived?: boolean;
+  hidden?: boolean;
+  created_at: Date;
+  updated_at: Date | null;
+  created_by: string | null;
+}): TemplateRecord {
+  return {
+    id: row.id,
+    serviceId: row.service_id,
+    name: row.name,
+    type: row.type,
+    subject: row.subject,
+    content: row.content,
+    category: row.category,
+    version: row.version,
+    archived: row.archived ?? false,
+    hidden: row.hidden ?? false,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    createdBy: row.created_by,
+  };
+}

@@ -1,0 +1,303 @@
+/**
+ * A service's API keys (created, listed, revoked) and the record of its last API requests. A key's secret is
+ * sealed at rest; the full key string is built from it once, at creation, for the person who made the key.
+ *
+ * The request record never slows the accept path: a request adds one small object to an in-memory buffer, and a
+ * timer writes the buffer every second in one INSERT, keeping only the last requests of each service.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Db } from '../../platform/database/connection.ts';
+import type { Database, KeyType } from '../../platform/database/schema.ts';
+import type { SecretBox } from '../../platform/secret-box.ts';
+import {
+  bearerTokenFromHeader,
+  canonicalUuid,
+  formatApiKeyString,
+  parseApiKeyString,
+  readToken,
+} from '../api/v2/jwt.ts';
+
+export const KEY_TYPES: readonly KeyType[] = ['normal', 'team', 'test'];
+export const KEY_NAME_MAX = 255;
+
+/** `{name}-{service id}-{secret}`, with spaces in the name made underscores as Notify does. */
+export function fullApiKey(name: string, serviceId: string, secret: string): string {
+  return formatApiKeyString(name.replace(/\s+/g, '_'), serviceId, secret);
+}
+
+/** Adds a key (revoked at once when `revoked`); returns its id and secret. Names are unique in a service. */
+export async function insertApiKey(
+  db: Kysely<Database>,
+  secrets: SecretBox,
+  key: { serviceId: string; name: string; keyType: KeyType; revoked?: boolean },
+): Promise<{ id: string; secret: string }> {
+  const secret = randomUUID();
+  const row = await db
+    .insertInto('api_keys')
+    .values({
+      service_id: key.serviceId,
+      name: key.name,
+      key_type: key.keyType,
+      secret_sealed: secrets.seal(secret),
+      secret_digest: secrets.digest(secret),
+      expiry_date: key.revoked ? new Date() : null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: row.id, secret };
+}
+
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  keyType: KeyType;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+/** A service's keys: live ones first, newest first. */
+export async function listApiKeys(db: Db, serviceId: string): Promise<ApiKeyView[]> {
+  const rows = await db
+    .selectFrom('api_keys')
+    .select(['id', 'name', 'key_type', 'created_at', 'expiry_date'])
+    .where('service_id', '=', serviceId)
+    .orderBy('created_at', 'desc')
+    .execute();
+  const keys = rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    keyType: r.key_type,
+    createdAt: r.created_at,
+    revokedAt: revokedAt(r.expiry_date),
+  }));
+  return [...keys.filter((k) => !k.revokedAt), ...keys.filter((k) => k.revokedAt)];
+}
+
+function revokedAt(expiry: Date | null): Date | null {
+  return expiry && expiry.getTime() <= Date.now() ? expiry : null;
+}
+
+export async function findApiKey(db: Db, serviceId: string, keyId: string): Promise<ApiKeyView | null> {
+  const r = await db
+    .selectFrom('api_keys')
+    .select(['id', 'name', 'key_type', 'created_at', 'expiry_date'])
+    .where('service_id', '=', serviceId)
+    .where('id', '=', keyId)
+    .executeTakeFirst();
+  return r
+    ? { id: r.id, name: r.name, keyType: r.key_type, createdAt: r.created_at, revokedAt: revokedAt(r.expiry_date) }
+    : null;
+}
+
+export async function apiKeyNameTaken(db: Db, serviceId: string, name: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('api_keys')
+    .select('id')
+    .where('service_id', '=', serviceId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Revokes a live key of the service; false when there is none (unknown, another service's, or revoked already). */
+export async function revokeApiKey(db: Db, serviceId: string, keyId: string): Promise<boolean> {
+  const result = await db
+    .updateTable('api_keys')
+    .set({ expiry_date: new Date() })
+    .where('service_id', '=', serviceId)
+    .where('id', '=', keyId)
+    .where((eb) => eb.or([eb('expiry_date', 'is', null), eb('expiry_date', '>', new Date())]))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Recent API requests
+
+/** Requests kept per service, in memory between writes and in the table. */
+export const API_REQUESTS_KEPT = 1000;
+
+interface PendingRequest {
+  service_id: string;
+  api_key_id: string | null;
+  method: string;
+  path: string;
+  status_code: number;
+  created_at: Date;
+}
+
+/** A service's requests not written yet, successes and failures apart so that a flood of one keeps the other. */
+interface Pending {
+  ok: PendingRequest[];
+  failed: PendingRequest[];
+}
+
+/**
+ * At most `n` of a service's requests from one interval, the newest, failures first: under load a second holds
+ * thousands of successes, and what a team looks for is the failures among them.
+ */
+function latest(pending: Pending, n: number): PendingRequest[] {
+  const failures = pending.failed.slice(-Math.ceil(n / 2));
+  const successes = pending.ok.slice(-(n - failures.length));
+  return [...failures, ...successes].sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
+}
+
+export interface ApiRequestLogOptions {
+  flushMs?: number;
+  keep?: number;
+  onError?: (err: unknown) => void;
+}
+
+export class ApiRequestLog {
+  /** Per service, the requests not written yet: at most twice `keep` of each kind, the oldest dropped first. */
+  private pending = new Map<string, Pending>();
+  /** Rows written per service since its table rows were last trimmed. */
+  private readonly writtenSinceTrim = new Map<string, number>();
+  private readonly timer: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly keep: number;
+  private readonly perFlush: number;
+
+  constructor(
+    private readonly db: Db,
+    private readonly opts: ApiRequestLogOptions = {},
+  ) {
+    this.keep = opts.keep ?? API_REQUESTS_KEPT;
+    this.perFlush = Math.max(1, Math.floor(this.keep / 5));
+    this.timer = setInterval(() => void this.flush(), opts.flushMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** Called once per answered request: a push into memory, nothing else. */
+  record(serviceId: string, apiKeyId: string | null, method: string, url: string, statusCode: number): void {
+    let pending = this.pending.get(serviceId);
+    if (!pending) this.pending.set(serviceId, (pending = { ok: [], failed: [] }));
+    const list = statusCode >= 400 ? pending.failed : pending.ok;
+    // Twice the bound before cutting back, so that a busy service costs one splice per `keep` requests.
+    if (list.length >= this.keep * 2) list.splice(0, list.length - this.keep + 1);
+    list.push({
+      service_id: serviceId,
+      api_key_id: apiKeyId,
+      method,
+      path: url,
+      status_code: statusCode,
+      created_at: new Date(),
+    });
+  }
+
+  /**
+   * Writes what is pending (at most a fifth of the bound per service, so a busy service writes a
+   * few hundred small rows a second), then trims the table of services that wrote half the bound since.
+   */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.write());
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    const rows: PendingRequest[] = [];
+    for (const pending of batch.values()) {
+      for (const r of latest(pending, this.perFlush)) {
+        // The path without its query string (which may hold a reference), and never longer than a URL should be.
+        const q = r.path.indexOf('?');
+        rows.push({ ...r, path: (q >= 0 ? r.path.slice(0, q) : r.path).slice(0, 300) });
+      }
+    }
+    try {
+      // A thousand rows per statement keeps under PostgreSQL's limit of parameters per statement.
+      for (let i = 0; i < rows.length; i += 1000)
+        await this.db
+          .insertInto('api_requests')
+          .values(rows.slice(i, i + 1000))
+          .execute();
+      for (const [serviceId, pending] of batch) {
+        const written =
+          (this.writtenSinceTrim.get(serviceId) ?? 0) +
+          Math.min(pending.ok.length + pending.failed.length, this.perFlush);
+        if (written < this.keep / 2) {
+          this.writtenSinceTrim.set(serviceId, written);
+          continue;
+        }
+        this.writtenSinceTrim.set(serviceId, 0);
+        await this.trim(serviceId);
+      }
+    } catch (err) {
+      // A lost second of history is better than a backlog: the next flush starts afresh.
+      this.opts.onError?.(err);
+    }
+  }
+
+  private async trim(serviceId: string): Promise<void> {
+    const cutoff = await this.db
+      .selectFrom('api_requests')
+      .select('id')
+      .where('service_id', '=', serviceId)
+      .orderBy('id', 'desc')
+      .offset(this.keep)
+      .limit(1)
+      .executeTakeFirst();
+    if (cutoff)
+      await this.db
+        .deleteFrom('api_requests')
+        .where('service_id', '=', serviceId)
+        .where('id', '<=', cutoff.id)
+        .execute();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+}
+
+/**
+ * The service an Authorization header names (a bearer token's `iss`, or the id inside an ApiKey-v1 key), for a
+ * refused request worth showing to that service. Says nothing about whether the header is genuine.
+ */
+export function serviceNamedBy(header: string | undefined): string | null {
+  try {
+    if (header && /^apikey-v1 /i.test(header))
+      return parseApiKeyString(header.slice(10))?.serviceId.toLowerCase() ?? null;
+    return canonicalUuid(readToken(bearerTokenFromHeader(header)).payload.iss) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export interface ApiRequestView {
+  at: Date;
+  method: string;
+  path: string;
+  statusCode: number;
+  keyName: string | null;
+}
+
+/** A service's last requests, newest first; `failuresOnly`: those answered with an error. */
+export async function listApiRequests(
+  db: Db,
+  serviceId: string,
+  opts: { limit: number; failuresOnly?: boolean },
+): Promise<ApiRequestView[]> {
+  let q = db
+    .selectFrom('api_requests as r')
+    .leftJoin('api_keys as k', (join) =>
+      join.onRef('k.id', '=', 'r.api_key_id').onRef('k.service_id', '=', 'r.service_id'),
+    )
+    .select(['r.created_at', 'r.method', 'r.path', 'r.status_code', 'k.name'])
+    .where('r.service_id', '=', serviceId)
+    .orderBy('r.id', 'desc')
+    .limit(opts.limit);
+  if (opts.failuresOnly) q = q.where('r.status_code', '>=', 400);
+  const rows = await q.execute();
+  return rows.map((r) => ({
+    at: r.created_at,
+    method: r.method,
+    path: r.path,
+    statusCode: r.status_code,
+    keyName: r.name,
+  }));
+}

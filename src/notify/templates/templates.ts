@@ -1,0 +1,309 @@
+/**
+ * A service's templates as people manage them in the web UI: folders, new templates, edits (each a new version,
+ * kept in template_history), archiving, and reading the versions back. Every query is scoped by service. Versions
+ * are written through bootstrap.ts `writeTemplateVersion`, the same path as provisioning files. No HTTP here.
+ */
+import { selectTemplates, toTemplate, type TemplateRecord } from '../sending/service-directory.ts';
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from '../../platform/database/connection.ts';
+import type { TemplateCategory, TemplateType } from '../../platform/database/schema.ts';
+import { writeTemplateVersion } from '../../commands/bootstrap.ts';
+
+export const TEMPLATE_CATEGORIES: readonly TemplateCategory[] = ['high', 'normal', 'bulk'];
+export const FOLDER_NAME_MAX = 100;
+export const TEMPLATE_NAME_MAX = 255;
+
+export interface Folder {
+  id: string;
+  parentId: string | null;
+  name: string;
+}
+
+export interface TemplateSummary {
+  id: string;
+  name: string;
+  type: TemplateType;
+  folderId: string | null;
+  updatedAt: Date;
+}
+
+/** A template as its pages show it: the API's record of it, and the folder it sits in. */
+export type TemplateDetail = TemplateRecord & { folderId: string | null };
+
+export interface TemplateVersionView {
+  version: number;
+  name: string;
+  type: TemplateType;
+  subject: string | null;
+  content: string;
+  category: TemplateCategory;
+  /** When this version was saved. */
+  savedAt: Date;
+  savedBy: string | null;
+}
+
+/** What a person writes: the fields of the create and edit forms. */
+export interface TemplateFields {
+  name: string;
+  subject: string | null;
+  content: string;
+  category: TemplateCategory;
+}
+
+export class TemplateError extends Error {
+  constructor(readonly code: 'not-found' | 'folder-not-found' | 'folder-name-taken') {
+    super(code);
+    this.name = 'TemplateError';
+  }
+}
+
+/** A folder of the service, or null (also for a malformed id, which can only come from a tampered URL). */
+export async function folderOf(db: Db, serviceId: string, folderId: string): Promise<Folder | null> {
+  if (!isUuid(folderId)) return null;
+  const row = await db
+    .selectFrom('template_folders')
+    .select(['id', 'parent_id', 'name'])
+    .where('service_id', '=', serviceId)
+    .where('id', '=', folderId)
+    .executeTakeFirst();
+  return row ? { id: row.id, parentId: row.parent_id, name: row.name } : null;
+}
+
+/** The folders from the top level down to `folderId` (inclusive), for breadcrumbs. */
+export async function folderPath(db: Db, serviceId: string, folderId: string | null): Promise<Folder[]> {
+  const path: Folder[] = [];
+  let id = folderId;
+  // Bounded: folders cannot form a cycle (a parent is chosen at creation and never changes), but stay safe.
+  for (let depth = 0; id && depth < 50; depth++) {
+    const folder = await folderOf(db, serviceId, id);
+    if (!folder) break;
+    path.unshift(folder);
+    id = folder.parentId;
+  }
+  return path;
+}
+
+/** What a folder holds (null: the top level): its subfolders, then its live templates, each by name. */
+export async function folderContents(
+  db: Db,
+  serviceId: string,
+  folderId: string | null,
+): Promise<{ folders: Folder[]; templates: TemplateSummary[] }> {
+  let folders = db
+    .selectFrom('template_folders')
+    .select(['id', 'parent_id', 'name'])
+    .where('service_id', '=', serviceId);
+  folders = folderId ? folders.where('parent_id', '=', folderId) : folders.where('parent_id', 'is', null);
+  let templates = db
+    .selectFrom('templates')
+    .select(['id', 'name', 'type', 'folder_id', 'created_at', 'updated_at'])
+    .where('service_id', '=', serviceId)
+    .where('archived', '=', false)
+    .where('hidden', '=', false);
+  templates = folderId ? templates.where('folder_id', '=', folderId) : templates.where('folder_id', 'is', null);
+  const [folderRows, templateRows] = await Promise.all([
+    folders.orderBy(sql`lower(name)`).orderBy('id').execute(),
+    templates.orderBy(sql`lower(name)`).orderBy('id').execute(),
+  ]);
+  return {
+    folders: folderRows.map((r) => ({ id: r.id, parentId: r.parent_id, name: r.name })),
+    templates: templateRows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      type: r.type,
+      folderId: r.folder_id,
+      updatedAt: r.updated_at ?? r.created_at,
+    })),
+  };
+}
+
+/** Every folder of the service with its full path as a name ("Benefits / Reminders"), for a folder picker. */
+export async function allFolders(db: Db, serviceId: string): Promise<Array<{ id: string; label: string }>> {
+  const rows = await db
+    .selectFrom('template_folders')
+    .select(['id', 'parent_id', 'name'])
+    .where('service_id', '=', serviceId)
+    .execute();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const label = (id: string): string => {
+    const parts: string[] = [];
+    for (let r = byId.get(id), depth = 0; r && depth < 50; r = r.parent_id ? byId.get(r.parent_id) : undefined, depth++)
+      parts.unshift(r.name);
+    return parts.join(' / ');
+  };
+  return rows.map((r) => ({ id: r.id, label: label(r.id) })).sort((a, b) => a.label.localeCompare(b.label));
+}
+
+export async function createFolder(db: Db, serviceId: string, parentId: string | null, name: string): Promise<string> {
+  return db.transaction().execute(async (trx) => {
+    if (parentId && !(await folderOf(trx, serviceId, parentId))) throw new TemplateError('folder-not-found');
+    let same = trx
+      .selectFrom('template_folders')
+      .select('id')
+      .where('service_id', '=', serviceId)
+      .where(sql`lower(name)`, '=', name.toLowerCase());
+    same = parentId ? same.where('parent_id', '=', parentId) : same.where('parent_id', 'is', null);
+    if (await same.executeTakeFirst()) throw new TemplateError('folder-name-taken');
+    const row = await trx
+      .insertInto('template_folders')
+      .values({ service_id: serviceId, parent_id: parentId, name })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return row.id;
+  });
+}
+
+export async function templateOf(db: Db, serviceId: string, templateId: string): Promise<TemplateDetail | null> {
+  if (!isUuid(templateId)) return null;
+  const row = await selectTemplates(db)
+    .where('t.service_id', '=', serviceId)
+    .where('t.id', '=', templateId)
+    .where('t.hidden', '=', false)
+    .executeTakeFirst();
+  return row ? { ...toTemplate(row), folderId: row.folder_id } : null;
+}
+
+export async function createTemplate(
+  db: Db,
+  input: TemplateFields & { serviceId: string; type: TemplateType; folderId: string | null; userId: string },
+): Promise<string> {
+  const id = randomUUID();
+  await db.transaction().execute(async (trx) => {
+    if (input.folderId && !(await folderOf(trx, input.serviceId, input.folderId)))
+      throw new TemplateError('folder-not-found');
+    const now = new Date();
+    await writeTemplateVersion(trx, {
+      id,
+      serviceId: input.serviceId,
+      version: 1,
+      name: input.name,
+      type: input.type,
+      subject: input.subject,
+      content: input.content,
+      category: input.category,
+      createdById: input.userId,
+      createdAt: now,
+      savedAt: now,
+      folderId: input.folderId,
+    });
+  });
+  return id;
+}
+
+/**
+ * Saves an edit. A change to the name, subject, content or category is a new version; a move to another folder
+ * alone is not. Returns the template's version after the save.
+ */
+export async function updateTemplate(
+  db: Db,
+  serviceId: string,
+  templateId: string,
+  fields: TemplateFields & { folderId: string | null },
+  userId: string,
+): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    // Locked, so that two people saving at once make versions n+1 and n+2, not two n+1.
+    const current = await trx
+      .selectFrom('templates')
+      .selectAll()
+      .where('service_id', '=', serviceId)
+      .where('id', '=', templateId)
+      .where('hidden', '=', false)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!current) throw new TemplateError('not-found');
+    if (fields.folderId && !(await folderOf(trx, serviceId, fields.folderId)))
+      throw new TemplateError('folder-not-found');
+    if (fields.folderId !== current.folder_id) {
+      await trx
+        .updateTable('templates')
+        .set({ folder_id: fields.folderId })
+        .where('id', '=', templateId)
+        .where('service_id', '=', serviceId)
+        .execute();
+    }
+    const subject = current.type === 'email' ? fields.subject : null;
+    const changed =
+      current.name !== fields.name ||
+      current.subject !== subject ||
+      current.content !== fields.content ||
+      current.category !== fields.category;
+    if (!changed) return current.version;
+    const version = current.version + 1;
+    await writeTemplateVersion(trx, {
+      id: templateId,
+      serviceId,
+      version,
+      name: fields.name,
+      type: current.type,
+      subject,
+      content: fields.content,
+      category: fields.category,
+      createdById: userId,
+      createdAt: current.created_at,
+      savedAt: new Date(),
+    });
+    return version;
+  });
+}
+
+/** Archived templates leave the lists and can no longer be sent; their versions and messages stay. */
+export async function archiveTemplate(db: Db, serviceId: string, templateId: string): Promise<void> {
+  const result = await db
+    .updateTable('templates')
+    .set({ archived: true, updated_at: new Date() })
+    .where('service_id', '=', serviceId)
+    .where('id', '=', templateId)
+    .where('hidden', '=', false)
+    .executeTakeFirst();
+  if (result.numUpdatedRows === 0n) throw new TemplateError('not-found');
+}
+
+/** Every version of a template, newest first, with who saved it. */
+export async function templateVersions(db: Db, serviceId: string, templateId: string): Promise<TemplateVersionView[]> {
+  if (!isUuid(templateId)) return [];
+  const rows = await db
+    .selectFrom('template_history as h')
+    .leftJoin('users as u', 'u.id', 'h.created_by_id')
+    .select([
+      'h.version',
+      'h.name',
+      'h.type',
+      'h.subject',
+      'h.content',
+      'h.category',
+      'h.created_at',
+      'h.updated_at',
+      'u.name as saved_by',
+    ])
+    .where('h.service_id', '=', serviceId)
+    .where('h.id', '=', templateId)
+    .orderBy('h.version', 'desc')
+    .execute();
+  return rows.map((r) => ({
+    version: r.version,
+    name: r.name,
+    type: r.type,
+    subject: r.subject,
+    content: r.content,
+    category: r.category,
+    savedAt: r.updated_at ?? r.created_at,
+    savedBy: r.saved_by,
+  }));
+}
+
+export async function templateVersion(
+  db: Db,
+  serviceId: string,
+  templateId: string,
+  version: number,
+): Promise<TemplateVersionView | null> {
+  return (await templateVersions(db, serviceId, templateId)).find((v) => v.version === version) ?? null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

@@ -1,0 +1,94 @@
+/**
+ * `/`: the first-run page while no account exists, the sign-in page for visitors, and the signed-in home.
+ * The services area replaces `homePage` with the list of the user's services.
+ */
+import type { FastifyInstance } from 'fastify';
+import { html } from '../ui/html.ts';
+import { formPage, sendPage, textInput, type FieldError } from '../ui/layout.ts';
+import { requireUser, setLanguageCookie, safeNext, type UiContext } from '../ui/context.ts';
+import type { AdminDeps } from '../../web-ui.ts';
+import { AccountError, looksLikeEmail } from '../accounts/accounts.ts';
+import { newPasswordField, passwordErrors } from './accounts.ts';
+import { homeServices } from './services.ts';
+
+export async function homeRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  app.get('/', async (request, reply) => {
+    if (!(await deps.accounts.hasAnyAccount())) return firstRunPage(reply, request.ui, {});
+    if (!request.ui.account) return reply.redirect('/sign-in', 303);
+    return homePage(reply, request.ui, await homeServices(deps, request.ui));
+  });
+
+  app.post<{ Body: Record<string, string | undefined> }>('/first-run', async (request, reply) => {
+    const { ui } = request;
+    if (await deps.accounts.hasAnyAccount()) return reply.redirect('/sign-in', 303);
+    const name = (request.body.name ?? '').trim();
+    const email = (request.body.email ?? '').trim();
+    const password = request.body.password ?? '';
+    const errors: FieldError[] = [];
+    if (!name) errors.push({ field: 'name', message: ui.t('field.name.missing') });
+    if (!email) errors.push({ field: 'email', message: ui.t('field.email.missing') });
+    else if (!looksLikeEmail(email)) errors.push({ field: 'email', message: ui.t('field.email.invalid') });
+    errors.push(...passwordErrors(ui, password, 'password'));
+    if (errors.length) return firstRunPage(reply, ui, { name, email, errors }, 400);
+    try {
+      const created = await deps.accounts.createFirstAdmin({
+        name,
+        email,
+        password,
+        language: ui.locale,
+        ip: request.ip,
+      });
+      if (!created) return reply.redirect('/sign-in', 303);
+    } catch (err) {
+      if (err instanceof AccountError)
+        return firstRunPage(
+          reply,
+          ui,
+          { name, email, errors: [{ field: 'password', message: ui.t('field.password.common') }] },
+          400,
+        );
+      throw err;
+    }
+    return reply.redirect('/sign-in?notice=account-created', 303);
+  });
+
+  app.get<{ Querystring: { to?: string; next?: string } }>('/language', async (request, reply) => {
+    const to = request.query.to === 'fr' ? 'fr' : 'en';
+    setLanguageCookie(reply, request.ui, to);
+    if (request.ui.account) await deps.accounts.setLanguage(request.ui.account.id, to);
+    return reply.redirect(safeNext(request.query.next), 303);
+  });
+
+  app.get('/home', { preHandler: requireUser }, async (_request, reply) => reply.redirect('/', 303));
+}
+
+function firstRunPage(
+  reply: import('fastify').FastifyReply,
+  ui: UiContext,
+  v: { name?: string; email?: string; errors?: FieldError[] },
+  status = 200,
+) {
+  const { t } = ui;
+  const page = formPage(ui, {
+    title: t('firstRun.title'),
+    errors: v.errors,
+    intro: html`<p>${t('firstRun.intro')}</p>`,
+    action: '/first-run',
+    fields: html`${textInput({ id: 'name', label: t('field.name.label'), value: v.name, autocomplete: 'name', errors: v.errors })}
+  ${textInput({ id: 'email', label: t('field.email.label'), type: 'email', value: v.email, autocomplete: 'email', errors: v.errors })}
+  ${newPasswordField(ui, v.errors)}`,
+    submit: t('firstRun.submit'),
+  });
+  return sendPage(reply, ui, page, status);
+}
+
+function homePage(reply: import('fastify').FastifyReply, ui: UiContext, services: import('../ui/html.ts').Html) {
+  const { t } = ui;
+  const account = ui.account!;
+  return sendPage(reply, ui, {
+    title: t('home.title'),
+    body: html`<h1>${t('home.title')}</h1>
+<p>${t('home.welcome', { name: account.name })}</p>
+${services}`,
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * Pages of one service live under `/services/:serviceId/…`. `requireService(permission)` is the guard every such
+ * route puts in front of itself: a signed-in member of the service with that permission (platform admins have
+ * every permission in every service). Anyone else learns nothing: a service they are not in answers 404, a
+ * permission they lack 403. The guard leaves the service on `request.service`.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Db } from '../database/connection.ts';
+import type { Permission } from '../database/schema.ts';
+import { canonicalUuid } from '../../notify/api/v2/jwt.ts';
+import { requireUser } from './context.ts';
+import { forbiddenPage, notFoundPage } from './layout.ts';
+
+export type { Permission } from '../database/schema.ts';
+
+export const PERMISSIONS: readonly Permission[] = [
+  'send_messages',
+  'manage_templates',
+  'manage_service',
+  'manage_api_keys',
+  'view_activity',
+];
+
+export interface ServiceContext {
+  id: string;
+  name: string;
+  /** Trial mode: sends only to the team and guest list, 50 a day. */
+  restricted: boolean;
+  /** False once a platform admin suspended the service. */
+  active: boolean;
+  /** What the signed-in person may do here. */
+  permissions: ReadonlySet<Permission>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    service: ServiceContext;
+  }
+}
+
+/** The services a person belongs to, by name (all of them for a platform admin), for the switcher. */
+export async function servicesOf(
+  db: Db,
+  account: { id: string; platformAdmin: boolean },
+): Promise<Array<{ id: string; name: string }>> {
+  let q = db.selectFrom('services as s').select(['s.id', 's.name']).orderBy('s.name');
+  if (!account.platformAdmin) {
+    q = q.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('service_users as su')
+          .select('su.user_id')
+          .whereRef('su.service_id', '=', 's.id')
+          .where('su.user_id', '=', account.id),
+      ),
+    );
+  }
+  return q.execute();
+}
+
+export function requireService(db: Db, permission: Permission | null = null) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const account = request.ui.account;
+    if (!account) return requireUser(request, reply);
+    const raw = (request.params as { serviceId?: string }).serviceId ?? '';
+    const serviceId = canonicalUuid(raw);
+    const row = serviceId
+      ? await db
+          .selectFrom('services as s')
+          .leftJoin('service_users as su', (join) =>
+            join.onRef('su.service_id', '=', 's.id').on('su.user_id', '=', account.id),
+          )
+          .select(['s.id', 's.name', 's.restricted', 's.active', 'su.permissions', 'su.user_id'])
+          .where('s.id', '=', serviceId)
+          .executeTakeFirst()
+      : undefined;
+    if (!row || (!row.user_id && !account.platformAdmin)) {
+      return reply
+        .code(404)
+        .type('text/html; charset=utf-8')
+        .send(String(notFoundPage(request.ui)));
+    }
+    const permissions = new Set<Permission>(account.platformAdmin ? PERMISSIONS : (row.permissions ?? []));
+    if (permission && !permissions.has(permission)) {
+      return reply
+        .code(403)
+        .type('text/html; charset=utf-8')
+        .send(String(forbiddenPage(request.ui)));
+    }
+    request.service = { id: row.id, name: row.name, restricted: row.restricted, active: row.active, permissions };
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * The web UI as one Fastify plugin, registered by the app at `/`. Static assets sit outside the page hooks; every
+ * page route gets `request.ui` (language, session, CSRF token), a CSRF check on every POST, security headers,
+ * and HTML error pages. Later areas plug in as further plugins given `AdminDeps`.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import type { AppServices } from './app.ts';
+import { Accounts } from './platform/accounts/accounts.ts';
+import { SystemMessages } from './notify/sending/system-messages.ts';
+import { buildUiContext, csrfMatches, CSRF_FIELD, type UiContext } from './platform/ui/context.ts';
+import { html } from './platform/ui/html.ts';
+import { notFoundPage, sendPage } from './platform/ui/layout.ts';
+import { chooseLocale, translator } from './platform/ui/i18n/index.ts';
+import { assetRoutes } from './platform/ui/assets.ts';
+import { accountRoutes } from './platform/admin/accounts.ts';
+import { platformAdminRoutes } from './platform/admin/platform-admin.ts';
+import { securityKeyRoutes } from './platform/admin/security-keys.ts';
+import { dashboardRoutes } from './notify/admin/dashboard.ts';
+import { activityRoutes } from './notify/admin/activity.ts';
+import { apiKeyRoutes } from './notify/admin/api-keys.ts';
+import { suppressionRoutes } from './notify/admin/suppressions.ts';
+import { outboxRoutes, sinkInUse } from './notify/admin/outbox.ts';
+import { homeRoutes } from './platform/admin/home.ts';
+import { templateRoutes } from './notify/admin/templates.ts';
+import { sendRoutes } from './notify/admin/send.ts';
+import { messageRoutes } from './notify/admin/messages.ts';
+import { servicesRoutes } from './platform/admin/services.ts';
+import { teamRoutes } from './platform/admin/team.ts';
+import { settingsRoutes } from './notify/admin/settings.ts';
+import { platformServicesRoutes } from './platform/admin/platform-services.ts';
+import { AttemptThrottle } from './platform/ui/throttle.ts';
+
+export interface AdminDeps {
+  services: AppServices;
+  accounts: Accounts;
+  /** Sends Envoi's own emails and texts (codes, links, invitations) through Envoi. */
+  messages: SystemMessages;
+  /** Per-IP limit on sign-in, code, sign-up and reset attempts. */
+  attempts: AttemptThrottle;
+  /** Origin for links in emails: ENVOI_PUBLIC_URL, else the request's own. */
+  siteRoot(request: FastifyRequest): string;
+}
+
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+export async function adminRoutes(app: FastifyInstance, opts: { services: AppServices }): Promise<void> {
+  const { services } = opts;
+  const { config, database, secrets } = services;
+  const accounts = new Accounts(database.db, secrets, { signupDomains: config.signupDomains });
+  const messages = new SystemMessages(database.db, secrets, services.send, {
+    phoneRegion: config.phoneRegion,
+    emailDomain: config.emailDomain,
+    siteRoot: `${config.publicUrl ?? 'http://localhost'}/`,
+  });
+  await messages.ensure();
+  const deps: AdminDeps = {
+    services,
+    accounts,
+    messages,
+    attempts: new AttemptThrottle(100, 10 * 60_000),
+    siteRoot: (request) => config.publicUrl ?? `${request.protocol}://${request.host}`,
+  };
+
+  await app.register(cookie);
+  await app.register(assetRoutes);
+  await app.register(async (pages) => {
+    await pages.register(formbody, { bodyLimit: 1024 * 1024 });
+    pages.decorateRequest('ui', null as unknown as UiContext);
+    pages.addHook('onRequest', async (request, reply) => {
+      request.ui = await buildUiContext(request, reply, {
+        accounts,
+        secrets,
+        publicUrl: config.publicUrl,
+        showOutbox: sinkInUse(config),
+      });
+    });
+    pages.addHook('preHandler', async (request, reply) => {
+      if (request.method !== 'POST') return;
+      const body = request.body as Record<string, unknown> | undefined;
+      const given = request.headers['x-csrf-token'] ?? body?.[CSRF_FIELD];
+      if (!csrfMatches(request.ui.csrfToken, given)) {
+        const { t } = request.ui;
+        return sendPage(
+          reply,
+          request.ui,
+          {
+            title: t('csrf.title'),
+            body: html`<h1>${t('csrf.title')}</h1><p>${t('csrf.body')}</p><p><a href="/">${t('notFound.home')}</a></p>`,
+          },
+          403,
+        );
+      }
+    });
+    pages.addHook('onSend', async (_request, reply, payload) => {
+      securityHeaders(reply);
+      return payload;
+    });
+    pages.setErrorHandler((error: FastifyError, request, reply) => {
+      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+      if (status === 500) request.log.error({ err: error }, 'unhandled error in the web UI');
+      const ui = request.ui ?? fallbackUi(request);
+      const key = status === 500 ? 'serverError' : 'badRequest';
+      return sendPage(
+        reply,
+        ui,
+        { title: ui.t(`${key}.title`), body: html`<h1>${ui.t(`${key}.title`)}</h1><p>${ui.t(`${key}.body`)}</p>` },
+        status,
+      );
+    });
+    await pages.register(homeRoutes, deps);
+    await pages.register(accountRoutes, deps);
+    await pages.register(securityKeyRoutes, deps);
+    await pages.register(platformAdminRoutes, deps);
+    for (const area of [dashboardRoutes, activityRoutes, suppressionRoutes, apiKeyRoutes, outboxRoutes])
+      await pages.register(area, deps);
+    for (const area of [servicesRoutes, teamRoutes, settingsRoutes, platformServicesRoutes])
+      await pages.register(area, deps);
+    for (const area of [templateRoutes, sendRoutes, messageRoutes]) await pages.register(area, deps);
+  });
+}
+
+function securityHeaders(reply: FastifyReply): void {
+  reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+  reply.header('x-frame-options', 'DENY');
+  reply.header('referrer-policy', 'same-origin');
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('cross-origin-opener-policy', 'same-origin');
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+}
+
+/** For errors raised before the UI context was built. */
+function fallbackUi(request: FastifyRequest): UiContext {
+  const locale = chooseLocale(undefined, request.headers['accept-language']);
+  return {
+    ...translator(locale),
+    session: null,
+    account: null,
+    csrfToken: '',
+    path: '/',
+    secure: false,
+    showOutbox: false,
+  };
+}
+
+/**
+ * The page for unknown URLs when a browser asks (the app's not-found handler calls it for requests that accept
+ * HTML outside the API).
+ */
+export function renderNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const ui = fallbackUi(request);
+  const cookieLang = /(?:^|;\s*)lang=(en|fr)/.exec(request.headers.cookie ?? '')?.[1];
+  const localised = cookieLang ? { ...ui, ...translator(cookieLang as 'en' | 'fr') } : ui;
+  securityHeaders(reply);
+  return reply
+    .code(404)
+    .type('text/html; charset=utf-8')
+    .send(String(notFoundPage(localised)));
+}
