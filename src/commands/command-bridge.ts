@@ -9,7 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { runCommand, type CommandName, type SendBulkEvent, type SendBulkInput } from './commands.ts';
+import type { CommandName, SendBulkEvent, SendBulkInput } from './commands.ts';
 import { BootstrapError } from './bootstrap.ts';
 
 export async function commandBridgeRoutes(
@@ -77,5 +77,3 @@ export async function commandBridgeRoutes(
     }
   });
 }
-
-export { runCommand };

@@ -8,7 +8,7 @@ export const LIVE_ID = 'a1111111-1111-4111-8111-111111111111';
 export const TRIAL_ID = 'a3333333-3333-4333-8333-333333333333';
 export const SMALL_ID = 'a4444444-4444-4444-8444-444444444444';
 
-export { GUEST_EMAIL, TEAM_EMAIL, TEAM_MOBILE } from '../api/fixture.ts';
+export { TEAM_EMAIL } from '../api/fixture.ts';
 
 export function fixture(): BootstrapFile {
   return {

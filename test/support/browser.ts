@@ -88,12 +88,6 @@ export async function tabTo(page: Page, selector: string, maxTabs = 40): Promise
   throw new Error(`pressing Tab ${maxTabs} times never reached ${selector} on ${page.url()}`);
 }
 
-/** Tabs to a field and types into it, as a keyboard-only user would. */
-export async function typeWithKeyboard(page: Page, selector: string, text: string): Promise<void> {
-  await tabTo(page, selector);
-  await page.keyboard.type(text);
-}
-
 /** The lines of an audit row's details as a sighted reader sees them (without the words only screen readers get). */
 export async function auditDetailLines(row: Locator): Promise<string[]> {
   return row.locator('td:last-child li').evaluateAll((items) =>

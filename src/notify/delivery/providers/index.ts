@@ -13,7 +13,7 @@ import { createSmtpEmailProvider } from './smtp.ts';
 import { createTwilioSmsProvider } from './twilio.ts';
 import type { EmailMessage, EmailProvider, SmsMessage, SmsProvider } from './types.ts';
 
-export type { EmailMessage, EmailProvider, ProviderResult, SmsMessage, SmsProvider } from './types.ts';
+export type { EmailProvider, SmsProvider } from './types.ts';
 
 export interface Providers {
   email: EmailProvider;
