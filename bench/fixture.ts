@@ -1,6 +1,7 @@
 /** What every benchmark sets up: a scratch database on the local PostgreSQL server and one unlimited service. */
 import { openDatabase, type DbHandle } from '../src/platform/database/connection.ts';
 import { migrate } from '../src/platform/database/migrate.ts';
+import { MIGRATIONS } from '../src/migrations.ts';
 import { applyBootstrap, checkBootstrapFile } from '../src/commands/bootstrap.ts';
 import { SecretBox } from '../src/platform/secret-box.ts';
 import { parseApiKeyString } from '../src/notify/api/v2/jwt.ts';
@@ -17,7 +18,7 @@ export interface BenchDatabase {
 export async function openBenchDatabase(env: NodeJS.ProcessEnv, label: string, poolSize = 2): Promise<BenchDatabase> {
   if (env.DATABASE_URL) {
     const handle = await openDatabase({ databaseUrl: env.DATABASE_URL, poolSize });
-    await migrate(handle);
+    await migrate(handle, MIGRATIONS);
     return { url: env.DATABASE_URL, handle, dispose: () => handle.close() };
   }
   const name = `envoi_bench_${label}_${process.pid}`;
@@ -26,7 +27,7 @@ export async function openBenchDatabase(env: NodeJS.ProcessEnv, label: string, p
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   const handle = await openDatabase({ databaseUrl: url.toString(), poolSize });
-  await migrate(handle);
+  await migrate(handle, MIGRATIONS);
   let disposed = false;
   return {
     url: url.toString(),

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { loadConfig, ConfigError, type Config } from './platform/config.ts';
 import { runningServer, type ServerHandoff } from './platform/runtime.ts';
+import { MIGRATIONS } from './migrations.ts';
 import type { CommandInput, CommandName, SendBulkEvent, SendBulkInput } from './commands/commands.ts';
 import type { OutboxEntry } from './notify/delivery/outbox.ts';
 import type { startMetricsServer } from './platform/metrics.ts';
@@ -112,7 +113,7 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
     import('./commands/command-bridge.ts'),
     import('./commands/commands.ts'),
   ]);
-  const { database, secretKey, migrated } = await openState(config);
+  const { database, secretKey, migrated } = await openState(config, MIGRATIONS);
   if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
   const services = createServices(config, database, secretKey, logger);
   const stops: Array<() => Promise<void>> = [];
@@ -222,7 +223,7 @@ async function migrateCommand(config: Config): Promise<number> {
     return 0;
   }
   const { openState } = await import('./platform/runtime.ts');
-  const { database, migrated } = await openState(config);
+  const { database, migrated } = await openState(config, MIGRATIONS);
   await database.close();
   console.log(migrated.length ? `applied: ${migrated.join(', ')}` : 'the database is up to date');
   return 0;
@@ -245,7 +246,7 @@ async function dataCommand<K extends CommandName>(config: Config, name: K, input
     import('./platform/runtime.ts'),
     import('./commands/commands.ts'),
   ]);
-  const { database, secretKey } = await openState(config);
+  const { database, secretKey } = await openState(config, MIGRATIONS);
   try {
     return await runCommand(name, input, { config, database, secretKey });
   } finally {
@@ -322,7 +323,7 @@ async function createAdminCommand(config: Config, args: string[]): Promise<numbe
     import('./platform/accounts/accounts.ts'),
     import('./platform/secret-box.ts'),
   ]);
-  const { database, secretKey } = await openState(config);
+  const { database, secretKey } = await openState(config, MIGRATIONS);
   try {
     const accounts = new Accounts(database.db, new SecretBox(secretKey), { signupDomains: config.signupDomains });
     const email = values.email.trim();
@@ -437,7 +438,7 @@ async function sendBulkDirectly(
     import('./app.ts'),
     import('./commands/commands.ts'),
   ]);
-  const { database, secretKey } = await openState(config);
+  const { database, secretKey } = await openState(config, MIGRATIONS);
   const services = createServices(config, database, secretKey);
   try {
     return await sendBulk(services, input, createReadStream(file), onEvent);

@@ -7,11 +7,12 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config.ts';
 import { openDatabase, type DbHandle } from './database/connection.ts';
-import { migrate } from './database/migrate.ts';
+import { type MigrationSource, migrate } from './database/migrate.ts';
 import { generateSecretKey } from './secret-box.ts';
 
 export async function openState(
   config: Config,
+  migrations: MigrationSource[],
 ): Promise<{ database: DbHandle; secretKey: string; migrated: string[] }> {
   if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true });
   const secretKey = resolveSecretKey(config);
@@ -20,7 +21,7 @@ export async function openState(
     dataDir: config.databaseUrl ? undefined : path.join(config.dataDir, 'pgdata'),
   });
   try {
-    const migrated = await migrate(database);
+    const migrated = await migrate(database, migrations);
     return { database, secretKey, migrated };
   } catch (err) {
     await database.close();

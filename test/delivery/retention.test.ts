@@ -4,11 +4,13 @@
  * partitions that the scheduler creates ahead and drops once every service is past them.
  */
 import { randomUUID } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { openDatabase, type Db } from '../../src/platform/database/connection.ts';
 import { migrate } from '../../src/platform/database/migrate.ts';
+import { MIGRATIONS } from '../../src/migrations.ts';
 import {
   addDays,
   createDayPartition,
@@ -383,19 +385,23 @@ async function partitionOf(id: string): Promise<string> {
 
 describe('migrating an existing database', () => {
   it('moves the rows of the unpartitioned table into day partitions, keeping every index', async () => {
-    const dir = new URL('../../src/platform/database/migrations/', import.meta.url);
     const scratch = process.env.DATABASE_URL ? await createServerDatabase(process.env.DATABASE_URL) : null;
     const handle = await openDatabase({ databaseUrl: scratch?.url ?? null });
     try {
       // The schema as it was before 004, with rows in it.
-      const earlier = (await readdir(dir)).filter((f) => /^\d+_[\w-]+\.sql$/.test(f) && f < '004').sort();
+      const earlier = MIGRATIONS.flatMap((source) =>
+        readdirSync(source.dir)
+          .filter((f) => /^\d+_[\w-]+\.sql$/.test(f) && f < '004')
+          .map((file) => ({ file, source })),
+      ).sort((x, y) => x.file.localeCompare(y.file) || MIGRATIONS.indexOf(x.source) - MIGRATIONS.indexOf(y.source));
       await handle.withScriptRunner(async (run) => {
         await run(
           'CREATE TABLE schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
         );
-        for (const file of earlier) {
+        for (const { file, source } of earlier) {
+          const text = readFileSync(path.join(source.dir, file), 'utf8');
           await run(
-            `BEGIN;\n${await readFile(new URL(file, dir), 'utf8')}\n;INSERT INTO schema_migrations (name) VALUES ('${file}');\nCOMMIT;`,
+            `BEGIN;\n${text}\n;INSERT INTO schema_migrations (name) VALUES ('${source.product}/${file}');\nCOMMIT;`,
           );
         }
       });
@@ -420,7 +426,7 @@ describe('migrating an existing database', () => {
       }));
       await old.insertInto('notifications').values(rows).execute();
 
-      expect(await migrate(handle)).toContain('004_retention.sql');
+      expect(await migrate(handle, MIGRATIONS)).toContain('notify/004_retention.sql');
 
       const placed = await sql<{
         id: string;

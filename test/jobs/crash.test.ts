@@ -12,6 +12,7 @@ import { sql } from 'kysely';
 import { loadConfig } from '../../src/platform/config.ts';
 import { openDatabase, type DbHandle } from '../../src/platform/database/connection.ts';
 import { migrate } from '../../src/platform/database/migrate.ts';
+import { MIGRATIONS } from '../../src/migrations.ts';
 import { createServices } from '../../src/app.ts';
 import { applyBootstrap, checkBootstrapFile } from '../../src/commands/bootstrap.ts';
 import { SecretBox } from '../../src/platform/secret-box.ts';
@@ -39,7 +40,7 @@ afterAll(async () => {
 async function open(): Promise<DbHandle> {
   if (testDb) return testDb;
   const handle = await openDatabase({ databaseUrl: null, dataDir: dataDir! });
-  await migrate(handle);
+  await migrate(handle, MIGRATIONS);
   return handle;
 }
 

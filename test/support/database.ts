@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openDatabase, type DbHandle } from '../../src/platform/database/connection.ts';
 import { migrate } from '../../src/platform/database/migrate.ts';
+import { MIGRATIONS } from '../../src/migrations.ts';
 
 export interface TestDatabase extends DbHandle {
   /** The connection URL of the per-file database, or null on PGlite. */
@@ -16,14 +17,14 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     const handle = await openDatabase({ databaseUrl: null });
-    await migrate(handle);
+    await migrate(handle, MIGRATIONS);
     return Object.assign(handle, { url: null });
   }
 
   const scratch = await createServerDatabase(serverUrl);
   const handle = await openDatabase({ databaseUrl: scratch.url });
   try {
-    await migrate(handle);
+    await migrate(handle, MIGRATIONS);
   } catch (err) {
     await handle.close();
     await scratch.drop();
