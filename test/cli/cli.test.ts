@@ -99,12 +99,25 @@ describe('envoi CLI', () => {
     expect(parseFailure.stderr).toContain('is not valid JSON');
   });
 
-  it('refuses a second server on the same embedded data folder with a clear message', async () => {
-    if (process.env.DATABASE_URL) return; // several processes on PostgreSQL are the point of the server mode
-    const failure = await envoi('start').catch((err: { code: number; stderr: string }) => err);
-    expect((failure as { code: number }).code).toBe(2);
-    expect((failure as { stderr: string }).stderr).toMatch(/is in use by Envoi \(pid \d+/);
-  });
+  it.skipIf(process.env.DATABASE_URL)(
+    'refuses a second server on the same embedded data folder with a clear message',
+    async () => {
+      const failure = await envoi('start').catch((err: { code: number; stderr: string }) => err);
+      expect((failure as { code: number }).code).toBe(2);
+      expect((failure as { stderr: string }).stderr).toMatch(/is in use by Envoi \(pid \d+/);
+    },
+  );
+
+  it.runIf(process.env.DATABASE_URL)(
+    'runs a second server beside the first on PostgreSQL, on the same data',
+    async () => {
+      const { url } = await sandbox.start();
+      const service = provisioned.services[0]!;
+      const sent = await new NotifyClient(url, service.api_keys.live!).getNotifications();
+      expect(url).not.toBe(baseUrl);
+      expect(sent.data.notifications.length).toBeGreaterThan(0);
+    },
+  );
 
   it('stops cleanly on SIGTERM and removes its hand-off file, after which commands open the database directly', async () => {
     server.kill('SIGTERM');

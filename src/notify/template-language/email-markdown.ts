@@ -42,7 +42,9 @@ md.disable([
   'smartquotes',
 ]);
 
-const escapeHtml = md.utils.escapeHtml;
+// Attributes and code text are escaped as markdown-it escapes the rest of the document (& < > " only), so that
+// one email is escaped one way; personalisation was escaped before parsing (personalisation.ts).
+const escapeMarkup = md.utils.escapeHtml;
 
 // ---------------------------------------------------------------------------------------------------------
 // Inset text: a block starting with `^`. Following non-blank lines belong to it, and so does a later `^`
@@ -293,7 +295,7 @@ function listOpen(tokens: Token[], index: number): string {
   const ordered = token.type === 'ordered_list_open';
   const tableStyle = token.meta?.nested ? EMAIL_STYLES.nestedListTable : EMAIL_STYLES.listTable;
   const start = ordered ? token.attrGet('start') : null;
-  const startAttribute = start !== null && Number(start) !== 1 ? ` start="${escapeHtml(String(start))}"` : '';
+  const startAttribute = start !== null && Number(start) !== 1 ? ` start="${escapeMarkup(String(start))}"` : '';
   const list = ordered
     ? `<ol${startAttribute} style="${EMAIL_STYLES.numberedList}">`
     : `<ul style="${EMAIL_STYLES.bulletList}">`;
@@ -316,15 +318,15 @@ rules.link_open = (tokens, index) => {
   const token = tokens[index]!;
   const href = String(token.attrGet('href') ?? '');
   const title = token.attrGet('title');
-  const titleAttribute = title ? ` title="${escapeHtml(String(title))}"` : '';
-  return `<a style="${EMAIL_STYLES.link}" href="${escapeHtml(href)}"${titleAttribute}>`;
+  const titleAttribute = title ? ` title="${escapeMarkup(String(title))}"` : '';
+  return `<a style="${EMAIL_STYLES.link}" href="${escapeMarkup(href)}"${titleAttribute}>`;
 };
 
 /** Code blocks are not part of the subset: their text is shown as an ordinary paragraph. */
 const codeAsParagraph = (tokens: Token[], index: number): string => {
   const content = tokens[index]!.content.replace(/\n+$/, '');
   if (!content.trim()) return '';
-  return `<p style="${EMAIL_STYLES.paragraph}">${escapeHtml(content).split('\n').join('<br />\n')}</p>\n`;
+  return `<p style="${EMAIL_STYLES.paragraph}">${escapeMarkup(content).split('\n').join('<br />\n')}</p>\n`;
 };
 rules.code_block = codeAsParagraph;
 rules.fence = codeAsParagraph;

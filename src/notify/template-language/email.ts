@@ -2,7 +2,7 @@
 // HTML document and the text/plain alternative.
 
 import { renderEmailMarkdown } from './email-markdown.ts';
-import { escapeHtml, fillPlaceholders, type Personalisation } from './personalisation.ts';
+import { escapeKeepingEntities, fillPlaceholders, type Personalisation } from './personalisation.ts';
 import { niceTypography } from './typography.ts';
 import { normaliseWhitespace, stripWhitespace } from './whitespace.ts';
 
@@ -42,8 +42,8 @@ const FONT = 'font-family: Helvetica, Arial, sans-serif;';
 
 /** A complete HTML email: one centred column on a light background, readable without CSS support. */
 export function renderEmailDocument({ subject, bodyHtml, lang = 'en', branding }: EmailDocument): string {
-  const title = escapeHtml(subject);
-  const language = escapeHtml(lang);
+  const title = escapeKeepingEntities(subject);
+  const language = escapeKeepingEntities(lang);
   const header = emailHeader(branding, lang);
   return `<!DOCTYPE html>
 <html lang="${language}" dir="ltr">

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
-  escapeHtml,
+  escapeKeepingEntities,
   fillPlaceholders,
   missingPersonalisation,
   normaliseKey,
@@ -211,18 +211,18 @@ describe('fillPlaceholders', () => {
   });
 });
 
-describe('escapeHtml', () => {
+describe('escapeKeepingEntities', () => {
   it('escapes markup characters', () => {
-    expect(escapeHtml(`<a href="x">Tom & 'Jerry'</a>`)).toBe(
+    expect(escapeKeepingEntities(`<a href="x">Tom & 'Jerry'</a>`)).toBe(
       '&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;',
     );
   });
 
   it('does not escape a complete character reference twice', () => {
-    expect(escapeHtml('&amp; &lt; &#169; &#xA9; &copy;')).toBe('&amp; &lt; &#169; &#xA9; &copy;');
+    expect(escapeKeepingEntities('&amp; &lt; &#169; &#xA9; &copy;')).toBe('&amp; &lt; &#169; &#xA9; &copy;');
   });
 
   it('escapes an ampersand that does not start a complete reference', () => {
-    expect(escapeHtml('AT&T &amp &#x; & ;')).toBe('AT&amp;T &amp;amp &amp;#x; &amp; ;');
+    expect(escapeKeepingEntities('AT&T &amp &#x; & ;')).toBe('AT&amp;T &amp;amp &amp;#x; &amp; ;');
   });
 });

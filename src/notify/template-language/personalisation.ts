@@ -128,7 +128,7 @@ const ENTITY_OR_AMPERSAND = /&(#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]{0
  * Escapes `& < > " '`. A complete character reference (`&amp;`, `&#39;`) is kept as it is, so a value that
  * was already escaped is not escaped twice (Notify unescapes and re-escapes, to the same effect).
  */
-export function escapeHtml(value: string): string {
+export function escapeKeepingEntities(value: string): string {
   return value
     .replace(ENTITY_OR_AMPERSAND, (whole, reference: string | undefined) => (reference ? whole : '&amp;'))
     .replace(/</g, '&lt;')
@@ -155,7 +155,7 @@ function proseList(items: string[]): string {
 /** The text that replaces a placeholder, or null when there is no value (the placeholder then stays). */
 function replacementFor(value: unknown, options: FillOptions): string | null {
   if (value == null) return null;
-  const escapeText = options.escapeHtml ? escapeHtml : (text: string) => text;
+  const escapeText = options.escapeHtml ? escapeKeepingEntities : (text: string) => text;
   if (Array.isArray(value)) {
     const items = value
       .filter((item) => item != null)
