@@ -2,7 +2,8 @@
 import { openDatabase, type DbHandle } from '../src/platform/database/connection.ts';
 import { migrate } from '../src/platform/database/migrate.ts';
 import { MIGRATIONS } from '../src/migrations.ts';
-import { applyBootstrap, checkBootstrapFile } from '../src/commands/bootstrap.ts';
+import { applyBootstrap } from '../src/notify/provisioning/apply-bootstrap.ts';
+import { checkBootstrapFile } from '../src/notify/provisioning/bootstrap-file.ts';
 import { SecretBox } from '../src/platform/secret-box.ts';
 import { parseApiKeyString } from '../src/notify/api/v2/jwt.ts';
 import { ADMIN_URL, dropDatabase, onAdmin } from './machine.ts';

@@ -9,7 +9,7 @@ import { chromium, type Page } from 'playwright-core';
 import { startEnvoi, TEST_SECRET_KEY } from '../test/support/envoi.ts';
 import { Accounts } from '../src/platform/accounts/accounts.ts';
 import { SecretBox } from '../src/platform/secret-box.ts';
-import type { BootstrapFile } from '../src/commands/bootstrap.ts';
+import type { BootstrapFile } from '../src/notify/provisioning/bootstrap-file.ts';
 
 const OUT = new URL('../docs/screenshots/', import.meta.url);
 const example = JSON.parse(

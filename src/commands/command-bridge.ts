@@ -10,7 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CommandName, SendBulkEvent, SendBulkInput } from './commands.ts';
-import { BootstrapError } from './bootstrap.ts';
+import { BootstrapError } from '../notify/provisioning/bootstrap-file.ts';
 
 export async function commandBridgeRoutes(
   app: FastifyInstance,

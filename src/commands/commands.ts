@@ -6,7 +6,8 @@
 import type { DbHandle } from '../platform/database/connection.ts';
 import type { Config } from '../platform/config.ts';
 import { SecretBox } from '../platform/secret-box.ts';
-import { applyBootstrap, checkBootstrapFile } from './bootstrap.ts';
+import { applyBootstrap } from '../notify/provisioning/apply-bootstrap.ts';
+import { checkBootstrapFile } from '../notify/provisioning/bootstrap-file.ts';
 import { latestOutbox } from '../notify/delivery/outbox.ts';
 import type { AppServices } from '../app.ts';
 import type { JobStatus } from '../platform/database/schema.ts';

@@ -15,7 +15,7 @@ import {
   SESSION_IDLE_MINUTES,
 } from '../../src/platform/accounts/accounts.ts';
 import { SecretBox } from '../../src/platform/secret-box.ts';
-import { systemUserId } from '../../src/commands/bootstrap.ts';
+import { systemUserId } from '../../src/platform/repositories/users.ts';
 
 describe('password rules', () => {
   it('refuses short passwords and common ones, whatever their case', () => {

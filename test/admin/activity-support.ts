@@ -10,7 +10,7 @@ import { TEST_SECRET_KEY } from '../support/envoi.ts';
 import { Accounts } from '../../src/platform/accounts/accounts.ts';
 import { SecretBox } from '../../src/platform/secret-box.ts';
 import type { KeyType, Permission, TemplateType } from '../../src/platform/database/schema.ts';
-import type { BootstrapFile } from '../../src/commands/bootstrap.ts';
+import type { BootstrapFile } from '../../src/notify/provisioning/bootstrap-file.ts';
 import { PERMISSIONS } from '../../src/platform/ui/service-context.ts';
 
 export const TEAM_EMAIL = 'pat.member@tbs-sct.gc.ca';

@@ -7,7 +7,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { startEnvoi, TEST_SECRET_KEY, type RunningEnvoi } from '../support/envoi.ts';
 import { Accounts } from '../../src/platform/accounts/accounts.ts';
 import { SecretBox } from '../../src/platform/secret-box.ts';
-import type { BootstrapService } from '../../src/commands/bootstrap.ts';
+import type { BootstrapService } from '../../src/notify/provisioning/bootstrap-file.ts';
 import enTemplates from '../../src/platform/ui/i18n/templates.en.json' with { type: 'json' };
 import frTemplates from '../../src/platform/ui/i18n/templates.fr.json' with { type: 'json' };
 import enSend from '../../src/platform/ui/i18n/send.en.json' with { type: 'json' };

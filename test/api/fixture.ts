@@ -1,5 +1,5 @@
 /** Services the API tests provision: a live one, a second one for isolation checks, and one in trial mode. */
-import type { BootstrapFile } from '../../src/commands/bootstrap.ts';
+import type { BootstrapFile } from '../../src/notify/provisioning/bootstrap-file.ts';
 
 export const LIVE_ID = '11111111-1111-4111-8111-111111111111';
 export const OTHER_ID = '22222222-2222-4222-8222-222222222222';

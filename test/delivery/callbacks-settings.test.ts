@@ -8,12 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import type { Db } from '../../src/platform/database/connection.ts';
+import { applyBootstrap } from '../../src/notify/provisioning/apply-bootstrap.ts';
 import {
-  applyBootstrap,
   BootstrapError,
   checkBootstrapFile,
   type BootstrapFile,
-} from '../../src/commands/bootstrap.ts';
+} from '../../src/notify/provisioning/bootstrap-file.ts';
 import {
   CallbackSettingsError,
   ensureWebhookSecret,

@@ -14,7 +14,7 @@ import {
   twilioStatusReceipt,
   verifyTwilioSignature,
 } from '../../src/notify/delivery/receipts/twilio.ts';
-import type { BootstrapFile } from '../../src/commands/bootstrap.ts';
+import type { BootstrapFile } from '../../src/notify/provisioning/bootstrap-file.ts';
 
 const AUTH_TOKEN = 'twilio-test-auth-token-0123456789';
 const SERVICE_ID = '44444444-4444-4444-8444-444444444444';

@@ -14,7 +14,8 @@ import { openDatabase, type DbHandle } from '../../src/platform/database/connect
 import { migrate } from '../../src/platform/database/migrate.ts';
 import { MIGRATIONS } from '../../src/migrations.ts';
 import { createServices } from '../../src/app.ts';
-import { applyBootstrap, checkBootstrapFile } from '../../src/commands/bootstrap.ts';
+import { applyBootstrap } from '../../src/notify/provisioning/apply-bootstrap.ts';
+import { checkBootstrapFile } from '../../src/notify/provisioning/bootstrap-file.ts';
 import { SecretBox } from '../../src/platform/secret-box.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { TEST_SECRET_KEY } from '../support/envoi.ts';

@@ -1,5 +1,5 @@
 /** Services the bulk sending tests provision, and helpers to send lists and read what became of them. */
-import type { BootstrapFile } from '../../src/commands/bootstrap.ts';
+import type { BootstrapFile } from '../../src/notify/provisioning/bootstrap-file.ts';
 import type { RunningEnvoi } from '../support/envoi.ts';
 import { call } from '../api/helpers.ts';
 import { GUEST_EMAIL, TEAM_EMAIL, TEAM_MOBILE } from '../api/fixture.ts';

@@ -4,12 +4,12 @@
  */
 import { loadConfig, type Config } from '../../src/platform/config.ts';
 import { createApp, createServices, type AppServices } from '../../src/app.ts';
+import { applyBootstrap } from '../../src/notify/provisioning/apply-bootstrap.ts';
 import {
-  applyBootstrap,
   checkBootstrapFile,
   type BootstrapFile,
   type BootstrapResult,
-} from '../../src/commands/bootstrap.ts';
+} from '../../src/notify/provisioning/bootstrap-file.ts';
 import { SecretBox } from '../../src/platform/secret-box.ts';
 import { startWorker } from '../../src/notify/delivery/worker.ts';
 import { openTestDatabase, type TestDatabase } from './database.ts';

@@ -27,7 +27,7 @@ import { badRequest, notFound } from '../api/v2/errors.ts';
 import type { ServiceDirectory, ServiceRecord } from '../sending/service-directory.ts';
 import type { DailyLimits, LimitChannel, Reservation } from '../sending/limits.ts';
 import { CHANNEL_WORDS, MAX_SCHEDULE_HOURS, PRIORITY_OF_CATEGORY, resolveSender } from '../sending/send-rules.ts';
-import { systemUserId } from '../../commands/bootstrap.ts';
+import { systemUserId } from '../../platform/repositories/users.ts';
 import { csvLine } from '../../platform/csv-safety.ts';
 import {
   InvalidRecipientError,

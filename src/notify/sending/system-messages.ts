@@ -6,7 +6,8 @@
  */
 import type { Db } from '../../platform/database/connection.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
-import { applyBootstrap, type BootstrapService } from '../../commands/bootstrap.ts';
+import { applyBootstrap } from '../provisioning/apply-bootstrap.ts';
+import type { BootstrapService } from '../provisioning/bootstrap-file.ts';
 import { acceptNotification, type SendContext } from './send-rules.ts';
 
 /** Fixed, so that every replica and every start finds the same service. */

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
 import type { TemplateCategory, TemplateType } from '../../platform/database/schema.ts';
-import { writeTemplateVersion } from '../../commands/bootstrap.ts';
+import { writeTemplateVersion } from '../repositories/templates.ts';
 
 export const TEMPLATE_CATEGORIES: readonly TemplateCategory[] = ['high', 'normal', 'bulk'];
 export const FOLDER_NAME_MAX = 100;

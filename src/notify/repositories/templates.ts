@@ -1,0 +1,104 @@
+/** Templates and their versions (templates, template_history), always scoped by service. */
+import type { Selectable } from 'kysely';
+import type { Db } from '../../platform/database/connection.ts';
+import type { TemplateCategory, TemplatesTable, TemplateType } from '../../platform/database/schema.ts';
+
+export type TemplateRow = Selectable<TemplatesTable>;
+
+/** The service's template provisioned under this key (bootstrap files name templates by key). */
+export async function findTemplateByKey(db: Db, serviceId: string, key: string): Promise<TemplateRow | undefined> {
+  return db
+    .selectFrom('templates')
+    .selectAll()
+    .where('service_id', '=', serviceId)
+    .where('key', '=', key)
+    .executeTakeFirst();
+}
+
+/** Changes what is not versioned: the priority lane and whether the template is archived. */
+export async function setTemplateCategoryAndArchived(
+  db: Db,
+  serviceId: string,
+  id: string,
+  state: { category: TemplateCategory; archived: boolean },
+): Promise<void> {
+  await db
+    .updateTable('templates')
+    .set({ ...state, updated_at: new Date() })
+    .where('id', '=', id)
+    .where('service_id', '=', serviceId)
+    .execute();
+}
+
+/** One version of a template as it is saved: the templates row and its template_history row say the same. */
+export interface TemplateVersion {
+  id: string;
+  serviceId: string;
+  version: number;
+  name: string;
+  type: TemplateType;
+  /** Kept for emails only. */
+  subject: string | null;
+  content: string;
+  category: TemplateCategory;
+  createdById: string | null;
+  /** When the template was first created (every version keeps it, as Notify's history does). */
+  createdAt: Date;
+  /** When this version was saved. */
+  savedAt: Date;
+  /** Version 1 only: the bootstrap key, whether it starts archived, and its folder in the web UI. */
+  key?: string | null;
+  archived?: boolean;
+  folderId?: string | null;
+}
+
+/**
+ * Saves a template's next version: the templates row (inserted for version 1, brought to the new version
+ * after that) and the version's template_history row. Bootstrap files and the web UI both save through here.
+ */
+export async function writeTemplateVersion(db: Db, v: TemplateVersion): Promise<void> {
+  const fields = {
+    name: v.name,
+    subject: v.type === 'email' ? v.subject : null,
+    content: v.content,
+    category: v.category,
+  };
+  if (v.version === 1) {
+    await db
+      .insertInto('templates')
+      .values({
+        id: v.id,
+        service_id: v.serviceId,
+        key: v.key ?? null,
+        type: v.type,
+        ...fields,
+        version: 1,
+        archived: v.archived ?? false,
+        folder_id: v.folderId ?? null,
+        created_by_id: v.createdById,
+        created_at: v.createdAt,
+        updated_at: null,
+      })
+      .execute();
+  } else {
+    await db
+      .updateTable('templates')
+      .set({ ...fields, version: v.version, updated_at: v.savedAt })
+      .where('id', '=', v.id)
+      .where('service_id', '=', v.serviceId)
+      .execute();
+  }
+  await db
+    .insertInto('template_history')
+    .values({
+      id: v.id,
+      version: v.version,
+      service_id: v.serviceId,
+      type: v.type,
+      ...fields,
+      created_by_id: v.createdById,
+      created_at: v.createdAt,
+      updated_at: v.version > 1 ? v.savedAt : null,
+    })
+    .execute();
+}
