@@ -11,6 +11,11 @@ import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
 
+/** One round trip to the database: resolves when it answers, rejects when it cannot be reached. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`SELECT 1`.execute(db);
+}
+
 export interface DbHandle {
   db: Db;
   kind: 'postgres' | 'pglite';

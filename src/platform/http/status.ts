@@ -1,13 +1,12 @@
 /** GET /_status: is Envoi up, can it reach its database, which version is it. For load balancers and operators. */
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
-import type { DbHandle } from '../database/connection.ts';
+import { type DbHandle, pingDatabase } from '../database/connection.ts';
 
 export async function statusRoutes(app: FastifyInstance, opts: { database: DbHandle; version: string }) {
   app.get('/_status', async (_request, reply) => {
     const started = performance.now();
     try {
-      await sql`SELECT 1`.execute(opts.database.db);
+      await pingDatabase(opts.database.db);
       return {
         status: 'ok',
         version: opts.version,
