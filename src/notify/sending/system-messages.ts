@@ -223,7 +223,6 @@ export class SystemMessages {
         oneClickUnsubscribeUrl: null,
         sanitiseContentFor: null,
       },
-      this.opts.siteRoot,
     );
     return accepted.id;
   }
