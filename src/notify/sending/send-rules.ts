@@ -136,26 +136,7 @@ export async function acceptNotification(
     );
   }
 
-  let body: string;
-  let subject: string | null = null;
-  let billableUnits = 0;
-  if (req.type === 'email') {
-    body = renderEmailBody(template.content, personalisation);
-    subject = renderEmailSubject(template.subject ?? '', personalisation);
-    if (body.trim() === '') throw new SendRefused({ code: 'empty-message' });
-    const size = Buffer.byteLength(body, 'utf8');
-    if (size > EMAIL_SIZE_LIMIT_BYTES) {
-      throw new SendRefused({ code: 'too-long', channel: 'email', size, limit: EMAIL_SIZE_LIMIT_BYTES });
-    }
-  } else {
-    const sms = renderSms(template.content, personalisation);
-    body = sms.body;
-    if (body.trim() === '') throw new SendRefused({ code: 'empty-message' });
-    if (sms.characterCount > SMS_CHARACTER_LIMIT) {
-      throw new SendRefused({ code: 'too-long', channel: 'sms', size: sms.characterCount, limit: SMS_CHARACTER_LIMIT });
-    }
-    billableUnits = sms.fragmentCount;
-  }
+  const { body, subject, billableUnits } = renderMessage(template, req.type, personalisation);
 
   const id = randomUUID();
   const accepted: AcceptedNotification = {
@@ -205,6 +186,30 @@ export async function acceptNotification(
   await ctx.writer.write(row, reservation);
   notificationsAccepted[req.type][caller.keyType].inc();
   return accepted;
+}
+
+/** The message as it will be sent, refused when it comes out empty or too long for its channel. */
+function renderMessage(
+  template: TemplateRecord,
+  type: TemplateType,
+  personalisation: Record<string, unknown>,
+): { body: string; subject: string | null; billableUnits: number } {
+  if (type === 'email') {
+    const body = renderEmailBody(template.content, personalisation);
+    const subject = renderEmailSubject(template.subject ?? '', personalisation);
+    if (body.trim() === '') throw new SendRefused({ code: 'empty-message' });
+    const size = Buffer.byteLength(body, 'utf8');
+    if (size > EMAIL_SIZE_LIMIT_BYTES) {
+      throw new SendRefused({ code: 'too-long', channel: 'email', size, limit: EMAIL_SIZE_LIMIT_BYTES });
+    }
+    return { body, subject, billableUnits: 0 };
+  }
+  const sms = renderSms(template.content, personalisation);
+  if (sms.body.trim() === '') throw new SendRefused({ code: 'empty-message' });
+  if (sms.characterCount > SMS_CHARACTER_LIMIT) {
+    throw new SendRefused({ code: 'too-long', channel: 'sms', size: sms.characterCount, limit: SMS_CHARACTER_LIMIT });
+  }
+  return { body: sms.body, subject: null, billableUnits: sms.fragmentCount };
 }
 
 /** A NUL (PostgreSQL's text cannot hold it) or half of a surrogate pair (UTF-8 cannot encode it). */
