@@ -7,13 +7,15 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { Config } from './platform/config.ts';
 import type { DbHandle } from './platform/database/connection.ts';
 import { ApiError, ValidationErrors } from './notify/api/v2/errors.ts';
-import { v2Routes } from './notify/api/v2/routes.ts';
+import { refusalError } from './notify/api/v2/refusal-wire.ts';
+import { urlRoot, v2Routes } from './notify/api/v2/routes.ts';
 import { statusRoutes } from './platform/http/status.ts';
 import { ServiceDirectory } from './notify/sending/service-directory.ts';
 import { DailyLimits, RateLimiter } from './notify/sending/limits.ts';
 import { NotificationWriter } from './notify/sending/notification-writer.ts';
 import { SecretBox } from './platform/secret-box.ts';
 import { InvalidRecipientError } from './notify/sending/recipients.ts';
+import { SendRefused } from './notify/sending/refusals.ts';
 import type { SendContext } from './notify/sending/send-rules.ts';
 import { Jobs } from './notify/jobs/jobs.ts';
 import type { Logger } from './platform/queue/background.ts';
@@ -86,13 +88,19 @@ export async function createApp(
   });
 
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    // A recipient validator's error that no domain rule turned into a refusal is worded as that refusal would be.
+    const refusal =
+      error instanceof SendRefused
+        ? error.refusal
+        : error instanceof InvalidRecipientError
+          ? ({ code: 'invalid-recipient', problem: error.problem } as const)
+          : null;
+    if (refusal) {
+      const refused = refusalError(refusal, urlRoot(request, config.publicUrl));
+      return reply.code(refused.statusCode).send(refused.toBody());
+    }
     if (error instanceof ApiError || error instanceof ValidationErrors) {
       return reply.code(error instanceof ApiError ? error.statusCode : 400).send(error.toBody());
-    }
-    if (error instanceof InvalidRecipientError) {
-      return reply
-        .code(400)
-        .send({ status_code: 400, errors: [{ error: 'InvalidPhoneError', message: error.message }] });
     }
     const status = (error as FastifyError).statusCode;
     if (status === 413) {

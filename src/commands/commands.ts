@@ -11,7 +11,8 @@ import { checkBootstrapFile } from '../notify/provisioning/bootstrap-file.ts';
 import { latestOutbox } from '../notify/delivery/outbox.ts';
 import type { AppServices } from '../app.ts';
 import type { JobStatus } from '../platform/database/schema.ts';
-import { ApiError } from '../notify/api/v2/errors.ts';
+import { refusalAnswer } from '../notify/api/v2/refusal-wire.ts';
+import { SendRefused } from '../notify/sending/refusals.ts';
 import { JobRejected, type JobCounts } from '../notify/jobs/jobs.ts';
 import { SpreadsheetReadError, type SpreadsheetFormat } from '../notify/jobs/spreadsheet.ts';
 
@@ -94,8 +95,9 @@ export async function sendBulk(
     );
   } catch (err) {
     if (err instanceof JobRejected) return { type: 'refused', problems: err.report.summary };
-    if (err instanceof ApiError || err instanceof SpreadsheetReadError)
-      return { type: 'refused', problems: [err.message] };
+    // In the API's words, which operators know from Notify; no job refusal names the site, so no root is needed.
+    if (err instanceof SendRefused) return { type: 'refused', problems: [refusalAnswer(err.refusal, '/').message] };
+    if (err instanceof SpreadsheetReadError) return { type: 'refused', problems: [err.message] };
     throw err;
   }
   let job = created.job;

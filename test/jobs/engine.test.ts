@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import ExcelJS from 'exceljs';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
-import { ApiError } from '../../src/notify/api/v2/errors.ts';
+import { refusalAnswer } from '../../src/notify/api/v2/refusal-wire.ts';
+import { SendRefused } from '../../src/notify/sending/refusals.ts';
 import { JobRejected, type JobCaller, type JobProgressEvent, type NewJob } from '../../src/notify/jobs/jobs.ts';
 import { sentOn, utcDay } from '../../src/notify/sending/limits.ts';
 import { fixture, LIVE_ID, provisioned, TRIAL_ID, type Provisioned } from './fixture.ts';
@@ -229,16 +230,13 @@ describe('scheduling and cancelling', () => {
       [-1, 'scheduled_for datetime cannot be in the past'],
       [97, 'scheduled_for datetime can only be up to 96 hours in the future'],
     ] as const) {
-      const error = await envoi.services.jobs
-        .create(
-          liveCaller,
-          job(live.templates.plain!, ['email address\nx@example.com\n'], {
-            scheduledFor: new Date(Date.now() + hours * 3_600_000),
-          }),
-        )
-        .catch((err) => err);
-      expect(error).toBeInstanceOf(ApiError);
-      expect((error as ApiError).message).toBe(message);
+      const refused = envoi.services.jobs.create(
+        liveCaller,
+        job(live.templates.plain!, ['email address\nx@example.com\n'], {
+          scheduledFor: new Date(Date.now() + hours * 3_600_000),
+        }),
+      );
+      expect(await refusedAs(refused)).toBe(message);
     }
   });
 
@@ -256,7 +254,7 @@ describe('scheduling and cancelling', () => {
     expect(await sentToday(TRIAL_ID)).toBe(before);
     expect(await envoi.services.jobs.processNext({ jobId: created.id })).toBe(false);
     expect(await envoi.services.jobs.counts(created)).toMatchObject({ rows: 2, notQueued: 2 });
-    await expect(envoi.services.jobs.cancel(TRIAL_ID, created.id)).rejects.toThrow('Job has already been cancelled');
+    expect(await refusedAs(envoi.services.jobs.cancel(TRIAL_ID, created.id))).toBe('Job has already been cancelled');
   });
 
   it('cannot cancel a job once it has started', async () => {
@@ -265,10 +263,10 @@ describe('scheduling and cancelling', () => {
       job(live.templates.plain!, ['email address\nstarted@example.com\n']),
     );
     await sql`UPDATE jobs SET job_status = 'in progress' WHERE id = ${created.id}`.execute(envoi.database.db);
-    await expect(envoi.services.jobs.cancel(LIVE_ID, created.id)).rejects.toThrow(
+    expect(await refusedAs(envoi.services.jobs.cancel(LIVE_ID, created.id))).toBe(
       'Job cannot be cancelled: it is in progress',
     );
-    await expect(envoi.services.jobs.cancel(TRIAL_ID, created.id)).rejects.toThrow('No result found');
+    expect(await refusedAs(envoi.services.jobs.cancel(TRIAL_ID, created.id))).toBe('No result found');
   });
 });
 
@@ -315,3 +313,13 @@ describe('the report and the stored file', () => {
     expect((await envoi.services.jobs.get(LIVE_ID, created.id))!.archived).toBe(true);
   });
 });
+
+/** The refusal a call ends in, in the API's words (what a client of /v2/notifications/bulk would read). */
+async function refusedAs(call: Promise<unknown>): Promise<string> {
+  const error = await call.then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(SendRefused);
+  return refusalAnswer((error as SendRefused).refusal, '/').message;
+}

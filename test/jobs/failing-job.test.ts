@@ -180,7 +180,9 @@ describe('a job that fails every time', () => {
       await allow();
     }
     // Nothing given back twice: a cancel is refused, and the count stays.
-    await expect(jobs.cancel(LIVE_ID, failing)).rejects.toThrow('Job cannot be cancelled: it is error');
+    await expect(jobs.cancel(LIVE_ID, failing)).rejects.toMatchObject({
+      refusal: { code: 'job-not-cancellable', status: 'error' },
+    });
     expect(await remainingToday()).toBe(remainingBefore);
   });
 

@@ -12,7 +12,7 @@ import { csrfField, forbiddenPage, notice } from '../../platform/ui/layout.ts';
 import { requireService, type ServiceContext } from '../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../platform/ui/service-layout.ts';
 import { isUuid } from '../templates/templates.ts';
-import { ApiError } from '../api/v2/errors.ts';
+import { SendRefused } from '../sending/refusals.ts';
 import type { JobCounts, JobView } from '../jobs/jobs.ts';
 import { renderEmailDocument, renderEmailHtml } from '../template-language/index.ts';
 import { emailBranding, loadBranding, logoDataUrl } from '../settings/email-branding.ts';
@@ -273,8 +273,8 @@ ${
       try {
         await services.jobs.cancel(service.id, job.id);
       } catch (err) {
-        // Started meanwhile: the page shows where it is.
-        if (!(err instanceof ApiError)) throw err;
+        // Started (or gone) meanwhile: the page shows where it is.
+        if (!(err instanceof SendRefused)) throw err;
         return reply.redirect(servicePath(service, `/jobs/${job.id}`), 303);
       }
       return reply.redirect(servicePath(service, `/jobs/${job.id}?notice=cancelled`), 303);

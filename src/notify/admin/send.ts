@@ -12,13 +12,15 @@ import { acceptMultipart, type MultipartForm } from '../../platform/ui/multipart
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AdminDeps } from '../../web-ui.ts';
 import type { UiContext } from '../../platform/ui/context.ts';
+import type { TemplateType } from '../../platform/database/schema.ts';
 import { html, type Html } from '../../platform/ui/html.ts';
 import { csrfField, errorSummary, notice, radios, textInput, type FieldError } from '../../platform/ui/layout.ts';
 import { requireService, type ServiceContext } from '../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../platform/ui/service-layout.ts';
-import { ApiError } from '../api/v2/errors.ts';
 import { acceptNotification, MAX_SCHEDULE_HOURS } from '../sending/send-rules.ts';
-import { InvalidRecipientError, PHONE_ERRORS, validateEmailAddress } from '../sending/recipients.ts';
+import { InvalidRecipientError, validateEmailAddress } from '../sending/recipients.ts';
+import { SendRefused } from '../sending/refusals.ts';
+import { refusalField, refusalText } from './refusal-words.ts';
 import { csvLine } from '../../platform/csv-safety.ts';
 import { templateOf, isUuid, type TemplateDetail } from '../templates/templates.ts';
 import { listSenders, type Sender } from '../../platform/services/services.ts';
@@ -59,6 +61,13 @@ export async function sendRoutes(app: FastifyInstance, deps: AdminDeps): Promise
   const sender = { preHandler: requireService(db, 'send_messages') };
 
   acceptMultipart(app, UPLOAD_MAX_BYTES + 64 * 1024);
+
+  /** What the words of a refusal need from this page besides the refusal. */
+  const situation = (request: FastifyRequest, template: TemplateDetail, limits: Record<TemplateType, number>) => ({
+    templateType: template.type,
+    dailyLimit: limits[template.type],
+    siteRoot: `${deps.siteRoot(request)}/`,
+  });
 
   function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const { t } = request.ui;
@@ -288,18 +297,13 @@ ${errorSummary(ui, form.errors)}
           oneClickUnsubscribeUrl: null,
           sanitiseContentFor: null,
         },
-        `${deps.siteRoot(request)}/`,
       );
       return reply.redirect(servicePath(service, `/notifications/${accepted.id}?notice=sent`), 303);
     } catch (err) {
-      const message = refusal(ui, err, template, record.messageLimits[template.type]);
-      if (message === null) throw err;
-      const field = isSenderRefusal(err)
-        ? SENDER_FIELD
-        : err instanceof InvalidRecipientError ||
-            (err instanceof ApiError && /recipient|trial mode|international/i.test(err.message))
-          ? recipientField
-          : 'send-button';
+      if (!(err instanceof SendRefused)) throw err;
+      const message = refusalText(err.refusal, situation(request, template, record.messageLimits), ui);
+      const about = refusalField(err.refusal);
+      const field = about === 'sender' ? SENDER_FIELD : about === 'recipient' ? recipientField : 'send-button';
       return sendOnePage(request, reply, template, { ...form, errors: [{ field, message }] }, 400);
     }
   });
@@ -598,12 +602,12 @@ ${report.duplicateRecipients.recipients > 0 && notice(t('send.check.duplicates',
       } catch (err) {
         // The list changed in between (limits, team): the check page shows why.
         if (err instanceof JobRejected) return checkPage(request, reply);
-        const message = refusal(ui, err, template, record.messageLimits[template.type]);
-        if (message === null) throw err;
+        if (!(err instanceof SendRefused)) throw err;
+        const message = refusalText(err.refusal, situation(request, template, record.messageLimits), ui);
         return checkPage(request, reply, {
           ...given,
           when,
-          errors: [{ field: isSenderRefusal(err) ? SENDER_FIELD : 'when', message }],
+          errors: [{ field: refusalField(err.refusal) === 'sender' ? SENDER_FIELD : 'when', message }],
         });
       }
       await db.deleteFrom('send_uploads').where('id', '=', upload.id).where('service_id', '=', service.id).execute();
@@ -697,41 +701,4 @@ function scheduleChoices(now: Date): Date[] {
 function cellMessage(ui: UiContext, error: RowError): string {
   const params = Object.fromEntries(Object.entries(error.params ?? {}).map(([name, n]) => [name, ui.formatNumber(n)]));
   return ui.t(`send.cell.${error.code}`, params);
-}
-
-/** resolveSender refused the id (it is not, or no longer, one of the service's). */
-function isSenderRefusal(err: unknown): boolean {
-  return err instanceof ApiError && /^(email_reply_to_id|sms_sender_id) .* does not exist/.test(err.message);
-}
-
-/**
- * A refusal from acceptNotification or the jobs engine in plain words, or null for an error that is not a refusal
- * (a bug: the UI's error page takes it).
- */
-function refusal(ui: UiContext, err: unknown, template: TemplateDetail, dailyLimit: number): string | null {
-  const { t } = ui;
-  if (err instanceof InvalidRecipientError) {
-    if (err.field === 'email_address') return t('send.error.invalidEmail');
-    const key = Object.entries(PHONE_ERRORS).find(([, text]) => text === err.message)?.[0];
-    return key ? t(`send.cell.phone.${key}`) : t('send.error.invalidPhone');
-  }
-  if (!(err instanceof ApiError)) return null;
-  const m = err.message;
-  if (isSenderRefusal(err)) return t(`send.sender.unknown.${template.type}`);
-  if (err.statusCode === 429)
-    return t('send.error.dailyLimit', {
-      limit: ui.formatNumber(dailyLimit),
-      channel: t(`send.channel.${template.type}`),
-    });
-  if (m.includes('trial mode')) return t('send.error.trialMode');
-  if (m.startsWith('Service is not allowed to send'))
-    return t('send.error.channelNotAllowed', { channel: t(`send.channel.${template.type}`) });
-  if (m.includes('international')) return t('send.cell.international');
-  if (m.includes('has been deleted')) return t('send.archived.body');
-  if (m.startsWith('Your message is too long')) return t('send.error.tooLong');
-  if (m.startsWith('Your message is empty')) return t('send.cell.empty');
-  if (m.startsWith('Missing personalisation')) return t('send.error.personalisation');
-  if (m.includes('scheduled_for')) return t('send.check.atInvalid', { hours: MAX_SCHEDULE_HOURS });
-  if (m.startsWith('Template not found')) return t('notFound.title');
-  return t('send.error.other', { message: m });
 }

@@ -23,10 +23,10 @@ import type { DbHandle } from '../../platform/database/connection.ts';
 import type { BulkColumn, BulkValue } from '../../platform/database/bulk-load.ts';
 import type { JobStatus, KeyType, TemplateCategory, TemplateType } from '../../platform/database/schema.ts';
 import { claim, laneBackoffMs, release, type QueueTable } from '../../platform/queue/claim-queue.ts';
-import { badRequest, notFound } from '../api/v2/errors.ts';
 import type { ServiceDirectory, ServiceRecord } from '../sending/service-directory.ts';
 import type { DailyLimits, LimitChannel, Reservation } from '../sending/limits.ts';
-import { CHANNEL_WORDS, MAX_SCHEDULE_HOURS, PRIORITY_OF_CATEGORY, resolveSender } from '../sending/send-rules.ts';
+import { MAX_SCHEDULE_HOURS, PRIORITY_OF_CATEGORY, resolveSender } from '../sending/send-rules.ts';
+import { SendRefused } from '../sending/refusals.ts';
 import { systemUserId } from '../../platform/repositories/users.ts';
 import { csvLine } from '../../platform/csv-safety.ts';
 import {
@@ -260,17 +260,17 @@ export class Jobs {
 
   /**
    * Checks the list and, if it can be sent, stores it as a job; `warnings` are the list's (duplicate recipients).
-   * Throws JobRejected (the list's problems), ApiError (template, permission, sender, schedule, daily limit) or
+   * Throws JobRejected (the list's problems), SendRefused (template, permission, sender, schedule, daily limit) or
    * SpreadsheetReadError (unreadable file).
    */
   async create(caller: JobCaller, input: NewJob): Promise<{ job: JobView; warnings: string[] }> {
     const { service } = caller;
     const { directory, limits } = this.opts;
     const template = await directory.template(service.id, input.templateId);
-    if (!template || template.hidden) throw badRequest('Template not found');
-    if (template.archived) throw badRequest(`Template ${template.id} has been deleted`);
+    if (!template || template.hidden) throw new SendRefused({ code: 'template-not-found' });
+    if (template.archived) throw new SendRefused({ code: 'job-template-deleted', templateId: template.id });
     const type = template.type;
-    if (!service.permissions.has(type)) throw badRequest(`Service is not allowed to send ${CHANNEL_WORDS[type]}`);
+    if (!service.permissions.has(type)) throw new SendRefused({ code: 'channel-not-allowed', channel: type });
     checkSchedule(input.scheduledFor);
     const replyToText = await resolveSender(directory, service, type, input.replyToId);
 
@@ -466,7 +466,7 @@ export class Jobs {
    */
   async *report(serviceId: string, jobId: string): AsyncGenerator<string> {
     const job = await this.get(serviceId, jobId);
-    if (!job) throw notFound();
+    if (!job) throw new SendRefused({ code: 'job-not-found' });
     const template = await this.db
       .selectFrom('template_history')
       .select(['name', 'subject', 'content'])
@@ -552,10 +552,8 @@ export class Jobs {
       .executeTakeFirst();
     if (!row) {
       const job = await this.get(serviceId, jobId);
-      if (!job) throw notFound();
-      throw badRequest(
-        job.status === 'cancelled' ? 'Job has already been cancelled' : `Job cannot be cancelled: it is ${job.status}`,
-      );
+      if (!job) throw new SendRefused({ code: 'job-not-found' });
+      throw new SendRefused({ code: 'job-not-cancellable', status: job.status });
     }
     await this.refundCounted(serviceId, row);
     return (await this.get(serviceId, jobId))!;
@@ -873,9 +871,9 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 /** A scheduled time must be in the future and at most 96 hours away (the API checks it too, in its own words). */
 function checkSchedule(at: Date | null): void {
   if (!at) return;
-  if (at.getTime() < Date.now()) throw badRequest('scheduled_for datetime cannot be in the past');
+  if (at.getTime() < Date.now()) throw new SendRefused({ code: 'scheduled-in-past' });
   if (at.getTime() > Date.now() + MAX_SCHEDULE_HOURS * 3_600_000) {
-    throw badRequest(`scheduled_for datetime can only be up to ${MAX_SCHEDULE_HOURS} hours in the future`);
+    throw new SendRefused({ code: 'scheduled-too-far', maxHours: MAX_SCHEDULE_HOURS });
   }
 }
 

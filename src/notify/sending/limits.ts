@@ -7,11 +7,9 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
 import type { KeyType } from '../../platform/database/schema.ts';
-import { ApiError } from '../api/v2/errors.ts';
+import { SendRefused } from './refusals.ts';
 
 export type LimitChannel = 'email' | 'sms' | 'international_sms';
-
-const KEY_TYPE_LABEL: Record<KeyType, string> = { normal: 'LIVE', team: 'TEAM', test: 'TEST' };
 
 interface Bucket {
   serviceId: string;
@@ -56,7 +54,7 @@ export class RateLimiter {
     this.idleMs = opts.idleMs ?? 120_000;
   }
 
-  /** Throws 429 RateLimitError when the service's key type has used its requests for the last 60 s. */
+  /** Refuses ('rate-limit') when the service's key type has used its requests for the last 60 s. */
   take(serviceId: string, keyType: KeyType, limitPer60s: number): void {
     const key = `${serviceId}:${keyType}`;
     const capacity = Math.min(Math.ceil(limitPer60s / 3) + 1, 1000, limitPer60s);
@@ -82,11 +80,7 @@ export class RateLimiter {
     bucket.used = now;
     refill(bucket, now);
     if (bucket.tokens < 1) {
-      throw new ApiError(
-        429,
-        'RateLimitError',
-        `Exceeded rate limit for key type ${KEY_TYPE_LABEL[keyType]} of ${limitPer60s} requests per 60 seconds`,
-      );
+      throw new SendRefused({ code: 'rate-limit', keyType, limit: limitPer60s });
     }
     bucket.tokens -= 1;
     bucket.pending += 1;
@@ -242,8 +236,8 @@ export class DailyLimits {
   }
 
   /**
-   * Reserves `count` messages (one send, or a job's rows) against each channel's daily limit, or throws 429
-   * TooManyRequestsError. The caller must later `commit` (inside the insert's transaction) or `release` it.
+   * Reserves `count` messages (one send, or a job's rows) against each channel's daily limit, or refuses
+   * ('daily-limit'). The caller must later `commit` (inside the insert's transaction) or `release` it.
    */
   async reserve(serviceId: string, limits: Partial<Record<LimitChannel, number>>, count = 1): Promise<Reservation> {
     const entries: Array<[LimitChannel, DayCount]> = [];
@@ -255,7 +249,7 @@ export class DailyLimits {
     for (const [channel, entry] of entries) {
       const limit = limits[channel]!;
       if (entry.stored + entry.reserved + count > limit) {
-        throw new ApiError(429, 'TooManyRequestsError', `Exceeded send limits (${channel}: ${limit}) for today`);
+        throw new SendRefused({ code: 'daily-limit', channel, limit });
       }
     }
     for (const [, entry] of entries) entry.reserved += count;

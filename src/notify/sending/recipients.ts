@@ -17,18 +17,26 @@ import {
 export type { CountryCode };
 export type RecipientType = 'email' | 'sms';
 
+/** What is wrong with a recipient: `email`, or one of PHONE_ERRORS' keys. */
+export type RecipientProblem = 'email' | keyof typeof PHONE_ERRORS;
+
 export class InvalidRecipientError extends Error {
-  constructor(
-    message: string,
-    /** The v2 request field the message belongs to, so a caller can build `phone_number Not enough digits`. */
-    readonly field: 'email_address' | 'phone_number',
-  ) {
-    super(message);
+  /** The v2 request field the message belongs to, so a caller can build `phone_number Not enough digits`. */
+  readonly field: 'email_address' | 'phone_number';
+
+  /** The message is Notify's text for the problem; callers that word it themselves read `problem`. */
+  constructor(readonly problem: RecipientProblem) {
+    super(recipientProblemText(problem));
     this.name = 'InvalidRecipientError';
+    this.field = problem === 'email' ? 'email_address' : 'phone_number';
   }
 }
 
 export const EMAIL_ERROR = 'Not a valid email address';
+
+export function recipientProblemText(problem: RecipientProblem): string {
+  return problem === 'email' ? EMAIL_ERROR : PHONE_ERRORS[problem];
+}
 
 export const PHONE_ERRORS = {
   tooLong: 'Too many digits',
@@ -61,7 +69,7 @@ const TOP_LEVEL_DOMAIN = /^([a-z]{2,63}|xn--([a-z0-9]+-)*[a-z0-9]+)$/i;
 const NON_LDH_ASCII = /[\x00-\x2c\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]/;
 
 function invalidEmail(): InvalidRecipientError {
-  return new InvalidRecipientError(EMAIL_ERROR, 'email_address');
+  return new InvalidRecipientError('email');
 }
 
 /** Returns the address trimmed (case kept, as the user typed it), or throws `Not a valid email address`. */
@@ -120,21 +128,21 @@ const EMERGENCY_NUMBERS = new Set(['911', '999', '112']);
 // Numbers people may text without them being a real line or mobile: premium rate, toll-free, VoIP, pagers … are not.
 const SENDABLE_TYPES = new Set(['MOBILE', 'FIXED_LINE', 'FIXED_LINE_OR_MOBILE', 'UAN', 'PERSONAL_NUMBER']);
 
-function phoneError(message: string): InvalidRecipientError {
-  return new InvalidRecipientError(message, 'phone_number');
+function phoneError(problem: keyof typeof PHONE_ERRORS): InvalidRecipientError {
+  return new InvalidRecipientError(problem);
 }
 
 function lengthError(reason: string | undefined): InvalidRecipientError {
   switch (reason) {
     case 'TOO_LONG':
-      return phoneError(PHONE_ERRORS.tooLong);
+      return phoneError('tooLong');
     case 'TOO_SHORT':
     case 'NOT_A_NUMBER':
-      return phoneError(PHONE_ERRORS.tooShort);
+      return phoneError('tooShort');
     case 'INVALID_COUNTRY':
-      return phoneError(PHONE_ERRORS.badCountry);
+      return phoneError('badCountry');
     default:
-      return phoneError(PHONE_ERRORS.invalid);
+      return phoneError('invalid');
   }
 }
 
@@ -154,7 +162,7 @@ function parseOrThrow(text: string, region: CountryCode): PhoneNumber {
 
 function parseInRegion(text: string, region: CountryCode): PhoneNumber {
   let number = parseOrThrow(text, region);
-  if (EMERGENCY_NUMBERS.has(number.nationalNumber)) throw phoneError(PHONE_ERRORS.emergency);
+  if (EMERGENCY_NUMBERS.has(number.nationalNumber)) throw phoneError('emergency');
 
   if (!number.isPossible()) {
     const lengthProblem = validatePhoneNumberLength(text, region) ?? 'INVALID_LENGTH';
@@ -166,7 +174,7 @@ function parseInRegion(text: string, region: CountryCode): PhoneNumber {
 
   const type = number.getType();
   const sendable = number.isValid() && type !== undefined && SENDABLE_TYPES.has(type);
-  if (!sendable && !isUkTvNumber(number)) throw phoneError(PHONE_ERRORS.invalid);
+  if (!sendable && !isUkTvNumber(number)) throw phoneError('invalid');
   return number;
 }
 
@@ -195,14 +203,14 @@ function toResult(number: PhoneNumber, defaultRegion: CountryCode): ValidPhoneNu
 export function validatePhoneNumber(raw: string, opts: PhoneOptions = DEFAULT_PHONE_OPTIONS): ValidPhoneNumber {
   const region = opts.defaultRegion;
   const text = stripWhitespace(String(raw));
-  if (!PHONE_CHARACTERS.test(text)) throw phoneError(PHONE_ERRORS.badCharacter);
+  if (!PHONE_CHARACTERS.test(text)) throw phoneError('badCharacter');
   const digits = text.replace(/\D/g, '');
-  if (digits === '') throw phoneError(PHONE_ERRORS.tooShort);
+  if (digits === '') throw phoneError('tooShort');
 
   try {
     return toResult(parseInRegion(text, region), region);
   } catch (firstError) {
-    if (!(firstError instanceof InvalidRecipientError) || firstError.message === PHONE_ERRORS.emergency) {
+    if (!(firstError instanceof InvalidRecipientError) || firstError.problem === 'emergency') {
       throw firstError;
     }
     // Close-to-valid numbers (a stray `+` or leading zeros: `0+447700900100`, `000613…`) get the benefit of the

@@ -1,12 +1,19 @@
 /**
  * Accepting a notification: the rules between a validated request and a committed row, in the order Notify
  * applies them (notify-api-v2.md §2): permission, template, personalisation, sender, recipient, length,
- * daily limit, persist. No HTTP here; failures are ApiErrors that the API renders.
+ * daily limit, persist. No HTTP here: a failure is a SendRefused carrying a code from refusals.ts, which the API
+ * and the admin each word in their own way.
  */
 import { randomUUID } from 'node:crypto';
 import type { TemplateType, KeyType } from '../../platform/database/schema.ts';
-import { ApiError, badRequest } from '../api/v2/errors.ts';
-import { isSimulatedRecipient, normaliseEmail, validatePhoneNumber, type CountryCode } from './recipients.ts';
+import {
+  InvalidRecipientError,
+  isSimulatedRecipient,
+  normaliseEmail,
+  validatePhoneNumber,
+  type CountryCode,
+} from './recipients.ts';
+import { SendRefused } from './refusals.ts';
 import type { ServiceDirectory, ServiceRecord, TemplateRecord } from './service-directory.ts';
 import type { DailyLimits, LimitChannel, Reservation } from './limits.ts';
 import type { NewNotification, NotificationWriter } from './notification-writer.ts';
@@ -25,7 +32,6 @@ export const EMAIL_SIZE_LIMIT_BYTES = 2_000_000;
 export const MAX_SCHEDULE_HOURS = 96;
 /** Delivery lane (claim order) of a template category: 0 high, 1 normal, 2 bulk. */
 export const PRIORITY_OF_CATEGORY = { high: 0, normal: 1, bulk: 2 } as const;
-export const CHANNEL_WORDS: Record<TemplateType, string> = { email: 'emails', sms: 'text messages' };
 
 /** Who sends: an API key, or a person in the web UI (no key; the rules of a live key apply). */
 export interface Caller {
@@ -78,25 +84,23 @@ export async function checkDailyLimitBeforeParsing(
   if (caller.keyType === 'test') return;
   const limit = caller.service.messageLimits[type];
   if ((await ctx.limits.remaining(caller.service.id, type, limit)) <= 0) {
-    throw new ApiError(429, 'TooManyRequestsError', `Exceeded send limits (${type}: ${limit}) for today`);
+    throw new SendRefused({ code: 'daily-limit', channel: type, limit });
   }
 }
 
-/** `siteRoot` ends with `/`; it names the settings page in the send-a-file error. */
 export async function acceptNotification(
   ctx: SendContext,
   caller: Caller,
   req: SendRequest,
-  siteRoot: string,
 ): Promise<AcceptedNotification> {
   const { service } = caller;
-  if (!service.permissions.has(req.type)) throw badRequest(`Service is not allowed to send ${CHANNEL_WORDS[req.type]}`);
+  if (!service.permissions.has(req.type)) throw new SendRefused({ code: 'channel-not-allowed', channel: req.type });
 
   const template = await ctx.directory.template(service.id, req.templateId);
-  if (!template || template.hidden) throw badRequest('Template not found');
+  if (!template || template.hidden) throw new SendRefused({ code: 'template-not-found' });
   if (template.type !== req.type)
-    throw badRequest(`${template.type} template is not suitable for ${req.type} notification`);
-  if (template.archived) throw badRequest('Template has been deleted');
+    throw new SendRefused({ code: 'template-wrong-type', templateType: template.type, channel: req.type });
+  if (template.archived) throw new SendRefused({ code: 'template-deleted' });
 
   let personalisation = req.personalisation;
   let sanitised: AcceptedNotification['sanitised'] = null;
@@ -108,31 +112,18 @@ export async function acceptNotification(
 
   const texts = req.type === 'email' ? [template.subject ?? '', template.content] : [template.content];
   const missing = missingPersonalisation(texts, personalisation);
-  if (missing.length > 0) throw badRequest(`Missing personalisation: ${missing.join(', ')}`);
+  if (missing.length > 0) throw new SendRefused({ code: 'missing-personalisation', names: missing });
 
   const unsendable = unsendableField(req, personalisation);
-  if (unsendable) {
-    throw badRequest(
-      `${unsendable} contains a character that cannot be sent: a null character or half of a surrogate pair`,
-    );
-  }
+  if (unsendable) throw new SendRefused({ code: 'unsendable-character', field: unsendable });
 
   const sender = await resolveSender(ctx.directory, service, req.type, req.replyToId);
 
   const simulated = isSimulatedRecipient(req.type, req.recipient);
-  let normalisedTo: string;
-  let international = false;
-  if (req.type === 'sms') {
-    const phone = validatePhoneNumber(req.recipient, { defaultRegion: ctx.phoneRegion as CountryCode });
-    normalisedTo = phone.e164;
-    international = phone.international;
-  } else {
-    // Already validated with the request's schema: only the comparable form is needed here.
-    normalisedTo = normaliseEmail(req.recipient);
-  }
+  const { normalisedTo, international } = readRecipient(req, ctx.phoneRegion);
   if (!simulated) await checkRecipientAllowed(ctx, caller, normalisedTo);
   if (international && !simulated && !service.permissions.has('international_sms')) {
-    throw badRequest('Cannot send to international mobile numbers');
+    throw new SendRefused({ code: 'international-not-allowed' });
   }
 
   // Sending files by email needs the document download service, which Envoi does not have yet: refuse a
@@ -140,37 +131,12 @@ export async function acceptNotification(
   if (
     Object.values(personalisation).some((v) => v !== null && typeof v === 'object' && !Array.isArray(v) && 'file' in v)
   ) {
-    throw badRequest(
-      req.type === 'email'
-        ? `Send files by email has not been set up - add contact details for your service at ${siteRoot}services/${service.id}/service-settings/send-files-by-email`
-        : 'Can only send a file by email',
+    throw new SendRefused(
+      req.type === 'email' ? { code: 'files-not-set-up', serviceId: service.id } : { code: 'file-by-text' },
     );
   }
 
-  let body: string;
-  let subject: string | null = null;
-  let billableUnits = 0;
-  if (req.type === 'email') {
-    body = renderEmailBody(template.content, personalisation);
-    subject = renderEmailSubject(template.subject ?? '', personalisation);
-    if (body.trim() === '') throw badRequest('Your message is empty.');
-    const size = Buffer.byteLength(body, 'utf8');
-    if (size > EMAIL_SIZE_LIMIT_BYTES) {
-      throw badRequest(
-        `Your message is too long. Emails cannot be longer than ${EMAIL_SIZE_LIMIT_BYTES} bytes. Your message is ${size} bytes.`,
-      );
-    }
-  } else {
-    const sms = renderSms(template.content, personalisation);
-    body = sms.body;
-    if (body.trim() === '') throw badRequest('Your message is empty.');
-    if (sms.characterCount > SMS_CHARACTER_LIMIT) {
-      throw badRequest(
-        `Your message is too long. Text messages cannot be longer than ${SMS_CHARACTER_LIMIT} characters. Your message is ${sms.characterCount} characters long.`,
-      );
-    }
-    billableUnits = sms.fragmentCount;
-  }
+  const { body, subject, billableUnits } = renderMessage(template, req.type, personalisation);
 
   const id = randomUUID();
   const accepted: AcceptedNotification = {
@@ -222,6 +188,30 @@ export async function acceptNotification(
   return accepted;
 }
 
+/** The message as it will be sent, refused when it comes out empty or too long for its channel. */
+function renderMessage(
+  template: TemplateRecord,
+  type: TemplateType,
+  personalisation: Record<string, unknown>,
+): { body: string; subject: string | null; billableUnits: number } {
+  if (type === 'email') {
+    const body = renderEmailBody(template.content, personalisation);
+    const subject = renderEmailSubject(template.subject ?? '', personalisation);
+    if (body.trim() === '') throw new SendRefused({ code: 'empty-message' });
+    const size = Buffer.byteLength(body, 'utf8');
+    if (size > EMAIL_SIZE_LIMIT_BYTES) {
+      throw new SendRefused({ code: 'too-long', channel: 'email', size, limit: EMAIL_SIZE_LIMIT_BYTES });
+    }
+    return { body, subject, billableUnits: 0 };
+  }
+  const sms = renderSms(template.content, personalisation);
+  if (sms.body.trim() === '') throw new SendRefused({ code: 'empty-message' });
+  if (sms.characterCount > SMS_CHARACTER_LIMIT) {
+    throw new SendRefused({ code: 'too-long', channel: 'sms', size: sms.characterCount, limit: SMS_CHARACTER_LIMIT });
+  }
+  return { body: sms.body, subject: null, billableUnits: sms.fragmentCount };
+}
+
 /** A NUL (PostgreSQL's text cannot hold it) or half of a surrogate pair (UTF-8 cannot encode it). */
 const UNSENDABLE_CHARACTER = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -257,9 +247,7 @@ export async function resolveSender(
     const replyTos = await directory.replyTos(service.id);
     if (replyToId) {
       const found = replyTos.find((r) => r.id === replyToId);
-      if (!found) {
-        throw badRequest(`email_reply_to_id ${replyToId} does not exist in database for service id ${service.id}`);
-      }
+      if (!found) throw unknownSender(type, replyToId, service.id);
       return found.value;
     }
     return replyTos.find((r) => r.isDefault)?.value ?? null;
@@ -267,7 +255,7 @@ export async function resolveSender(
   const senders = await directory.smsSenders(service.id);
   if (replyToId) {
     const found = senders.find((s) => s.id === replyToId);
-    if (!found) throw badRequest(`sms_sender_id ${replyToId} does not exist in database for service id ${service.id}`);
+    if (!found) throw unknownSender(type, replyToId, service.id);
     return found.value;
   }
   return senders.find((s) => s.isDefault)?.value ?? null;
@@ -278,9 +266,27 @@ async function checkRecipientAllowed(ctx: SendContext, caller: Caller, normalise
   if (!restricted) return;
   const allowed = await ctx.directory.allowedRecipients(caller.service.id);
   if (allowed.has(normalisedTo)) return;
-  throw badRequest(
-    caller.keyType === 'team'
-      ? 'Can’t send to this recipient using a team-only API key'
-      : 'Can’t send to this recipient when service is in trial mode – see https://www.notifications.service.gov.uk/trial-mode',
-  );
+  throw new SendRefused({
+    code: 'recipient-not-allowed',
+    restriction: caller.keyType === 'team' ? 'team-key' : 'trial-mode',
+  });
+}
+
+const unknownSender = (channel: TemplateType, senderId: string, serviceId: string) =>
+  new SendRefused({ code: 'unknown-sender', channel, senderId, serviceId });
+
+/** The recipient's comparable form, and whether it is a phone number abroad; refuses one that is not valid. */
+function readRecipient(req: SendRequest, phoneRegion: string): { normalisedTo: string; international: boolean } {
+  try {
+    if (req.type === 'email') {
+      // Already validated with the request's schema: only the comparable form is needed here.
+      return { normalisedTo: normaliseEmail(req.recipient), international: false };
+    }
+    const phone = validatePhoneNumber(req.recipient, { defaultRegion: phoneRegion as CountryCode });
+    return { normalisedTo: phone.e164, international: phone.international };
+  } catch (err) {
+    if (err instanceof InvalidRecipientError)
+      throw new SendRefused({ code: 'invalid-recipient', problem: err.problem });
+    throw err;
+  }
 }

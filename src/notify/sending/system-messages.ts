@@ -224,7 +224,6 @@ export class SystemMessages {
         oneClickUnsubscribeUrl: null,
         sanitiseContentFor: null,
       },
-      this.opts.siteRoot,
     );
     return accepted.id;
   }

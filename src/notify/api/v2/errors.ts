@@ -1,6 +1,7 @@
 /**
  * The v2 API's error shape: {"status_code": N, "errors": [{"error": Name, "message": Text}]}.
- * Throw an ApiError anywhere below a route; the error handler in api/v2/routes.ts renders it.
+ * The API's own refusals (authentication, the request's shape, a resource a route did not find) throw an ApiError;
+ * the domain throws SendRefused instead, which refusal-wire.ts words. The error handler in app.ts renders both.
  */
 export class ApiError extends Error {
   constructor(

@@ -79,7 +79,7 @@ export function notificationRoutes(app: FastifyInstance, ctx: V2Context) {
     ctx.rateLimiter.take(caller.service.id, caller.keyType, caller.service.rateLimit);
     await checkDailyLimitBeforeParsing(ctx.send, caller, type);
     const root = urlRoot(request, ctx.publicUrl);
-    const accepted = await acceptNotification(ctx.send, caller, readSendRequest(type, parseJsonBody(request)), root);
+    const accepted = await acceptNotification(ctx.send, caller, readSendRequest(type, parseJsonBody(request)));
     const response = {
       id: accepted.id,
       reference: accepted.reference,
