@@ -24,7 +24,8 @@ import type { BulkColumn, BulkValue } from '../../platform/database/bulk-load.ts
 import type { JobStatus, KeyType, TemplateCategory, TemplateType } from '../../platform/database/schema.ts';
 import { claim, laneBackoffMs, release, type QueueTable } from '../../platform/queue/claim-queue.ts';
 import type { ServiceDirectory, ServiceRecord } from '../sending/service-directory.ts';
-import type { DailyLimits, LimitChannel, Reservation } from '../sending/limits.ts';
+import type { DailyLimits, Reservation } from '../sending/limits.ts';
+import type { LimitChannel } from '../sending/refusals.ts';
 import { MAX_SCHEDULE_HOURS, PRIORITY_OF_CATEGORY, resolveSender } from '../sending/send-rules.ts';
 import { SendRefused } from '../sending/refusals.ts';
 import { systemUserId } from '../../platform/repositories/users.ts';

@@ -7,9 +7,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
 import type { KeyType } from '../../platform/database/schema.ts';
-import { SendRefused } from './refusals.ts';
-
-export type LimitChannel = 'email' | 'sms' | 'international_sms';
+import { type LimitChannel, SendRefused } from './refusals.ts';
 
 interface Bucket {
   serviceId: string;

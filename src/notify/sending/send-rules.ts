@@ -15,7 +15,8 @@ import {
 } from './recipients.ts';
 import { SendRefused } from './refusals.ts';
 import type { ServiceDirectory, ServiceRecord, TemplateRecord } from './service-directory.ts';
-import type { DailyLimits, LimitChannel, Reservation } from './limits.ts';
+import type { DailyLimits, Reservation } from './limits.ts';
+import type { LimitChannel } from './refusals.ts';
 import type { NewNotification, NotificationWriter } from './notification-writer.ts';
 import {
   missingPersonalisation,
