@@ -13,13 +13,13 @@
  * person (CLI, web UI), with rows numbered from 1 at the first row under the headers.
  */
 import {
-  EMAIL_ERROR,
   InvalidRecipientError,
   isSimulatedRecipient,
-  PHONE_ERRORS,
+  type PHONE_ERRORS,
   validateEmailAddress,
   validatePhoneNumber,
   type CountryCode,
+  type RecipientProblem,
 } from '../sending/recipients.ts';
 import {
   normaliseKey,
@@ -191,14 +191,9 @@ export const BULK_MESSAGES = {
 
 const INTERNATIONAL_ERROR = 'Cannot send to international mobile numbers';
 
-/** The code of a recipient the validators refused, from their (English) message. */
-const RECIPIENT_CODES = new Map<string, RowErrorCode>([
-  [EMAIL_ERROR, 'invalidEmail'],
-  ...Object.entries(PHONE_ERRORS).map(([key, text]) => [text, `phone.${key}`] as [string, RowErrorCode]),
-]);
-
-function recipientCode(type: ListTemplateType, message: string): RowErrorCode {
-  return RECIPIENT_CODES.get(message) ?? (type === 'email' ? 'invalidEmail' : 'phone.invalid');
+/** The row error code of a recipient the validators refused. */
+function recipientCode(problem: RecipientProblem): RowErrorCode {
+  return problem === 'email' ? 'invalidEmail' : (`phone.${problem}` as const);
 }
 
 const EMPTY_MESSAGE: MessageError = { text: 'Message is empty', gc: BULK_MESSAGES.emptyMessage, code: 'empty' };
@@ -415,7 +410,7 @@ export class RecipientListChecker {
         cellErrors.push({
           index: layout.recipientIndex,
           message: error.message,
-          code: recipientCode(this.options.templateType, error.message),
+          code: recipientCode(error.problem),
           recipient: true,
         });
       }
