@@ -103,13 +103,15 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
   const [
     { openState, writeHandoff, removeHandoff },
     { createApp, createServices },
-    { startWorker },
+    { notifyBackgroundWork },
+    { startAll },
     { commandBridgeRoutes },
     { runCommand, sendBulk },
   ] = await Promise.all([
     import('./platform/runtime.ts'),
     import('./app.ts'),
-    import('./notify/delivery/worker.ts'),
+    import('./notify/background-work.ts'),
+    import('./platform/queue/runner.ts'),
     import('./commands/command-bridge.ts'),
     import('./commands/commands.ts'),
   ]);
@@ -151,17 +153,17 @@ async function serve(config: Config, roles: { api: boolean; worker: boolean }): 
     stops.push(() => services.jobs.idle());
   }
   if (roles.worker) {
-    const worker = startWorker({ db: database.db, config, logger, jobs: services.jobs });
+    // Deliveries, callbacks, bulk jobs and the scheduler: every entry of Notify's catalogue, through one runner.
+    const { db } = database;
+    const { directory, secrets, jobs } = services;
+    const background = startAll(notifyBackgroundWork({ db, database, config, secrets, directory, jobs, logger }), {
+      db,
+      logger,
+    });
     logger.info(
       `delivery worker started (email: ${config.emailProviders.join(' → ')}, sms: ${config.smsProviders.join(' → ')})`,
     );
-    stops.push(() => worker.stop());
-    const { startCallbackSender } = await import('./notify/delivery/callbacks/sender.ts');
-    const callbackSender = startCallbackSender({ db: database.db, config, secrets: services.secrets, logger });
-    stops.push(() => callbackSender.stop());
-    const { startScheduler } = await import('./notify/delivery/scheduler.ts');
-    const scheduler = startScheduler({ db: database.db, database, config, logger });
-    stops.push(() => scheduler.stop());
+    stops.push(() => background.stop());
     if (config.bounceSmtpPort !== null) {
       const { startBounceListener } = await import('./notify/delivery/receipts/bounces.ts');
       const bounces = await startBounceListener({

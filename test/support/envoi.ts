@@ -11,7 +11,9 @@ import {
   type BootstrapResult,
 } from '../../src/notify/provisioning/bootstrap-file.ts';
 import { SecretBox } from '../../src/platform/secret-box.ts';
-import { startWorker } from '../../src/notify/delivery/worker.ts';
+import { deliveryWork } from '../../src/notify/delivery/worker.ts';
+import { jobWork, uploadCleanupWork } from '../../src/notify/jobs/job-loop.ts';
+import { startAll } from '../../src/platform/queue/runner.ts';
 import { openTestDatabase, type TestDatabase } from './database.ts';
 
 export const TEST_SECRET_KEY = 'test-secret-key-that-is-long-enough-0123456789';
@@ -44,7 +46,17 @@ export async function startEnvoi(
   const services = createServices(config, database, TEST_SECRET_KEY);
   const app = await createApp(services);
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  const worker = opts.worker ? startWorker({ db: database.db, config, jobs: services.jobs }) : null;
+  // The delivery worker and the bulk jobs' entries of the catalogue: the callbacks and the scheduler stay off.
+  const worker = opts.worker
+    ? startAll(
+        [
+          deliveryWork({ db: database.db, config, directory: services.directory }),
+          jobWork(services.jobs, { pollMs: config.jobs.pollMs }),
+          uploadCleanupWork(services.jobs),
+        ],
+        { db: database.db },
+      )
+    : null;
   const bootstrap = async (file: BootstrapFile) => {
     const result = await applyBootstrap(
       database.db,

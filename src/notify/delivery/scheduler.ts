@@ -16,7 +16,7 @@
  */
 import { sql } from 'kysely';
 import type { Logger } from '../../platform/queue/background.ts';
-import { createSleeper } from '../../platform/queue/background.ts';
+import { type PeriodicWork, start } from '../../platform/queue/runner.ts';
 import type { Config } from '../../platform/config.ts';
 import type { Db, DbHandle } from '../../platform/database/connection.ts';
 import { addDays, createDayPartition, databaseToday, daysInDefaultPartition, listDayPartitions } from './partitions.ts';
@@ -56,10 +56,29 @@ export interface Scheduler {
   runOnce(): Promise<SchedulerRun | null>;
 }
 
+/** Runs on demand, one at a time; settled() resolves when the last one has ended. */
+export type SchedulerRuns = Pick<Scheduler, 'runOnce'> & { settled(): Promise<unknown> };
+
+/** The scheduler's catalogue entry: a run of its steps every config.scheduler.intervalMs, as leader. */
+export function schedulerWork(scheduler: SchedulerRuns, intervalMs: number): PeriodicWork {
+  return {
+    kind: 'periodic',
+    name: 'scheduler run',
+    everyMs: intervalMs,
+    run: () => scheduler.runOnce(),
+    settled: () => scheduler.settled(),
+  };
+}
+
+/** Starts the scheduler on its own (tests); a process starts it with the rest of the catalogue. */
 export function startScheduler(opts: SchedulerOptions): Scheduler {
+  const scheduler = createScheduler(opts);
+  const running = start(schedulerWork(scheduler, opts.config.scheduler.intervalMs), { logger: opts.logger });
+  return { runOnce: scheduler.runOnce, stop: () => running.stop() };
+}
+
+export function createScheduler(opts: SchedulerOptions): SchedulerRuns {
   const { db, database, config, logger } = opts;
-  const sleeper = createSleeper();
-  let stopped = false;
   // Runs never overlap within a process: the loop and runOnce() queue behind each other.
   let last: Promise<unknown> = Promise.resolve();
 
@@ -113,24 +132,7 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     }
   }
 
-  // The first run comes one interval after start: a worker restarting in a loop does not redo it each time.
-  const loop = (async () => {
-    for (;;) {
-      await sleeper.sleep(config.scheduler.intervalMs);
-      if (stopped) return;
-      await runOnce().catch((err) => logger?.error({ err }, 'scheduler run failed'));
-    }
-  })();
-
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      sleeper.wake();
-      await loop;
-      await last;
-    },
-  };
+  return { runOnce, settled: () => last };
 }
 
 function deletedAny(r: RetentionReport): boolean {

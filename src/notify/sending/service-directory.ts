@@ -1,12 +1,15 @@
 /**
  * Read-mostly facts about services that every API request needs (the service, its keys, templates, senders,
- * who it may send to in trial mode), cached briefly so the accept path costs no extra queries. Writes made
- * through this process invalidate at once; other replicas see them within `ttlMs`.
+ * who it may send to in trial mode), and that the delivery worker needs (the From line and branding, template
+ * versions), cached briefly so the accept path and the worker cost no extra queries. One directory serves both
+ * when they run in one process. Writes made through this process invalidate at once; other replicas see them
+ * within `ttlMs`.
  */
 import { sql } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
 import type { KeyType, TemplateCategory, TemplateType } from '../../platform/database/schema.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
+import { loadBrandings, NO_BRANDING, type ServiceBranding } from '../settings/email-branding.ts';
 
 export interface ServiceRecord {
   id: string;
@@ -19,7 +22,17 @@ export interface ServiceRecord {
   /** Rows allowed in one bulk job. */
   maxRows: number;
   emailSenderLocalPart: string;
+  /** The From name the service chose in its settings; null for its own name. */
+  emailSenderName: string | null;
   inboundNumber: string | null;
+}
+
+/** What the delivery worker puts on a service's messages. */
+export interface SenderProfile {
+  /** The From name (and a text message's sender when none was chosen). */
+  name: string;
+  emailSenderLocalPart: string;
+  branding: ServiceBranding;
 }
 
 export interface ApiKeyRecord {
@@ -58,12 +71,19 @@ interface Entry<T> {
   expires: number;
 }
 
+/** Template versions never change, so they are kept until pushed out by newer ones. */
+const TEMPLATE_VERSIONS_MAX = 1_000;
+
 export class ServiceDirectory {
   private readonly cache = new Map<string, Entry<unknown>>();
+  private readonly templateVersions = new Map<string, string>();
+  /** The last branding loaded per service: a logo's bytes are read again only when a new logo is stored. */
+  private readonly brandings = new Map<string, ServiceBranding>();
 
+  /** `secrets` opens API keys; a worker-only directory, which never reads keys, may go without. */
   constructor(
     private readonly db: Db,
-    private readonly secrets: SecretBox,
+    private readonly secrets: SecretBox | null,
     private readonly ttlMs = 5_000,
   ) {}
 
@@ -103,9 +123,56 @@ export class ServiceDirectory {
         rateLimit: row.rate_limit,
         maxRows: row.max_rows,
         emailSenderLocalPart: row.email_sender_local_part,
+        emailSenderName: row.email_sender_name,
         inboundNumber: row.inbound_number,
       };
     });
+  }
+
+  /** The From line and branding of a service's messages; null when the service is gone. */
+  senderProfile(serviceId: string): Promise<SenderProfile | null> {
+    return this.cached(`sender-profile:${serviceId}`, async () => {
+      const [service, brandings] = await Promise.all([
+        this.service(serviceId),
+        loadBrandings(this.db, [serviceId], (id) => this.brandings.get(id)),
+      ]);
+      if (!service) return null;
+      const branding = brandings.get(serviceId) ?? NO_BRANDING;
+      this.brandings.set(serviceId, branding);
+      return {
+        name: service.emailSenderName ?? service.name,
+        emailSenderLocalPart: service.emailSenderLocalPart,
+        branding,
+      };
+    });
+  }
+
+  /** The content of a template version, if loaded by loadTemplateVersions(). */
+  templateVersion(templateId: string, version: number): string | undefined {
+    return this.templateVersions.get(`${templateId}:${version}`);
+  }
+
+  /** Loads the versions not held yet, in one query. */
+  async loadTemplateVersions(wanted: readonly { id: string; version: number }[]): Promise<void> {
+    const missing = new Map<string, { id: string; version: number }>();
+    for (const w of wanted) {
+      const key = `${w.id}:${w.version}`;
+      if (!this.templateVersions.has(key)) missing.set(key, w);
+    }
+    if (missing.size === 0) return;
+    const found = await this.db
+      .selectFrom('template_history')
+      .select(['id', 'version', 'content'])
+      .where((eb) =>
+        eb.or([...missing.values()].map((w) => eb.and([eb('id', '=', w.id), eb('version', '=', w.version)]))),
+      )
+      .execute();
+    for (const t of found) {
+      if (this.templateVersions.size >= TEMPLATE_VERSIONS_MAX) {
+        this.templateVersions.delete(this.templateVersions.keys().next().value!);
+      }
+      this.templateVersions.set(`${t.id}:${t.version}`, t.content);
+    }
   }
 
   apiKeys(serviceId: string): Promise<ApiKeyRecord[]> {
@@ -121,7 +188,7 @@ export class ServiceDirectory {
         serviceId: r.service_id,
         name: r.name,
         keyType: r.key_type,
-        secret: this.secrets.open(r.secret_sealed),
+        secret: this.opener().open(r.secret_sealed),
         revoked: r.expiry_date !== null && r.expiry_date.getTime() <= Date.now(),
       }));
     });
@@ -132,10 +199,16 @@ export class ServiceDirectory {
     const row = await this.db
       .selectFrom('api_keys')
       .select(['service_id'])
-      .where('secret_digest', '=', this.secrets.digest(secret))
+      .where('secret_digest', '=', this.opener().digest(secret))
       .executeTakeFirst();
     if (!row) return null;
     return (await this.apiKeys(row.service_id)).find((k) => k.secret === secret) ?? null;
+  }
+
+  private opener(): SecretBox {
+    if (!this.secrets)
+      throw new Error('this service directory was made without the secret key: it cannot read API keys');
+    return this.secrets;
   }
 
   template(serviceId: string, templateId: string): Promise<TemplateRecord | null> {
