@@ -20,3 +20,23 @@ export async function findApiKeyByName(
 export async function revokeApiKeyNow(db: Db, id: string): Promise<void> {
   await db.updateTable('api_keys').set({ expiry_date: new Date() }).where('id', '=', id).execute();
 }
+
+/** The service's keys, oldest first, with their sealed secrets. */
+export async function listServiceApiKeys(db: Db, serviceId: string) {
+  return db
+    .selectFrom('api_keys')
+    .select(['id', 'service_id', 'name', 'key_type', 'secret_sealed', 'expiry_date'])
+    .where('service_id', '=', serviceId)
+    .orderBy('created_at')
+    .execute();
+}
+
+/** The service of the key whose secret has this keyed digest. */
+export async function findApiKeyServiceByDigest(db: Db, digest: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('api_keys')
+    .select(['service_id'])
+    .where('secret_digest', '=', digest)
+    .executeTakeFirst();
+  return row?.service_id;
+}

@@ -34,3 +34,9 @@ export async function setGuestList(db: Db, serviceId: string, guests: Guest[]): 
       .execute();
   }
 }
+
+/** The service's guest list, as normalised recipients. */
+export async function guestRecipients(db: Db, serviceId: string): Promise<string[]> {
+  const rows = await db.selectFrom('guest_list').select('recipient').where('service_id', '=', serviceId).execute();
+  return rows.map((r) => r.recipient);
+}

@@ -102,3 +102,24 @@ export async function writeTemplateVersion(db: Db, v: TemplateVersion): Promise<
     })
     .execute();
 }
+
+/** Templates (`t`) with their creator's address (`created_by`), for a caller to narrow down. */
+export function selectTemplates(db: Db) {
+  return db
+    .selectFrom('templates as t')
+    .leftJoin('users as u', 'u.id', 't.created_by_id')
+    .selectAll('t')
+    .select('u.email_address as created_by');
+}
+
+/** The content of these template versions, in one query. */
+export async function findTemplateVersions(
+  db: Db,
+  wanted: readonly { id: string; version: number }[],
+): Promise<{ id: string; version: number; content: string }[]> {
+  return db
+    .selectFrom('template_history')
+    .select(['id', 'version', 'content'])
+    .where((eb) => eb.or(wanted.map((w) => eb.and([eb('id', '=', w.id), eb('version', '=', w.version)]))))
+    .execute();
+}

@@ -5,8 +5,13 @@
  * when they run in one process. Writes made through this process invalidate at once; other replicas see them
  * within `ttlMs`.
  */
-import { sql } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
+import { teamContacts } from '../../platform/repositories/service-members.ts';
+import { findServiceById } from '../../platform/repositories/services.ts';
+import { findApiKeyServiceByDigest, listServiceApiKeys } from '../repositories/api-keys.ts';
+import { guestRecipients } from '../repositories/guest-list.ts';
+import { listSenders, type SenderKind } from '../repositories/senders.ts';
+import { findTemplateVersions, selectTemplates } from '../repositories/templates.ts';
 import type { KeyType, TemplateCategory, TemplateType } from '../../platform/database/schema.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
 import { loadBrandings, NO_BRANDING, type ServiceBranding } from '../settings/email-branding.ts';
@@ -107,7 +112,7 @@ export class ServiceDirectory {
 
   service(id: string): Promise<ServiceRecord | null> {
     return this.cached(`service:${id}`, async () => {
-      const row = await this.db.selectFrom('services').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await findServiceById(this.db, id);
       if (!row) return null;
       return {
         id: row.id,
@@ -160,13 +165,7 @@ export class ServiceDirectory {
       if (!this.templateVersions.has(key)) missing.set(key, w);
     }
     if (missing.size === 0) return;
-    const found = await this.db
-      .selectFrom('template_history')
-      .select(['id', 'version', 'content'])
-      .where((eb) =>
-        eb.or([...missing.values()].map((w) => eb.and([eb('id', '=', w.id), eb('version', '=', w.version)]))),
-      )
-      .execute();
+    const found = await findTemplateVersions(this.db, [...missing.values()]);
     for (const t of found) {
       if (this.templateVersions.size >= TEMPLATE_VERSIONS_MAX) {
         this.templateVersions.delete(this.templateVersions.keys().next().value!);
@@ -177,12 +176,7 @@ export class ServiceDirectory {
 
   apiKeys(serviceId: string): Promise<ApiKeyRecord[]> {
     return this.cached(`keys:${serviceId}`, async () => {
-      const rows = await this.db
-        .selectFrom('api_keys')
-        .select(['id', 'service_id', 'name', 'key_type', 'secret_sealed', 'expiry_date'])
-        .where('service_id', '=', serviceId)
-        .orderBy('created_at')
-        .execute();
+      const rows = await listServiceApiKeys(this.db, serviceId);
       return rows.map((r) => ({
         id: r.id,
         serviceId: r.service_id,
@@ -196,13 +190,9 @@ export class ServiceDirectory {
 
   /** The key whose secret has this keyed digest, for the ApiKey-v1 scheme. Not cached: it is keyed by secret. */
   async apiKeyBySecret(secret: string): Promise<ApiKeyRecord | null> {
-    const row = await this.db
-      .selectFrom('api_keys')
-      .select(['service_id'])
-      .where('secret_digest', '=', this.opener().digest(secret))
-      .executeTakeFirst();
-    if (!row) return null;
-    return (await this.apiKeys(row.service_id)).find((k) => k.secret === secret) ?? null;
+    const serviceId = await findApiKeyServiceByDigest(this.db, this.opener().digest(secret));
+    if (!serviceId) return null;
+    return (await this.apiKeys(serviceId)).find((k) => k.secret === secret) ?? null;
   }
 
   private opener(): SecretBox {
@@ -224,58 +214,33 @@ export class ServiceDirectory {
   /** Normalised emails and phone numbers a restricted service or a team key may send to. */
   allowedRecipients(serviceId: string): Promise<Set<string>> {
     return this.cached(`allowed:${serviceId}`, async () => {
-      const [team, guests] = await Promise.all([
-        this.db
-          .selectFrom('service_users as su')
-          .innerJoin('users as u', 'u.id', 'su.user_id')
-          .select(['u.email_address', 'u.mobile_number'])
-          .where('su.service_id', '=', serviceId)
-          .execute(),
-        this.db.selectFrom('guest_list').select('recipient').where('service_id', '=', serviceId).execute(),
-      ]);
+      const [team, guests] = await Promise.all([teamContacts(this.db, serviceId), guestRecipients(this.db, serviceId)]);
       const allowed = new Set<string>();
       for (const member of team) {
         allowed.add(member.email_address.toLowerCase());
         if (member.mobile_number) allowed.add(member.mobile_number);
       }
-      for (const guest of guests) allowed.add(guest.recipient);
+      for (const guest of guests) allowed.add(guest);
       return allowed;
     });
   }
 
   replyTos(serviceId: string): Promise<SenderRecord[]> {
-    return this.senders(serviceId, 'email_reply_to', 'email_address');
+    return this.senders(serviceId, 'reply-to');
   }
 
   smsSenders(serviceId: string): Promise<SenderRecord[]> {
-    return this.senders(serviceId, 'sms_senders', 'sms_sender');
+    return this.senders(serviceId, 'sms-sender');
   }
 
-  /** A service's active reply-to addresses or text senders: the two tables have the same shape. */
-  private senders(serviceId: string, table: 'email_reply_to' | 'sms_senders', column: 'email_address' | 'sms_sender') {
-    return this.cached(`${table}:${serviceId}`, async () => {
-      const rows = await this.db
-        .selectFrom(table)
-        .select(['id', 'is_default', sql.ref<string>(column).as('value')])
-        .where('service_id', '=', serviceId)
-        .where('archived', '=', false)
-        .execute();
-      return rows.map((r) => ({
-        id: r.id,
-        value: r.value,
-        isDefault: r.is_default,
-      }));
-    });
+  /** A service's active reply-to addresses or text senders. */
+  private senders(serviceId: string, kind: SenderKind): Promise<SenderRecord[]> {
+    return this.cached(`${kind}:${serviceId}`, async () =>
+      (await listSenders(this.db, kind, serviceId))
+        .filter((s) => !s.archived)
+        .map((s) => ({ id: s.id, value: s.value, isDefault: s.isDefault })),
+    );
   }
-}
-
-/** Templates (`t`) with their creator's address, as toTemplate() reads them. */
-export function selectTemplates(db: Db) {
-  return db
-    .selectFrom('templates as t')
-    .leftJoin('users as u', 'u.id', 't.created_by_id')
-    .selectAll('t')
-    .select('u.email_address as created_by');
 }
 
 export function toTemplate(row: {

@@ -3,7 +3,8 @@
  * kept in template_history), archiving, and reading the versions back. Every query is scoped by service. Versions
  * are written through bootstrap.ts `writeTemplateVersion`, the same path as provisioning files. No HTTP here.
  */
-import { selectTemplates, toTemplate, type TemplateRecord } from '../sending/service-directory.ts';
+import { selectTemplates } from '../repositories/templates.ts';
+import { toTemplate, type TemplateRecord } from '../sending/service-directory.ts';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';

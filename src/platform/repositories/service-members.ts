@@ -14,3 +14,16 @@ export async function setServiceMembers(db: Db, serviceId: string, userIds: stri
   if (userIds.length) unlink = unlink.where('user_id', 'not in', userIds);
   await unlink.execute();
 }
+
+/** The email address and mobile number of each member of the service's team. */
+export async function teamContacts(
+  db: Db,
+  serviceId: string,
+): Promise<{ email_address: string; mobile_number: string | null }[]> {
+  return db
+    .selectFrom('service_users as su')
+    .innerJoin('users as u', 'u.id', 'su.user_id')
+    .select(['u.email_address', 'u.mobile_number'])
+    .where('su.service_id', '=', serviceId)
+    .execute();
+}

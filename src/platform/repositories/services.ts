@@ -25,3 +25,7 @@ export async function updateService(db: Db, id: string, values: Updateable<Servi
     .where('id', '=', id)
     .execute();
 }
+
+export async function findServiceById(db: Db, id: string): Promise<ServiceRow | undefined> {
+  return db.selectFrom('services').selectAll().where('id', '=', id).executeTakeFirst();
+}

@@ -5,7 +5,8 @@ import { presentTemplate } from './presenters.ts';
 import { getTemplateRequest, getTemplatesRequest, postTemplatePreviewRequest } from './schemas.ts';
 import type { V2Context } from './routes.ts';
 import { callerOf, parseJsonBody } from './routes.ts';
-import { selectTemplates, toTemplate, type TemplateRecord } from '../../sending/service-directory.ts';
+import { selectTemplates } from '../../repositories/templates.ts';
+import { toTemplate, type TemplateRecord } from '../../sending/service-directory.ts';
 import {
   missingPersonalisation,
   renderEmailBody,
