@@ -1,12 +1,11 @@
 /**
  * The web UI as one Fastify plugin, registered by the app at `/`. Static assets sit outside the page hooks; every
  * page route gets `request.ui` (language, session, CSRF token), a CSRF check on every POST, security headers,
- * and HTML error pages. Later areas plug in as further plugins given `AdminDeps`.
+ * and HTML error pages. Each area is a plugin given `AdminDeps`.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import type { AppServices } from './app.ts';
 import { Accounts } from './platform/accounts/accounts.ts';
 import { SystemMessages } from './notify/sending/system-messages.ts';
 import { buildUiContext, csrfMatches, CSRF_FIELD, type UiContext } from './platform/ui/context.ts';
@@ -31,22 +30,12 @@ import { teamRoutes } from './platform/admin/team.ts';
 import { settingsRoutes } from './notify/admin/settings.ts';
 import { platformServicesRoutes } from './platform/admin/platform-services.ts';
 import { AttemptThrottle } from './platform/ui/throttle.ts';
-
-export interface AdminDeps {
-  services: AppServices;
-  accounts: Accounts;
-  /** Sends Envoi's own emails and texts (codes, links, invitations) through Envoi. */
-  messages: SystemMessages;
-  /** Per-IP limit on sign-in, code, sign-up and reset attempts. */
-  attempts: AttemptThrottle;
-  /** Origin for links in emails: ENVOI_PUBLIC_URL, else the request's own. */
-  siteRoot(request: FastifyRequest): string;
-}
+import type { AdminDeps, AdminServices } from './platform/ui/admin-deps.ts';
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-export async function adminRoutes(app: FastifyInstance, opts: { services: AppServices }): Promise<void> {
+export async function adminRoutes(app: FastifyInstance, opts: { services: AdminServices }): Promise<void> {
   const { services } = opts;
   const { config, database, secrets } = services;
   const accounts = new Accounts(database.db, secrets, { signupDomains: config.signupDomains });

@@ -9,7 +9,7 @@ import { html, type Html } from '../../platform/ui/html.ts';
 import type { UiContext } from '../../platform/ui/context.ts';
 import { requireService, type ServiceContext } from '../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../web-ui.ts';
+import type { AdminDeps } from '../../platform/ui/admin-deps.ts';
 import type { TemplateType } from '../../platform/database/schema.ts';
 import {
   eachActivity,

@@ -9,7 +9,7 @@ import type { UiContext } from '../../platform/ui/context.ts';
 import { csrfField, errorSummary, notice, radios, textInput, type FieldError } from '../../platform/ui/layout.ts';
 import { requireService, type ServiceContext } from '../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../web-ui.ts';
+import type { AdminDeps } from '../../platform/ui/admin-deps.ts';
 import type { KeyType } from '../../platform/database/schema.ts';
 import { recordAudit } from '../../platform/audit.ts';
 import {

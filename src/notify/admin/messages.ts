@@ -5,7 +5,7 @@
  * who may send or view activity.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminDeps } from '../../web-ui.ts';
+import type { AdminDeps } from '../../platform/ui/admin-deps.ts';
 import type { UiContext } from '../../platform/ui/context.ts';
 import { html, type Html } from '../../platform/ui/html.ts';
 import { csrfField, forbiddenPage, notice } from '../../platform/ui/layout.ts';

@@ -10,7 +10,7 @@ import type { UiContext } from '../../platform/ui/context.ts';
 import { notFoundPage } from '../../platform/ui/layout.ts';
 import { requireService, type ServiceContext } from '../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../web-ui.ts';
+import type { AdminDeps } from '../../platform/ui/admin-deps.ts';
 import type { Config } from '../../platform/config.ts';
 import { loadBranding, showHeaderImage } from '../settings/email-branding.ts';
 

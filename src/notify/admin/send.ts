@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { acceptMultipart, type MultipartForm } from '../../platform/ui/multipart.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminDeps } from '../../web-ui.ts';
+import type { AdminDeps } from '../../platform/ui/admin-deps.ts';
 import type { UiContext } from '../../platform/ui/context.ts';
 import { html, type Html } from '../../platform/ui/html.ts';
 import { csrfField, errorSummary, notice, radios, textInput, type FieldError } from '../../platform/ui/layout.ts';

@@ -10,7 +10,7 @@ import { csrfField, errorSummary, notice, radios, textInput, type FieldError } f
 import type { UiContext } from '../../platform/ui/context.ts';
 import { requireService, type ServiceContext } from '../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../web-ui.ts';
+import type { AdminDeps } from '../../platform/ui/admin-deps.ts';
 import type { CallbackType, EmailBranding } from '../../platform/database/schema.ts';
 import {
   addSender,

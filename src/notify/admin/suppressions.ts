@@ -15,7 +15,7 @@ import type { UiContext } from '../../platform/ui/context.ts';
 import { csrfField, forbiddenPage, notice } from '../../platform/ui/layout.ts';
 import { requireService, type ServiceContext } from '../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../web-ui.ts';
+import type { AdminDeps } from '../../platform/ui/admin-deps.ts';
 import type { TemplateType } from '../../platform/database/schema.ts';
 import { recordAudit } from '../../platform/audit.ts';
 import { clearSuppression, findSuppression, listSuppressions, type Suppression } from '../delivery/suppressions.ts';

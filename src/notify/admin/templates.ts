@@ -5,7 +5,7 @@
  * on a phone with their character and part count. Viewing needs membership; changing needs manage_templates.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminDeps } from '../../web-ui.ts';
+import type { AdminDeps } from '../../platform/ui/admin-deps.ts';
 import type { UiContext } from '../../platform/ui/context.ts';
 import { html, type Html } from '../../platform/ui/html.ts';
 import { csrfField, errorSummary, notice, radios, textInput, type FieldError } from '../../platform/ui/layout.ts';

@@ -6,8 +6,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { html, type Html } from '../ui/html.ts';
 import { csrfField, formPage, notice, radios, sendPage, textInput, type FieldError } from '../ui/layout.ts';
-import { requireUser, safeNext, setSessionCookie, SESSION_COOKIE, type UiContext } from '../ui/context.ts';
-import type { AdminDeps } from '../../web-ui.ts';
+import { requireUser } from '../ui/guards.ts';
+import { safeNext, setSessionCookie, SESSION_COOKIE, type UiContext } from '../ui/context.ts';
+import type { AdminDeps } from '../ui/admin-deps.ts';
 import { AccountError, looksLikeEmail, passwordProblem, type Account, type Accounts } from '../accounts/accounts.ts';
 import { InvalidRecipientError, validatePhoneNumber, type CountryCode } from '../../notify/sending/recipients.ts';
 import type { AuthType } from '../database/schema.ts';

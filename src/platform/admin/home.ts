@@ -5,8 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import { html } from '../ui/html.ts';
 import { formPage, sendPage, textInput, type FieldError } from '../ui/layout.ts';
-import { requireUser, setLanguageCookie, safeNext, type UiContext } from '../ui/context.ts';
-import type { AdminDeps } from '../../web-ui.ts';
+import { requireUser } from '../ui/guards.ts';
+import { setLanguageCookie, safeNext, type UiContext } from '../ui/context.ts';
+import type { AdminDeps } from '../ui/admin-deps.ts';
 import { AccountError, looksLikeEmail } from '../accounts/accounts.ts';
 import { newPasswordField, passwordErrors } from './accounts.ts';
 import { homeServices } from './services.ts';

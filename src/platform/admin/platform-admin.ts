@@ -5,8 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import { html, type Html, type HtmlValue } from '../ui/html.ts';
 import { csrfField, notice, sendPage } from '../ui/layout.ts';
-import { requirePlatformAdmin, type UiContext } from '../ui/context.ts';
-import type { AdminDeps } from '../../web-ui.ts';
+import { requirePlatformAdmin } from '../ui/guards.ts';
+import type { UiContext } from '../ui/context.ts';
+import type { AdminDeps } from '../ui/admin-deps.ts';
 import { AUDIT_EVENTS, listAudit, type AuditEntry } from '../audit.ts';
 
 const PAGE_SIZE = 50;

@@ -6,8 +6,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { html } from '../ui/html.ts';
 import { csrfField, errorSummary, notice, sendPage, textInput, type FieldError } from '../ui/layout.ts';
-import { requirePlatformAdmin, type UiContext } from '../ui/context.ts';
-import type { AdminDeps } from '../../web-ui.ts';
+import { requirePlatformAdmin } from '../ui/guards.ts';
+import type { UiContext } from '../ui/context.ts';
+import type { AdminDeps } from '../ui/admin-deps.ts';
 import {
   allServicesWithVolumes,
   decideGoLive,

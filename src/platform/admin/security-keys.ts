@@ -8,8 +8,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { html, type Html } from '../ui/html.ts';
 import { csrfField, errorSummary, formPage, notice, sendPage, textInput, type FieldError } from '../ui/layout.ts';
-import { requireUser, safeNext, setSessionCookie, SESSION_COOKIE, type UiContext } from '../ui/context.ts';
-import type { AdminDeps } from '../../web-ui.ts';
+import { requireUser } from '../ui/guards.ts';
+import { safeNext, setSessionCookie, SESSION_COOKIE, type UiContext } from '../ui/context.ts';
+import type { AdminDeps } from '../ui/admin-deps.ts';
 import { confirmPassword, SECOND_STEP_PATH, signInPage } from './accounts.ts';
 import { ASSET_VERSION } from '../../notify/admin/template-views.ts';
 import type { Account } from '../accounts/accounts.ts';

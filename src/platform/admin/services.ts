@@ -5,8 +5,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { html, type Html } from '../ui/html.ts';
 import { csrfField, errorSummary, notice, sendPage, textInput, type FieldError } from '../ui/layout.ts';
-import { requireUser, type UiContext } from '../ui/context.ts';
-import type { AdminDeps } from '../../web-ui.ts';
+import { requireUser } from '../ui/guards.ts';
+import type { UiContext } from '../ui/context.ts';
+import type { AdminDeps } from '../ui/admin-deps.ts';
 import { newPasswordField, passwordErrors } from './accounts.ts';
 import { createService, memberServices, ServiceError, type ServiceSummary } from '../services/services.ts';
 import {

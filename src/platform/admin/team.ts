@@ -8,7 +8,7 @@ import { csrfField, errorSummary, notice, textInput, type FieldError } from '../
 import type { UiContext } from '../ui/context.ts';
 import { requireService, type ServiceContext } from '../ui/service-context.ts';
 import { sendServicePage, servicePath } from '../ui/service-layout.ts';
-import type { AdminDeps } from '../../web-ui.ts';
+import type { AdminDeps } from '../ui/admin-deps.ts';
 import type { Permission } from '../database/schema.ts';
 import {
   addGuest,

@@ -8,7 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../database/connection.ts';
 import type { Permission } from '../database/schema.ts';
 import { canonicalUuid } from '../../notify/api/v2/jwt.ts';
-import { requireUser } from './context.ts';
+import { requireUser } from './guards.ts';
 import { forbiddenPage, notFoundPage } from './layout.ts';
 
 export type { Permission } from '../database/schema.ts';
@@ -36,26 +36,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     service: ServiceContext;
   }
-}
-
-/** The services a person belongs to, by name (all of them for a platform admin), for the switcher. */
-export async function servicesOf(
-  db: Db,
-  account: { id: string; platformAdmin: boolean },
-): Promise<Array<{ id: string; name: string }>> {
-  let q = db.selectFrom('services as s').select(['s.id', 's.name']).orderBy('s.name');
-  if (!account.platformAdmin) {
-    q = q.where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom('service_users as su')
-          .select('su.user_id')
-          .whereRef('su.service_id', '=', 's.id')
-          .where('su.user_id', '=', account.id),
-      ),
-    );
-  }
-  return q.execute();
 }
 
 export function requireService(db: Db, permission: Permission | null = null) {
