@@ -4,7 +4,6 @@
  * sends against the daily limits, and the templates used most. Figures come from notificationStatistics, which
  * reads rolled-up days and live rows alike; messages sent with a test key are left out.
  */
-import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { html, type Html } from '../../platform/ui/html.ts';
 import type { UiContext } from '../../platform/ui/context.ts';
@@ -13,7 +12,9 @@ import { sendServicePage, servicePath } from '../../platform/ui/service-layout.t
 import type { AdminDeps } from '../../platform/ui/admin-deps.ts';
 import type { TemplateType } from '../../platform/database/schema.ts';
 import { addDays } from '../delivery/partitions.ts';
-import { utcDay } from '../sending/limits.ts';
+import { todaysUse, utcDay } from '../sending/limits.ts';
+import { serviceDailyLimits } from '../../platform/services/services.ts';
+import { templateNames } from '../templates/templates.ts';
 import { notificationStatistics, type DailyStatistic } from '../reporting/statistics.ts';
 import { statusGroupOf } from '../reporting/activity.ts';
 
@@ -69,47 +70,26 @@ export async function dashboardRoutes(app: FastifyInstance, deps: AdminDeps): Pr
       const from = addDays(today, -(DAYS - 1));
       const [stats, counts, limits] = await Promise.all([
         notificationStatistics(db, { serviceId: service.id, from, to: today }),
-        db
-          .selectFrom('daily_send_counts')
-          .select(['channel', sql<number>`sum(sent)::int4`.as('sent')])
-          .where('service_id', '=', service.id)
-          .where('day', '=', today)
-          .groupBy('channel')
-          .execute(),
-        db
-          .selectFrom('services')
-          .select(['email_message_limit', 'sms_message_limit', 'international_sms_message_limit'])
-          .where('id', '=', service.id)
-          .executeTakeFirstOrThrow(),
+        todaysUse(db, service.id),
+        serviceDailyLimits(db, service.id),
       ]);
       const byDay = figuresByDay(stats, from, DAYS);
 
       const usage = LIMIT_CHANNELS.map((channel) => ({
         channel,
-        sent: counts.find((c) => c.channel === channel)?.sent ?? 0,
-        limit: {
-          email: limits.email_message_limit,
-          sms: limits.sms_message_limit,
-          international_sms: limits.international_sms_message_limit,
-        }[channel],
+        sent: counts[channel],
+        limit: { email: limits.email, sms: limits.sms, international_sms: limits.internationalSms }[channel],
       }));
 
       const perTemplate = new Map<string, number>();
       for (const s of stats)
         if (s.keyType !== 'test') perTemplate.set(s.templateId, (perTemplate.get(s.templateId) ?? 0) + s.count);
       const top = [...perTemplate].sort((a, b) => b[1] - a[1]).slice(0, TOP_TEMPLATES);
-      const names = top.length
-        ? await db
-            .selectFrom('templates')
-            .select(['id', 'name', 'type'])
-            .where('service_id', '=', service.id)
-            .where(
-              'id',
-              'in',
-              top.map(([id]) => id),
-            )
-            .execute()
-        : [];
+      const names = await templateNames(
+        db,
+        service.id,
+        top.map(([id]) => id),
+      );
 
       const body = html`<link rel="stylesheet" href="/assets/1/insights.css">
 <h1>${t('dashboard.title')}</h1>

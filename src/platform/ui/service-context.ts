@@ -9,6 +9,7 @@ import type { Db } from '../database/connection.ts';
 import type { Permission } from '../database/schema.ts';
 import { canonicalUuid } from '../../notify/api/v2/jwt.ts';
 import { requireUser } from './guards.ts';
+import { serviceMembership } from '../services/services.ts';
 import { forbiddenPage, notFoundPage } from './layout.ts';
 
 export type { Permission } from '../database/schema.ts';
@@ -44,17 +45,8 @@ export function requireService(db: Db, permission: Permission | null = null) {
     if (!account) return requireUser(request, reply);
     const raw = (request.params as { serviceId?: string }).serviceId ?? '';
     const serviceId = canonicalUuid(raw);
-    const row = serviceId
-      ? await db
-          .selectFrom('services as s')
-          .leftJoin('service_users as su', (join) =>
-            join.onRef('su.service_id', '=', 's.id').on('su.user_id', '=', account.id),
-          )
-          .select(['s.id', 's.name', 's.restricted', 's.active', 'su.permissions', 'su.user_id'])
-          .where('s.id', '=', serviceId)
-          .executeTakeFirst()
-      : undefined;
-    if (!row || (!row.user_id && !account.platformAdmin)) {
+    const row = serviceId ? await serviceMembership(db, serviceId, account.id) : null;
+    if (!row || (!row.member && !account.platformAdmin)) {
       return reply
         .code(404)
         .type('text/html; charset=utf-8')
