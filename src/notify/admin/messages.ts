@@ -16,7 +16,7 @@ import { ApiError } from '../api/v2/errors.ts';
 import type { JobCounts, JobView } from '../jobs/jobs.ts';
 import { renderEmailDocument, renderEmailHtml } from '../template-language/index.ts';
 import { emailBranding, loadBranding, logoDataUrl } from '../settings/email-branding.ts';
-import { EMAIL_FRAME_ROUTE, emailFrame, pageAssets, phonePreview } from './template-views.ts';
+import { EMAIL_FRAME_ROUTE, emailFrame, pageAssets, phonePreview } from './templates/views.ts';
 
 /** Statuses after which nothing more happens to a message. */
 const FINAL_STATUSES = new Set([

@@ -38,7 +38,7 @@ import {
   renderEmailSubject,
   renderSms,
 } from '../template-language/index.ts';
-import { pageAssets, placeholderFieldId, placeholderFields, placeholderValues } from './template-views.ts';
+import { pageAssets, placeholderFieldId, placeholderFields, placeholderValues } from './templates/views.ts';
 
 type Form = Record<string, string | undefined>;
 type Params = { serviceId: string; templateId: string };
