@@ -27,7 +27,7 @@ import { sendRoutes } from './notify/admin/send.ts';
 import { messageRoutes } from './notify/admin/messages.ts';
 import { servicesRoutes } from './platform/admin/services/routes.ts';
 import { teamRoutes } from './platform/admin/team/routes.ts';
-import { settingsRoutes } from './notify/admin/settings.ts';
+import { settingsRoutes } from './notify/admin/settings/routes.ts';
 import { platformServicesRoutes } from './platform/admin/platform-admin/services/routes.ts';
 import { AttemptThrottle } from './platform/ui/throttle.ts';
 import type { AdminDeps, AdminServices } from './platform/ui/admin-deps.ts';
