@@ -12,7 +12,7 @@ import { requireUser } from '../../../ui/guards.ts';
 import { safeNext, setSessionCookie, SESSION_COOKIE } from '../../../ui/context.ts';
 import type { AdminDeps } from '../../../ui/admin-deps.ts';
 import { confirmPassword } from '../forms.ts';
-import { SECOND_STEP_PATH } from '../routes.ts';
+import { SECOND_STEP_PATH } from '../scope.ts';
 import { signInPage } from '../views.ts';
 import type { Account } from '../../../accounts/accounts.ts';
 import {
