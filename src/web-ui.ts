@@ -1,12 +1,11 @@
 /**
  * The web UI as one Fastify plugin, registered by the app at `/`. Static assets sit outside the page hooks; every
  * page route gets `request.ui` (language, session, CSRF token), a CSRF check on every POST, security headers,
- * and HTML error pages. Later areas plug in as further plugins given `AdminDeps`.
+ * and HTML error pages. Each area is a plugin given `AdminDeps`.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import type { AppServices } from './app.ts';
 import { Accounts } from './platform/accounts/accounts.ts';
 import { SystemMessages } from './notify/sending/system-messages.ts';
 import { buildUiContext, csrfMatches, CSRF_FIELD, type UiContext } from './platform/ui/context.ts';
@@ -14,39 +13,29 @@ import { html } from './platform/ui/html.ts';
 import { notFoundPage, sendPage } from './platform/ui/layout.ts';
 import { chooseLocale, translator } from './platform/ui/i18n/index.ts';
 import { assetRoutes } from './platform/ui/assets.ts';
-import { accountRoutes } from './platform/admin/accounts.ts';
-import { platformAdminRoutes } from './platform/admin/platform-admin.ts';
-import { securityKeyRoutes } from './platform/admin/security-keys.ts';
-import { dashboardRoutes } from './notify/admin/dashboard.ts';
-import { activityRoutes } from './notify/admin/activity.ts';
-import { apiKeyRoutes } from './notify/admin/api-keys.ts';
-import { suppressionRoutes } from './notify/admin/suppressions.ts';
-import { outboxRoutes, sinkInUse } from './notify/admin/outbox.ts';
-import { homeRoutes } from './platform/admin/home.ts';
-import { templateRoutes } from './notify/admin/templates.ts';
+import { accountRoutes } from './platform/admin/accounts/routes.ts';
+import { platformAdminRoutes } from './platform/admin/platform-admin/routes.ts';
+import { securityKeyRoutes } from './platform/admin/accounts/security-keys/routes.ts';
+import { dashboardRoutes } from './notify/admin/dashboard/routes.ts';
+import { activityRoutes } from './notify/admin/activity/routes.ts';
+import { apiKeyRoutes } from './notify/admin/api-keys/routes.ts';
+import { suppressionRoutes } from './notify/admin/suppressions/routes.ts';
+import { outboxRoutes, sinkInUse } from './notify/admin/outbox/routes.ts';
+import { homeRoutes } from './platform/admin/home/routes.ts';
+import { templateRoutes } from './notify/admin/templates/routes.ts';
 import { sendRoutes } from './notify/admin/send.ts';
 import { messageRoutes } from './notify/admin/messages.ts';
-import { servicesRoutes } from './platform/admin/services.ts';
-import { teamRoutes } from './platform/admin/team.ts';
-import { settingsRoutes } from './notify/admin/settings.ts';
-import { platformServicesRoutes } from './platform/admin/platform-services.ts';
+import { servicesRoutes } from './platform/admin/services/routes.ts';
+import { teamRoutes } from './platform/admin/team/routes.ts';
+import { settingsRoutes } from './notify/admin/settings/routes.ts';
+import { platformServicesRoutes } from './platform/admin/platform-admin/services/routes.ts';
 import { AttemptThrottle } from './platform/ui/throttle.ts';
-
-export interface AdminDeps {
-  services: AppServices;
-  accounts: Accounts;
-  /** Sends Envoi's own emails and texts (codes, links, invitations) through Envoi. */
-  messages: SystemMessages;
-  /** Per-IP limit on sign-in, code, sign-up and reset attempts. */
-  attempts: AttemptThrottle;
-  /** Origin for links in emails: ENVOI_PUBLIC_URL, else the request's own. */
-  siteRoot(request: FastifyRequest): string;
-}
+import type { AdminDeps, AdminServices } from './platform/ui/admin-deps.ts';
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-export async function adminRoutes(app: FastifyInstance, opts: { services: AppServices }): Promise<void> {
+export async function adminRoutes(app: FastifyInstance, opts: { services: AdminServices }): Promise<void> {
   const { services } = opts;
   const { config, database, secrets } = services;
   const accounts = new Accounts(database.db, secrets, { signupDomains: config.signupDomains });

@@ -10,7 +10,7 @@ import { describeWithBrowser, expectAccessible, launchBrowser } from '../support
 import { waitFor } from '../delivery/fixtures.ts';
 import { NotifyClient } from '../api/helpers.ts';
 import { serviceFile, signedInPage, TEAM_EMAIL, TEAM_MOBILE } from './activity-support.ts';
-import { EMAIL_FRAME_POLICY, sinkInUse } from '../../src/notify/admin/outbox.ts';
+import { EMAIL_FRAME_POLICY, sinkInUse } from '../../src/notify/admin/outbox/routes.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import en from '../../src/platform/ui/i18n/outbox.en.json' with { type: 'json' };
 import fr from '../../src/platform/ui/i18n/outbox.fr.json' with { type: 'json' };

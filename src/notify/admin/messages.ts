@@ -5,7 +5,7 @@
  * who may send or view activity.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminDeps } from '../../web-ui.ts';
+import type { AdminDeps } from '../../platform/ui/admin-deps.ts';
 import type { UiContext } from '../../platform/ui/context.ts';
 import { html, type Html } from '../../platform/ui/html.ts';
 import { csrfField, forbiddenPage, notice } from '../../platform/ui/layout.ts';
@@ -16,7 +16,7 @@ import { SendRefused } from '../sending/refusals.ts';
 import type { JobCounts, JobView } from '../jobs/jobs.ts';
 import { renderEmailDocument, renderEmailHtml } from '../template-language/index.ts';
 import { emailBranding, loadBranding, logoDataUrl } from '../settings/email-branding.ts';
-import { EMAIL_FRAME_ROUTE, emailFrame, pageAssets, phonePreview } from './template-views.ts';
+import { EMAIL_FRAME_ROUTE, emailFrame, pageAssets, phonePreview } from './templates/views.ts';
 
 /** Statuses after which nothing more happens to a message. */
 const FINAL_STATUSES = new Set([

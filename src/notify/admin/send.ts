@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { acceptMultipart, type MultipartForm } from '../../platform/ui/multipart.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminDeps } from '../../web-ui.ts';
+import type { AdminDeps } from '../../platform/ui/admin-deps.ts';
 import type { UiContext } from '../../platform/ui/context.ts';
 import type { TemplateType } from '../../platform/database/schema.ts';
 import { html, type Html } from '../../platform/ui/html.ts';
@@ -40,7 +40,7 @@ import {
   renderEmailSubject,
   renderSms,
 } from '../template-language/index.ts';
-import { pageAssets, placeholderFieldId, placeholderFields, placeholderValues } from './template-views.ts';
+import { pageAssets, placeholderFieldId, placeholderFields, placeholderValues } from './templates/views.ts';
 
 type Form = Record<string, string | undefined>;
 type Params = { serviceId: string; templateId: string };

@@ -349,6 +349,20 @@ export async function sentOn(db: Db, serviceId: string, day: string, channel: Li
   return row?.sent ?? 0;
 }
 
+/** A service's messages counted today per channel (the dashboard's usage), summed over the counter's shards. */
+export async function todaysUse(db: Db, serviceId: string): Promise<Record<LimitChannel, number>> {
+  const rows = await db
+    .selectFrom('daily_send_counts')
+    .select(['channel', sql<number>`sum(sent)::int4`.as('sent')])
+    .where('service_id', '=', serviceId)
+    .where('day', '=', utcDay())
+    .groupBy('channel')
+    .execute();
+  const use: Record<LimitChannel, number> = { email: 0, sms: 0, international_sms: 0 };
+  for (const row of rows) if (row.channel in use) use[row.channel as LimitChannel] = row.sent;
+  return use;
+}
+
 export interface CounterRow {
   service_id: string;
   channel: string;

@@ -305,6 +305,21 @@ export async function templateVersion(
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Names and types of some of a service's templates (archived ones too), for lists of figures by template. */
+export async function templateNames(
+  db: Db,
+  serviceId: string,
+  ids: readonly string[],
+): Promise<Array<{ id: string; name: string; type: TemplateType }>> {
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom('templates')
+    .select(['id', 'name', 'type'])
+    .where('service_id', '=', serviceId)
+    .where('id', 'in', ids)
+    .execute();
+}
+
 export function isUuid(value: string): boolean {
   return UUID.test(value);
 }

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../database/connection.ts';
-import type { EmailBranding } from '../database/schema.ts';
+import type { EmailBranding, Permission } from '../database/schema.ts';
 import { recordAudit } from '../audit.ts';
 import { ALL_PERMISSIONS } from './team.ts';
 import {
@@ -192,6 +192,37 @@ export async function memberServices(db: Db, userId: string): Promise<ServiceSum
     .where('su.user_id', '=', userId)
     .orderBy('s.name')
     .execute();
+}
+
+/** A service's daily message limits, per channel. */
+export async function serviceDailyLimits(db: Db, serviceId: string): Promise<ServiceSettings['limits']> {
+  const row = await db
+    .selectFrom('services')
+    .select(['email_message_limit', 'sms_message_limit', 'international_sms_message_limit'])
+    .where('id', '=', serviceId)
+    .executeTakeFirstOrThrow();
+  return {
+    email: row.email_message_limit,
+    sms: row.sms_message_limit,
+    internationalSms: row.international_sms_message_limit,
+  };
+}
+
+/** A service and, when the account is a member, its permissions there: what a service's pages check first. */
+export async function serviceMembership(
+  db: Db,
+  serviceId: string,
+  userId: string,
+): Promise<(ServiceSummary & { member: boolean; permissions: Permission[] | null }) | null> {
+  const row = await db
+    .selectFrom('services as s')
+    .leftJoin('service_users as su', (join) => join.onRef('su.service_id', '=', 's.id').on('su.user_id', '=', userId))
+    .select(['s.id', 's.name', 's.restricted', 's.active', 'su.permissions', 'su.user_id'])
+    .where('s.id', '=', serviceId)
+    .executeTakeFirst();
+  if (!row) return null;
+  const { user_id, ...rest } = row;
+  return { ...rest, member: user_id !== null };
 }
 
 export async function serviceSettings(db: Db, serviceId: string): Promise<ServiceSettings | null> {

@@ -1,6 +1,6 @@
 /**
  * What every UI request carries (`request.ui`): its language and words, the session and signed-in account, and
- * the CSRF token its forms must send back. Also the guards routes put in front of themselves.
+ * the CSRF token its forms must send back.
  */
 import { timingSafeEqual, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -93,22 +93,4 @@ export function setLanguageCookie(reply: FastifyReply, ui: Pick<UiContext, 'secu
 /** A same-site path to go back to after signing in; anything else becomes the home page. */
 export function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/(?![/\\])/.test(next) && !/[\r\n]/.test(next) ? next : '/';
-}
-
-/** preHandler: a signed-in account, else the sign-in page (coming back here afterwards for a GET). */
-export async function requireUser(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (request.ui.account) return;
-  const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : '';
-  return reply.redirect(`/sign-in${next}`, 303);
-}
-
-/** preHandler: a signed-in platform admin; others get a 403 page. */
-export async function requirePlatformAdmin(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (!request.ui.account) return requireUser(request, reply);
-  if (request.ui.account.platformAdmin) return;
-  const { forbiddenPage } = await import('./layout.ts');
-  return reply
-    .code(403)
-    .type('text/html; charset=utf-8')
-    .send(String(forbiddenPage(request.ui)));
 }

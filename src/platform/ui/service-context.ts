@@ -8,7 +8,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../database/connection.ts';
 import type { Permission } from '../database/schema.ts';
 import { canonicalUuid } from '../../notify/api/v2/jwt.ts';
-import { requireUser } from './context.ts';
+import { requireUser } from './guards.ts';
+import { serviceMembership } from '../services/services.ts';
 import { forbiddenPage, notFoundPage } from './layout.ts';
 
 export type { Permission } from '../database/schema.ts';
@@ -38,43 +39,14 @@ declare module 'fastify' {
   }
 }
 
-/** The services a person belongs to, by name (all of them for a platform admin), for the switcher. */
-export async function servicesOf(
-  db: Db,
-  account: { id: string; platformAdmin: boolean },
-): Promise<Array<{ id: string; name: string }>> {
-  let q = db.selectFrom('services as s').select(['s.id', 's.name']).orderBy('s.name');
-  if (!account.platformAdmin) {
-    q = q.where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom('service_users as su')
-          .select('su.user_id')
-          .whereRef('su.service_id', '=', 's.id')
-          .where('su.user_id', '=', account.id),
-      ),
-    );
-  }
-  return q.execute();
-}
-
 export function requireService(db: Db, permission: Permission | null = null) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const account = request.ui.account;
     if (!account) return requireUser(request, reply);
     const raw = (request.params as { serviceId?: string }).serviceId ?? '';
     const serviceId = canonicalUuid(raw);
-    const row = serviceId
-      ? await db
-          .selectFrom('services as s')
-          .leftJoin('service_users as su', (join) =>
-            join.onRef('su.service_id', '=', 's.id').on('su.user_id', '=', account.id),
-          )
-          .select(['s.id', 's.name', 's.restricted', 's.active', 'su.permissions', 'su.user_id'])
-          .where('s.id', '=', serviceId)
-          .executeTakeFirst()
-      : undefined;
-    if (!row || (!row.user_id && !account.platformAdmin)) {
+    const row = serviceId ? await serviceMembership(db, serviceId, account.id) : null;
+    if (!row || (!row.member && !account.platformAdmin)) {
       return reply
         .code(404)
         .type('text/html; charset=utf-8')

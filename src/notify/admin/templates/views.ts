@@ -4,12 +4,15 @@
  * placeholder. The counter is computed here, on the server; template-editor.js recomputes it as people type.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { UiContext } from '../../platform/ui/context.ts';
-import { html, type Html } from '../../platform/ui/html.ts';
-import type { FieldError } from '../../platform/ui/layout.ts';
-import type { TemplateCategory, TemplateType } from '../../platform/database/schema.ts';
-import { encodeForSms, renderSms, smsEncoding, SMS_CHARACTER_LIMIT } from '../template-language/index.ts';
-import { GSM_EXTENDED_CHARACTERS } from '../template-language/sms-encoding.ts';
+import type { UiContext } from '../../../platform/ui/context.ts';
+import { html, type Html } from '../../../platform/ui/html.ts';
+import type { FieldError } from '../../../platform/ui/layout.ts';
+import type { ServiceContext } from '../../../platform/ui/service-context.ts';
+import { servicePath } from '../../../platform/ui/service-layout.ts';
+import type { Folder } from '../../templates/templates.ts';
+import type { TemplateCategory, TemplateType } from '../../../platform/database/schema.ts';
+import { encodeForSms, renderSms, smsEncoding, SMS_CHARACTER_LIMIT } from '../../template-language/index.ts';
+import { GSM_EXTENDED_CHARACTERS } from '../../template-language/sms-encoding.ts';
 
 export const ASSET_VERSION = '1';
 /** Form fields holding placeholder values are named `p.<placeholder>`. */
@@ -178,3 +181,14 @@ export const EMAIL_FRAME_ROUTE = {
     return payload;
   },
 };
+
+/** Where a folder or template sits: the top level, then each folder down to it. */
+export function breadcrumbs(ui: UiContext, service: ServiceContext, path: Folder[], includeLast = false): Html {
+  const { t } = ui;
+  const base = servicePath(service, '/templates');
+  const shown = includeLast ? path : path.slice(0, -1);
+  return html`<nav class="breadcrumbs" aria-label="${t('templates.breadcrumbs')}"><ol>
+  <li><a href="${base}">${t('templates.list.title')}</a></li>
+  ${shown.map((f) => html`<li><a href="${base}/folders/${f.id}">${f.name}</a></li>`)}
+</ol></nav>`;
+}

@@ -9,56 +9,19 @@
  * entry changes who their sending reaches, not how the service is set up (manage_service). The audit log keeps who
  * removed what.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { html, type Html } from '../../platform/ui/html.ts';
-import type { UiContext } from '../../platform/ui/context.ts';
-import { csrfField, forbiddenPage, notice } from '../../platform/ui/layout.ts';
-import { requireService, type ServiceContext } from '../../platform/ui/service-context.ts';
-import { sendServicePage, servicePath } from '../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../web-ui.ts';
-import type { TemplateType } from '../../platform/database/schema.ts';
-import { recordAudit } from '../../platform/audit.ts';
-import { clearSuppression, findSuppression, listSuppressions, type Suppression } from '../delivery/suppressions.ts';
-
+import type { FastifyInstance } from 'fastify';
+import { html } from '../../../platform/ui/html.ts';
+import { csrfField, notice } from '../../../platform/ui/layout.ts';
+import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
+import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
+import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import { recordAudit } from '../../../platform/audit.ts';
+import { clearSuppression, findSuppression, listSuppressions, type Suppression } from '../../delivery/suppressions.ts';
+import { type EntryInput, type ListQuery, channelOf, filterQuery, readFilter } from './forms.ts';
+import { entryRow, filterForm, forbidden } from './views.ts';
 const PAGE_SIZE = 50;
-const SEARCH_MAX = 320;
 /** Longer than any stored recipient: anything longer is not on the list. */
 const RECIPIENT_MAX = 400;
-
-interface ListQuery {
-  search?: string;
-  channel?: string;
-  page?: string;
-  notice?: string;
-}
-
-interface Filter {
-  search: string;
-  channel: TemplateType | undefined;
-}
-
-type EntryInput = { channel?: string; recipient?: string };
-
-const channelOf = (value: unknown): TemplateType | undefined =>
-  value === 'email' || value === 'sms' ? value : undefined;
-
-/** The query as a filter; anything unknown is ignored, so a pasted URL never fails. */
-function readFilter(query: ListQuery): Filter {
-  const search = typeof query.search === 'string' ? query.search.trim().slice(0, SEARCH_MAX) : '';
-  return { search, channel: channelOf(query.channel) };
-}
-
-function filterQuery(filter: Filter, page?: number): string {
-  const params = new URLSearchParams();
-  if (filter.search) params.set('search', filter.search);
-  if (filter.channel) params.set('channel', filter.channel);
-  if (page && page > 1) params.set('page', String(page));
-  const text = params.toString();
-  return text ? `?${text}` : '';
-}
-
-const entryQuery = (s: Pick<Suppression, 'channel' | 'recipient'>) =>
-  `?${new URLSearchParams({ channel: s.channel, recipient: s.recipient })}`;
 
 export async function suppressionRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const db = deps.services.database.db;
@@ -183,49 +146,4 @@ ${notice(html`<p>${t(`suppressions.remove.warning.${entry.reason}`)}</p>`, entry
       return reply.redirect(listPath(service, 'removed'), 303);
     },
   );
-}
-
-function forbidden(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return reply
-    .code(403)
-    .type('text/html; charset=utf-8')
-    .send(String(forbiddenPage(request.ui)));
-}
-
-function filterForm(ui: UiContext, service: ServiceContext, filter: Filter): Html {
-  const { t } = ui;
-  const option = (value: string, label: string) =>
-    html`<option value="${value}"${value === (filter.channel ?? '') ? ' selected' : ''}>${label}</option>`;
-  return html`<form method="get" action="${servicePath(service, '/suppressions')}" class="filters" role="search" aria-label="${t('suppressions.filterLabel')}">
-  <div class="field">
-    <label for="search">${t('suppressions.search.label')}</label>
-    <span class="hint" id="search-hint">${t('suppressions.search.hint')}</span>
-    <input type="search" id="search" name="search" value="${filter.search}" aria-describedby="search-hint" maxlength="${SEARCH_MAX}" spellcheck="false">
-  </div>
-  <div class="field">
-    <label for="channel">${t('suppressions.channel')}</label>
-    <select id="channel" name="channel">
-      ${option('', t('suppressions.channel.all'))}
-      ${option('email', t('suppressions.channel.email'))}
-      ${option('sms', t('suppressions.channel.sms'))}
-    </select>
-  </div>
-  <div class="field"><button type="submit">${t('suppressions.apply')}</button></div>
-</form>`;
-}
-
-function entryRow(ui: UiContext, service: ServiceContext, s: Suppression, mayRemove: boolean): Html {
-  const { t } = ui;
-  return html`<tr>
-  <td>${s.recipient}</td>
-  <td>${t(`suppressions.channel.${s.channel}`)}</td>
-  <td>${t(`suppressions.reason.${s.reason}`)}</td>
-  <td>${ui.formatDateTime(s.createdAt)}</td>
-  <td>${
-    s.notificationId
-      ? html`<a href="${servicePath(service, `/notifications/${s.notificationId}`)}">${t('suppressions.viewMessage')}<span class="visually-hidden"> ${t('suppressions.to', { recipient: s.recipient })}</span></a>`
-      : t('suppressions.notKnown')
-  }</td>
-  ${mayRemove && html`<td><a class="button secondary" href="${servicePath(service, `/suppressions/remove${entryQuery(s)}`)}">${t('suppressions.remove')}<span class="visually-hidden"> ${s.recipient}</span></a></td>`}
-</tr>`;
 }

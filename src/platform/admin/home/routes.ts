@@ -3,14 +3,14 @@
  * The services area replaces `homePage` with the list of the user's services.
  */
 import type { FastifyInstance } from 'fastify';
-import { html } from '../ui/html.ts';
-import { formPage, sendPage, textInput, type FieldError } from '../ui/layout.ts';
-import { requireUser, setLanguageCookie, safeNext, type UiContext } from '../ui/context.ts';
-import type { AdminDeps } from '../../web-ui.ts';
-import { AccountError, looksLikeEmail } from '../accounts/accounts.ts';
-import { newPasswordField, passwordErrors } from './accounts.ts';
-import { homeServices } from './services.ts';
-
+import type { FieldError } from '../../ui/layout.ts';
+import { requireUser } from '../../ui/guards.ts';
+import { setLanguageCookie, safeNext } from '../../ui/context.ts';
+import type { AdminDeps } from '../../ui/admin-deps.ts';
+import { AccountError, looksLikeEmail } from '../../accounts/accounts.ts';
+import { passwordErrors } from '../accounts/forms.ts';
+import { homeServices } from '../services/views.ts';
+import { firstRunPage, homePage } from './views.ts';
 export async function homeRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   app.get('/', async (request, reply) => {
     if (!(await deps.accounts.hasAnyAccount())) return firstRunPage(reply, request.ui, {});
@@ -60,35 +60,4 @@ export async function homeRoutes(app: FastifyInstance, deps: AdminDeps): Promise
   });
 
   app.get('/home', { preHandler: requireUser }, async (_request, reply) => reply.redirect('/', 303));
-}
-
-function firstRunPage(
-  reply: import('fastify').FastifyReply,
-  ui: UiContext,
-  v: { name?: string; email?: string; errors?: FieldError[] },
-  status = 200,
-) {
-  const { t } = ui;
-  const page = formPage(ui, {
-    title: t('firstRun.title'),
-    errors: v.errors,
-    intro: html`<p>${t('firstRun.intro')}</p>`,
-    action: '/first-run',
-    fields: html`${textInput({ id: 'name', label: t('field.name.label'), value: v.name, autocomplete: 'name', errors: v.errors })}
-  ${textInput({ id: 'email', label: t('field.email.label'), type: 'email', value: v.email, autocomplete: 'email', errors: v.errors })}
-  ${newPasswordField(ui, v.errors)}`,
-    submit: t('firstRun.submit'),
-  });
-  return sendPage(reply, ui, page, status);
-}
-
-function homePage(reply: import('fastify').FastifyReply, ui: UiContext, services: import('../ui/html.ts').Html) {
-  const { t } = ui;
-  const account = ui.account!;
-  return sendPage(reply, ui, {
-    title: t('home.title'),
-    body: html`<h1>${t('home.title')}</h1>
-<p>${t('home.welcome', { name: account.name })}</p>
-${services}`,
-  });
 }

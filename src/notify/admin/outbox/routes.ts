@@ -5,15 +5,14 @@
  * message as a phone shows it. Only the service's own rows are read.
  */
 import type { FastifyInstance } from 'fastify';
-import { html, type Html } from '../../platform/ui/html.ts';
-import type { UiContext } from '../../platform/ui/context.ts';
-import { notFoundPage } from '../../platform/ui/layout.ts';
-import { requireService, type ServiceContext } from '../../platform/ui/service-context.ts';
-import { sendServicePage, servicePath } from '../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../web-ui.ts';
-import type { Config } from '../../platform/config.ts';
-import { loadBranding, showHeaderImage } from '../settings/email-branding.ts';
-
+import { html } from '../../../platform/ui/html.ts';
+import { notFoundPage } from '../../../platform/ui/layout.ts';
+import { requireService } from '../../../platform/ui/service-context.ts';
+import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
+import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { Config } from '../../../platform/config.ts';
+import { loadBranding, showHeaderImage } from '../../settings/email-branding.ts';
+import { type OutboxRow, emailEntry, textEntry } from './views.ts';
 const PAGE_SIZE = 20;
 
 /** The email frame may show images and the email's own styles, and be framed by Envoi's pages only. */
@@ -22,17 +21,6 @@ export const EMAIL_FRAME_POLICY =
 
 export function sinkInUse(config: Pick<Config, 'emailProviders' | 'smsProviders'>): boolean {
   return config.emailProviders.includes('sink') || config.smsProviders.includes('sink');
-}
-
-interface OutboxRow {
-  id: number;
-  notificationId: string;
-  channel: string;
-  recipient: string;
-  sender: string | null;
-  subject: string | null;
-  body: string;
-  createdAt: Date;
 }
 
 export async function outboxRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
@@ -125,31 +113,4 @@ ${rows.length === 0 ? html`<p>${t('outbox.empty')}</p>` : html`<ol class="outbox
       return reply.type('text/html; charset=utf-8').send(page);
     },
   );
-}
-
-function emailEntry(ui: UiContext, service: ServiceContext, r: OutboxRow): Html {
-  const { t } = ui;
-  return html`<article class="outbox-email" aria-labelledby="outbox-${r.id}">
-  <h2 id="outbox-${r.id}">${r.subject || t('outbox.noSubject')}</h2>
-  <dl class="summary-list">
-    <dt>${t('outbox.to')}</dt><dd>${r.recipient}</dd>
-    ${r.sender && html`<dt>${t('outbox.from')}</dt><dd>${r.sender}</dd>`}
-    <dt>${t('outbox.sentAt')}</dt><dd>${ui.formatDateTime(r.createdAt)}</dd>
-  </dl>
-  <iframe class="email-frame" src="${servicePath(service, `/outbox/${r.id}/email`)}" sandbox="" loading="lazy" referrerpolicy="no-referrer" title="${t('outbox.emailFrameTitle', { subject: r.subject ?? '', to: r.recipient })}"></iframe>
-  <p><a href="${servicePath(service, `/notifications/${r.notificationId}`)}">${t('outbox.message')}<span class="visually-hidden"> ${r.subject ?? ''}</span></a></p>
-</article>`;
-}
-
-function textEntry(ui: UiContext, service: ServiceContext, r: OutboxRow): Html {
-  const { t } = ui;
-  return html`<article class="outbox-text" aria-labelledby="outbox-${r.id}">
-  <h2 id="outbox-${r.id}">${t('outbox.textTo', { to: r.recipient })}</h2>
-  <p class="muted">${ui.formatDateTime(r.createdAt)}</p>
-  <div class="phone">
-    <p class="phone-sender">${r.sender ?? t('outbox.defaultSender')}</p>
-    <div class="bubble">${r.body}</div>
-  </div>
-  <p><a href="${servicePath(service, `/notifications/${r.notificationId}`)}">${t('outbox.message')}<span class="visually-hidden"> ${t('outbox.textTo', { to: r.recipient })}</span></a></p>
-</article>`;
 }

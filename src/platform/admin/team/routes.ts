@@ -3,16 +3,14 @@
  * and the guest list. Every member sees the page; changing anything needs manage_service.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { html, type Html } from '../ui/html.ts';
-import { csrfField, errorSummary, notice, textInput, type FieldError } from '../ui/layout.ts';
-import type { UiContext } from '../ui/context.ts';
-import { requireService, type ServiceContext } from '../ui/service-context.ts';
-import { sendServicePage, servicePath } from '../ui/service-layout.ts';
-import type { AdminDeps } from '../../web-ui.ts';
-import type { Permission } from '../database/schema.ts';
+import { html } from '../../ui/html.ts';
+import { csrfField, errorSummary, notice, textInput, type FieldError } from '../../ui/layout.ts';
+import type { UiContext } from '../../ui/context.ts';
+import { requireService, type ServiceContext } from '../../ui/service-context.ts';
+import { sendServicePage, servicePath } from '../../ui/service-layout.ts';
+import type { AdminDeps } from '../../ui/admin-deps.ts';
 import {
   addGuest,
-  ALL_PERMISSIONS,
   cancelInvitation,
   createInvitation,
   listGuests,
@@ -23,43 +21,13 @@ import {
   removeMember,
   setPermissions,
   TeamError,
-} from '../services/team.ts';
-
-type Form = Record<string, string | string[] | undefined>;
+} from '../../services/team.ts';
+import { formList, formText } from './forms.ts';
+import { permissionCheckboxes, permissionList } from './views.ts';
+export type Form = Record<string, string | string[] | undefined>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DONE = ['invited', 'cancelled', 'permissions', 'removed', 'guest-added', 'guest-removed', 'joined'] as const;
-
-/** Form values that may come once or several times (checkboxes), as a list of strings. */
-export function formList(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
-}
-
-const formText = (value: string | string[] | undefined): string =>
-  (Array.isArray(value) ? (value[0] ?? '') : (value ?? '')).trim();
-
-/** The permissions as a list of their names. */
-export function permissionList(ui: UiContext, permissions: readonly Permission[]): Html {
-  if (permissions.length === 0) return html`<p>${ui.t('team.permission.none')}</p>`;
-  return html`<ul>${permissions.map((p) => html`<li>${ui.t(`team.permission.${p}`)}</li>`)}</ul>`;
-}
-
-function permissionCheckboxes(ui: UiContext, selected: readonly string[], errors?: readonly FieldError[]): Html {
-  const { t } = ui;
-  const error = errors?.find((e) => e.field === 'permissions');
-  return html`<div class="field${error ? ' has-error' : ''}"><fieldset aria-describedby="permissions-hint${error ? ' permissions-error' : ''}">
-  <legend>${t('team.field.permissions')}</legend>
-  <span class="hint" id="permissions-hint">${t('team.field.permissionsHint')}</span>
-  ${error && html`<span class="error-message" id="permissions-error">${error.message}</span>`}
-  ${ALL_PERMISSIONS.map(
-    (p, i) => html`<div class="radio checkbox">
-    <input type="checkbox" id="${i === 0 ? 'permissions' : `permissions-${p}`}" name="permissions" value="${p}"${selected.includes(p) ? ' checked' : ''} aria-describedby="permissions-${p}-hint">
-    <label for="${i === 0 ? 'permissions' : `permissions-${p}`}">${t(`team.permission.${p}`)}<span class="hint" id="permissions-${p}-hint">${t(`team.permissionHint.${p}`)}</span></label>
-  </div>`,
-  )}
-</fieldset></div>`;
-}
 
 export async function teamRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const db = deps.services.database.db;

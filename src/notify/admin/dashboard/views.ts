@@ -1,26 +1,10 @@
-/**
- * `/services/:serviceId`: a service's dashboard, the page its members land on. What was sent, delivered and failed
- * over the last 7 days per channel (a bar chart drawn in SVG, with the same figures in a table under it), today's
- * sends against the daily limits, and the templates used most. Figures come from notificationStatistics, which
- * reads rolled-up days and live rows alike; messages sent with a test key are left out.
- */
-import { sql } from 'kysely';
-import type { FastifyInstance } from 'fastify';
-import { html, type Html } from '../../platform/ui/html.ts';
-import type { UiContext } from '../../platform/ui/context.ts';
-import { requireService } from '../../platform/ui/service-context.ts';
-import { sendServicePage, servicePath } from '../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../web-ui.ts';
-import type { TemplateType } from '../../platform/database/schema.ts';
-import { addDays } from '../delivery/partitions.ts';
-import { utcDay } from '../sending/limits.ts';
-import { notificationStatistics, type DailyStatistic } from '../reporting/statistics.ts';
-import { statusGroupOf } from '../reporting/activity.ts';
-
-const DAYS = 7;
-const CHANNELS: readonly TemplateType[] = ['email', 'sms'];
-const LIMIT_CHANNELS = ['email', 'sms', 'international_sms'] as const;
-const TOP_TEMPLATES = 5;
+import { html, type Html } from '../../../platform/ui/html.ts';
+import type { UiContext } from '../../../platform/ui/context.ts';
+import type { TemplateType } from '../../../platform/database/schema.ts';
+import { addDays } from '../../delivery/partitions.ts';
+import type { DailyStatistic } from '../../reporting/statistics.ts';
+import { statusGroupOf } from '../../reporting/activity.ts';
+export const CHANNELS: readonly TemplateType[] = ['email', 'sms'];
 
 export interface DayFigures {
   day: string;
@@ -55,100 +39,8 @@ export function figuresByDay(
   }
   return out;
 }
-
-export async function dashboardRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
-  const db = deps.services.database.db;
-
-  app.get<{ Params: { serviceId: string } }>(
-    '/services/:serviceId',
-    { preHandler: requireService(db) },
-    async (request, reply) => {
-      const { ui, service } = request;
-      const { t } = ui;
-      const today = utcDay();
-      const from = addDays(today, -(DAYS - 1));
-      const [stats, counts, limits] = await Promise.all([
-        notificationStatistics(db, { serviceId: service.id, from, to: today }),
-        db
-          .selectFrom('daily_send_counts')
-          .select(['channel', sql<number>`sum(sent)::int4`.as('sent')])
-          .where('service_id', '=', service.id)
-          .where('day', '=', today)
-          .groupBy('channel')
-          .execute(),
-        db
-          .selectFrom('services')
-          .select(['email_message_limit', 'sms_message_limit', 'international_sms_message_limit'])
-          .where('id', '=', service.id)
-          .executeTakeFirstOrThrow(),
-      ]);
-      const byDay = figuresByDay(stats, from, DAYS);
-
-      const usage = LIMIT_CHANNELS.map((channel) => ({
-        channel,
-        sent: counts.find((c) => c.channel === channel)?.sent ?? 0,
-        limit: {
-          email: limits.email_message_limit,
-          sms: limits.sms_message_limit,
-          international_sms: limits.international_sms_message_limit,
-        }[channel],
-      }));
-
-      const perTemplate = new Map<string, number>();
-      for (const s of stats)
-        if (s.keyType !== 'test') perTemplate.set(s.templateId, (perTemplate.get(s.templateId) ?? 0) + s.count);
-      const top = [...perTemplate].sort((a, b) => b[1] - a[1]).slice(0, TOP_TEMPLATES);
-      const names = top.length
-        ? await db
-            .selectFrom('templates')
-            .select(['id', 'name', 'type'])
-            .where('service_id', '=', service.id)
-            .where(
-              'id',
-              'in',
-              top.map(([id]) => id),
-            )
-            .execute()
-        : [];
-
-      const body = html`<link rel="stylesheet" href="/assets/1/insights.css">
-<h1>${t('dashboard.title')}</h1>
-<p class="muted">${t('dashboard.period', { from: dayLabel(ui, from, 'long'), to: dayLabel(ui, today, 'long') })}</p>
-${CHANNELS.map((channel) => channelSection(ui, channel, byDay[channel]))}
-<h2>${t('dashboard.usage.title')}</h2>
-<p>${t('dashboard.usage.intro')}</p>
-<ul class="usage">
-  ${usage.map(
-    (u) => html`<li>
-    <label for="usage-${u.channel}">${t(`dashboard.usage.${u.channel}`, { sent: ui.formatNumber(u.sent), limit: ui.formatNumber(u.limit) })}</label>
-    <meter id="usage-${u.channel}" min="0" max="${Math.max(1, u.limit)}" low="${Math.floor(u.limit * 0.8)}" high="${Math.floor(u.limit * 0.95)}" optimum="0" value="${Math.min(u.sent, u.limit)}">${ui.formatNumber(u.sent)} / ${ui.formatNumber(u.limit)}</meter>
-  </li>`,
-  )}
-</ul>
-<h2>${t('dashboard.templates.title')}</h2>
-${
-  top.length === 0
-    ? html`<p>${t('dashboard.templates.none')}</p>`
-    : html`<table class="top-templates">
-  <caption class="visually-hidden">${t('dashboard.templates.title')}</caption>
-  <thead><tr><th scope="col">${t('dashboard.templates.name')}</th><th scope="col">${t('dashboard.templates.type')}</th><th scope="col" class="number">${t('dashboard.templates.messages')}</th></tr></thead>
-  <tbody>${top.map(([id, count]) => {
-    const template = names.find((n) => n.id === id);
-    return html`<tr>
-    <td>${template ? html`<a href="${servicePath(service, `/templates/${id}`)}">${template.name}</a>` : t('dashboard.templates.deleted')}</td>
-    <td>${template ? t(`dashboard.channel.${template.type}`) : ''}</td>
-    <td class="number">${ui.formatNumber(count)}</td>
-  </tr>`;
-  })}</tbody>
-</table>`
-}`;
-      return sendServicePage(reply, ui, service, 'dashboard', { title: t('dashboard.title'), body });
-    },
-  );
-}
-
 /** A day (YYYY-MM-DD, UTC) in words; noon UTC is the same date in every Canadian time zone. */
-function dayLabel(ui: UiContext, day: string, style: 'short' | 'long'): string {
+export function dayLabel(ui: UiContext, day: string, style: 'short' | 'long'): string {
   const options: Intl.DateTimeFormatOptions =
     style === 'long'
       ? { dateStyle: 'long', timeZone: 'UTC' }
@@ -157,7 +49,7 @@ function dayLabel(ui: UiContext, day: string, style: 'short' | 'long'): string {
 }
 
 /** One channel: totals, the chart, and its figures as a table (the chart's text alternative). */
-function channelSection(ui: UiContext, channel: TemplateType, days: DayFigures[]): Html {
+export function channelSection(ui: UiContext, channel: TemplateType, days: DayFigures[]): Html {
   const { t } = ui;
   const total = days.reduce(
     (a, d) => ({ sent: a.sent + d.sent, delivered: a.delivered + d.delivered, failed: a.failed + d.failed }),

@@ -1,0 +1,49 @@
+/** What every templates route shares: its guards, its paths, and loading the template of the URL. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import { html } from '../../../platform/ui/html.ts';
+import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
+import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
+import { templateOf, type TemplateDetail } from '../../templates/templates.ts';
+
+export type Form = Record<string, string | undefined>;
+export type Params = { serviceId: string; templateId: string };
+
+export const SUBJECT_MAX = 1000;
+export const TEMPLATE_NOTICES = ['created', 'saved', 'unchanged', 'folder-created', 'archived'] as const;
+
+export function templateScope(deps: AdminDeps) {
+  const db = deps.services.database.db;
+  const directory = deps.services.directory;
+  const member = { preHandler: requireService(db) };
+  const manager = { preHandler: requireService(db, 'manage_templates') };
+
+  const base = (service: ServiceContext) => servicePath(service, '/templates');
+  const templatePath = (service: ServiceContext, id: string, rest = '') => `${base(service)}/${id}${rest}`;
+
+  /** The template of the URL, or a 404 page. */
+  async function loadTemplate(
+    request: FastifyRequest<{ Params: Params }>,
+    reply: FastifyReply,
+  ): Promise<TemplateDetail | null> {
+    const template = await templateOf(db, request.service.id, request.params.templateId);
+    if (!template) {
+      notFound(request, reply);
+      return null;
+    }
+    return template;
+  }
+
+  function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const { t } = request.ui;
+    return sendServicePage(
+      reply,
+      request.ui,
+      request.service,
+      'templates',
+      { title: t('notFound.title'), body: html`<h1>${t('notFound.title')}</h1><p>${t('notFound.body')}</p>` },
+      404,
+    );
+  }
+  return { db, directory, member, manager, base, templatePath, loadTemplate, notFound };
+}

@@ -1,0 +1,35 @@
+/**
+ * What the web UI's areas are given. Its own module, importing no area and not the app, so that areas can name it
+ * without an import cycle through web-ui.ts or app.ts.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Accounts } from '../accounts/accounts.ts';
+import type { Config } from '../config.ts';
+import type { DbHandle } from '../database/connection.ts';
+import type { SecretBox } from '../secret-box.ts';
+import type { AttemptThrottle } from './throttle.ts';
+import type { Jobs } from '../../notify/jobs/jobs.ts';
+import type { ServiceDirectory } from '../../notify/sending/service-directory.ts';
+import type { SendContext } from '../../notify/sending/send-rules.ts';
+import type { SystemMessages } from '../../notify/sending/system-messages.ts';
+
+/** The app's services the UI uses (the app passes all of its own; only these are read). */
+export interface AdminServices {
+  config: Config;
+  database: DbHandle;
+  secrets: SecretBox;
+  directory: ServiceDirectory;
+  send: SendContext;
+  jobs: Jobs;
+}
+
+export interface AdminDeps {
+  services: AdminServices;
+  accounts: Accounts;
+  /** Sends Envoi's own emails and texts (codes, links, invitations) through Envoi. */
+  messages: SystemMessages;
+  /** Per-IP limit on sign-in, code, sign-up and reset attempts. */
+  attempts: AttemptThrottle;
+  /** Origin for links in emails: ENVOI_PUBLIC_URL, else the request's own. */
+  siteRoot(request: FastifyRequest): string;
+}
