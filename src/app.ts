@@ -14,7 +14,7 @@ import { ServiceDirectory } from './notify/sending/service-directory.ts';
 import { DailyLimits, RateLimiter } from './notify/sending/limits.ts';
 import { NotificationWriter } from './notify/sending/notification-writer.ts';
 import { SecretBox } from './platform/secret-box.ts';
-import { InvalidRecipientError } from './notify/sending/recipients.ts';
+import { InvalidRecipientError } from './platform/recipients.ts';
 import { SendRefused } from './notify/sending/refusals.ts';
 import type { SendContext } from './notify/sending/send-rules.ts';
 import { Jobs } from './notify/jobs/jobs.ts';

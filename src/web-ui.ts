@@ -42,7 +42,6 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: AdminS
   const messages = new SystemMessages(database.db, secrets, services.send, {
     phoneRegion: config.phoneRegion,
     emailDomain: config.emailDomain,
-    siteRoot: `${config.publicUrl ?? 'http://localhost'}/`,
   });
   await messages.ensure();
   const deps: AdminDeps = {

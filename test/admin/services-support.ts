@@ -8,7 +8,7 @@ import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { expectAccessible, launchBrowser, newPage } from '../support/browser.ts';
 import { waitFor } from '../delivery/fixtures.ts';
 import { latestOutbox, type OutboxEntry } from '../../src/notify/delivery/outbox.ts';
-import { SYSTEM_SERVICE_ID } from '../../src/notify/sending/system-messages.ts';
+import { SYSTEM_SERVICE_ID } from '../../src/platform/accounts/account-messages.ts';
 import { MESSAGES } from '../../src/platform/ui/i18n/index.ts';
 
 export interface UiHarness {

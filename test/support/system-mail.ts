@@ -4,7 +4,7 @@
  */
 import type { Db } from '../../src/platform/database/connection.ts';
 import { latestOutbox, type OutboxEntry } from '../../src/notify/delivery/outbox.ts';
-import { SYSTEM_SERVICE_ID } from '../../src/notify/sending/system-messages.ts';
+import { SYSTEM_SERVICE_ID } from '../../src/platform/accounts/account-messages.ts';
 import { waitFor } from '../delivery/fixtures.ts';
 
 export function systemInbox(db: () => Db): { next(to: string): Promise<OutboxEntry> } {

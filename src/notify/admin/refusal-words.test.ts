@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../platform/database/schema.ts';
 import { MESSAGES, translator } from '../../platform/ui/i18n/index.ts';
 import { refusalAnswer } from '../api/v2/refusal-wire.ts';
-import { PHONE_ERRORS } from '../sending/recipients.ts';
+import { PHONE_ERRORS } from '../../platform/recipients.ts';
 import type { Refusal, RefusalCode, RefusalOf } from '../sending/refusals.ts';
 import { refusalField, refusalWords } from './refusal-words.ts';
 

@@ -18,7 +18,7 @@ import { csrfField, errorSummary, notice, radios, textInput, type FieldError } f
 import { requireService, type ServiceContext } from '../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../platform/ui/service-layout.ts';
 import { acceptNotification, MAX_SCHEDULE_HOURS } from '../sending/send-rules.ts';
-import { InvalidRecipientError, validateEmailAddress } from '../sending/recipients.ts';
+import { InvalidRecipientError, validateEmailAddress } from '../../platform/recipients.ts';
 import { SendRefused } from '../sending/refusals.ts';
 import { refusalField, refusalText } from './refusal-words.ts';
 import { csvLine } from '../../platform/csv-safety.ts';

@@ -18,7 +18,7 @@ import { measureQueueAge, reportProviders } from '../../platform/metrics.ts';
 import type { Logger } from '../../platform/queue/background.ts';
 import { type Fenced, laneBackoffMs, type QueueTable } from '../../platform/queue/claim-queue.ts';
 import { type QueueControl, type QueueWork, type Running, runQueue } from '../../platform/queue/runner.ts';
-import { testKeyOutcome } from '../sending/recipients.ts';
+import { testKeyOutcome } from '../../platform/recipients.ts';
 import { PRIORITY_OF_CATEGORY } from '../sending/send-rules.ts';
 import { ServiceDirectory } from '../sending/service-directory.ts';
 import { createDeliverer } from './delivering.ts';

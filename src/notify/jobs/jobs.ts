@@ -36,7 +36,7 @@ import {
   normaliseEmail,
   validatePhoneNumber,
   type CountryCode,
-} from '../sending/recipients.ts';
+} from '../../platform/recipients.ts';
 import { renderEmailBody, renderEmailSubject, renderSms } from '../template-language/index.ts';
 import { notificationsAccepted } from '../../platform/metrics.ts';
 import { readRows, type SpreadsheetFormat } from './spreadsheet.ts';

@@ -20,7 +20,7 @@ import {
   validatePhoneNumber,
   type CountryCode,
   type RecipientProblem,
-} from '../sending/recipients.ts';
+} from '../../platform/recipients.ts';
 import {
   normaliseKey,
   placeholderNames,

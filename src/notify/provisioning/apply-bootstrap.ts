@@ -19,7 +19,7 @@ import { setGuestList } from '../repositories/guest-list.ts';
 import { insertReceivedTextOnce } from '../repositories/received-texts.ts';
 import { insertSender, listSenders, type SenderKind, setSenderState } from '../repositories/senders.ts';
 import { findTemplateByKey, setTemplateCategoryAndArchived, writeTemplateVersion } from '../repositories/templates.ts';
-import { type CountryCode, normaliseRecipient } from '../sending/recipients.ts';
+import { type CountryCode, normaliseRecipient } from '../../platform/recipients.ts';
 import { fullApiKey, insertApiKey } from '../settings/api-keys.ts';
 import {
   CALLBACK_TYPES,

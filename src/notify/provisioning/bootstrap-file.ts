@@ -11,7 +11,7 @@ import {
   validateEmailAddress,
   validatePhoneNumber,
   type CountryCode,
-} from '../sending/recipients.ts';
+} from '../../platform/recipients.ts';
 
 export interface BootstrapFile {
   services: BootstrapService[];

@@ -5,7 +5,7 @@
  * table keyed by code, so that the compiler refuses a new code either of them forgot.
  */
 import type { JobStatus, KeyType, TemplateType } from '../../platform/database/schema.ts';
-import type { RecipientProblem } from './recipients.ts';
+import type { RecipientProblem } from '../../platform/recipients.ts';
 
 /** The daily limits a send counts against: international text messages have a limit of their own. */
 export type LimitChannel = 'email' | 'sms' | 'international_sms';

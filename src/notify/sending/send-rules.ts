@@ -12,7 +12,7 @@ import {
   normaliseEmail,
   validatePhoneNumber,
   type CountryCode,
-} from './recipients.ts';
+} from '../../platform/recipients.ts';
 import { SendRefused } from './refusals.ts';
 import type { ServiceDirectory, ServiceRecord, TemplateRecord } from './service-directory.ts';
 import type { DailyLimits, Reservation } from './limits.ts';

@@ -4,17 +4,21 @@
  * per message and language, and each send is an ordinary notification. So in embedded mode they land in the
  * sink outbox (`envoi outbox`), and in production they go through the real providers with receipts and retries.
  */
+import {
+  type AccountMessageName,
+  type AccountMessages,
+  type Language,
+  SYSTEM_SERVICE_ID,
+} from '../../platform/accounts/account-messages.ts';
 import type { Db } from '../../platform/database/connection.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
 import { applyBootstrap } from '../provisioning/apply-bootstrap.ts';
+import { findApiKeyByName } from '../repositories/api-keys.ts';
 import type { BootstrapService } from '../provisioning/bootstrap-file.ts';
 import { acceptNotification, type SendContext } from './send-rules.ts';
 
 /** Fixed, so that every replica and every start finds the same service. */
-export const SYSTEM_SERVICE_ID = 'e5e5e5e5-0000-4000-8000-000000000001';
 const SYSTEM_KEY_NAME = 'envoi-web-ui';
-
-export type Language = 'en' | 'fr';
 
 interface Wording {
   name: string;
@@ -22,7 +26,7 @@ interface Wording {
   content: string;
 }
 
-/** Each message in both languages. Add a message here (and its key to SystemMessageName) to send a new one. */
+/** Each message in both languages. Add a message here (and its name to AccountMessageName) to send a new one. */
 export const SYSTEM_TEMPLATES = {
   'email-confirmation': {
     type: 'email',
@@ -131,18 +135,16 @@ export const SYSTEM_TEMPLATES = {
         'Bonjour ((name)),\n\nVotre demande d’activation de ((service)) a été refusée, pour la raison suivante :\n\n^ ((reason))\n\nLe service reste en mode d’essai. Vous pouvez apporter des changements et présenter une nouvelle demande :\n\n((link))',
     },
   },
-} satisfies Record<string, { type: 'email' | 'sms'; en: Wording; fr: Wording }>;
+} satisfies Record<AccountMessageName, { type: 'email' | 'sms'; en: Wording; fr: Wording }>;
 
-export type SystemMessageName = keyof typeof SYSTEM_TEMPLATES;
-
-export class SystemMessages {
+export class SystemMessages implements AccountMessages {
   #ready: Promise<{ templates: Record<string, string>; keyId: string }> | null = null;
 
   constructor(
     private readonly db: Db,
     private readonly secrets: SecretBox,
     private readonly send: SendContext,
-    private readonly opts: { phoneRegion: string; emailDomain: string; siteRoot: string },
+    private readonly opts: { phoneRegion: string; emailDomain: string },
   ) {}
 
   /** Creates or updates the system service and its templates; safe to call on every start, on every replica. */
@@ -191,18 +193,14 @@ export class SystemMessages {
       result = await applyBootstrap(this.db, this.secrets, { services: [spec] }, this.opts);
     }
     this.send.directory.invalidate(SYSTEM_SERVICE_ID);
-    const key = await this.db
-      .selectFrom('api_keys')
-      .select('id')
-      .where('service_id', '=', SYSTEM_SERVICE_ID)
-      .where('name', '=', SYSTEM_KEY_NAME)
-      .executeTakeFirstOrThrow();
+    const key = await findApiKeyByName(this.db, SYSTEM_SERVICE_ID, SYSTEM_KEY_NAME);
+    if (!key) throw new Error('the Envoi system service has no API key');
     return { templates: result.services[0]!.templates, keyId: key.id };
   }
 
   /** Queues one message; resolves once it is committed (delivery follows through the worker). */
   async deliver(
-    name: SystemMessageName,
+    name: AccountMessageName,
     language: Language,
     recipient: string,
     personalisation: Record<string, string>,

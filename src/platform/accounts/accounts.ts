@@ -13,7 +13,7 @@ import type { Db } from '../database/connection.ts';
 import type { AuthType } from '../database/schema.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { recordAudit, type AuditInput } from '../audit.ts';
-import type { Language } from '../../notify/sending/system-messages.ts';
+import type { Language } from './account-messages.ts';
 
 export const PASSWORD_MIN_LENGTH = 8;
 /** Failed passwords and codes in a row before the account is locked. */

@@ -11,12 +11,7 @@ import type { Db } from '../database/connection.ts';
 import type { EmailBranding, Permission } from '../database/schema.ts';
 import { recordAudit } from '../audit.ts';
 import { ALL_PERMISSIONS } from './team.ts';
-import {
-  InvalidRecipientError,
-  validateEmailAddress,
-  validatePhoneNumber,
-  type CountryCode,
-} from '../../notify/sending/recipients.ts';
+import { InvalidRecipientError, validateEmailAddress, validatePhoneNumber, type CountryCode } from '../recipients.ts';
 import { notificationStatistics } from '../../notify/reporting/statistics.ts';
 import { addDays } from '../../notify/delivery/partitions.ts';
 import { utcDay } from '../../notify/sending/limits.ts';

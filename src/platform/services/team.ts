@@ -17,7 +17,7 @@ import {
   validateEmailAddress,
   validatePhoneNumber,
   type CountryCode,
-} from '../../notify/sending/recipients.ts';
+} from '../recipients.ts';
 
 export const ALL_PERMISSIONS: readonly Permission[] = [
   'send_messages',

@@ -3,6 +3,7 @@
  * without an import cycle through web-ui.ts or app.ts.
  */
 import type { FastifyRequest } from 'fastify';
+import type { AccountMessages } from '../accounts/account-messages.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Config } from '../config.ts';
 import type { DbHandle } from '../database/connection.ts';
@@ -11,7 +12,6 @@ import type { AttemptThrottle } from './throttle.ts';
 import type { Jobs } from '../../notify/jobs/jobs.ts';
 import type { ServiceDirectory } from '../../notify/sending/service-directory.ts';
 import type { SendContext } from '../../notify/sending/send-rules.ts';
-import type { SystemMessages } from '../../notify/sending/system-messages.ts';
 
 /** The app's services the UI uses (the app passes all of its own; only these are read). */
 export interface AdminServices {
@@ -27,7 +27,7 @@ export interface AdminDeps {
   services: AdminServices;
   accounts: Accounts;
   /** Sends Envoi's own emails and texts (codes, links, invitations) through Envoi. */
-  messages: SystemMessages;
+  messages: AccountMessages;
   /** Per-IP limit on sign-in, code, sign-up and reset attempts. */
   attempts: AttemptThrottle;
   /** Origin for links in emails: ENVOI_PUBLIC_URL, else the request's own. */

@@ -4,7 +4,7 @@
  * type makes a new code without an entry a compile error.
  */
 import type { KeyType, TemplateType } from '../../../platform/database/schema.ts';
-import { recipientProblemText } from '../../sending/recipients.ts';
+import { recipientProblemText } from '../../../platform/recipients.ts';
 import type { Refusal, RefusalCode, RefusalOf } from '../../sending/refusals.ts';
 import { ApiError } from './errors.ts';
 

@@ -24,7 +24,7 @@ import {
   validateEmailAddress,
   validatePhoneNumber,
   type CountryCode,
-} from '../../sending/recipients.ts';
+} from '../../../platform/recipients.ts';
 import { ApiRequestLog, serviceNamedBy } from '../../settings/api-keys.ts';
 
 export interface V2Options {

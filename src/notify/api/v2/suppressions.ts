@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TemplateType } from '../../../platform/database/schema.ts';
 import { clearSuppression, listSuppressions, type Suppression } from '../../delivery/suppressions.ts';
-import { normaliseEmail, normaliseRecipient, type CountryCode } from '../../sending/recipients.ts';
+import { normaliseEmail, normaliseRecipient, type CountryCode } from '../../../platform/recipients.ts';
 import { badRequest, notFound } from './errors.ts';
 import { formatDate } from './presenters.ts';
 import { PAGE_SIZE } from './paging.ts';

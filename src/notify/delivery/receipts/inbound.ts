@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../../../platform/database/connection.ts';
-import { normaliseRecipient } from '../../sending/recipients.ts';
+import { normaliseRecipient } from '../../../platform/recipients.ts';
 import type { Logger } from '../../../platform/queue/background.ts';
 import { queueInboundCallbacks } from '../callbacks/queue.ts';
 

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { requireUser } from '../../ui/guards.ts';
 import type { AdminDeps } from '../../ui/admin-deps.ts';
-import { InvalidRecipientError, validatePhoneNumber, type CountryCode } from '../../../notify/sending/recipients.ts';
+import { InvalidRecipientError, validatePhoneNumber, type CountryCode } from '../../recipients.ts';
 import { confirmPassword } from './forms.ts';
 import { accountPage, authenticatorPage, confirmMobilePage, twoStepPage } from './views.ts';
 import { accountScope, type Form, NOTICES } from './scope.ts';

@@ -22,7 +22,7 @@ import {
   type DailyLimitsInput,
   type GoLiveRequest,
 } from '../../../services/services.ts';
-import { SYSTEM_SERVICE_ID } from '../../../../notify/sending/system-messages.ts';
+import { SYSTEM_SERVICE_ID } from '../../../accounts/account-messages.ts';
 import { requestSection } from './views.ts';
 type Form = Record<string, string | undefined>;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,6 +1,6 @@
 /**
- * Recipient rules: which email addresses and phone numbers Envoi accepts, their canonical forms, and the
- * special "smoke test" and test-key recipients. Behaviour follows GOV.UK Notify's notifications-utils
+ * Recipient rules, for every product: which email addresses and phone numbers Envoi accepts, their canonical forms,
+ * and the special "smoke test" and test-key recipients. Behaviour follows GOV.UK Notify's notifications-utils
  * (recipient_validation), with Canadian-first phone parsing. Error messages are Notify's legacy v2 texts, because
  * the v2 API puts them on the wire (`phone_number Not enough digits`).
  */
