@@ -362,7 +362,7 @@ async function sendBulkCommand(config: Config, args: string[]): Promise<number> 
   if (positionals.length !== 1 || !values.service || !values.template || !file) throw new OperatorError(usage);
   const [{ formatFromFilename }, { parseIsoDate }, { canonicalUuid }] = await Promise.all([
     import('./notify/jobs/spreadsheet.ts'),
-    import('./notify/api/v2/routes.ts'),
+    import('./notify/api/v2/request.ts'),
     import('./notify/api/v2/jwt.ts'),
   ]);
   const serviceId = canonicalUuid(values.service);

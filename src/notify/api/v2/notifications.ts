@@ -11,8 +11,8 @@ import {
   postSmsRequest,
 } from './schemas.ts';
 import { acceptNotification, checkDailyLimitBeforeParsing, type SendRequest } from '../../sending/send-rules.ts';
-import type { V2Context } from './routes.ts';
-import { callerOf, parseJsonBody, queryArrays, urlRoot } from './routes.ts';
+import type { V2Context } from './request.ts';
+import { callerOf, parseJsonBody, queryArrays, urlRoot } from './request.ts';
 import type { TemplateType } from '../../../platform/database/schema.ts';
 
 const FAILURES = [

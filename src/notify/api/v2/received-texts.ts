@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { formatDate } from './presenters.ts';
 import { olderThan, PAGE_SIZE } from './paging.ts';
 import { getReceivedTextsRequest } from './schemas.ts';
-import type { V2Context } from './routes.ts';
-import { callerOf, queryArrays, urlRoot } from './routes.ts';
+import type { V2Context } from './request.ts';
+import { callerOf, queryArrays, urlRoot } from './request.ts';
 
 export function receivedTextRoutes(app: FastifyInstance, ctx: V2Context) {
   const validate = ctx.compile<{ older_than?: string }>(getReceivedTextsRequest);

@@ -12,8 +12,8 @@ import { normaliseEmail, normaliseRecipient, type CountryCode } from '../../../p
 import { badRequest, notFound } from './errors.ts';
 import { formatDate } from './presenters.ts';
 import { PAGE_SIZE } from './paging.ts';
-import type { V2Context } from './routes.ts';
-import { callerOf, queryArrays, urlRoot } from './routes.ts';
+import type { V2Context } from './request.ts';
+import { callerOf, queryArrays, urlRoot } from './request.ts';
 
 const getSuppressionsRequest = {
   type: 'object',

@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { badRequest, notFound } from './errors.ts';
 import { presentTemplate } from './presenters.ts';
 import { getTemplateRequest, getTemplatesRequest, postTemplatePreviewRequest } from './schemas.ts';
-import type { V2Context } from './routes.ts';
-import { callerOf, parseJsonBody } from './routes.ts';
+import type { V2Context } from './request.ts';
+import { callerOf, parseJsonBody } from './request.ts';
 import { selectTemplates } from '../../repositories/templates.ts';
 import { toTemplate, type TemplateRecord } from '../../sending/service-directory.ts';
 import {
