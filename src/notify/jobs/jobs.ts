@@ -15,7 +15,7 @@
  * second copy impossible even if two processors overlap.
  */
 import type { Logger } from '../../platform/queue/background.ts';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import { getCountryCallingCode } from 'libphonenumber-js/max';
@@ -30,6 +30,7 @@ import { MAX_SCHEDULE_HOURS, PRIORITY_OF_CATEGORY, resolveSender } from '../send
 import { SendRefused } from '../sending/refusals.ts';
 import { systemUserId } from '../../platform/repositories/users.ts';
 import { csvLine } from '../../platform/csv-safety.ts';
+import { timeOrderedUuid } from '../../platform/ids.ts';
 import {
   InvalidRecipientError,
   isSimulatedRecipient,
@@ -876,43 +877,6 @@ function checkSchedule(at: Date | null): void {
   if (at.getTime() > Date.now() + MAX_SCHEDULE_HOURS * 3_600_000) {
     throw new SendRefused({ code: 'scheduled-too-far', maxHours: MAX_SCHEDULE_HOURS });
   }
-}
-
-let uuidMs = 0;
-let uuidSeq = 0;
-let uuidTime = '';
-let randomHex = '';
-let randomAt = 0;
-
-/**
- * A UUIDv7 (RFC 9562: millisecond time, then a counter, then random bits). A job's rows get ids in increasing
- * order, so they land at the right edge of the primary key index instead of on a random page each: COPY of a
- * large job is markedly faster. Single sends keep random ids; the API treats both alike.
- */
-function timeOrderedUuid(): string {
-  const now = Date.now();
-  if (now > uuidMs) {
-    uuidMs = now;
-    uuidSeq = 0;
-    uuidTime = '';
-  } else if (++uuidSeq > 0xfff) {
-    uuidMs += 1; // more than 4,096 ids in one millisecond: borrow the next one
-    uuidSeq = 0;
-    uuidTime = '';
-  }
-  if (!uuidTime) {
-    const time = uuidMs.toString(16).padStart(12, '0');
-    uuidTime = `${time.slice(0, 8)}-${time.slice(8)}-7`;
-  }
-  // 62 random bits after the variant: taken from a pool of random hex refilled 8 KB at a time.
-  if (randomAt + 16 > randomHex.length) {
-    randomHex = randomBytes(8192).toString('hex');
-    randomAt = 0;
-  }
-  const random = randomHex.slice(randomAt, randomAt + 16);
-  randomAt += 16;
-  const variant = '89ab'[parseInt(random[0]!, 16) & 3];
-  return `${uuidTime}${uuidSeq.toString(16).padStart(3, '0')}-${variant}${random.slice(1, 4)}-${random.slice(4)}`;
 }
 
 /** A row of a stored file, with what sending it needs. */
