@@ -4,6 +4,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from './database/connection.ts';
+import { isUuid } from './ids.ts';
 
 /**
  * Events recorded so far. Later features add theirs (API keys, permissions) by adding a name here, so that the
@@ -126,8 +127,6 @@ function currentDetails(event: string, stored: unknown): Record<string, unknown>
   return details;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export async function recordAudit(db: Db, input: AuditInput): Promise<void> {
   await db
     .insertInto('audit_events')
@@ -190,7 +189,7 @@ export async function listAudit(db: Db, query: AuditQuery): Promise<{ entries: A
   }));
   const serviceIdOf = (details: Record<string, unknown>) => {
     const id = details.serviceId;
-    return typeof id === 'string' && UUID.test(id) ? id.toLowerCase() : null;
+    return typeof id === 'string' && isUuid(id) ? id.toLowerCase() : null;
   };
   // Many events record only the service's id: one query names them all, so the page need not show bare ids.
   const unnamed = new Set<string>();

@@ -123,3 +123,17 @@ export async function findTemplateVersions(
     .where((eb) => eb.or(wanted.map((w) => eb.and([eb('id', '=', w.id), eb('version', '=', w.version)]))))
     .execute();
 }
+
+/** One saved version of a template (template_history), as a job renders it. */
+export async function findTemplateVersion(
+  db: Db,
+  id: string,
+  version: number,
+): Promise<{ name: string; subject: string | null; content: string; category: TemplateCategory }> {
+  return db
+    .selectFrom('template_history')
+    .select(['name', 'subject', 'content', 'category'])
+    .where('id', '=', id)
+    .where('version', '=', version)
+    .executeTakeFirstOrThrow();
+}

@@ -34,12 +34,15 @@ export const MAX_SCHEDULE_HOURS = 96;
 /** Delivery lane (claim order) of a template category: 0 high, 1 normal, 2 bulk. */
 export const PRIORITY_OF_CATEGORY = { high: 0, normal: 1, bulk: 2 } as const;
 
-/** Who sends: an API key, or a person in the web UI (no key; the rules of a live key apply). */
+/**
+ * Who sends: an API key, a person in the web UI, or (bulk jobs) an operator at the command line; the last two have
+ * no key, and the rules of a live key apply.
+ */
 export interface Caller {
   service: ServiceRecord;
   keyId: string | null;
   keyType: KeyType;
-  /** The person who sent it from the web UI; null for API sends. */
+  /** The person who sent it from the web UI; null for API sends (a job names Envoi's system user instead). */
   createdById?: string | null;
 }
 
@@ -97,11 +100,7 @@ export async function acceptNotification(
   const { service } = caller;
   if (!service.permissions.has(req.type)) throw new SendRefused({ code: 'channel-not-allowed', channel: req.type });
 
-  const template = await ctx.directory.template(service.id, req.templateId);
-  if (!template || template.hidden) throw new SendRefused({ code: 'template-not-found' });
-  if (template.type !== req.type)
-    throw new SendRefused({ code: 'template-wrong-type', templateType: template.type, channel: req.type });
-  if (template.archived) throw new SendRefused({ code: 'template-deleted' });
+  const template = await templateToSend(ctx.directory, service.id, req.templateId, { channel: req.type });
 
   let personalisation = req.personalisation;
   let sanitised: AcceptedNotification['sanitised'] = null;
@@ -111,8 +110,7 @@ export async function acceptNotification(
     sanitised = result.report;
   }
 
-  const texts = req.type === 'email' ? [template.subject ?? '', template.content] : [template.content];
-  const missing = missingPersonalisation(texts, personalisation);
+  const missing = missingPersonalisation(templateTexts(req.type, template), personalisation);
   if (missing.length > 0) throw new SendRefused({ code: 'missing-personalisation', names: missing });
 
   const unsendable = unsendableField(req, personalisation);
@@ -237,6 +235,51 @@ function unsendableField(req: SendRequest, personalisation: Record<string, unkno
   return null;
 }
 
+/**
+ * The template a send (on `channel`) or a bulk job names. Refused when it is missing or hidden, when a send's
+ * channel is not the template's type, or when it is archived (a job's refusal names the template).
+ */
+export async function templateToSend(
+  directory: ServiceDirectory,
+  serviceId: string,
+  templateId: string,
+  sending: { channel: TemplateType } | 'job',
+): Promise<TemplateRecord> {
+  const template = await directory.template(serviceId, templateId);
+  if (!template || template.hidden) throw new SendRefused({ code: 'template-not-found' });
+  if (sending === 'job') {
+    if (template.archived) throw new SendRefused({ code: 'job-template-deleted', templateId: template.id });
+    return template;
+  }
+  if (template.type !== sending.channel)
+    throw new SendRefused({ code: 'template-wrong-type', templateType: template.type, channel: sending.channel });
+  if (template.archived) throw new SendRefused({ code: 'template-deleted' });
+  return template;
+}
+
+/** The texts whose placeholders a send must fill: an email's subject and body, a text message's body. */
+export function templateTexts(type: TemplateType, template: { subject: string | null; content: string }): string[] {
+  return type === 'email' ? [template.subject ?? '', template.content] : [template.content];
+}
+
+/**
+ * Who a caller may send to: anyone (null), or only the team and guest list: a team key's sends, and a live key's
+ * while its service is in trial mode.
+ */
+export function recipientRestriction(caller: Caller): 'team-key' | 'trial-mode' | null {
+  if (caller.keyType === 'team') return 'team-key';
+  return caller.keyType === 'normal' && caller.service.restricted ? 'trial-mode' : null;
+}
+
+/** A scheduled time must be in the future and at most 96 hours away (the API checks a single send's in its own words). */
+export function checkSchedule(at: Date | null): void {
+  if (!at) return;
+  if (at.getTime() < Date.now()) throw new SendRefused({ code: 'scheduled-in-past' });
+  if (at.getTime() > Date.now() + MAX_SCHEDULE_HOURS * 3_600_000) {
+    throw new SendRefused({ code: 'scheduled-too-far', maxHours: MAX_SCHEDULE_HOURS });
+  }
+}
+
 /** The reply-to address or text sender chosen by id (or the service's default): its value, kept on each row. */
 export async function resolveSender(
   directory: ServiceDirectory,
@@ -263,14 +306,11 @@ export async function resolveSender(
 }
 
 async function checkRecipientAllowed(ctx: SendContext, caller: Caller, normalisedTo: string) {
-  const restricted = caller.keyType === 'team' || (caller.keyType === 'normal' && caller.service.restricted);
-  if (!restricted) return;
+  const restriction = recipientRestriction(caller);
+  if (!restriction) return;
   const allowed = await ctx.directory.allowedRecipients(caller.service.id);
   if (allowed.has(normalisedTo)) return;
-  throw new SendRefused({
-    code: 'recipient-not-allowed',
-    restriction: caller.keyType === 'team' ? 'team-key' : 'trial-mode',
-  });
+  throw new SendRefused({ code: 'recipient-not-allowed', restriction });
 }
 
 const unknownSender = (channel: TemplateType, senderId: string, serviceId: string) =>

@@ -9,7 +9,11 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
 import type { TemplateCategory, TemplateType } from '../../platform/database/schema.ts';
+import { isUuid } from '../../platform/ids.ts';
 import { writeTemplateVersion } from '../repositories/templates.ts';
+
+// The admin's pages take isUuid from here, as they did before it moved to the platform.
+export { isUuid };
 
 export const TEMPLATE_CATEGORIES: readonly TemplateCategory[] = ['high', 'normal', 'bulk'];
 export const FOLDER_NAME_MAX = 100;
@@ -303,8 +307,6 @@ export async function templateVersion(
   return (await templateVersions(db, serviceId, templateId)).find((v) => v.version === version) ?? null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Names and types of some of a service's templates (archived ones too), for lists of figures by template. */
 export async function templateNames(
   db: Db,
@@ -318,8 +320,4 @@ export async function templateNames(
     .where('service_id', '=', serviceId)
     .where('id', 'in', ids)
     .execute();
-}
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
 }

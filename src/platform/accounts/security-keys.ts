@@ -18,6 +18,7 @@ import {
 import type { Db } from '../database/connection.ts';
 import type { Account } from './accounts.ts';
 import { recordAudit } from '../audit.ts';
+import { isUuid } from '../ids.ts';
 
 export const CHALLENGE_MINUTES = 5;
 export const KEY_NAME_MAX = 50;
@@ -366,8 +367,4 @@ function parseResponse(text: string): object | null {
   if (typeof parsed !== 'object' || parsed === null) return null;
   const { id, response } = parsed as { id?: unknown; response?: unknown };
   return typeof id === 'string' && id !== '' && typeof response === 'object' && response !== null ? parsed : null;
-}
-
-function isUuid(id: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 }

@@ -4,6 +4,7 @@
  * The checks and their order reproduce GOV.UK Notify's, so clients see the same AuthError messages.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isUuid } from '../../../platform/ids.ts';
 import { authError } from './errors.ts';
 
 export const AUTH_MESSAGES = {
@@ -195,8 +196,6 @@ export async function verifyBearer(
 // ---------------------------------------------------------------------------------------------------------------
 // The API key string handed to users: `{name}-{service id}-{secret}`
 
-const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Splits a full API key string from the end, as every Notify client does, so names may contain `-` and GC's
  * `gcntfy-` prefix stays part of the name. Returns null when the string cannot be a key.
@@ -206,7 +205,7 @@ export function parseApiKeyString(full: string): { name: string; serviceId: stri
   if (key.length < 73) return null;
   const serviceId = key.slice(-73, -37);
   const secret = key.slice(-36);
-  if (key.charAt(key.length - 37) !== '-' || !UUID_SHAPE.test(serviceId) || !UUID_SHAPE.test(secret)) return null;
+  if (key.charAt(key.length - 37) !== '-' || !isUuid(serviceId) || !isUuid(secret)) return null;
   if (key.length === 73) return { name: '', serviceId, secret };
   if (key.charAt(key.length - 74) !== '-') return null;
   return { name: key.slice(0, -74), serviceId, secret };
