@@ -28,7 +28,8 @@ import { sql } from 'kysely';
 import { loadConfig } from '../src/platform/config.ts';
 import { openDatabase, type DbHandle } from '../src/platform/database/connection.ts';
 import { createApp, createServices } from '../src/app.ts';
-import { parseApiKeyString, signToken } from '../src/notify/api/v2/jwt.ts';
+import { signToken } from '../src/notify/api/v2/jwt.ts';
+import { parseApiKeyString } from '../src/notify/settings/api-keys.ts';
 
 const BUDGET = { seconds100k: 5, peakRssMb: 300 } as const;
 const SECRET_KEY = 'bench-secret-key-that-is-long-enough-0123456789';

@@ -5,7 +5,7 @@ import { MIGRATIONS } from '../src/migrations.ts';
 import { applyBootstrap } from '../src/notify/provisioning/apply-bootstrap.ts';
 import { checkBootstrapFile } from '../src/notify/provisioning/bootstrap-file.ts';
 import { SecretBox } from '../src/platform/secret-box.ts';
-import { parseApiKeyString } from '../src/notify/api/v2/jwt.ts';
+import { parseApiKeyString } from '../src/notify/settings/api-keys.ts';
 import { ADMIN_URL, dropDatabase, onAdmin } from './machine.ts';
 
 export interface BenchDatabase {

@@ -363,7 +363,7 @@ async function sendBulkCommand(config: Config, args: string[]): Promise<number> 
   const [{ formatFromFilename }, { parseIsoDate }, { canonicalUuid }] = await Promise.all([
     import('./notify/jobs/spreadsheet.ts'),
     import('./notify/api/v2/request.ts'),
-    import('./notify/api/v2/jwt.ts'),
+    import('./platform/ids.ts'),
   ]);
   const serviceId = canonicalUuid(values.service);
   const templateId = canonicalUuid(values.template);

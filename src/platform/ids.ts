@@ -11,6 +11,27 @@ export function isUuid(text: string): boolean {
   return UUID.test(text);
 }
 
+/** The canonical form: what every client sends, returned as it is. */
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * A service id in the forms Python's `uuid.UUID()` accepts (hyphens optional, braces, `urn:uuid:`), returned as
+ * the canonical lower-case hyphenated string, or undefined.
+ */
+export function canonicalUuid(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  // What every client sends: nothing to rewrite.
+  if (CANONICAL_UUID.test(value)) return value;
+  const hex = value
+    .replaceAll('urn:', '')
+    .replaceAll('uuid:', '')
+    .replace(/^[{}]+|[{}]+$/g, '')
+    .replaceAll('-', '');
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) return undefined;
+  const h = hex.toLowerCase();
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 let uuidMs = 0;
 let uuidSeq = 0;
 let uuidTime = '';

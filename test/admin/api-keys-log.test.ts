@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { createService } from '../delivery/fixtures.ts';
-import { ApiRequestLog, listApiRequests, serviceNamedBy } from '../../src/notify/settings/api-keys.ts';
+import { ApiRequestLog, listApiRequests } from '../../src/notify/settings/api-keys.ts';
+import { serviceNamedBy } from '../../src/notify/api/v2/auth.ts';
 import { signToken } from '../../src/notify/api/v2/jwt.ts';
 
 let database: TestDatabase;

@@ -10,7 +10,7 @@ import { describeWithBrowser, expectAccessible, launchBrowser } from '../support
 import { waitFor } from '../delivery/fixtures.ts';
 import { clientFailure, NotifyClient } from '../api/helpers.ts';
 import { serviceFile, signedInPage, TEAM_EMAIL } from './activity-support.ts';
-import { parseApiKeyString } from '../../src/notify/api/v2/jwt.ts';
+import { parseApiKeyString } from '../../src/notify/settings/api-keys.ts';
 import en from '../../src/platform/ui/i18n/api.en.json' with { type: 'json' };
 import fr from '../../src/platform/ui/i18n/api.fr.json' with { type: 'json' };
 

@@ -10,16 +10,31 @@ import type { Kysely } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
 import type { Database, KeyType } from '../../platform/database/schema.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
-import {
-  bearerTokenFromHeader,
-  canonicalUuid,
-  formatApiKeyString,
-  parseApiKeyString,
-  readToken,
-} from '../api/v2/jwt.ts';
+import { isUuid } from '../../platform/ids.ts';
 
 export const KEY_TYPES: readonly KeyType[] = ['normal', 'team', 'test'];
 export const KEY_NAME_MAX = 255;
+
+// The API key string handed to users: `{name}-{service id}-{secret}`
+
+/**
+ * Splits a full API key string from the end, as every Notify client does, so names may contain `-` and GC's
+ * `gcntfy-` prefix stays part of the name. Returns null when the string cannot be a key.
+ */
+export function parseApiKeyString(full: string): { name: string; serviceId: string; secret: string } | null {
+  const key = String(full).trim();
+  if (key.length < 73) return null;
+  const serviceId = key.slice(-73, -37);
+  const secret = key.slice(-36);
+  if (key.charAt(key.length - 37) !== '-' || !isUuid(serviceId) || !isUuid(secret)) return null;
+  if (key.length === 73) return { name: '', serviceId, secret };
+  if (key.charAt(key.length - 74) !== '-') return null;
+  return { name: key.slice(0, -74), serviceId, secret };
+}
+
+export function formatApiKeyString(name: string, serviceId: string, secret: string): string {
+  return `${name}-${serviceId}-${secret}`;
+}
 
 /** `{name}-{service id}-{secret}`, with spaces in the name made underscores as Notify does. */
 export function fullApiKey(name: string, serviceId: string, secret: string): string {
@@ -251,20 +266,6 @@ export class ApiRequestLog {
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
-  }
-}
-
-/**
- * The service an Authorization header names (a bearer token's `iss`, or the id inside an ApiKey-v1 key), for a
- * refused request worth showing to that service. Says nothing about whether the header is genuine.
- */
-export function serviceNamedBy(header: string | undefined): string | null {
-  try {
-    if (header && /^apikey-v1 /i.test(header))
-      return parseApiKeyString(header.slice(10))?.serviceId.toLowerCase() ?? null;
-    return canonicalUuid(readToken(bearerTokenFromHeader(header)).payload.iss) ?? null;
-  } catch {
-    return null;
   }
 }
 

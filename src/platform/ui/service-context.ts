@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../database/connection.ts';
 import type { Permission } from '../database/schema.ts';
-import { canonicalUuid } from '../../notify/api/v2/jwt.ts';
+import { canonicalUuid } from '../ids.ts';
 import { requireUser } from './guards.ts';
 import { serviceMembership } from '../services/services.ts';
 import { forbiddenPage, notFoundPage } from './layout.ts';

@@ -23,7 +23,7 @@ import {
   revokeApiKey,
   type ApiKeyView,
 } from '../../settings/api-keys.ts';
-import { canonicalUuid } from '../../api/v2/jwt.ts';
+import { canonicalUuid } from '../../../platform/ids.ts';
 import { createForm, keysTable, requestsTable } from './views.ts';
 const REQUESTS_SHOWN = 50;
 

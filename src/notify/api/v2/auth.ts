@@ -4,14 +4,9 @@
  * reference's AuthError.
  */
 import { authError } from './errors.ts';
-import {
-  AUTH_MESSAGES,
-  bearerTokenFromHeader,
-  IAT_BOUND_SECONDS,
-  parseApiKeyString,
-  readToken,
-  verifyBearer,
-} from './jwt.ts';
+import { canonicalUuid } from '../../../platform/ids.ts';
+import { parseApiKeyString } from '../../settings/api-keys.ts';
+import { AUTH_MESSAGES, bearerTokenFromHeader, IAT_BOUND_SECONDS, readToken, verifyBearer } from './jwt.ts';
 import type { Caller } from '../../sending/send-rules.ts';
 import type { ServiceDirectory } from '../../sending/service-directory.ts';
 
@@ -81,4 +76,18 @@ async function authenticateApiKey(directory: ServiceDirectory, fullKey: string):
   if (!service) throw authError(403, AUTH_MESSAGES.serviceNotFound);
   if (!service.active) throw authError(403, AUTH_MESSAGES.archived);
   return { service, keyId: key.id, keyType: key.keyType };
+}
+
+/**
+ * The service an Authorization header names (a bearer token's `iss`, or the id inside an ApiKey-v1 key), for a
+ * refused request worth showing to that service. Says nothing about whether the header is genuine.
+ */
+export function serviceNamedBy(header: string | undefined): string | null {
+  try {
+    if (header && /^apikey-v1 /i.test(header))
+      return parseApiKeyString(header.slice(10))?.serviceId.toLowerCase() ?? null;
+    return canonicalUuid(readToken(bearerTokenFromHeader(header)).payload.iss) ?? null;
+  } catch {
+    return null;
+  }
 }

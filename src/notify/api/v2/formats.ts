@@ -6,7 +6,7 @@ import {
   validatePhoneNumber,
   type CountryCode,
 } from '../../../platform/recipients.ts';
-import { canonicalUuid } from './jwt.ts';
+import { canonicalUuid } from '../../../platform/ids.ts';
 import { parseIsoDate } from './request.ts';
 import type { Check } from './validation.ts';
 

@@ -2,12 +2,11 @@ import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from './errors.ts';
+import { formatApiKeyString, parseApiKeyString } from '../../settings/api-keys.ts';
 import {
   AUTH_MESSAGES,
   bearerTokenFromHeader,
   checkIssuedAt,
-  formatApiKeyString,
-  parseApiKeyString,
   readToken,
   signatureMatches,
   signToken,

@@ -4,7 +4,7 @@
  * The checks and their order reproduce GOV.UK Notify's, so clients see the same AuthError messages.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { isUuid } from '../../../platform/ids.ts';
+import { canonicalUuid } from '../../../platform/ids.ts';
 import { authError } from './errors.ts';
 
 export const AUTH_MESSAGES = {
@@ -115,26 +115,6 @@ export function bearerTokenFromHeader(header: string | undefined | null): string
   return header.slice(7).trim();
 }
 
-/**
- * A service id in the forms Python's `uuid.UUID()` accepts (hyphens optional, braces, `urn:uuid:`), returned as
- * the canonical lower-case hyphenated string, or undefined.
- */
-const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-export function canonicalUuid(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  // What every client sends: nothing to rewrite.
-  if (CANONICAL_UUID.test(value)) return value;
-  const hex = value
-    .replaceAll('urn:', '')
-    .replaceAll('uuid:', '')
-    .replace(/^[{}]+|[{}]+$/g, '')
-    .replaceAll('-', '');
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) return undefined;
-  const h = hex.toLowerCase();
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
 function pythonTruthy(value: unknown): boolean {
   if (Array.isArray(value)) return value.length > 0;
   if (value !== null && typeof value === 'object') return Object.keys(value).length > 0;
@@ -191,26 +171,4 @@ export async function verifyBearer(
     return key.id;
   }
   throw authError(403, AUTH_MESSAGES.keyNotFound);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The API key string handed to users: `{name}-{service id}-{secret}`
-
-/**
- * Splits a full API key string from the end, as every Notify client does, so names may contain `-` and GC's
- * `gcntfy-` prefix stays part of the name. Returns null when the string cannot be a key.
- */
-export function parseApiKeyString(full: string): { name: string; serviceId: string; secret: string } | null {
-  const key = String(full).trim();
-  if (key.length < 73) return null;
-  const serviceId = key.slice(-73, -37);
-  const secret = key.slice(-36);
-  if (key.charAt(key.length - 37) !== '-' || !isUuid(serviceId) || !isUuid(secret)) return null;
-  if (key.length === 73) return { name: '', serviceId, secret };
-  if (key.charAt(key.length - 74) !== '-') return null;
-  return { name: key.slice(0, -74), serviceId, secret };
-}
-
-export function formatApiKeyString(name: string, serviceId: string, secret: string): string {
-  return `${name}-${serviceId}-${secret}`;
 }

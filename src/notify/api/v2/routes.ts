@@ -3,10 +3,11 @@
  * the app answers before auth), the recent-requests log, and the route files.
  */
 import type { FastifyInstance } from 'fastify';
-import { authenticate } from './auth.ts';
+import { authenticate, serviceNamedBy } from './auth.ts';
 import { ApiError } from './errors.ts';
 import { formatChecks } from './formats.ts';
-import { AUTH_MESSAGES, canonicalUuid } from './jwt.ts';
+import { canonicalUuid } from '../../../platform/ids.ts';
+import { AUTH_MESSAGES } from './jwt.ts';
 import { formatDate } from './presenters.ts';
 import { parseIsoDate, type V2Context, type V2Options } from './request.ts';
 import { createValidatorFactory } from './validation.ts';
@@ -15,7 +16,7 @@ import { templateRoutes } from './templates.ts';
 import { receivedTextRoutes } from './received-texts.ts';
 import { bulkRoutes } from './bulk.ts';
 import { suppressionRoutes } from './suppressions.ts';
-import { ApiRequestLog, serviceNamedBy } from '../../settings/api-keys.ts';
+import { ApiRequestLog } from '../../settings/api-keys.ts';
 
 export async function v2Routes(app: FastifyInstance, opts: V2Options) {
   const compile = createValidatorFactory({ checks: formatChecks(opts.phoneRegion) });
