@@ -25,13 +25,8 @@ import { csvLine } from '../../platform/csv-safety.ts';
 import { templateOf, isUuid, type TemplateDetail } from '../templates/templates.ts';
 import { listSenders, type Sender } from '../../platform/services/services.ts';
 import { JobRejected } from '../jobs/jobs.ts';
-import {
-  RecipientListChecker,
-  type CheckedRow,
-  type HeaderReport,
-  type ListReport,
-  type RowError,
-} from '../jobs/recipient-list.ts';
+import { RecipientListChecker } from '../jobs/recipient-list.ts';
+import type { CheckedRow, HeaderReport, ListReport, RowError } from '../jobs/recipient-list-report.ts';
 import { formatFromFilename, readRows, SpreadsheetReadError, type SpreadsheetFormat } from '../jobs/spreadsheet.ts';
 import {
   emailPlainText,

@@ -23,7 +23,8 @@ import {
 import type { ServiceDirectory, TemplateRecord } from '../sending/service-directory.ts';
 import { ChunkWriter, ONE_AHEAD, type FileSource } from './job-files.ts';
 import { INSERT_BATCH, PROGRESS_EVERY, type ProgressListener, yieldToEventLoop } from './job-rows.ts';
-import { RecipientListChecker, type ListReport } from './recipient-list.ts';
+import { RecipientListChecker } from './recipient-list.ts';
+import type { ListReport } from './recipient-list-report.ts';
 import { readRows, type SpreadsheetFormat } from './spreadsheet.ts';
 
 /** Uploaded files are deleted this long after the job was created. */

@@ -17,7 +17,9 @@ import {
 import { PRIORITY_OF_CATEGORY, templateTexts } from '../sending/send-rules.ts';
 import { renderEmailBody, renderEmailSubject, renderSms } from '../template-language/index.ts';
 import { ONE_AHEAD, storedFile, type ChunkReader } from './job-files.ts';
-import { cleanCell, RecipientListChecker, type RecipientListOptions } from './recipient-list.ts';
+import { RecipientListChecker } from './recipient-list.ts';
+import { cleanCell } from './recipient-list-columns.ts';
+import type { RecipientListOptions } from './recipient-list-report.ts';
 import { readRows, type SpreadsheetFormat } from './spreadsheet.ts';
 
 /** GC Notify's CSV_BULK_REDIRECT_THRESHOLD: jobs this big go to the bulk lane. */

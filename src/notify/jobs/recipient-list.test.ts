@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { RecipientListChecker, type CheckedRow, type RecipientListOptions } from './recipient-list.ts';
+import { RecipientListChecker } from './recipient-list.ts';
+import type { CheckedRow, RecipientListOptions } from './recipient-list-report.ts';
 import { readRows } from './spreadsheet.ts';
 
 const EMAIL: RecipientListOptions = {

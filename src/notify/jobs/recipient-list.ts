@@ -15,179 +15,31 @@
 import {
   InvalidRecipientError,
   isSimulatedRecipient,
-  type PHONE_ERRORS,
   validateEmailAddress,
   validatePhoneNumber,
   type CountryCode,
   type RecipientProblem,
 } from '../../platform/recipients.ts';
-import {
-  normaliseKey,
-  placeholderNames,
-  renderEmailBody,
-  renderSms,
-  SMS_CHARACTER_LIMIT,
-} from '../template-language/index.ts';
-import { stripAndRemoveObscureWhitespace } from '../template-language/whitespace.ts';
+import { placeholderNames, renderEmailBody, renderSms, SMS_CHARACTER_LIMIT } from '../template-language/index.ts';
 import { SeenRecipients } from './seen-recipients.ts';
+import { cleanCell, type Layout, readHeaders } from './recipient-list-columns.ts';
+import {
+  type RecipientListOptions,
+  type CheckedRow,
+  type ListProblem,
+  type RowErrorCode,
+  type RowError,
+  type RowExample,
+  type HeaderReport,
+  type ListReport,
+  BULK_MESSAGES,
+  summarise,
+  plural,
+} from './recipient-list-report.ts';
 
-export type ListTemplateType = 'email' | 'sms';
-
-export interface RecipientListOptions {
-  templateType: ListTemplateType;
-  /** Every text placeholders are read from: subject and content for email, content for text messages. */
-  templateTexts: string[];
-  /** The text that is rendered for each row (the email body or the text message). */
-  templateContent: string;
-  /** Most rows one list may have. */
-  maxRows: number;
-  /** Messages the service may still send today, or null for no limit (test keys). */
-  remainingToday: number | null;
-  /** Normalised recipients (lower-cased email, E.164 phone) the service may send to, or null for anyone. */
-  allowedRecipients: ReadonlySet<string> | null;
-  /** Why `allowedRecipients` applies: the service is in trial mode, or the API key is a team key. */
-  restrictionReason: 'trial' | 'team' | null;
-  /** Region for phone numbers written without a country code. */
-  phoneRegion: string;
-  /** The service may text numbers outside its own country. */
-  allowInternational: boolean;
-  /** Accept simulated and real phone numbers in one list (test API keys). Default false. */
-  allowMixedSimulated?: boolean;
-  /** Language of the recipient column's name in "Missing column headers". Default `en`. */
-  language?: 'en' | 'fr';
-  /** Rows listed in the API's "Some rows have errors" message (GC Notify: 20). */
-  maxRowsInMessage?: number;
-  /** Row errors kept in the report (the total is always counted). Default 1,000. */
-  maxRowErrors?: number;
-}
-
-export interface CheckedRow {
-  /** 1 for the first row under the headers. */
-  rowNumber: number;
-  /** The recipient as written (whitespace trimmed); '' when missing. */
-  recipient: string;
-  /** Lower-cased email or E.164 phone number; null when the recipient is missing or invalid. */
-  normalisedRecipient: string | null;
-  /** One value per template placeholder, keyed by the placeholder's name as the template writes it. */
-  personalisation: Record<string, string>;
-  /** The optional `reference` column (the notification's client reference); null when absent or empty. */
-  reference: string | null;
-  /** A smoke-test recipient: accepted, never sent. */
-  simulated: boolean;
-  /** What is wrong with the row, e.g. `column "phone number": Not enough digits`. Empty when it can be sent. */
-  errors: string[];
-}
-
-export type ListProblemKind =
-  | 'no_rows'
-  | 'missing_headers'
-  | 'duplicate_headers'
-  | 'daily_limit'
-  | 'too_many_rows'
-  | 'not_allowed'
-  | 'row_errors'
-  | 'message_errors'
-  | 'mixed_simulated';
-
-export interface ListProblem {
-  kind: ListProblemKind;
-  message: string;
-}
-
-/**
- * What is wrong with a cell or a row's message, for a UI to put in its own words (`send.cell.<code>` in the web
- * UI's words); `message` keeps the English that the CLI and the API show.
- */
-export type RowErrorCode =
-  | 'missing'
-  | 'invalidEmail'
-  | `phone.${keyof typeof PHONE_ERRORS}`
-  | 'international'
-  | 'empty'
-  | 'smsTooLong'
-  | 'emailTooLong';
-
-export interface RowError {
-  /** 1 for the first row under the headers. */
-  row: number;
-  /** The column's header as written, or null for a problem with the whole message (too long, empty). */
-  column: string | null;
-  message: string;
-  code: RowErrorCode;
-  /** The numbers `message` names (`count` characters, `size` bytes, `limit`), for the translated words. */
-  params?: Record<string, number>;
-}
-
-export interface RowExample {
-  row: number;
-  recipient: string;
-}
-
-export interface HeaderReport {
-  /** The recipient column's header as written, or null when there is none. */
-  recipientColumn: string | null;
-  /** Placeholder name → the header of the column that fills it. */
-  placeholderColumns: Record<string, string>;
-  referenceColumn: string | null;
-  /** Headers of columns that are not used. */
-  ignoredColumns: string[];
-  /** Sorted, as in `Missing column headers: …`. */
-  missing: string[];
-  /** Sorted, as in `Duplicate column headers: …`. */
-  duplicates: string[];
-}
-
-export interface ListReport {
-  /** Rows under the headers (blank rows are not rows). */
-  rowCount: number;
-  ok: boolean;
-  /** In the order GC Notify checks them; `problems[0].message` is what its bulk API answers. */
-  problems: ListProblem[];
-  /** The first `maxRowErrors` row errors, in row order. */
-  rowErrors: RowError[];
-  rowErrorCount: number;
-  rowsWithErrors: number;
-  /** Rows whose recipient the restriction does not allow. */
-  notAllowed: { count: number; examples: RowExample[] };
-  /** A warning only: `count` rows repeat an earlier row's recipient; `recipients` distinct recipients repeat. */
-  duplicateRecipients: { count: number; recipients: number; examples: RowExample[] };
-  simulatedCount: number;
-  /** Rows that count against the daily limit (all but simulated recipients). */
-  messageCount: number;
-  warnings: string[];
-  /** Everything above written for a person, one line each. */
-  summary: string[];
-}
-
-/** Recipient column names, English first (as GC Notify's `first_column_headings`). */
-const RECIPIENT_HEADERS: Record<ListTemplateType, { en: string; fr: string }> = {
-  email: { en: 'email address', fr: 'adresse courriel' },
-  sms: { en: 'phone number', fr: 'numéro de téléphone' },
-};
-
-const REFERENCE_KEY = 'reference';
 const MISSING = 'Missing';
 const EMAIL_SIZE_LIMIT_BYTES = 2_000_000; // as src/notify/sending/send-rules.ts
 const EXAMPLES = 10;
-
-/** The messages GC Notify's bulk API answers with (app/v2/notifications/post_notifications.py). */
-export const BULK_MESSAGES = {
-  missingHeaders: (headers: string[]) => `Missing column headers: ${headers.join(', ')}`,
-  duplicateHeaders: (headers: string[]) => `Duplicate column headers: ${headers.join(', ')}`,
-  dailyLimit: (remaining: number, tried: number) =>
-    `You only have ${remaining} remaining messages before you reach your daily limit. You've tried to send ${tried} messages.`,
-  tooManyRows: (maxRows: number) => `Too many rows. Maximum number of rows allowed is ${maxRows}`,
-  notAllowedTeam: 'You cannot send to these recipients because you used a team and safelist API key.',
-  notAllowedTrial:
-    'You cannot send to these recipients because your service is in trial mode. You can only send to members of your team and your safelist.',
-  rowErrors: (rows: string[]) => `Some rows have errors. ${rows.join('. ')}.`,
-  smsTooLong: `Content for template has a character count greater than the limit of ${SMS_CHARACTER_LIMIT}`,
-  emptyMessage: 'Message is empty or just whitespace',
-  /** GC appends this to the message check that fails first; its row number counts from 1. */
-  rowMessage: (message: string, recipient: string, rowNumber: number) =>
-    `${message}. Notification to ${recipient} on row #${rowNumber} exceeds the maximum size limit.`,
-  mixedSimulated: 'Bulk sending to testing and non-testing numbers is not supported',
-} as const;
 
 const INTERNATIONAL_ERROR = 'Cannot send to international mobile numbers';
 
@@ -197,37 +49,6 @@ function recipientCode(problem: RecipientProblem): RowErrorCode {
 }
 
 const EMPTY_MESSAGE: MessageError = { text: 'Message is empty', gc: BULK_MESSAGES.emptyMessage, code: 'empty' };
-
-/** NUL characters: a spreadsheet saved in the wrong encoding is full of them, and PostgreSQL's text holds none. */
-const NUL = /\0/g;
-
-/** A cell as the checker reads it, and as the job reads it again when it sends: the same text both times. */
-export function cleanCell(value: string | undefined): string {
-  return value === undefined || value === '' ? '' : stripAndRemoveObscureWhitespace(value.replace(NUL, ''));
-}
-
-function headerKey(header: string): string {
-  return normaliseKey(header.normalize('NFC'));
-}
-
-function plural(n: number, one: string, many: string): string {
-  return `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
-}
-
-interface PlaceholderColumn {
-  name: string;
-  /** Column index, or -1 when the recipient column fills it. */
-  index: number;
-}
-
-interface Layout {
-  recipientIndex: number;
-  recipientHeader: string;
-  placeholders: PlaceholderColumn[];
-  referenceIndex: number;
-  /** Trimmed headers by column index (for error messages). */
-  headers: string[];
-}
 
 interface MessageError {
   /** For a person. */
@@ -243,6 +64,32 @@ interface CellError {
   message: string;
   code: RowErrorCode;
   recipient: boolean;
+}
+
+/** The row's personalisation, each placeholder from its column (the recipient's from the recipient cell). */
+function personalisationOf(
+  cells: string[],
+  recipient: string,
+  layout: Layout,
+  cellErrors: CellError[],
+): { personalisation: Record<string, string>; complete: boolean } {
+  const entries: Array<[string, string]> = [];
+  let complete = true;
+  for (const placeholder of layout.placeholders) {
+    if (placeholder.index === -1) {
+      entries.push([placeholder.name, recipient]);
+      if (recipient === '') complete = false;
+      continue;
+    }
+    const value = cleanCell(cells[placeholder.index]);
+    entries.push([placeholder.name, value]);
+    if (value === '') {
+      complete = false;
+      cellErrors.push({ index: placeholder.index, message: MISSING, code: 'missing', recipient: false });
+    }
+  }
+  // fromEntries, not assignment: a placeholder called `__proto__` stays an ordinary key.
+  return { personalisation: Object.fromEntries(entries) as Record<string, string>, complete };
 }
 
 export class RecipientListChecker {
@@ -287,75 +134,9 @@ export class RecipientListChecker {
   /** Reads the header row: which column holds the recipient, which fill placeholders, what is missing. */
   header(cells: string[]): HeaderReport {
     if (this.headerReport) throw new Error('RecipientListChecker.header() was already called');
-    const { templateType, language = 'en' } = this.options;
-    const names = RECIPIENT_HEADERS[templateType];
-    const recipientKeys = new Set([headerKey(names.en), headerKey(names.fr)]);
-    const headers = cells.map((cell) => cleanCell(cell).normalize('NFC'));
-
-    const columnsByKey = new Map<string, number[]>();
-    headers.forEach((header, index) => {
-      if (header === '') return;
-      const key = headerKey(header);
-      const list = columnsByKey.get(key);
-      if (list) list.push(index);
-      else columnsByKey.set(key, [index]);
-    });
-
-    const recipientColumns = headers.flatMap((header, index) =>
-      header !== '' && recipientKeys.has(headerKey(header)) ? [index] : [],
-    );
-    const used = new Set<number>(recipientColumns);
-    const duplicateSets: number[][] = recipientColumns.length > 1 ? [recipientColumns] : [];
-
-    const missing: string[] = [];
-    if (recipientColumns.length === 0) missing.push(names[language]);
-
-    const placeholders: PlaceholderColumn[] = [];
-    const placeholderColumns: Record<string, string> = {};
-    for (const name of this.placeholderNames) {
-      const key = headerKey(name);
-      if (recipientKeys.has(key)) {
-        placeholders.push({ name, index: -1 });
-        if (recipientColumns.length > 0) placeholderColumns[name] = headers[recipientColumns[0]!]!;
-        continue;
-      }
-      const columns = columnsByKey.get(key);
-      if (!columns) {
-        missing.push(name);
-        continue;
-      }
-      if (columns.length > 1) duplicateSets.push(columns);
-      for (const index of columns) used.add(index);
-      placeholders.push({ name, index: columns[0]! });
-      placeholderColumns[name] = headers[columns[0]!]!;
-    }
-
-    const referenceColumns = columnsByKey.get(REFERENCE_KEY) ?? [];
-    if (referenceColumns.length > 1 && !this.placeholderNames.some((name) => headerKey(name) === REFERENCE_KEY)) {
-      duplicateSets.push(referenceColumns);
-    }
-    for (const index of referenceColumns) used.add(index);
-
-    const duplicates = [...new Set(duplicateSets.flat().map((index) => headers[index]!))].sort();
-    missing.sort();
-
-    this.headerReport = {
-      recipientColumn: recipientColumns.length > 0 ? headers[recipientColumns[0]!]! : null,
-      placeholderColumns,
-      referenceColumn: referenceColumns.length > 0 ? headers[referenceColumns[0]!]! : null,
-      ignoredColumns: headers.filter((header, index) => header !== '' && !used.has(index)),
-      missing,
-      duplicates,
-    };
-    if (missing.length === 0 && duplicates.length === 0) {
-      this.layout = {
-        recipientIndex: recipientColumns[0]!,
-        recipientHeader: headers[recipientColumns[0]!]!,
-        placeholders,
-        referenceIndex: referenceColumns.length > 0 ? referenceColumns[0]! : -1,
-        headers,
-      };
-    }
+    const { report, layout } = readHeaders(cells, this.options, this.placeholderNames);
+    this.headerReport = report;
+    this.layout = layout;
     return this.headerReport;
   }
 
@@ -382,62 +163,55 @@ export class RecipientListChecker {
 
     const cellErrors: CellError[] = [];
     const recipient = cleanCell(cells[layout.recipientIndex]);
-    let normalised: string | null = null;
-    let simulated = false;
-    if (recipient === '') {
-      cellErrors.push({ index: layout.recipientIndex, message: MISSING, code: 'missing', recipient: true });
-    } else {
-      try {
-        if (this.options.templateType === 'email') {
-          normalised = validateEmailAddress(recipient).toLowerCase();
-          simulated = isSimulatedRecipient('email', normalised);
-        } else {
-          const phone = validatePhoneNumber(recipient, { defaultRegion: this.region });
-          simulated = isSimulatedRecipient('sms', phone.e164);
-          if (phone.international && !simulated && !this.options.allowInternational) {
-            cellErrors.push({
-              index: layout.recipientIndex,
-              message: INTERNATIONAL_ERROR,
-              code: 'international',
-              recipient: true,
-            });
-          } else {
-            normalised = phone.e164;
-          }
-        }
-      } catch (error) {
-        if (!(error instanceof InvalidRecipientError)) throw error;
-        cellErrors.push({
-          index: layout.recipientIndex,
-          message: error.message,
-          code: recipientCode(error.problem),
-          recipient: true,
-        });
-      }
-    }
-
-    const entries: Array<[string, string]> = [];
-    let complete = true;
-    for (const placeholder of layout.placeholders) {
-      if (placeholder.index === -1) {
-        entries.push([placeholder.name, recipient]);
-        if (recipient === '') complete = false;
-        continue;
-      }
-      const value = cleanCell(cells[placeholder.index]);
-      entries.push([placeholder.name, value]);
-      if (value === '') {
-        complete = false;
-        cellErrors.push({ index: placeholder.index, message: MISSING, code: 'missing', recipient: false });
-      }
-    }
-    // fromEntries, not assignment: a placeholder called `__proto__` stays an ordinary key.
-    const personalisation = Object.fromEntries(entries) as Record<string, string>;
-
+    const { normalised, simulated } = this.checkRecipient(recipient, layout.recipientIndex, cellErrors);
+    const { personalisation, complete } = personalisationOf(cells, recipient, layout, cellErrors);
     const messageError = complete ? this.messageError(personalisation, layout.placeholders.length === 0) : null;
-
     const reference = layout.referenceIndex === -1 ? '' : cleanCell(cells[layout.referenceIndex]);
+    this.tally(rowNumber, recipient, normalised, simulated);
 
+    const errors = this.recordErrors(rowNumber, recipient, cellErrors, messageError, layout);
+    return {
+      rowNumber,
+      recipient,
+      normalisedRecipient: normalised,
+      personalisation,
+      reference: reference === '' ? null : reference,
+      simulated,
+      errors,
+    };
+  }
+
+  /** The recipient cell: its canonical form (null when refused, with the reason in `cellErrors`) and whether it is a smoke-test recipient. */
+  private checkRecipient(
+    recipient: string,
+    index: number,
+    cellErrors: CellError[],
+  ): { normalised: string | null; simulated: boolean } {
+    if (recipient === '') {
+      cellErrors.push({ index, message: MISSING, code: 'missing', recipient: true });
+      return { normalised: null, simulated: false };
+    }
+    try {
+      if (this.options.templateType === 'email') {
+        const normalised = validateEmailAddress(recipient).toLowerCase();
+        return { normalised, simulated: isSimulatedRecipient('email', normalised) };
+      }
+      const phone = validatePhoneNumber(recipient, { defaultRegion: this.region });
+      const simulated = isSimulatedRecipient('sms', phone.e164);
+      if (phone.international && !simulated && !this.options.allowInternational) {
+        cellErrors.push({ index, message: INTERNATIONAL_ERROR, code: 'international', recipient: true });
+        return { normalised: null, simulated };
+      }
+      return { normalised: phone.e164, simulated };
+    } catch (error) {
+      if (!(error instanceof InvalidRecipientError)) throw error;
+      cellErrors.push({ index, message: error.message, code: recipientCode(error.problem), recipient: true });
+      return { normalised: null, simulated: false };
+    }
+  }
+
+  /** Counts the row toward the list's totals: smoke-test recipients, ones trial mode refuses, repeats. */
+  private tally(rowNumber: number, recipient: string, normalised: string | null, simulated: boolean): void {
     if (simulated) this.simulated++;
     if (this.options.allowedRecipients && !simulated) {
       const allowed = normalised !== null && this.options.allowedRecipients.has(normalised);
@@ -455,17 +229,6 @@ export class RecipientListChecker {
         this.duplicateExamples.push({ row: rowNumber, recipient });
       }
     }
-
-    const errors = this.recordErrors(rowNumber, recipient, cellErrors, messageError, layout);
-    return {
-      rowNumber,
-      recipient,
-      normalisedRecipient: normalised,
-      personalisation,
-      reference: reference === '' ? null : reference,
-      simulated,
-      errors,
-    };
   }
 
   /** What is wrong with the rendered message (for a person, and as GC Notify words it), or null. */
@@ -638,37 +401,4 @@ export class RecipientListChecker {
     this.finished = report;
     return report;
   }
-}
-
-/** The report for a person: one line per finding, row errors as `Row 3, column "phone number": Not enough digits`. */
-export function summarise(report: ListReport): string[] {
-  const lines: string[] = [];
-  for (const problem of report.problems) {
-    switch (problem.kind) {
-      case 'row_errors':
-      case 'message_errors':
-        break; // listed row by row below, numbered from 1
-      case 'not_allowed':
-        lines.push(`${problem.message} (${plural(report.notAllowed.count, 'row', 'rows')})`);
-        for (const example of report.notAllowed.examples) {
-          lines.push(`Row ${example.row}: ${example.recipient} is not a member of your team or on your safelist`);
-        }
-        break;
-      default:
-        lines.push(problem.message);
-    }
-  }
-  if (report.rowErrorCount > 0) {
-    lines.push(
-      `${plural(report.rowsWithErrors, 'row has', 'rows have')} errors (${plural(report.rowErrorCount, 'error', 'errors')}):`,
-    );
-    for (const error of report.rowErrors) {
-      const where = error.column === null ? `Row ${error.row}:` : `Row ${error.row}, column "${error.column}":`;
-      lines.push(`${where} ${error.message}`);
-    }
-    const more = report.rowErrorCount - report.rowErrors.length;
-    if (more > 0) lines.push(`…and ${plural(more, 'more error', 'more errors')}`);
-  }
-  for (const warning of report.warnings) lines.push(`Warning: ${warning}`);
-  return lines;
 }
