@@ -2,8 +2,6 @@
 import { html, type Html, type HtmlValue } from '../../ui/html.ts';
 import type { UiContext } from '../../ui/context.ts';
 import type { AuditEntry } from '../../audit.ts';
-// ---- the details of an audit event -------------------------------------------------------------------------
-
 const LIMITS = ['email', 'sms', 'internationalSms'] as const;
 
 /**
@@ -27,8 +25,6 @@ export function auditDetails(ui: UiContext, entry: AuditEntry): Html | string {
     const words = t(`${prefix}${value}`);
     return words === `${prefix}${value}` ? value : words;
   };
-  const change = (before: HtmlValue, after: HtmlValue): Html =>
-    html`${before} <span aria-hidden="true">→</span><span class="visually-hidden"> ${t('audit.detail.becomes')}</span> ${after}`;
   const permissions = (value: unknown): string =>
     !Array.isArray(value)
       ? plain(ui, value)
@@ -84,36 +80,16 @@ export function auditDetails(ui: UiContext, entry: AuditEntry): Html | string {
   }
   if (rest.has('permissions')) add('audit.detail.permissions', permissions(take('permissions')));
 
-  const before = rest.get('before');
-  const after = rest.get('after');
-  if (Array.isArray(before) || Array.isArray(after)) {
-    take('before');
-    take('after');
-    add(
-      'audit.detail.permissions',
-      before === undefined ? permissions(after) : change(permissions(before), permissions(after)),
-    );
-  } else if (isRecord(after) && (before === undefined || isRecord(before))) {
-    take('before');
-    take('after');
-    // Limits: those that changed, before and after; every one when the row has no "before" or nothing changed.
-    const keys = [
-      ...LIMITS.filter((k) => k in after),
-      ...Object.keys(after).filter((k) => !(LIMITS as readonly string[]).includes(k)),
-    ];
-    const changed = before ? keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])) : [];
-    for (const k of changed.length ? changed : keys) {
-      const label = (LIMITS as readonly string[]).includes(k) ? t(`settings.limits.${k}`) : k;
-      items.push({
-        label,
-        value: before && changed.length ? change(plain(ui, before[k]), plain(ui, after[k])) : plain(ui, after[k]),
-      });
-    }
-  }
+  items.push(...changes(ui, rest, permissions));
 
   for (const [key, value] of rest) items.push({ label: key, value: plain(ui, value) });
   if (items.length === 0) return '–';
   return html`<ul class="audit-details">${items.map((i) => html`<li>${t('audit.detail.line', { label: i.label })} ${i.value}</li>`)}</ul>`;
+}
+
+/** A value before and after, with the arrow read out as words. */
+function change(ui: UiContext, before: HtmlValue, after: HtmlValue): Html {
+  return html`${before} <span aria-hidden="true">→</span><span class="visually-hidden"> ${ui.t('audit.detail.becomes')}</span> ${after}`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -129,8 +105,42 @@ function plain(ui: UiContext, value: unknown): string {
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-export function uuidOrNull(id: string): string {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
-    ? id.toLowerCase()
-    : '00000000-0000-0000-0000-000000000000';
+/** The "before" and "after" of a change: permissions, or the limits that changed (every one when none did). */
+function changes(
+  ui: UiContext,
+  rest: Map<string, unknown>,
+  permissions: (value: unknown) => string,
+): Array<{ label: string; value: HtmlValue }> {
+  const { t } = ui;
+  const items: Array<{ label: string; value: HtmlValue }> = [];
+  const take = (key: string) => rest.delete(key);
+  const add = (labelKey: string, value: HtmlValue) => items.push({ label: t(labelKey), value });
+  const before = rest.get('before');
+  const after = rest.get('after');
+  if (Array.isArray(before) || Array.isArray(after)) {
+    take('before');
+    take('after');
+    add(
+      'audit.detail.permissions',
+      before === undefined ? permissions(after) : change(ui, permissions(before), permissions(after)),
+    );
+  } else if (isRecord(after) && (before === undefined || isRecord(before))) {
+    take('before');
+    take('after');
+    // Limits: those that changed, before and after; every one when the row has no "before" or nothing changed.
+    const keys = [
+      ...LIMITS.filter((k) => k in after),
+      ...Object.keys(after).filter((k) => !(LIMITS as readonly string[]).includes(k)),
+    ];
+    const changed = before ? keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k])) : [];
+    for (const k of changed.length ? changed : keys) {
+      const label = (LIMITS as readonly string[]).includes(k) ? t(`settings.limits.${k}`) : k;
+      items.push({
+        label,
+        value: before && changed.length ? change(ui, plain(ui, before[k]), plain(ui, after[k])) : plain(ui, after[k]),
+      });
+    }
+  }
+
+  return items;
 }
