@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 
+/** The version in every asset's URL: change it when an asset changes, so browsers fetch the new one. */
+export const ASSET_VERSION = '1';
+
 const require = createRequire(import.meta.url);
 
 const FILES: Record<string, { type: string; load: () => Buffer }> = {

@@ -5,6 +5,7 @@
 import type { FastifyReply } from 'fastify';
 import { html, type Html, type HtmlValue } from './html.ts';
 import { CSRF_FIELD, type UiContext } from './context.ts';
+import { ASSET_VERSION } from './assets.ts';
 
 export interface FieldError {
   /** The id of the input the message is about (the summary links to it). */
@@ -18,8 +19,6 @@ export interface PageOptions {
   /** Shown in the title ("Error: …") and used by the summary the view puts at the top of its form. */
   errors?: readonly FieldError[];
 }
-
-const ASSET_VERSION = '1';
 
 export function layout(ui: UiContext, opts: PageOptions): Html {
   const { t } = ui;

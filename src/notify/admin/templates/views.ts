@@ -14,7 +14,7 @@ import type { TemplateCategory, TemplateType } from '../../../platform/database/
 import { encodeForSms, renderSms, smsEncoding, SMS_CHARACTER_LIMIT } from '../../template-language/index.ts';
 import { GSM_EXTENDED_CHARACTERS } from '../../template-language/sms-encoding.ts';
 
-export const ASSET_VERSION = '1';
+import { ASSET_VERSION } from '../../../platform/ui/assets.ts';
 /** Form fields holding placeholder values are named `p.<placeholder>`. */
 export const PLACEHOLDER_PREFIX = 'p.';
 

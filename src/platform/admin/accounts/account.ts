@@ -1,11 +1,15 @@
-/** The account's own pages: its settings, the two-step method, confirming a mobile number, the authenticator app. */
+/**
+ * The account's own pages: its settings and choosing the two-step method; confirming a mobile number and the
+ * authenticator app are in two-step-setup.ts.
+ */
 import type { FastifyInstance } from 'fastify';
 import { requireUser } from '../../ui/guards.ts';
 import type { AdminDeps } from '../../ui/admin-deps.ts';
 import { InvalidRecipientError, validatePhoneNumber, type CountryCode } from '../../recipients.ts';
 import { confirmPassword } from './forms.ts';
-import { accountPage, authenticatorPage, confirmMobilePage, twoStepPage } from './views.ts';
+import { accountPage, twoStepPage } from './views.ts';
 import { accountScope, type Form, NOTICES } from './scope.ts';
+import { twoStepSetupRoutes } from './two-step-setup.ts';
 
 export async function accountPageRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const { accounts, messages } = accountScope(deps);
@@ -75,52 +79,5 @@ export async function accountPageRoutes(app: FastifyInstance, deps: AdminDeps): 
     return reply.redirect('/account/two-step/confirm-mobile', 303);
   });
 
-  app.get('/account/two-step/confirm-mobile', { preHandler: requireUser }, async (request, reply) =>
-    confirmMobilePage(reply, request.ui, {}),
-  );
-
-  app.post<{ Body: Form }>('/account/two-step/confirm-mobile', { preHandler: requireUser }, async (request, reply) => {
-    const { ui } = request;
-    const account = ui.account!;
-    const code = (request.body.code ?? '').trim();
-    if (!code)
-      return confirmMobilePage(reply, ui, { errors: [{ field: 'code', message: ui.t('field.code.missing') }] }, 400);
-    if (!(await accounts.verifyCode(account.id, code)))
-      return confirmMobilePage(reply, ui, { errors: [{ field: 'code', message: ui.t('field.code.wrong') }] }, 400);
-    await accounts.setAuthType(account.id, 'sms', account.id, request.ip);
-    return reply.redirect('/account?notice=two-step-changed', 303);
-  });
-
-  app.get('/account/authenticator', { preHandler: requireUser }, async (request, reply) => {
-    const account = request.ui.account!;
-    const setup = await accounts.pendingTotpSecret(account.id);
-    if (!setup) return reply.redirect('/account/two-step', 303);
-    return authenticatorPage(reply, request.ui, setup, {});
-  });
-
-  app.post<{ Body: Form }>('/account/authenticator', { preHandler: requireUser }, async (request, reply) => {
-    const { ui } = request;
-    const account = ui.account!;
-    const setup = await accounts.pendingTotpSecret(account.id);
-    if (!setup) return reply.redirect('/account/authenticator', 303);
-    const code = (request.body.code ?? '').trim();
-    if (!code)
-      return authenticatorPage(
-        reply,
-        ui,
-        setup,
-        { errors: [{ field: 'code', message: ui.t('field.code.missing') }] },
-        400,
-      );
-    if (!(await accounts.confirmTotp(account.id, code, request.ip))) {
-      return authenticatorPage(
-        reply,
-        ui,
-        setup,
-        { errors: [{ field: 'code', message: ui.t('field.appCode.wrong') }] },
-        400,
-      );
-    }
-    return reply.redirect('/account?notice=two-step-changed', 303);
-  });
+  await twoStepSetupRoutes(app, deps);
 }

@@ -1,6 +1,11 @@
-/** What every accounts route shares: request metadata, the too-many-attempts page, and sending a sign-in code. */
+/**
+ * What every accounts route shares: request metadata, the too-many-attempts page, sending a sign-in code, and the
+ * end of the second step (the session, or a failure counted towards the lockout).
+ */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { html } from '../../ui/html.ts';
+import { safeNext, setSessionCookie, SESSION_COOKIE } from '../../ui/context.ts';
+import { signInPage } from './views.ts';
 import { sendPage } from '../../ui/layout.ts';
 import type { AdminDeps } from '../../ui/admin-deps.ts';
 import type { Account } from '../../accounts/accounts.ts';
@@ -45,5 +50,41 @@ export function accountScope(deps: AdminDeps) {
     if (method === 'sms') await messages.deliver('sign-in-code-sms', account.language, account.mobileNumber!, { code });
     else await messages.deliver('sign-in-code', account.language, account.email, { name: account.name, code });
   }
-  return { accounts, messages, meta, tooMany, sendCode };
+
+  /** The session after the second step: its cookie, then where the person was going. */
+  async function finishSignIn(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    preSessionId: string,
+    account: Account,
+    method: string,
+    next: string | undefined,
+  ) {
+    const token = await accounts.completeSignIn(preSessionId, account, meta(request), method);
+    setSessionCookie(reply, request.ui, token);
+    return reply.redirect(safeNext(next), 303);
+  }
+
+  /** A wrong second step counts towards the lockout: the page again, or the sign-in page saying until when. */
+  async function secondStepFailed(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    account: Account,
+    again: () => FastifyReply,
+  ) {
+    const lockedUntil = await accounts.recordFailure(account.id, request.ip, 'second-factor-failed');
+    if (!lockedUntil) return again();
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    const { ui } = request;
+    return signInPage(
+      reply,
+      { ...ui, session: null },
+      {
+        email: account.email,
+        errors: [{ field: 'email', message: ui.t('signIn.locked', { time: ui.formatDateTime(lockedUntil) }) }],
+      },
+      400,
+    );
+  }
+  return { accounts, messages, meta, tooMany, sendCode, finishSignIn, secondStepFailed };
 }

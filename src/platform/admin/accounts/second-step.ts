@@ -1,13 +1,12 @@
 /** The second step of signing in: a code sent by email or text, or an authenticator app's code. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { safeNext, setSessionCookie, SESSION_COOKIE } from '../../ui/context.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { safeNext } from '../../ui/context.ts';
 import type { AdminDeps } from '../../ui/admin-deps.ts';
-import type { Account } from '../../accounts/accounts.ts';
-import { appCodePage, codePage, signInPage } from './views.ts';
+import { appCodePage, codePage } from './views.ts';
 import { accountScope, type Form } from './scope.ts';
 
 export async function secondStepRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
-  const { accounts, meta, tooMany, sendCode } = accountScope(deps);
+  const { accounts, tooMany, sendCode, finishSignIn, secondStepFailed } = accountScope(deps);
 
   /** The pre-session of someone between the password and the second step; else back to the sign-in page. */
   const pending = (request: FastifyRequest) =>
@@ -81,38 +80,4 @@ export async function secondStepRoutes(app: FastifyInstance, deps: AdminDeps): P
       appCodePage(reply, ui, { next, errors: [{ field: 'code', message: ui.t('field.appCode.wrong') }] }, 400),
     );
   });
-
-  async function finishSignIn(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    preSessionId: string,
-    account: Account,
-    method: string,
-    next: string | undefined,
-  ) {
-    const token = await accounts.completeSignIn(preSessionId, account, meta(request), method);
-    setSessionCookie(reply, request.ui, token);
-    return reply.redirect(safeNext(next), 303);
-  }
-
-  async function secondStepFailed(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    account: Account,
-    again: () => FastifyReply,
-  ) {
-    const lockedUntil = await accounts.recordFailure(account.id, request.ip, 'second-factor-failed');
-    if (!lockedUntil) return again();
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    const { ui } = request;
-    return signInPage(
-      reply,
-      { ...ui, session: null },
-      {
-        email: account.email,
-        errors: [{ field: 'email', message: ui.t('signIn.locked', { time: ui.formatDateTime(lockedUntil) }) }],
-      },
-      400,
-    );
-  }
 }

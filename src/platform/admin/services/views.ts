@@ -20,6 +20,19 @@ export function servicesList(ui: UiContext, services: readonly ServiceSummary[])
 </ul>`;
 }
 
+/** `/services`: the services one belongs to, creating one, and (for a platform admin) every service. */
+export function servicesPage(reply: FastifyReply, ui: UiContext, services: readonly ServiceSummary[], joined: boolean) {
+  const { t } = ui;
+  return sendPage(reply, ui, {
+    title: t('services.title'),
+    body: html`${joined && notice(html`<p>${t('services.joined')}</p>`, 'success')}
+<h1>${t('services.title')}</h1>
+${servicesList(ui, services)}
+<p><a class="button" href="/services/new">${t('services.create')}</a></p>
+${ui.account!.platformAdmin && html`<p><a href="/platform-admin/services">${t('services.allServices')}</a></p>`}`,
+  });
+}
+
 /** For the signed-in home page. */
 export async function homeServices(deps: AdminDeps, ui: UiContext): Promise<Html> {
   const services = await memberServices(deps.services.database.db, ui.account!.id);

@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { html, type Html } from '../../../ui/html.ts';
 import { csrfField, errorSummary, formPage, notice, sendPage, textInput, type FieldError } from '../../../ui/layout.ts';
 import { safeNext, type UiContext } from '../../../ui/context.ts';
-import { ASSET_VERSION } from '../../../../notify/admin/templates/views.ts';
+import { ASSET_VERSION } from '../../../ui/assets.ts';
 import { KEY_NAME_MAX, type Ceremony, type SecurityKey } from '../../../accounts/security-keys.ts';
 import { type CeremonyError, ERROR_KEYS } from './forms.ts';
 // ---- views ---------------------------------------------------------------------------------------------------

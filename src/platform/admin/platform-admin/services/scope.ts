@@ -1,0 +1,24 @@
+/** What every platform-admin services route shares: the id of the URL, who is acting, the notices after a change. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FieldError } from '../../../ui/layout.ts';
+import type { UiContext } from '../../../ui/context.ts';
+import type { DailyLimitsInput } from '../../../services/services.ts';
+
+export type Form = Record<string, string | undefined>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const DONE = ['limits', 'suspended', 'restored', 'approved', 'declined'] as const;
+
+/** The id of the URL, in lower case, or null when it is not a UUID. */
+export const idOf = (raw: string) => (UUID.test(raw) ? raw.toLowerCase() : null);
+
+export const actor = (request: FastifyRequest) => ({ actorId: request.ui.account!.id, ip: request.ip });
+
+/** Shows a service's page (or goes back to the list when there is no such service). */
+export type ShowService = (
+  reply: FastifyReply,
+  ui: UiContext,
+  serviceId: string,
+  v: { limits?: DailyLimitsInput; reason?: string; errors?: FieldError[]; done?: string },
+  status?: number,
+) => Promise<FastifyReply>;
