@@ -24,7 +24,7 @@ import { outboxRoutes, sinkInUse } from './notify/admin/outbox/routes.ts';
 import { homeRoutes } from './platform/admin/home/routes.ts';
 import { templateRoutes } from './notify/admin/templates/routes.ts';
 import { sendRoutes } from './notify/admin/send.ts';
-import { messageRoutes } from './notify/admin/messages.ts';
+import { messageRoutes } from './notify/admin/messages/routes.ts';
 import { servicesRoutes } from './platform/admin/services/routes.ts';
 import { teamRoutes } from './platform/admin/team/routes.ts';
 import { settingsRoutes } from './notify/admin/settings/routes.ts';
