@@ -23,7 +23,7 @@ import { suppressionRoutes } from './notify/admin/suppressions/routes.ts';
 import { outboxRoutes, sinkInUse } from './notify/admin/outbox/routes.ts';
 import { homeRoutes } from './platform/admin/home/routes.ts';
 import { templateRoutes } from './notify/admin/templates/routes.ts';
-import { sendRoutes } from './notify/admin/send.ts';
+import { sendRoutes } from './notify/admin/send/routes.ts';
 import { messageRoutes } from './notify/admin/messages/routes.ts';
 import { servicesRoutes } from './platform/admin/services/routes.ts';
 import { teamRoutes } from './platform/admin/team/routes.ts';
