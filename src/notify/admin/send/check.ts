@@ -27,9 +27,10 @@ import {
 
 const PREVIEW_ROWS = 5;
 
-export async function checkRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+/** The send scope, with the upload of the URL and its check page. */
+function checkScope(deps: AdminDeps) {
   const scope = sendScope(deps);
-  const { services, db, directory, sender, situation, notFound, sendableTemplate, sendersFor } = scope;
+  const { services, db, notFound, sendableTemplate, sendersFor } = scope;
 
   async function loadUpload(request: FastifyRequest<{ Params: UploadParams }>) {
     if (!isUuid(request.params.uploadId)) return null;
@@ -39,44 +40,6 @@ export async function checkRoutes(app: FastifyInstance, deps: AdminDeps): Promis
       templateId: request.params.templateId,
       userId: request.ui.account!.id,
     });
-  }
-
-  /** The bulk engine's check of an upload, as jobs.create will make it, keeping the first rows for the preview. */
-  async function checkUpload(
-    service: ServiceContext,
-    template: TemplateDetail,
-    upload: { bytes: Uint8Array; file_format: SpreadsheetFormat },
-    ui: UiContext,
-  ): Promise<CheckResult> {
-    const record = (await directory.service(service.id))!;
-    const remainingToday = await services.send.limits.remaining(
-      service.id,
-      template.type,
-      record.messageLimits[template.type],
-    );
-    const checker = new RecipientListChecker({
-      templateType: template.type,
-      templateTexts: textsOf(template),
-      templateContent: template.content,
-      maxRows: record.maxRows,
-      remainingToday,
-      allowedRecipients: record.restricted ? await directory.allowedRecipients(service.id) : null,
-      restrictionReason: record.restricted ? 'trial' : null,
-      phoneRegion: services.config.phoneRegion,
-      allowInternational: record.permissions.has('international_sms'),
-      language: ui.locale,
-    });
-    let header: HeaderReport | null = null;
-    const firstRows: CheckedRow[] = [];
-    for await (const cells of readRows(Buffer.from(upload.bytes), upload.file_format)) {
-      if (!header) {
-        header = checker.header(cells);
-        continue;
-      }
-      const row = checker.row(cells);
-      if (firstRows.length < PREVIEW_ROWS) firstRows.push(row);
-    }
-    return { header, report: checker.finish(), firstRows, remainingToday };
   }
 
   async function checkPage(
@@ -91,7 +54,7 @@ export async function checkRoutes(app: FastifyInstance, deps: AdminDeps): Promis
     if (!upload) return notFound(request, reply);
     let result: CheckResult | null = null;
     try {
-      result = await checkUpload(service, template, upload, ui);
+      result = await checkUpload(services, service, template, upload, ui);
     } catch (err) {
       if (!(err instanceof SpreadsheetReadError)) throw err;
     }
@@ -104,6 +67,14 @@ export async function checkRoutes(app: FastifyInstance, deps: AdminDeps): Promis
     const body = checkReadyBody(ui, service, template, upload, result, senders, opts);
     return sendServicePage(reply, ui, service, 'templates', { title, body, errors: opts.errors });
   }
+
+  return { ...scope, loadUpload, checkPage };
+}
+
+export async function checkRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const scope = checkScope(deps);
+  const { services, db, directory, sender, situation, notFound, sendableTemplate, sendersFor } = scope;
+  const { loadUpload, checkPage } = scope;
 
   app.get<{ Params: UploadParams }>(
     '/services/:serviceId/send/:templateId/upload/:uploadId',
@@ -168,4 +139,44 @@ export async function checkRoutes(app: FastifyInstance, deps: AdminDeps): Promis
       );
     },
   );
+}
+
+/** The bulk engine's check of an upload, as jobs.create will make it, keeping the first rows for the preview. */
+async function checkUpload(
+  services: AdminDeps['services'],
+  service: ServiceContext,
+  template: TemplateDetail,
+  upload: { bytes: Uint8Array; file_format: SpreadsheetFormat },
+  ui: UiContext,
+): Promise<CheckResult> {
+  const { directory } = services;
+  const record = (await directory.service(service.id))!;
+  const remainingToday = await services.send.limits.remaining(
+    service.id,
+    template.type,
+    record.messageLimits[template.type],
+  );
+  const checker = new RecipientListChecker({
+    templateType: template.type,
+    templateTexts: textsOf(template),
+    templateContent: template.content,
+    maxRows: record.maxRows,
+    remainingToday,
+    allowedRecipients: record.restricted ? await directory.allowedRecipients(service.id) : null,
+    restrictionReason: record.restricted ? 'trial' : null,
+    phoneRegion: services.config.phoneRegion,
+    allowInternational: record.permissions.has('international_sms'),
+    language: ui.locale,
+  });
+  let header: HeaderReport | null = null;
+  const firstRows: CheckedRow[] = [];
+  for await (const cells of readRows(Buffer.from(upload.bytes), upload.file_format)) {
+    if (!header) {
+      header = checker.header(cells);
+      continue;
+    }
+    const row = checker.row(cells);
+    if (firstRows.length < PREVIEW_ROWS) firstRows.push(row);
+  }
+  return { header, report: checker.finish(), firstRows, remainingToday };
 }
