@@ -137,3 +137,33 @@ export async function findTemplateVersion(
     .where('version', '=', version)
     .executeTakeFirstOrThrow();
 }
+
+/** The content of one version of one of a service's templates. */
+export async function findTemplateVersionContent(
+  db: Db,
+  serviceId: string,
+  templateId: string,
+  version: number,
+): Promise<{ content: string } | undefined> {
+  return db
+    .selectFrom('template_history')
+    .select('content')
+    .where('service_id', '=', serviceId)
+    .where('id', '=', templateId)
+    .where('version', '=', version)
+    .executeTakeFirst();
+}
+
+/** A template's name and whether it is archived or hidden (archived and hidden ones too). */
+export async function findTemplateState(
+  db: Db,
+  serviceId: string,
+  templateId: string,
+): Promise<{ name: string; archived: boolean; hidden: boolean } | undefined> {
+  return db
+    .selectFrom('templates')
+    .select(['name', 'archived', 'hidden'])
+    .where('service_id', '=', serviceId)
+    .where('id', '=', templateId)
+    .executeTakeFirst();
+}

@@ -12,9 +12,6 @@ import type { TemplateCategory, TemplateType } from '../../platform/database/sch
 import { isUuid } from '../../platform/ids.ts';
 import { writeTemplateVersion } from '../repositories/templates.ts';
 
-// The admin's pages take isUuid from here, as they did before it moved to the platform.
-export { isUuid };
-
 export const TEMPLATE_CATEGORIES: readonly TemplateCategory[] = ['high', 'normal', 'bulk'];
 export const FOLDER_NAME_MAX = 100;
 export const TEMPLATE_NAME_MAX = 255;

@@ -31,6 +31,13 @@ type Params = { serviceId: string };
 type KeyParams = { serviceId: string; keyId: string };
 
 export async function apiKeyRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  await apiPageRoutes(app, deps);
+  await createKeyRoutes(app, deps);
+  await revokeKeyRoutes(app, deps);
+}
+
+/** What the API pages share: their guard, their page, and the key of the URL. */
+function apiKeyScope(deps: AdminDeps) {
   const { database, secrets, directory } = deps.services;
   const db = database.db;
   const guard = requireService(db, 'manage_api_keys');
@@ -44,6 +51,18 @@ export async function apiKeyRoutes(app: FastifyInstance, deps: AdminDeps): Promi
     errors?: FieldError[],
     status = 200,
   ) => sendServicePage(reply, ui, service, 'api', { title, body, errors }, status);
+
+  async function keyOf(params: KeyParams, service: ServiceContext): Promise<ApiKeyView | null> {
+    const keyId = canonicalUuid(params.keyId);
+    return keyId ? findApiKey(db, service.id, keyId) : null;
+  }
+
+  return { db, secrets, directory, guard, page, keyOf };
+}
+
+/** The API integration page: the keys, and the last requests. */
+async function apiPageRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const { db, guard, page } = apiKeyScope(deps);
 
   app.get<{ Params: Params; Querystring: { notice?: string; failures?: string } }>(
     '/services/:serviceId/api',
@@ -76,6 +95,11 @@ ${requests.length === 0 ? html`<p>${failuresOnly ? t('api.requests.noFailures') 
       return page(reply, ui, service, t('api.title'), body);
     },
   );
+}
+
+/** Creating a key, whose full string is shown once. */
+async function createKeyRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const { db, secrets, directory, guard, page } = apiKeyScope(deps);
 
   app.get<{ Params: Params }>('/services/:serviceId/api/keys/new', { preHandler: guard }, async (request, reply) => {
     const { ui, service } = request;
@@ -136,11 +160,11 @@ ${notice(html`<p>${t('api.created.once')}</p>`, 'warning')}
       return page(reply, ui, service, t('api.created.title'), body);
     },
   );
+}
 
-  async function keyOf(params: KeyParams, service: ServiceContext): Promise<ApiKeyView | null> {
-    const keyId = canonicalUuid(params.keyId);
-    return keyId ? findApiKey(db, service.id, keyId) : null;
-  }
+/** Revoking a key, after a confirmation. */
+async function revokeKeyRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const { db, directory, guard, page, keyOf } = apiKeyScope(deps);
 
   app.get<{ Params: KeyParams }>(
     '/services/:serviceId/api/keys/:keyId/revoke',

@@ -12,7 +12,8 @@ import { sendServicePage, servicePath } from '../../../platform/ui/service-layou
 import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
 import type { Config } from '../../../platform/config.ts';
 import { loadBranding, showHeaderImage } from '../../settings/email-branding.ts';
-import { type OutboxRow, emailEntry, textEntry } from './views.ts';
+import { outboxEmail, outboxPage } from '../../delivery/outbox.ts';
+import { emailEntry, textEntry } from './views.ts';
 const PAGE_SIZE = 20;
 
 /** The email frame may show images and the email's own styles, and be framed by Envoi's pages only. */
@@ -39,25 +40,7 @@ export async function outboxRoutes(app: FastifyInstance, deps: AdminDeps): Promi
           .type('text/html; charset=utf-8')
           .send(String(notFoundPage(ui)));
       const before = /^\d{1,15}$/.test(request.query.before ?? '') ? Number(request.query.before) : null;
-      let q = db
-        .selectFrom('outbox')
-        .select(['id', 'notification_id', 'channel', 'recipient', 'sender', 'subject', 'body', 'created_at'])
-        .where('service_id', '=', service.id)
-        .orderBy('id', 'desc')
-        .limit(PAGE_SIZE + 1);
-      if (before !== null) q = q.where('id', '<', before);
-      const found = await q.execute();
-      const rows: OutboxRow[] = found.slice(0, PAGE_SIZE).map((r) => ({
-        id: Number(r.id),
-        notificationId: r.notification_id,
-        channel: r.channel,
-        recipient: r.recipient,
-        sender: r.sender,
-        subject: r.subject,
-        body: r.body,
-        createdAt: r.created_at,
-      }));
-      const next = found.length > PAGE_SIZE ? rows[rows.length - 1]!.id : null;
+      const { rows, next } = await outboxPage(db, service.id, { before, size: PAGE_SIZE });
       const { t } = ui;
       const body = html`<link rel="stylesheet" href="/assets/1/insights.css">
 <h1>${t('outbox.title')}</h1>
@@ -88,16 +71,7 @@ ${rows.length === 0 ? html`<p>${t('outbox.empty')}</p>` : html`<ol class="outbox
     async (request, reply) => {
       const { ui, service } = request;
       const id = /^\d{1,15}$/.test(request.params.id) ? Number(request.params.id) : null;
-      const row =
-        enabled && id !== null
-          ? await db
-              .selectFrom('outbox')
-              .select(['html', 'body'])
-              .where('service_id', '=', service.id)
-              .where('id', '=', id)
-              .where('channel', '=', 'email')
-              .executeTakeFirst()
-          : undefined;
+      const row = enabled && id !== null ? await outboxEmail(db, service.id, id) : undefined;
       if (!row)
         return reply
           .code(404)

@@ -2,18 +2,9 @@ import { html, type Html } from '../../../platform/ui/html.ts';
 import type { UiContext } from '../../../platform/ui/context.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
 import { servicePath } from '../../../platform/ui/service-layout.ts';
-export interface OutboxRow {
-  id: number;
-  notificationId: string;
-  channel: string;
-  recipient: string;
-  sender: string | null;
-  subject: string | null;
-  body: string;
-  createdAt: Date;
-}
+import type { OutboxSummary } from '../../delivery/outbox.ts';
 
-export function emailEntry(ui: UiContext, service: ServiceContext, r: OutboxRow): Html {
+export function emailEntry(ui: UiContext, service: ServiceContext, r: OutboxSummary): Html {
   const { t } = ui;
   return html`<article class="outbox-email" aria-labelledby="outbox-${r.id}">
   <h2 id="outbox-${r.id}">${r.subject || t('outbox.noSubject')}</h2>
@@ -27,7 +18,7 @@ export function emailEntry(ui: UiContext, service: ServiceContext, r: OutboxRow)
 </article>`;
 }
 
-export function textEntry(ui: UiContext, service: ServiceContext, r: OutboxRow): Html {
+export function textEntry(ui: UiContext, service: ServiceContext, r: OutboxSummary): Html {
   const { t } = ui;
   return html`<article class="outbox-text" aria-labelledby="outbox-${r.id}">
   <h2 id="outbox-${r.id}">${t('outbox.textTo', { to: r.recipient })}</h2>

@@ -9,7 +9,6 @@ import { serviceSettings, type ServiceSettings } from '../../../platform/service
 
 export type Form = Record<string, string | string[] | undefined>;
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const text = (value: unknown): string =>
   (typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : '').trim();
 export const DONE = [

@@ -1,3 +1,4 @@
+import { isUuid } from '../../../platform/ids.ts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { html } from '../../../platform/ui/html.ts';
 import { csrfField, textInput, type FieldError } from '../../../platform/ui/layout.ts';
@@ -11,7 +12,7 @@ import {
   removeSender,
   ServiceError,
 } from '../../../platform/services/services.ts';
-import { settingsScope, UUID, text, SENDER_LISTS, type SenderList, type Form } from './scope.ts';
+import { settingsScope, text, SENDER_LISTS, type SenderList, type Form } from './scope.ts';
 
 export async function senderListRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const { db, config, manager, path, done, page } = settingsScope(deps);
@@ -106,7 +107,7 @@ ${
       `/services/:serviceId/settings/${list}/:id/default`,
       { preHandler: manager },
       async (request, reply) => {
-        if (UUID.test(request.params.id))
+        if (isUuid(request.params.id))
           await makeDefaultSender(db, table, request.service.id, request.params.id.toLowerCase());
         return done(reply, request.service, list);
       },
@@ -117,7 +118,7 @@ ${
       async (request, reply) => {
         const { ui, service } = request;
         try {
-          if (UUID.test(request.params.id)) await removeSender(db, table, service.id, request.params.id.toLowerCase());
+          if (isUuid(request.params.id)) await removeSender(db, table, service.id, request.params.id.toLowerCase());
         } catch (err) {
           if (!(err instanceof ServiceError)) throw err;
           return listPage(

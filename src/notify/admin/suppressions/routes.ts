@@ -24,10 +24,15 @@ const PAGE_SIZE = 50;
 const RECIPIENT_MAX = 400;
 
 export async function suppressionRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  await listRoutes(app, deps);
+  await removeRoutes(app, deps);
+}
+
+/** The list, filtered and paged. */
+async function listRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const db = deps.services.database.db;
   const { phoneRegion } = deps.services.config;
   const viewer = { preHandler: requireService(db, 'view_activity') };
-  const remover = { preHandler: requireService(db, 'send_messages') };
 
   app.get<{ Params: { serviceId: string }; Querystring: ListQuery }>(
     '/services/:serviceId/suppressions',
@@ -76,6 +81,12 @@ ${
       return sendServicePage(reply, ui, service, 'suppressions', { title: t('suppressions.title'), body });
     },
   );
+}
+
+/** Removing one entry, after a confirmation that says why it is there. */
+async function removeRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const db = deps.services.database.db;
+  const remover = { preHandler: requireService(db, 'send_messages') };
 
   /** The entry named by a form or link, if it is on this service's list. */
   async function entryOf(service: ServiceContext, input: EntryInput): Promise<Suppression | null> {

@@ -1,132 +1,43 @@
 /** Creating, editing and copying a template (each save a new version). */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
-import type { UiContext } from '../../../platform/ui/context.ts';
-import { html } from '../../../platform/ui/html.ts';
-import { csrfField, errorSummary, radios, textInput, type FieldError } from '../../../platform/ui/layout.ts';
+import type { FieldError } from '../../../platform/ui/layout.ts';
 import { sendServicePage } from '../../../platform/ui/service-layout.ts';
-import type { TemplateCategory, TemplateType } from '../../../platform/database/schema.ts';
 import {
   allFolders,
   createTemplate,
   folderOf,
-  TEMPLATE_CATEGORIES,
   TemplateError,
   TEMPLATE_NAME_MAX,
   updateTemplate,
-  type TemplateDetail,
-  type TemplateFields,
 } from '../../templates/templates.ts';
-import { categoryLabel, pageAssets, smsCounter, smsStats } from './views.ts';
-import { templateScope, type Params, type Form, SUBJECT_MAX } from './scope.ts';
+import { readTemplateFields } from './forms.ts';
+import { editorBody, type EditorOptions, editorTitle, templateTypeBody } from './views.ts';
+import { templateScope, type Params, type Form } from './scope.ts';
 
 export async function editorRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
-  const { db, directory, manager, base, templatePath, loadTemplate, notFound } = templateScope(deps);
+  await newTemplateRoutes(app, deps);
+  await editTemplateRoutes(app, deps);
+}
 
-  // ---- creating and editing ---------------------------------------------------------------------------------
-
-  interface EditorOptions {
-    mode: 'create' | 'edit';
-    type: TemplateType;
-    template?: TemplateDetail;
-    fields: TemplateFields;
-    folderId: string | null;
-    errors?: FieldError[];
-  }
+/** The templates scope, with the editor's page. */
+function editorScope(deps: AdminDeps) {
+  const scope = templateScope(deps);
+  const { db } = scope;
 
   async function editorPage(request: FastifyRequest, reply: FastifyReply, opts: EditorOptions, status = 200) {
     const { ui, service } = request;
-    const { t } = ui;
     const folders = await allFolders(db, service.id);
-    const title =
-      opts.mode === 'edit'
-        ? t('templates.edit.title', { name: opts.template!.name })
-        : t(opts.type === 'email' ? 'templates.new.titleEmail' : 'templates.new.titleSms');
-    const action = opts.mode === 'edit' ? templatePath(service, opts.template!.id, '/edit') : `${base(service)}/new`;
-    const contentError = opts.errors?.find((e) => e.field === 'content');
-    const contentHint = t(
-      opts.type === 'email' ? 'templates.field.content.hintEmail' : 'templates.field.content.hintSms',
-    );
-    const body = html`${pageAssets()}
-<h1>${title}</h1>
-${errorSummary(ui, opts.errors)}
-<form method="post" action="${action}" novalidate>
-  ${csrfField(ui)}
-  ${opts.mode === 'create' && html`<input type="hidden" name="type" value="${opts.type}">`}
-  ${textInput({ id: 'name', label: t('templates.field.name.label'), hint: t('templates.field.name.hint'), value: opts.fields.name, errors: opts.errors })}
-  ${opts.type === 'email' && textInput({ id: 'subject', label: t('templates.field.subject.label'), value: opts.fields.subject ?? '', errors: opts.errors })}
-  <div class="field${contentError ? ' has-error' : ''}">
-    <label for="content">${t('templates.field.content.label')}</label>
-    <span class="hint" id="content-hint">${contentHint}
-      ${opts.type === 'email' && html` <a href="${base(service)}/formatting-guide">${t('templates.guide.link')}</a>`}</span>
-    ${contentError && html`<span class="error-message" id="content-error">${contentError.message}</span>`}
-    <textarea id="content" name="content" rows="${opts.type === 'email' ? 14 : 6}" aria-describedby="content-hint${opts.type === 'sms' ? ' content-counter' : ''}${contentError ? ' content-error' : ''}"${contentError ? html` aria-invalid="true"` : ''}${opts.type === 'sms' ? html` data-sms-alphabet="/sms-alphabet.json"` : ''}>
-${opts.fields.content}</textarea>
-    ${opts.type === 'sms' && smsCounter(ui, smsStats(opts.fields.content), 'content')}
-  </div>
-  ${radios({
-    id: 'category',
-    name: 'category',
-    legend: t('templates.field.category.legend'),
-    value: opts.fields.category,
-    errors: opts.errors,
-    options: TEMPLATE_CATEGORIES.map((c) => ({
-      value: c,
-      label: categoryLabel(ui, c),
-      hint: t(`templates.category.${c}.hint`),
-    })),
-  })}
-  <div class="field">
-    <label for="folder">${t('templates.field.folder.label')}</label>
-    <select id="folder" name="folder">
-      <option value="">${t('templates.field.folder.top')}</option>
-      ${folders.map((f) => html`<option value="${f.id}"${f.id === opts.folderId ? ' selected' : ''}>${f.label}</option>`)}
-    </select>
-  </div>
-  <div class="actions"><button type="submit">${t('templates.field.save')}</button>
-  <a href="${opts.template ? templatePath(service, opts.template.id) : base(service)}">${t('common.cancel')}</a></div>
-</form>`;
+    const title = editorTitle(ui, opts);
+    const body = editorBody(ui, service, opts, folders);
     return sendServicePage(reply, ui, service, 'templates', { title, body, errors: opts.errors }, status);
   }
+  return { ...scope, editorPage };
+}
 
-  /** The form's fields, checked; errors in the page's language. */
-  function readFields(
-    ui: UiContext,
-    type: TemplateType,
-    body: Form,
-  ): { fields: TemplateFields; folderId: string | null; errors: FieldError[] } {
-    const { t } = ui;
-    const fields: TemplateFields = {
-      name: (body.name ?? '').trim(),
-      subject: type === 'email' ? (body.subject ?? '').trim() : null,
-      content: (body.content ?? '').replace(/\r\n/g, '\n'),
-      category: (TEMPLATE_CATEGORIES as readonly string[]).includes(body.category ?? '')
-        ? (body.category as TemplateCategory)
-        : 'normal',
-    };
-    const errors: FieldError[] = [];
-    if (!fields.name) errors.push({ field: 'name', message: t('templates.field.name.missing') });
-    else if (fields.name.length > TEMPLATE_NAME_MAX)
-      errors.push({ field: 'name', message: t('templates.field.name.tooLong', { max: TEMPLATE_NAME_MAX }) });
-    if (type === 'email') {
-      if (!fields.subject) errors.push({ field: 'subject', message: t('templates.field.subject.missing') });
-      else if (fields.subject.length > SUBJECT_MAX)
-        errors.push({ field: 'subject', message: t('templates.field.subject.tooLong', { max: SUBJECT_MAX }) });
-    }
-    if (!fields.content.trim()) errors.push({ field: 'content', message: t('templates.field.content.missing') });
-    else if (type === 'sms' && smsStats(fields.content).tooLong) {
-      errors.push({
-        field: 'content',
-        message: t('templates.field.content.smsTooLong', {
-          count: ui.formatNumber(smsStats(fields.content).characters),
-        }),
-      });
-    }
-    if (body.category !== undefined && !(TEMPLATE_CATEGORIES as readonly string[]).includes(body.category)) {
-      errors.push({ field: 'category', message: t('templates.field.category.missing') });
-    }
-    return { fields, folderId: body.folder ? body.folder : null, errors };
-  }
+/** A new template: its kind first, then the editor. */
+async function newTemplateRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const { db, directory, manager, base, templatePath, notFound, editorPage } = editorScope(deps);
 
   app.get<{ Params: { serviceId: string }; Querystring: { folder?: string; type?: string; chosen?: string } }>(
     '/services/:serviceId/templates/new',
@@ -149,23 +60,7 @@ ${opts.fields.content}</textarea>
         ? [{ field: 'type', message: t('templates.new.typeMissing') }]
         : [];
       const title = t('templates.new.title');
-      const body = html`<h1>${title}</h1>
-${errorSummary(ui, errors)}
-<form method="get" action="${base(service)}/new" novalidate>
-  ${folder && html`<input type="hidden" name="folder" value="${folder.id}">`}
-  <input type="hidden" name="chosen" value="1">
-  ${radios({
-    id: 'type',
-    name: 'type',
-    legend: t('templates.new.typeLegend'),
-    errors,
-    options: [
-      { value: 'email', label: t('templates.type.email'), hint: t('templates.new.emailHint') },
-      { value: 'sms', label: t('templates.type.sms'), hint: t('templates.new.smsHint') },
-    ],
-  })}
-  <div class="actions"><button type="submit">${t('templates.new.continue')}</button></div>
-</form>`;
+      const body = templateTypeBody(ui, service, folder, errors);
       return sendServicePage(reply, ui, service, 'templates', { title, body, errors }, errors.length ? 400 : 200);
     },
   );
@@ -177,7 +72,7 @@ ${errorSummary(ui, errors)}
       const { ui, service } = request;
       const type = request.body.type;
       if (type !== 'email' && type !== 'sms') return reply.redirect(`${base(service)}/new?chosen=1`, 303);
-      const { fields, folderId, errors } = readFields(ui, type, request.body);
+      const { fields, folderId, errors } = readTemplateFields(ui, type, request.body);
       if (errors.length) return editorPage(request, reply, { mode: 'create', type, fields, folderId, errors }, 400);
       try {
         const id = await createTemplate(db, {
@@ -195,6 +90,11 @@ ${errorSummary(ui, errors)}
       }
     },
   );
+}
+
+/** Editing a template (each save a new version), and copying one into a new template. */
+async function editTemplateRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const { db, directory, manager, templatePath, loadTemplate, notFound, editorPage } = editorScope(deps);
 
   app.get<{ Params: Params }>('/services/:serviceId/templates/:templateId/edit', manager, async (request, reply) => {
     const template = await loadTemplate(request, reply);
@@ -217,7 +117,7 @@ ${errorSummary(ui, errors)}
       const template = await loadTemplate(request, reply);
       if (!template) return reply;
       if (template.archived) return reply.redirect(templatePath(service, template.id), 303);
-      const { fields, folderId, errors } = readFields(ui, template.type, request.body);
+      const { fields, folderId, errors } = readTemplateFields(ui, template.type, request.body);
       if (errors.length)
         return editorPage(
           request,

@@ -1,22 +1,23 @@
 /** One template: its page, archiving it, and its version history. */
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
-import type { UiContext } from '../../../platform/ui/context.ts';
-import { html, type Html } from '../../../platform/ui/html.ts';
+import { html } from '../../../platform/ui/html.ts';
 import { csrfField, notice } from '../../../platform/ui/layout.ts';
-import type { ServiceContext } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
-import type { TemplateCategory, TemplateType } from '../../../platform/database/schema.ts';
 import { archiveTemplate, folderPath, templateVersion, templateVersions } from '../../templates/templates.ts';
-import { renderSms } from '../../template-language/index.ts';
-import { categoryLabel, emailFrame, pageAssets, phonePreview, smsCounter, smsStats, typeLabel } from './views.ts';
+import { categoryLabel, pageAssets, templateBody, templateSummary } from './views.ts';
 import { breadcrumbs } from './views.ts';
 import { templateScope, TEMPLATE_NOTICES, type Params } from './scope.ts';
 
 export async function templatePageRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
-  const { db, directory, member, manager, base, templatePath, loadTemplate, notFound } = templateScope(deps);
+  await archiveRoutes(app, deps);
+  await templateViewRoutes(app, deps);
+  await versionRoutes(app, deps);
+}
 
-  // ---- archiving --------------------------------------------------------------------------------------------
+/** Archiving a template. */
+async function archiveRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const { db, directory, manager, base, templatePath, loadTemplate } = templateScope(deps);
 
   app.get<{ Params: Params }>('/services/:serviceId/templates/:templateId/archive', manager, async (request, reply) => {
     const { ui, service } = request;
@@ -49,8 +50,11 @@ export async function templatePageRoutes(app: FastifyInstance, deps: AdminDeps):
       );
     },
   );
+}
 
-  // ---- viewing ----------------------------------------------------------------------------------------------
+/** A template's page. */
+async function templateViewRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const { db, member, templatePath, loadTemplate } = templateScope(deps);
 
   app.get<{ Params: Params; Querystring: { notice?: string } }>(
     '/services/:serviceId/templates/:templateId',
@@ -86,49 +90,11 @@ ${templateBody(ui, service, template, { subject: template.subject, content: temp
       return sendServicePage(reply, ui, service, 'templates', { title: template.name, body });
     },
   );
+}
 
-  function templateSummary(
-    ui: UiContext,
-    template: {
-      type: TemplateType;
-      category: TemplateCategory;
-      version: number;
-      updatedAt: Date | null;
-      createdAt: Date;
-    },
-  ): Html {
-    const { t } = ui;
-    return html`<dl class="summary-list">
-  <dt>${t('templates.show.type')}</dt><dd>${typeLabel(ui, template.type)}</dd>
-  <dt>${t('templates.show.category')}</dt><dd>${categoryLabel(ui, template.category)}<span class="hint">${t(`templates.category.${template.category}.hint`)}</span></dd>
-  <dt>${t('templates.show.version')}</dt><dd>${t('templates.show.versionValue', { version: template.version, date: ui.formatDateTime(template.updatedAt ?? template.createdAt) })}</dd>
-</dl>`;
-  }
-
-  /** The message of a template (or one version of it) as recipients see it, placeholders left as written. */
-  function templateBody(
-    ui: UiContext,
-    service: ServiceContext,
-    template: { id: string; type: TemplateType },
-    text: { subject: string | null; content: string; version: number | null },
-  ): Html {
-    const { t } = ui;
-    if (template.type === 'sms') {
-      return html`<h2>${t('templates.show.message')}</h2>
-${phonePreview(ui, renderSms(text.content, {}).body, service.name)}
-${smsCounter(ui, smsStats(text.content))}`;
-    }
-    const src = templatePath(
-      service,
-      template.id,
-      `/preview/email.html${text.version ? `?version=${text.version}` : ''}`,
-    );
-    return html`<h2>${t('templates.show.message')}</h2>
-<dl class="summary-list"><dt>${t('templates.field.subject.label')}</dt><dd>${text.subject ?? ''}</dd></dl>
-${emailFrame(ui, src, text.subject ?? '')}`;
-  }
-
-  // ---- versions ---------------------------------------------------------------------------------------------
+/** A template's version history, and one version. */
+async function versionRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+  const { db, member, templatePath, loadTemplate, notFound } = templateScope(deps);
 
   app.get<{ Params: Params }>('/services/:serviceId/templates/:templateId/versions', member, async (request, reply) => {
     const { ui, service } = request;

@@ -6,11 +6,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { UiContext } from '../../../platform/ui/context.ts';
 import { html, type Html } from '../../../platform/ui/html.ts';
-import type { FieldError } from '../../../platform/ui/layout.ts';
+import { csrfField, errorSummary, radios, textInput, type FieldError } from '../../../platform/ui/layout.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
 import { servicePath } from '../../../platform/ui/service-layout.ts';
-import type { Folder } from '../../templates/templates.ts';
+import type { Folder, TemplateDetail, TemplateFields } from '../../templates/templates.ts';
 import type { TemplateCategory, TemplateType } from '../../../platform/database/schema.ts';
+import { TEMPLATE_CATEGORIES } from '../../templates/templates.ts';
 import { encodeForSms, renderSms, smsEncoding, SMS_CHARACTER_LIMIT } from '../../template-language/index.ts';
 import { GSM_EXTENDED_CHARACTERS } from '../../template-language/sms-encoding.ts';
 
@@ -191,4 +192,146 @@ export function breadcrumbs(ui: UiContext, service: ServiceContext, path: Folder
   <li><a href="${base}">${t('templates.list.title')}</a></li>
   ${shown.map((f) => html`<li><a href="${base}/folders/${f.id}">${f.name}</a></li>`)}
 </ol></nav>`;
+}
+
+// ---- the editor ---------------------------------------------------------------------------------------------
+
+export interface EditorOptions {
+  mode: 'create' | 'edit';
+  type: TemplateType;
+  template?: TemplateDetail;
+  fields: TemplateFields;
+  folderId: string | null;
+  errors?: FieldError[];
+}
+
+export function editorTitle(ui: UiContext, opts: EditorOptions): string {
+  const { t } = ui;
+  return opts.mode === 'edit'
+    ? t('templates.edit.title', { name: opts.template!.name })
+    : t(opts.type === 'email' ? 'templates.new.titleEmail' : 'templates.new.titleSms');
+}
+
+/** The template editor: name, subject (email), content with its counter (text message), category and folder. */
+export function editorBody(
+  ui: UiContext,
+  service: ServiceContext,
+  opts: EditorOptions,
+  folders: Array<{ id: string; label: string }>,
+): Html {
+  const { t } = ui;
+  const base = (s: ServiceContext) => servicePath(s, '/templates');
+  const templatePath = (s: ServiceContext, id: string, rest = '') => `${base(s)}/${id}${rest}`;
+  const title = editorTitle(ui, opts);
+  const action = opts.mode === 'edit' ? templatePath(service, opts.template!.id, '/edit') : `${base(service)}/new`;
+  const contentError = opts.errors?.find((e) => e.field === 'content');
+  const contentHint = t(
+    opts.type === 'email' ? 'templates.field.content.hintEmail' : 'templates.field.content.hintSms',
+  );
+  return html`${pageAssets()}
+<h1>${title}</h1>
+${errorSummary(ui, opts.errors)}
+<form method="post" action="${action}" novalidate>
+  ${csrfField(ui)}
+  ${opts.mode === 'create' && html`<input type="hidden" name="type" value="${opts.type}">`}
+  ${textInput({ id: 'name', label: t('templates.field.name.label'), hint: t('templates.field.name.hint'), value: opts.fields.name, errors: opts.errors })}
+  ${opts.type === 'email' && textInput({ id: 'subject', label: t('templates.field.subject.label'), value: opts.fields.subject ?? '', errors: opts.errors })}
+  <div class="field${contentError ? ' has-error' : ''}">
+    <label for="content">${t('templates.field.content.label')}</label>
+    <span class="hint" id="content-hint">${contentHint}
+      ${opts.type === 'email' && html` <a href="${base(service)}/formatting-guide">${t('templates.guide.link')}</a>`}</span>
+    ${contentError && html`<span class="error-message" id="content-error">${contentError.message}</span>`}
+    <textarea id="content" name="content" rows="${opts.type === 'email' ? 14 : 6}" aria-describedby="content-hint${opts.type === 'sms' ? ' content-counter' : ''}${contentError ? ' content-error' : ''}"${contentError ? html` aria-invalid="true"` : ''}${opts.type === 'sms' ? html` data-sms-alphabet="/sms-alphabet.json"` : ''}>
+${opts.fields.content}</textarea>
+    ${opts.type === 'sms' && smsCounter(ui, smsStats(opts.fields.content), 'content')}
+  </div>
+  ${radios({
+    id: 'category',
+    name: 'category',
+    legend: t('templates.field.category.legend'),
+    value: opts.fields.category,
+    errors: opts.errors,
+    options: TEMPLATE_CATEGORIES.map((c) => ({
+      value: c,
+      label: categoryLabel(ui, c),
+      hint: t(`templates.category.${c}.hint`),
+    })),
+  })}
+  <div class="field">
+    <label for="folder">${t('templates.field.folder.label')}</label>
+    <select id="folder" name="folder">
+      <option value="">${t('templates.field.folder.top')}</option>
+      ${folders.map((f) => html`<option value="${f.id}"${f.id === opts.folderId ? ' selected' : ''}>${f.label}</option>`)}
+    </select>
+  </div>
+  <div class="actions"><button type="submit">${t('templates.field.save')}</button>
+  <a href="${opts.template ? templatePath(service, opts.template.id) : base(service)}">${t('common.cancel')}</a></div>
+</form>`;
+}
+
+/** The first step of a new template: which kind (a GET form, so it works without JavaScript). */
+export function templateTypeBody(
+  ui: UiContext,
+  service: ServiceContext,
+  folder: Folder | null,
+  errors: FieldError[],
+): Html {
+  const { t } = ui;
+  const title = t('templates.new.title');
+  return html`<h1>${title}</h1>
+${errorSummary(ui, errors)}
+<form method="get" action="${servicePath(service, '/templates')}/new" novalidate>
+  ${folder && html`<input type="hidden" name="folder" value="${folder.id}">`}
+  <input type="hidden" name="chosen" value="1">
+  ${radios({
+    id: 'type',
+    name: 'type',
+    legend: t('templates.new.typeLegend'),
+    errors,
+    options: [
+      { value: 'email', label: t('templates.type.email'), hint: t('templates.new.emailHint') },
+      { value: 'sms', label: t('templates.type.sms'), hint: t('templates.new.smsHint') },
+    ],
+  })}
+  <div class="actions"><button type="submit">${t('templates.new.continue')}</button></div>
+</form>`;
+}
+
+// ---- one template -------------------------------------------------------------------------------------------
+
+export function templateSummary(
+  ui: UiContext,
+  template: {
+    type: TemplateType;
+    category: TemplateCategory;
+    version: number;
+    updatedAt: Date | null;
+    createdAt: Date;
+  },
+): Html {
+  const { t } = ui;
+  return html`<dl class="summary-list">
+  <dt>${t('templates.show.type')}</dt><dd>${typeLabel(ui, template.type)}</dd>
+  <dt>${t('templates.show.category')}</dt><dd>${categoryLabel(ui, template.category)}<span class="hint">${t(`templates.category.${template.category}.hint`)}</span></dd>
+  <dt>${t('templates.show.version')}</dt><dd>${t('templates.show.versionValue', { version: template.version, date: ui.formatDateTime(template.updatedAt ?? template.createdAt) })}</dd>
+</dl>`;
+}
+
+/** The message of a template (or one version of it) as recipients see it, placeholders left as written. */
+export function templateBody(
+  ui: UiContext,
+  service: ServiceContext,
+  template: { id: string; type: TemplateType },
+  text: { subject: string | null; content: string; version: number | null },
+): Html {
+  const { t } = ui;
+  if (template.type === 'sms') {
+    return html`<h2>${t('templates.show.message')}</h2>
+${phonePreview(ui, renderSms(text.content, {}).body, service.name)}
+${smsCounter(ui, smsStats(text.content))}`;
+  }
+  const src = `${servicePath(service, '/templates')}/${template.id}/preview/email.html${text.version ? `?version=${text.version}` : ''}`;
+  return html`<h2>${t('templates.show.message')}</h2>
+<dl class="summary-list"><dt>${t('templates.field.subject.label')}</dt><dd>${text.subject ?? ''}</dd></dl>
+${emailFrame(ui, src, text.subject ?? '')}`;
 }

@@ -1,11 +1,10 @@
 /** Reading the platform admin pages' URLs: a person's id, and the audit log's filters and page. */
+import { isUuid } from '../../ids.ts';
 import { AUDIT_EVENTS, type AuditEventName } from '../../audit.ts';
 
 /** The id in lower case, or an id no one has when it is not a UUID. */
 export function uuidOrNull(id: string): string {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
-    ? id.toLowerCase()
-    : '00000000-0000-0000-0000-000000000000';
+  return isUuid(id) ? id.toLowerCase() : '00000000-0000-0000-0000-000000000000';
 }
 
 export interface AuditFilter {

@@ -1,4 +1,5 @@
 /** A service's guest list: every member sees it; adding and removing needs manage_service. */
+import { isUuid } from '../../ids.ts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { FieldError } from '../../ui/layout.ts';
 import type { UiContext } from '../../ui/context.ts';
@@ -6,7 +7,7 @@ import type { ServiceContext } from '../../ui/service-context.ts';
 import type { AdminDeps } from '../../ui/admin-deps.ts';
 import { addGuest, listGuests, removeGuest, TeamError } from '../../services/team.ts';
 import { formText } from './forms.ts';
-import { DONE, type Form, teamPath as path, teamScope, UUID } from './scope.ts';
+import { DONE, type Form, teamPath as path, teamScope } from './scope.ts';
 import { guestListPage } from './views.ts';
 
 export async function guestListRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
@@ -63,7 +64,7 @@ export async function guestListRoutes(app: FastifyInstance, deps: AdminDeps): Pr
     { preHandler: manager },
     async (request, reply) => {
       const { service } = request;
-      if (UUID.test(request.params.guestId)) await removeGuest(db, service.id, request.params.guestId.toLowerCase());
+      if (isUuid(request.params.guestId)) await removeGuest(db, service.id, request.params.guestId.toLowerCase());
       directory.invalidate(service.id);
       return reply.redirect(`${path(service, '/guest-list')}?done=guest-removed`, 303);
     },

@@ -1,9 +1,10 @@
 /** Inviting someone to a service's team (the invitation goes out through Envoi), and cancelling an invitation. */
+import { isUuid } from '../../ids.ts';
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from '../../ui/admin-deps.ts';
 import { cancelInvitation, createInvitation, TeamError } from '../../services/team.ts';
 import { readInvitation } from './forms.ts';
-import { type Form, teamPath as path, teamScope, UUID } from './scope.ts';
+import { type Form, teamPath as path, teamScope } from './scope.ts';
 import { invitePage } from './views.ts';
 
 export async function invitationRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
@@ -55,7 +56,7 @@ export async function invitationRoutes(app: FastifyInstance, deps: AdminDeps): P
     { preHandler: manager },
     async (request, reply) => {
       const { service } = request;
-      if (UUID.test(request.params.invitationId))
+      if (isUuid(request.params.invitationId))
         await cancelInvitation(db, {
           serviceId: service.id,
           invitationId: request.params.invitationId.toLowerCase(),

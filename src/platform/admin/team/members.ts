@@ -1,4 +1,5 @@
 /** A member of a service's team: changing their permissions, and removing them from the team. */
+import { isUuid } from '../../ids.ts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { FieldError } from '../../ui/layout.ts';
 import type { UiContext } from '../../ui/context.ts';
@@ -6,7 +7,7 @@ import type { ServiceContext } from '../../ui/service-context.ts';
 import type { AdminDeps } from '../../ui/admin-deps.ts';
 import { member, removeMember, setPermissions, TeamError } from '../../services/team.ts';
 import { formList } from './forms.ts';
-import { type Form, teamPath as path, teamScope, UUID } from './scope.ts';
+import { type Form, teamPath as path, teamScope } from './scope.ts';
 import { memberPage } from './views.ts';
 
 export async function memberRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
@@ -21,7 +22,7 @@ export async function memberRoutes(app: FastifyInstance, deps: AdminDeps): Promi
     v: { permissions?: string[]; errors?: FieldError[] },
     status = 200,
   ) => {
-    const m = UUID.test(userId) ? await member(db, service.id, userId.toLowerCase()) : null;
+    const m = isUuid(userId) ? await member(db, service.id, userId.toLowerCase()) : null;
     if (!m) return reply.redirect(path(service), 303);
     return memberPage(reply, ui, service, m, v, status);
   };
@@ -38,7 +39,7 @@ export async function memberRoutes(app: FastifyInstance, deps: AdminDeps): Promi
     async (request, reply) => {
       const { ui, service } = request;
       const userId = request.params.userId.toLowerCase();
-      if (!UUID.test(userId)) return reply.redirect(path(service), 303);
+      if (!isUuid(userId)) return reply.redirect(path(service), 303);
       const permissions = formList(request.body.permissions);
       try {
         await setPermissions(db, { serviceId: service.id, userId, permissions, ...actor(request) });
@@ -65,7 +66,7 @@ export async function memberRoutes(app: FastifyInstance, deps: AdminDeps): Promi
     async (request, reply) => {
       const { ui, service } = request;
       const userId = request.params.userId.toLowerCase();
-      if (!UUID.test(userId)) return reply.redirect(path(service), 303);
+      if (!isUuid(userId)) return reply.redirect(path(service), 303);
       try {
         await removeMember(db, { serviceId: service.id, userId, ...actor(request) });
       } catch (err) {

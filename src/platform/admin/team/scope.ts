@@ -6,7 +6,6 @@ import { servicePath } from '../../ui/service-layout.ts';
 
 export type Form = Record<string, string | string[] | undefined>;
 
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const DONE = [
   'invited',
   'cancelled',

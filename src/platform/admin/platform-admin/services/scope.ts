@@ -1,4 +1,5 @@
 /** What every platform-admin services route shares: the id of the URL, who is acting, the notices after a change. */
+import { isUuid } from '../../../ids.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FieldError } from '../../../ui/layout.ts';
 import type { UiContext } from '../../../ui/context.ts';
@@ -6,11 +7,10 @@ import type { DailyLimitsInput } from '../../../services/services.ts';
 
 export type Form = Record<string, string | undefined>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const DONE = ['limits', 'suspended', 'restored', 'approved', 'declined'] as const;
 
 /** The id of the URL, in lower case, or null when it is not a UUID. */
-export const idOf = (raw: string) => (UUID.test(raw) ? raw.toLowerCase() : null);
+export const idOf = (raw: string) => (isUuid(raw) ? raw.toLowerCase() : null);
 
 export const actor = (request: FastifyRequest) => ({ actorId: request.ui.account!.id, ip: request.ip });
 
