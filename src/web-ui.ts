@@ -1,7 +1,8 @@
 /**
  * The web UI as one Fastify plugin, registered by the app at `/`. Static assets sit outside the page hooks; every
  * page route gets `request.ui` (language, session, CSRF token), a CSRF check on every POST, security headers,
- * and HTML error pages. Each area is a plugin given `AdminDeps`.
+ * and HTML error pages. Each area is a plugin given the UI's deps (the platform's AdminDeps; Notify's areas get
+ * NotifyAdminDeps, which adds Notify's services).
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -30,12 +31,12 @@ import { teamRoutes } from './platform/admin/team/routes.ts';
 import { settingsRoutes } from './notify/admin/settings/routes.ts';
 import { platformServicesRoutes } from './platform/admin/platform-admin/services/routes.ts';
 import { AttemptThrottle } from './platform/ui/throttle.ts';
-import type { AdminDeps, AdminServices } from './platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps, NotifyAdminServices } from './notify/admin/admin-deps.ts';
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-export async function adminRoutes(app: FastifyInstance, opts: { services: AdminServices }): Promise<void> {
+export async function adminRoutes(app: FastifyInstance, opts: { services: NotifyAdminServices }): Promise<void> {
   const { services } = opts;
   const { config, database, secrets } = services;
   const accounts = new Accounts(database.db, secrets, { signupDomains: config.signupDomains });
@@ -44,7 +45,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: AdminS
     emailDomain: config.emailDomain,
   });
   await messages.ensure();
-  const deps: AdminDeps = {
+  const deps: NotifyAdminDeps = {
     services,
     accounts,
     messages,

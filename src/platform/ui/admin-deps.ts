@@ -9,22 +9,22 @@ import type { Config } from '../config.ts';
 import type { DbHandle } from '../database/connection.ts';
 import type { SecretBox } from '../secret-box.ts';
 import type { AttemptThrottle } from './throttle.ts';
-import type { Jobs } from '../../notify/jobs/jobs.ts';
-import type { ServiceDirectory } from '../../notify/sending/service-directory.ts';
-import type { SendContext } from '../../notify/sending/send-rules.ts';
 
-/** The app's services the UI uses (the app passes all of its own; only these are read). */
+/** What products cache about a service: told when the platform changes a service's team. */
+export interface ServiceCache {
+  invalidate(serviceId?: string): void;
+}
+
+/** The app's services the platform's pages use; a product's pages get these and its own (`S`). */
 export interface AdminServices {
   config: Config;
   database: DbHandle;
   secrets: SecretBox;
-  directory: ServiceDirectory;
-  send: SendContext;
-  jobs: Jobs;
+  directory: ServiceCache;
 }
 
-export interface AdminDeps {
-  services: AdminServices;
+export interface AdminDeps<S extends AdminServices = AdminServices> {
+  services: S;
   accounts: Accounts;
   /** Sends Envoi's own emails and texts (codes, links, invitations) through Envoi. */
   messages: AccountMessages;

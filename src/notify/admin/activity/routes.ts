@@ -8,14 +8,14 @@ import type { FastifyInstance } from 'fastify';
 import { html } from '../../../platform/ui/html.ts';
 import { requireService } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { eachActivity, listActivity } from '../../reporting/activity.ts';
 import { csvLine } from '../../../platform/csv-safety.ts';
 import { type ActivityQuery, filterQuery, readFilter } from './forms.ts';
 import { completedAt, filterForm, resultRow, statusLabel } from './views.ts';
 const PAGE_SIZE = 50;
 
-export async function activityRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function activityRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const db = deps.services.database.db;
   const { phoneRegion } = deps.services.config;
   const guard = requireService(db, 'view_activity');

@@ -9,7 +9,7 @@ import type { UiContext } from '../../../platform/ui/context.ts';
 import { csrfField, notice, type FieldError } from '../../../platform/ui/layout.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { recordAudit } from '../../../platform/audit.ts';
 import {
   apiKeyNameTaken,
@@ -30,14 +30,14 @@ const REQUESTS_SHOWN = 50;
 type Params = { serviceId: string };
 type KeyParams = { serviceId: string; keyId: string };
 
-export async function apiKeyRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function apiKeyRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   await apiPageRoutes(app, deps);
   await createKeyRoutes(app, deps);
   await revokeKeyRoutes(app, deps);
 }
 
 /** What the API pages share: their guard, their page, and the key of the URL. */
-function apiKeyScope(deps: AdminDeps) {
+function apiKeyScope(deps: NotifyAdminDeps) {
   const { database, secrets, directory } = deps.services;
   const db = database.db;
   const guard = requireService(db, 'manage_api_keys');
@@ -61,7 +61,7 @@ function apiKeyScope(deps: AdminDeps) {
 }
 
 /** The API integration page: the keys, and the last requests. */
-async function apiPageRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+async function apiPageRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, guard, page } = apiKeyScope(deps);
 
   app.get<{ Params: Params; Querystring: { notice?: string; failures?: string } }>(
@@ -98,7 +98,7 @@ ${requests.length === 0 ? html`<p>${failuresOnly ? t('api.requests.noFailures') 
 }
 
 /** Creating a key, whose full string is shown once. */
-async function createKeyRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+async function createKeyRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, secrets, directory, guard, page } = apiKeyScope(deps);
 
   app.get<{ Params: Params }>('/services/:serviceId/api/keys/new', { preHandler: guard }, async (request, reply) => {
@@ -163,7 +163,7 @@ ${notice(html`<p>${t('api.created.once')}</p>`, 'warning')}
 }
 
 /** Revoking a key, after a confirmation. */
-async function revokeKeyRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+async function revokeKeyRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, directory, guard, page, keyOf } = apiKeyScope(deps);
 
   app.get<{ Params: KeyParams }>(

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { html } from '../../../platform/ui/html.ts';
 import { requireService } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { addDays } from '../../delivery/partitions.ts';
 import { todaysUse, utcDay } from '../../sending/limits.ts';
 import { serviceDailyLimits } from '../../../platform/services/services.ts';
@@ -19,7 +19,7 @@ const DAYS = 7;
 const LIMIT_CHANNELS = ['email', 'sms', 'international_sms'] as const;
 const TOP_TEMPLATES = 5;
 
-export async function dashboardRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function dashboardRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const db = deps.services.database.db;
 
   app.get<{ Params: { serviceId: string } }>(

@@ -5,7 +5,7 @@
  * who may send or view activity.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { html } from '../../../platform/ui/html.ts';
 import { forbiddenPage } from '../../../platform/ui/layout.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
@@ -23,13 +23,13 @@ import { jobPage, messagePage, NOTICES } from './views.ts';
 type MessageParams = { serviceId: string; notificationId: string };
 type JobParams = { serviceId: string; jobId: string };
 
-export async function messageRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function messageRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   await notificationRoutes(app, deps);
   await jobRoutes(app, deps);
 }
 
 /** What the message and job routes share: their guards, and their refusals. */
-function messageScope(deps: AdminDeps) {
+function messageScope(deps: NotifyAdminDeps) {
   const db = deps.services.database.db;
   const member = { preHandler: requireService(db) };
   const sender = { preHandler: requireService(db, 'send_messages') };
@@ -59,7 +59,7 @@ function messageScope(deps: AdminDeps) {
   return { db, member, sender, maySee, notFound };
 }
 
-async function notificationRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+async function notificationRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, member, maySee, notFound } = messageScope(deps);
   const loadNotification = async (serviceId: string, id: string) =>
     isUuid(id) ? findNotificationWithNames(db, serviceId, id) : null;
@@ -104,7 +104,7 @@ async function notificationRoutes(app: FastifyInstance, deps: AdminDeps): Promis
   );
 }
 
-async function jobRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+async function jobRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, member, sender, maySee, notFound } = messageScope(deps);
   const { jobs } = deps.services;
   const loadJob = async (service: ServiceContext, id: string): Promise<JobView | null> =>

@@ -9,7 +9,7 @@ import { html } from '../../../platform/ui/html.ts';
 import { notFoundPage } from '../../../platform/ui/layout.ts';
 import { requireService } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import type { Config } from '../../../platform/config.ts';
 import { loadBranding, showHeaderImage } from '../../settings/email-branding.ts';
 import { outboxEmail, outboxPage } from '../../delivery/outbox.ts';
@@ -24,7 +24,7 @@ export function sinkInUse(config: Pick<Config, 'emailProviders' | 'smsProviders'
   return config.emailProviders.includes('sink') || config.smsProviders.includes('sink');
 }
 
-export async function outboxRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function outboxRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const db = deps.services.database.db;
   const enabled = sinkInUse(deps.services.config);
   const guard = requireService(db, 'view_activity');

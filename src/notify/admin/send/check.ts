@@ -3,7 +3,7 @@
  * row and cell and its first rows as they will be sent; then sent now or scheduled as a job.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import type { UiContext } from '../../../platform/ui/context.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
@@ -30,7 +30,7 @@ import {
 const PREVIEW_ROWS = 5;
 
 /** The send scope, with the upload of the URL and its check page. */
-function checkScope(deps: AdminDeps) {
+function checkScope(deps: NotifyAdminDeps) {
   const scope = sendScope(deps);
   const { services, db, notFound, sendableTemplate, sendersFor } = scope;
 
@@ -73,7 +73,7 @@ function checkScope(deps: AdminDeps) {
   return { ...scope, loadUpload, checkPage };
 }
 
-export async function checkRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function checkRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const scope = checkScope(deps);
   const { services, db, directory, sender, situation, notFound, sendableTemplate, sendersFor } = scope;
   const { loadUpload, checkPage } = scope;
@@ -145,7 +145,7 @@ export async function checkRoutes(app: FastifyInstance, deps: AdminDeps): Promis
 
 /** The bulk engine's check of an upload, as jobs.create will make it, keeping the first rows for the preview. */
 async function checkUpload(
-  services: AdminDeps['services'],
+  services: NotifyAdminDeps['services'],
   service: ServiceContext,
   template: TemplateDetail,
   upload: { bytes: Uint8Array; file_format: SpreadsheetFormat },

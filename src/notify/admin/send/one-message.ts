@@ -1,6 +1,6 @@
 /** `/services/:id/send/:templateId`: one message, to yourself or to someone else, accepted by the send rules. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
 import { acceptNotification } from '../../sending/send-rules.ts';
 import { SendRefused } from '../../sending/refusals.ts';
@@ -10,7 +10,7 @@ import { readOneMessage } from './forms.ts';
 import { type Form, type Params, sendScope } from './scope.ts';
 import { SENDER_FIELD, type SendForm, sendOnePage } from './views.ts';
 
-export async function oneMessageRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function oneMessageRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { services, directory, sender, situation, notFound, sendableTemplate, sendersFor } = sendScope(deps);
 
   const page = (request: FastifyRequest, reply: FastifyReply, template: TemplateDetail, form: SendForm, status = 200) =>

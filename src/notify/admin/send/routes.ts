@@ -8,14 +8,14 @@
  * email_reply_to_id / sms_sender_id would (resolveSender turns it into the reply_to_text). Needs send_messages.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { acceptMultipart } from '../../../platform/ui/multipart.ts';
 import { checkRoutes } from './check.ts';
 import { oneMessageRoutes } from './one-message.ts';
 import { UPLOAD_MAX_BYTES } from './scope.ts';
 import { uploadRoutes } from './upload.ts';
 
-export async function sendRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function sendRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   acceptMultipart(app, UPLOAD_MAX_BYTES + 64 * 1024);
   await oneMessageRoutes(app, deps);
   await uploadRoutes(app, deps);

@@ -1,6 +1,6 @@
 /** What every send route shares: its guard, its limits, the template of the URL and the service's senders. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import type { TemplateType } from '../../../platform/database/schema.ts';
 import { html } from '../../../platform/ui/html.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
@@ -15,7 +15,7 @@ export type UploadParams = Params & { uploadId: string };
 /** Largest spreadsheet the UI takes (the API's bulk endpoint has its own limit). */
 export const UPLOAD_MAX_BYTES = 10 * 1024 * 1024;
 
-export function sendScope(deps: AdminDeps) {
+export function sendScope(deps: NotifyAdminDeps) {
   const { services } = deps;
   const db = services.database.db;
   const { directory } = services;

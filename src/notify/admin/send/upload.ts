@@ -1,7 +1,7 @@
 /** `/services/:id/send/:templateId/upload`: a spreadsheet of recipients (CSV, TSV or XLSX), and an example of one. */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { csvLine } from '../../../platform/csv-safety.ts';
 import { html } from '../../../platform/ui/html.ts';
 import { errorSummary } from '../../../platform/ui/layout.ts';
@@ -16,7 +16,7 @@ import { recipientColumn, templateLink, textsOf, uploadForm } from './views.ts';
 /** Uploads not sent within a day are removed. */
 const UPLOAD_KEPT_HOURS = 24;
 
-export async function uploadRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function uploadRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, sender, sendableTemplate } = sendScope(deps);
 
   app.get<{ Params: Params }>('/services/:serviceId/send/:templateId/upload', sender, async (request, reply) => {

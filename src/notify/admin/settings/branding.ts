@@ -5,12 +5,12 @@ import { html } from '../../../platform/ui/html.ts';
 import { csrfField, radios, textInput, type FieldError } from '../../../platform/ui/layout.ts';
 import type { UiContext } from '../../../platform/ui/context.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import type { EmailBranding } from '../../../platform/database/schema.ts';
 import { BrandingError, emailLogo, LOGO_MAX_BYTES, setBranding } from '../../../platform/services/services.ts';
 import { settingsScope, text, type Form } from './scope.ts';
 
-export async function brandingRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function brandingRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, manager, path, done, page, load } = settingsScope(deps);
 
   // ---- email branding -------------------------------------------------------------------------------------------

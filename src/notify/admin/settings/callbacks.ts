@@ -3,7 +3,7 @@ import { html } from '../../../platform/ui/html.ts';
 import { csrfField, textInput, type FieldError } from '../../../platform/ui/layout.ts';
 import type { UiContext } from '../../../platform/ui/context.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import type { CallbackType } from '../../../platform/database/schema.ts';
 import {
   CALLBACK_TYPES,
@@ -14,7 +14,7 @@ import {
 } from '../../settings/callback-settings.ts';
 import { settingsScope, text, type Form } from './scope.ts';
 
-export async function callbackRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function callbackRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, config, secrets, manager, path, done, page } = settingsScope(deps);
 
   // ---- callbacks ----------------------------------------------------------------------------------------------

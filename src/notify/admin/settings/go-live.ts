@@ -4,7 +4,7 @@ import { csrfField, notice, textInput, type FieldError } from '../../../platform
 import type { UiContext } from '../../../platform/ui/context.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
 import { servicePath } from '../../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import {
   goLiveChecklist,
   latestGoLiveRequest,
@@ -13,7 +13,7 @@ import {
 } from '../../../platform/services/services.ts';
 import { settingsScope, text, type Form } from './scope.ts';
 
-export async function goLiveRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function goLiveRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, manager, path, done, page, load } = settingsScope(deps);
 
   // ---- going live -------------------------------------------------------------------------------------------------

@@ -3,11 +3,11 @@ import { html } from '../../../platform/ui/html.ts';
 import { csrfField, textInput, type FieldError } from '../../../platform/ui/layout.ts';
 import type { UiContext } from '../../../platform/ui/context.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { renameService, ServiceError, setEmailSender } from '../../../platform/services/services.ts';
 import { settingsScope, text, type Form } from './scope.ts';
 
-export async function nameAndSenderRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function nameAndSenderRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, config, manager, path, done, page, load } = settingsScope(deps);
 
   // ---- name and email sender ----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * signing secret, email branding with an uploaded logo, and the request to go live.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { acceptMultipart } from '../../../platform/ui/multipart.ts';
 import { summaryRoutes } from './summary.ts';
 import { nameAndSenderRoutes } from './name-and-sender.ts';
@@ -14,7 +14,7 @@ import { callbackRoutes } from './callbacks.ts';
 import { brandingRoutes } from './branding.ts';
 import { goLiveRoutes } from './go-live.ts';
 
-export async function settingsRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function settingsRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   // The branding form uploads a logo; the bound is well above the logo's own limit, so that a file a little too big
   // gets the form's clear message rather than a refused request.
   acceptMultipart(app, 4 * 1024 * 1024);

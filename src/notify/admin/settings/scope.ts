@@ -4,7 +4,7 @@ import { errorSummary, type FieldError } from '../../../platform/ui/layout.ts';
 import type { UiContext } from '../../../platform/ui/context.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { serviceSettings, type ServiceSettings } from '../../../platform/services/services.ts';
 
 export type Form = Record<string, string | string[] | undefined>;
@@ -28,7 +28,7 @@ export const SENDER_LISTS = {
 } as const;
 export type SenderList = keyof typeof SENDER_LISTS;
 
-export function settingsScope(deps: AdminDeps) {
+export function settingsScope(deps: NotifyAdminDeps) {
   const db = deps.services.database.db;
   const { config, directory, secrets } = deps.services;
   const manager = requireService(db, 'manage_service');

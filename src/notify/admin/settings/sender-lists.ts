@@ -4,7 +4,7 @@ import { html } from '../../../platform/ui/html.ts';
 import { csrfField, textInput, type FieldError } from '../../../platform/ui/layout.ts';
 import type { UiContext } from '../../../platform/ui/context.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import {
   addSender,
   listSenders,
@@ -14,7 +14,7 @@ import {
 } from '../../../platform/services/services.ts';
 import { settingsScope, text, SENDER_LISTS, type SenderList, type Form } from './scope.ts';
 
-export async function senderListRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function senderListRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, config, manager, path, done, page } = settingsScope(deps);
 
   // ---- reply-to addresses and text message senders -----------------------------------------------------------

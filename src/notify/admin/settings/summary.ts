@@ -2,12 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { html, type HtmlValue } from '../../../platform/ui/html.ts';
 import { notice } from '../../../platform/ui/layout.ts';
 import { sendServicePage } from '../../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { latestGoLiveRequest, listSenders } from '../../../platform/services/services.ts';
 import { CALLBACK_TYPES, ensureWebhookSecret, listCallbacks } from '../../settings/callback-settings.ts';
 import { settingsScope, DONE } from './scope.ts';
 
-export async function summaryRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function summaryRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, config, secrets, manager, path, load } = settingsScope(deps);
 
   // ---- the summary ------------------------------------------------------------------------------------------

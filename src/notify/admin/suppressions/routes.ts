@@ -14,7 +14,7 @@ import { html } from '../../../platform/ui/html.ts';
 import { csrfField, notice } from '../../../platform/ui/layout.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { recordAudit } from '../../../platform/audit.ts';
 import { clearSuppression, findSuppression, listSuppressions, type Suppression } from '../../delivery/suppressions.ts';
 import { type EntryInput, type ListQuery, channelOf, filterQuery, readFilter } from './forms.ts';
@@ -23,13 +23,13 @@ const PAGE_SIZE = 50;
 /** Longer than any stored recipient: anything longer is not on the list. */
 const RECIPIENT_MAX = 400;
 
-export async function suppressionRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function suppressionRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   await listRoutes(app, deps);
   await removeRoutes(app, deps);
 }
 
 /** The list, filtered and paged. */
-async function listRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+async function listRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const db = deps.services.database.db;
   const { phoneRegion } = deps.services.config;
   const viewer = { preHandler: requireService(db, 'view_activity') };
@@ -84,7 +84,7 @@ ${
 }
 
 /** Removing one entry, after a confirmation that says why it is there. */
-async function removeRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+async function removeRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const db = deps.services.database.db;
   const remover = { preHandler: requireService(db, 'send_messages') };
 

@@ -1,6 +1,6 @@
 /** Creating, editing and copying a template (each save a new version). */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import type { FieldError } from '../../../platform/ui/layout.ts';
 import { sendServicePage } from '../../../platform/ui/service-layout.ts';
 import {
@@ -15,13 +15,13 @@ import { readTemplateFields } from './forms.ts';
 import { editorBody, type EditorOptions, editorTitle, templateTypeBody } from './views.ts';
 import { templateScope, type Params, type Form } from './scope.ts';
 
-export async function editorRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function editorRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   await newTemplateRoutes(app, deps);
   await editTemplateRoutes(app, deps);
 }
 
 /** The templates scope, with the editor's page. */
-function editorScope(deps: AdminDeps) {
+function editorScope(deps: NotifyAdminDeps) {
   const scope = templateScope(deps);
   const { db } = scope;
 
@@ -36,7 +36,7 @@ function editorScope(deps: AdminDeps) {
 }
 
 /** A new template: its kind first, then the editor. */
-async function newTemplateRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+async function newTemplateRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, directory, manager, base, templatePath, notFound, editorPage } = editorScope(deps);
 
   app.get<{ Params: { serviceId: string }; Querystring: { folder?: string; type?: string; chosen?: string } }>(
@@ -93,7 +93,7 @@ async function newTemplateRoutes(app: FastifyInstance, deps: AdminDeps): Promise
 }
 
 /** Editing a template (each save a new version), and copying one into a new template. */
-async function editTemplateRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+async function editTemplateRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, directory, manager, templatePath, loadTemplate, notFound, editorPage } = editorScope(deps);
 
   app.get<{ Params: Params }>('/services/:serviceId/templates/:templateId/edit', manager, async (request, reply) => {

@@ -1,6 +1,6 @@
 /** The template list and its folders: listing, opening and creating folders. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { html } from '../../../platform/ui/html.ts';
 import { csrfField, errorSummary, notice, textInput, type FieldError } from '../../../platform/ui/layout.ts';
 import { sendServicePage } from '../../../platform/ui/service-layout.ts';
@@ -17,7 +17,7 @@ import { pageAssets, typeLabel } from './views.ts';
 import { breadcrumbs } from './views.ts';
 import { templateScope, TEMPLATE_NOTICES, type Form } from './scope.ts';
 
-export async function folderRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function folderRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, member, manager, base, templatePath, notFound } = templateScope(deps);
 
   // ---- lists and folders ------------------------------------------------------------------------------------

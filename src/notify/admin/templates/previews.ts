@@ -1,6 +1,6 @@
 /** Previews with sample personalisation, the SMS alphabet and the formatting guide. */
 import type { FastifyInstance } from 'fastify';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { html, type Html } from '../../../platform/ui/html.ts';
 import { sendServicePage } from '../../../platform/ui/service-layout.ts';
 import { templateOf, templateVersion } from '../../templates/templates.ts';
@@ -26,7 +26,7 @@ import {
 } from './views.ts';
 import { templateScope, type Params } from './scope.ts';
 
-export async function previewRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function previewRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, member, base, templatePath, loadTemplate } = templateScope(deps);
 
   // ---- previews ---------------------------------------------------------------------------------------------

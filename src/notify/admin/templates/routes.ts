@@ -5,13 +5,13 @@
  * on a phone with their character and part count. Viewing needs membership; changing needs manage_templates.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { editorRoutes } from './editor.ts';
 import { folderRoutes } from './folders.ts';
 import { previewRoutes } from './previews.ts';
 import { templatePageRoutes } from './template-pages.ts';
 
-export async function templateRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function templateRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   await folderRoutes(app, deps);
   await editorRoutes(app, deps);
   await templatePageRoutes(app, deps);

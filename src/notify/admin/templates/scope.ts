@@ -1,6 +1,6 @@
 /** What every templates route shares: its guards, its paths, and loading the template of the URL. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { html } from '../../../platform/ui/html.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
@@ -12,7 +12,7 @@ export type Params = { serviceId: string; templateId: string };
 export const SUBJECT_MAX = 1000;
 export const TEMPLATE_NOTICES = ['created', 'saved', 'unchanged', 'folder-created', 'archived'] as const;
 
-export function templateScope(deps: AdminDeps) {
+export function templateScope(deps: NotifyAdminDeps) {
   const db = deps.services.database.db;
   const directory = deps.services.directory;
   const member = { preHandler: requireService(db) };

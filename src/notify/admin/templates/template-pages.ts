@@ -1,6 +1,6 @@
 /** One template: its page, archiving it, and its version history. */
 import type { FastifyInstance } from 'fastify';
-import type { AdminDeps } from '../../../platform/ui/admin-deps.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { html } from '../../../platform/ui/html.ts';
 import { csrfField, notice } from '../../../platform/ui/layout.ts';
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
@@ -9,14 +9,14 @@ import { categoryLabel, pageAssets, templateBody, templateSummary } from './view
 import { breadcrumbs } from './views.ts';
 import { templateScope, TEMPLATE_NOTICES, type Params } from './scope.ts';
 
-export async function templatePageRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function templatePageRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   await archiveRoutes(app, deps);
   await templateViewRoutes(app, deps);
   await versionRoutes(app, deps);
 }
 
 /** Archiving a template. */
-async function archiveRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+async function archiveRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, directory, manager, base, templatePath, loadTemplate } = templateScope(deps);
 
   app.get<{ Params: Params }>('/services/:serviceId/templates/:templateId/archive', manager, async (request, reply) => {
@@ -53,7 +53,7 @@ async function archiveRoutes(app: FastifyInstance, deps: AdminDeps): Promise<voi
 }
 
 /** A template's page. */
-async function templateViewRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+async function templateViewRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, member, templatePath, loadTemplate } = templateScope(deps);
 
   app.get<{ Params: Params; Querystring: { notice?: string } }>(
@@ -93,7 +93,7 @@ ${templateBody(ui, service, template, { subject: template.subject, content: temp
 }
 
 /** A template's version history, and one version. */
-async function versionRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+async function versionRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, member, templatePath, loadTemplate, notFound } = templateScope(deps);
 
   app.get<{ Params: Params }>('/services/:serviceId/templates/:templateId/versions', member, async (request, reply) => {

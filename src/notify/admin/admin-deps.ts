@@ -1,0 +1,13 @@
+/** What Notify's pages are given: the platform's UI deps, with Notify's own services. */
+import type { AdminDeps, AdminServices } from '../../platform/ui/admin-deps.ts';
+import type { Jobs } from '../jobs/jobs.ts';
+import type { SendContext } from '../sending/send-rules.ts';
+import type { ServiceDirectory } from '../sending/service-directory.ts';
+
+export interface NotifyAdminServices extends AdminServices {
+  directory: ServiceDirectory;
+  send: SendContext;
+  jobs: Jobs;
+}
+
+export type NotifyAdminDeps = AdminDeps<NotifyAdminServices>;
