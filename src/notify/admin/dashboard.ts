@@ -12,7 +12,7 @@ import { requireService } from '../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../platform/ui/service-layout.ts';
 import type { AdminDeps } from '../../web-ui.ts';
 import type { TemplateType } from '../../platform/database/schema.ts';
-import { addDays } from '../delivery/partitions.ts';
+import { addDays } from '../../platform/utc-days.ts';
 import { utcDay } from '../sending/limits.ts';
 import { notificationStatistics, type DailyStatistic } from '../reporting/statistics.ts';
 import { statusGroupOf } from '../reporting/activity.ts';

@@ -18,7 +18,8 @@ import { sendServicePage, servicePath } from '../../platform/ui/service-layout.t
 import type { AdminDeps } from '../../web-ui.ts';
 import type { TemplateType } from '../../platform/database/schema.ts';
 import { recordAudit } from '../../platform/audit.ts';
-import { clearSuppression, findSuppression, listSuppressions, type Suppression } from '../delivery/suppressions.ts';
+import { listSuppressions } from '../delivery/suppressions.ts';
+import { clearSuppression, findSuppression, type Suppression } from '../repositories/suppressions.ts';
 
 const PAGE_SIZE = 50;
 const SEARCH_MAX = 320;

@@ -18,7 +18,7 @@ import {
   type CountryCode,
 } from '../../notify/sending/recipients.ts';
 import { notificationStatistics } from '../../notify/reporting/statistics.ts';
-import { addDays } from '../../notify/delivery/partitions.ts';
+import { addDays } from '../utc-days.ts';
 import { utcDay } from '../../notify/sending/limits.ts';
 
 export const TRIAL_DAILY_LIMIT = 50;

@@ -1,7 +1,7 @@
 /**
- * Sends the callbacks queued in callback_deliveries (queue.ts queues them in the statement that changes a
- * status) to services' receivers: a queue entry of the catalogue, claimed and leased by the queue runner
- * (platform/queue/runner.ts) like the delivery worker.
+ * Sends the callbacks queued in callback_deliveries (repositories/callback-deliveries.ts queues them in the
+ * statement that changes a status) to services' receivers: a queue entry of the catalogue, claimed and leased by the
+ * queue runner (platform/queue/runner.ts) like the delivery worker.
  *
  * Each service has a lane: at most callbacks.perServiceConcurrency requests in flight, and a short local backlog
  * of claimed rows waiting for a slot. A service whose lane is full is left out of the next claims, so a slow or
@@ -14,11 +14,10 @@
  * addresses Envoi may not reach fail at once. A row whose callback was removed or disabled, or whose subject
  * retention has deleted, is dropped.
  */
-import { sql } from 'kysely';
 import type { Config } from '../../../platform/config.ts';
 import type { Db } from '../../../platform/database/connection.ts';
 import type { Logger } from '../../../platform/queue/background.ts';
-import type { Fenced, QueueTable } from '../../../platform/queue/claim-queue.ts';
+import type { Fenced } from '../../../platform/queue/claim-queue.ts';
 import {
   type QueueControl,
   type QueueHandler,
@@ -27,6 +26,7 @@ import {
   runQueue,
 } from '../../../platform/queue/runner.ts';
 import type { SecretBox } from '../../../platform/secret-box.ts';
+import { CALLBACK_QUEUE, callbackQueueExcluding } from '../../repositories/callback-deliveries.ts';
 import { createOutboundHttp } from './outbound-http.ts';
 import { type ClaimedCallback, type Prepared, prepare } from './preparing.ts';
 import { type CallbackOutcome, createCallbackOutcomes, disableCallback, finalFor } from './recording.ts';
@@ -44,32 +44,6 @@ export interface CallbackSenderOptions {
 
 /** Stops claiming, lets requests in flight finish and records them, gives back rows not yet tried; drain() waits. */
 export type CallbackSender = Running;
-
-export const CALLBACK_QUEUE: QueueTable = {
-  table: 'callback_deliveries',
-  idType: 'uuid',
-  due: sql`state = 'pending' AND next_attempt_at <= now()`,
-  orderBy: ['next_attempt_at'],
-  returning: [
-    'id',
-    'service_id',
-    'callback_type',
-    'subject_id',
-    'status',
-    'provider_response',
-    'status_at',
-    'created_at',
-    'attempts',
-  ],
-  noteColumn: 'last_response',
-  touchColumn: 'updated_at',
-};
-
-/** The same queue, leaving out services whose lanes are full. */
-function queueExcluding(serviceIds: string[]): QueueTable {
-  if (serviceIds.length === 0) return CALLBACK_QUEUE;
-  return { ...CALLBACK_QUEUE, due: sql`${CALLBACK_QUEUE.due} AND NOT (service_id = ANY(${serviceIds}::uuid[]))` };
-}
 
 const MINUTE_MS = 60_000;
 
@@ -241,7 +215,7 @@ function callbackHandler(
           lane.wasFull = true;
         }
       }
-      return { limit: Math.min(config.worker.batchSize, room), table: queueExcluding(full) };
+      return { limit: Math.min(config.worker.batchSize, room), table: callbackQueueExcluding(full) };
     },
     async handleBatch(rows, batch) {
       const prepared = await prepare(db, secrets, rows, batch.startBy, log);
