@@ -1,8 +1,9 @@
 /**
  * The one ReceiptSink: receipts from every source are applied in batches, one statement per batch (group commit,
- * as domain/notification-writer.ts does for accepted requests). That statement updates the notifications, puts
- * hard bounces, opt-outs and complainers on the service's suppression list, records complaints, and queues the
- * services' callbacks, so a status change and its callback commit together.
+ * as sending/notification-writer.ts does for accepted requests; the statement is repositories/notifications.ts's
+ * applyReceipts). That statement updates the notifications, puts hard bounces, opt-outs and complainers on the
+ * service's suppression list, records complaints, and queues the services' callbacks, so a status change and its
+ * callback commit together.
  *
  * Rules, for a status receipt:
  *   - it applies to a notification in `sending` or `pending`; a `pending` receipt only moves `sending` → `pending`;
