@@ -13,7 +13,7 @@ import { sql } from 'kysely';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { auditDetailLines, describeWithBrowser, expectAccessible, launchBrowser } from '../support/browser.ts';
 import { serviceFile, signedInPage, TEAM_EMAIL } from './activity-support.ts';
-import { addSuppression } from '../../src/notify/delivery/suppressions.ts';
+import { addSuppression } from '../../src/notify/repositories/suppressions.ts';
 import { MESSAGES } from '../../src/platform/ui/i18n/index.ts';
 
 const HOSTILE = '<img src=x onerror="window.pwned=1">Évil & "co"';

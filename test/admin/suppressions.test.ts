@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { describeWithBrowser, expectAccessible, launchBrowser } from '../support/browser.ts';
 import { insertRows, serviceFile, signedInPage } from './activity-support.ts';
-import { addSuppression, suppressedRecipients } from '../../src/notify/delivery/suppressions.ts';
+import { addSuppression, suppressedRecipients } from '../../src/notify/repositories/suppressions.ts';
 import en from '../../src/platform/ui/i18n/suppressions.en.json' with { type: 'json' };
 import fr from '../../src/platform/ui/i18n/suppressions.fr.json' with { type: 'json' };
 

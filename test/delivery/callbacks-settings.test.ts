@@ -22,7 +22,7 @@ import {
   setCallback,
 } from '../../src/notify/settings/callback-settings.ts';
 import { SecretBox } from '../../src/platform/secret-box.ts';
-import { queueStatusCallbacks } from '../../src/notify/delivery/callbacks/queue.ts';
+import { queueStatusCallbacks } from '../../src/notify/repositories/callback-deliveries.ts';
 import { startCallbackSender } from '../../src/notify/delivery/callbacks/sender.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { createService, insertNotification, testConfig } from './fixtures.ts';

@@ -17,7 +17,7 @@ import {
   startCallbackSender,
   type CallbackSender,
 } from '../../src/notify/delivery/callbacks/sender.ts';
-import { queueComplaintCallbacks, queueStatusCallbacks } from '../../src/notify/delivery/callbacks/queue.ts';
+import { queueComplaintCallbacks, queueStatusCallbacks } from '../../src/notify/repositories/callback-deliveries.ts';
 import { storeInboundTexts } from '../../src/notify/delivery/receipts/inbound.ts';
 import { setCallback } from '../../src/notify/settings/callback-settings.ts';
 import { SecretBox } from '../../src/platform/secret-box.ts';

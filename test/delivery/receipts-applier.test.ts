@@ -16,7 +16,7 @@ import {
 } from './fixtures.ts';
 import { createReceiptApplier, type ReceiptApplier } from '../../src/notify/delivery/receipts/applier.ts';
 import type { Receipt, StatusReceipt } from '../../src/notify/delivery/receipts/types.ts';
-import { suppressedRecipients, suppressionKey } from '../../src/notify/delivery/suppressions.ts';
+import { suppressedRecipients, suppressionKey } from '../../src/notify/repositories/suppressions.ts';
 
 const logs: { level: string; msg: string }[] = [];
 const logger = {

@@ -11,15 +11,15 @@ import { sql } from 'kysely';
 import { openDatabase, type Db } from '../../src/platform/database/connection.ts';
 import { migrate } from '../../src/platform/database/migrate.ts';
 import { MIGRATIONS } from '../../src/migrations.ts';
+import { addDays } from '../../src/platform/utc-days.ts';
 import {
-  addDays,
   createDayPartition,
   databaseToday,
   listDayPartitions,
   partitionName,
-} from '../../src/notify/delivery/partitions.ts';
+} from '../../src/notify/repositories/notification-partitions.ts';
 import { startScheduler, type Scheduler, type SchedulerRun } from '../../src/notify/delivery/scheduler.ts';
-import { rollUpDay } from '../../src/notify/delivery/retention.ts';
+import { rollUpDay } from '../../src/notify/repositories/notification-stats.ts';
 import { notificationStatistics, type DailyStatistic } from '../../src/notify/reporting/statistics.ts';
 import { createServerDatabase, openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { createService, createTemplate, testConfig, type TemplateRef } from './fixtures.ts';

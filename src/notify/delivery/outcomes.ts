@@ -3,28 +3,13 @@
  * goes back for a retry, or goes back untried because its provider asked to slow down. They are written by one
  * outcome writer, many rows per statement, and counted for /metrics.
  */
-import { sql } from 'kysely';
-import { prepared, type Db } from '../../platform/database/connection.ts';
+import type { Db } from '../../platform/database/connection.ts';
 import type { Logger } from '../../platform/queue/background.ts';
 import { type Fenced, giveBack, type QueueTable, type Retry, release } from '../../platform/queue/claim-queue.ts';
 import { childOf, deliveries, handoffSeconds } from '../../platform/metrics.ts';
-import { queueStatusCallbacks } from './callbacks/queue.ts';
+import { type DeliveryFinal as Final, writeDeliveryFinals } from '../repositories/notifications.ts';
 import { createOutcomeWriter } from './outcome-writer.ts';
 import type { ClaimedNotification } from './rendering.ts';
-
-/** A final outcome for one row. */
-export interface Final extends Fenced {
-  /** The row's created_at: it names the day partition, so the UPDATE is planned against that day alone. */
-  createdAt: Date;
-  status: string;
-  provider: string | null;
-  reference: string | null;
-  response: string | null;
-  /** When the provider took the message; null when it never did. */
-  sentAt: Date | null;
-  /** Text message fragments; null keeps the row's own. */
-  billableUnits: number | null;
-}
 
 export type Outcome = { final: Final } | { retry: Retry } | { throttled: Fenced & { delayMs: number } };
 
@@ -42,7 +27,7 @@ export function createDeliveryOutcomes(db: Db, queue: QueueTable, log?: Logger):
   const outcomes = createOutcomeWriter<Outcome>(
     'write outcomes',
     async (batch) => {
-      await writeFinals(
+      await writeDeliveryFinals(
         db,
         batch.flatMap((o) => ('final' in o ? [o.final] : [])),
       );
@@ -95,45 +80,4 @@ export function finalFor(row: ClaimedNotification, status: string, fields: Parti
       ...fields,
     },
   };
-}
-
-async function writeFinals(db: Db, rows: Final[]): Promise<void> {
-  if (rows.length === 0) return;
-  // `attempts` fences out a worker whose lease ran out; `status = 'created'` keeps a cancellation made meanwhile.
-  // The services' delivery-status callbacks are queued by the same statement.
-  await sql`${prepared}
-    WITH changed AS (
-    UPDATE notifications AS n
-    SET status = v.status,
-        provider = coalesce(v.provider, n.provider),
-        provider_reference = coalesce(v.reference, n.provider_reference),
-        provider_response = coalesce(v.response, n.provider_response),
-        sent_at = coalesce(v.sent_at, n.sent_at),
-        billable_units = coalesce(v.billable_units, n.billable_units),
-        claimed_until = NULL,
-        updated_at = now()
-    FROM unnest(
-      ${rows.map((r) => r.id)}::uuid[],
-      ${rows.map((r) => r.attempts)}::int[],
-      ${rows.map((r) => r.status)}::text[],
-      ${rows.map((r) => r.provider)}::text[],
-      ${rows.map((r) => r.reference)}::text[],
-      ${rows.map((r) => r.response)}::text[],
-      ${rows.map((r) => (r.sentAt ? r.sentAt.toISOString() : null))}::timestamptz[],
-      ${rows.map((r) => r.billableUnits)}::int[]
-    ) AS v(id, attempts, status, provider, reference, response, sent_at, billable_units)
-    WHERE n.id = v.id AND n.attempts = v.attempts AND n.status = 'created'
-      AND n.created_at BETWEEN ${oldest(rows)} AND ${newest(rows)}
-    RETURNING n.id, n.service_id, n.status, n.provider_response, n.updated_at),
-    queued AS (${queueStatusCallbacks('changed')})
-    SELECT count(*) FROM changed`.execute(db);
-}
-
-function oldest(rows: readonly { createdAt: Date }[]): Date {
-  return new Date(Math.min(...rows.map((r) => r.createdAt.getTime())));
-}
-
-/** One millisecond past the newest: PostgreSQL keeps microseconds, a Date only milliseconds. */
-function newest(rows: readonly { createdAt: Date }[]): Date {
-  return new Date(Math.max(...rows.map((r) => r.createdAt.getTime())) + 1);
 }

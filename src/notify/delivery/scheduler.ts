@@ -1,8 +1,8 @@
 /**
  * The scheduler (worker role): every config.scheduler.intervalMs, one process at a time
  *   1. times out messages still `sending` or `pending` long after they went to a provider (issue 3, §2),
- *   2. keeps the day partitions of `notifications` ahead of the clock (db/partitions.ts),
- *   3. applies each service's retention after rolling its days up (domain/retention.ts).
+ *   2. keeps the day partitions of `notifications` ahead of the clock (repositories/notification-partitions.ts),
+ *   3. applies each service's retention after rolling its days up (retention.ts).
  *
  * One leader at a time: on PostgreSQL each run first takes a session advisory lock with pg_try_advisory_lock on a
  * connection of its own, held for that run only and given back at its end. A replica that finds it taken skips the
@@ -14,22 +14,25 @@
  * PGlite is one process by construction, with a single shared connection that must not be held: no lock there.
  * (Behind a transaction-mode pooler such as PgBouncer, session locks do not hold; point the worker at the server.)
  */
-import { sql } from 'kysely';
 import type { Logger } from '../../platform/queue/background.ts';
 import { type PeriodicWork, start } from '../../platform/queue/runner.ts';
 import type { Config } from '../../platform/config.ts';
 import type { Db, DbHandle } from '../../platform/database/connection.ts';
-import { addDays, createDayPartition, databaseToday, daysInDefaultPartition, listDayPartitions } from './partitions.ts';
+import { addDays } from '../../platform/utc-days.ts';
+import {
+  createDayPartition,
+  databaseToday,
+  daysInDefaultPartition,
+  listDayPartitions,
+} from '../repositories/notification-partitions.ts';
+import { longestRetentionDays } from '../repositories/notification-stats.ts';
+import { timeOutStaleMessages } from '../repositories/notifications.ts';
 import { applyRetention, type RetentionOptions, type RetentionReport } from './retention.ts';
-import { queueStatusCallbacks } from './callbacks/queue.ts';
 
 /** Distinct from migrate.ts's lock (4_206_011). */
 const LEADER_LOCK_ID = 4_206_012;
 /** Partitions exist for today and this many days ahead. */
 export const PARTITION_DAYS_AHEAD = 3;
-const TIMEOUT_BATCH = 1_000;
-/** Timeout batches per run; a backlog beyond that waits for the next run. */
-const TIMEOUT_MAX_BATCHES = 50;
 
 export interface SchedulerOptions {
   db: Db;
@@ -140,39 +143,6 @@ function deletedAny(r: RetentionReport): boolean {
 }
 
 /**
- * Messages handed to a provider (`sending`, or `pending` at an SMS provider) that have heard nothing for `hours`
- * become `temporary-failure`, with their delivery-status callbacks queued by the same statement. In batches; the
- * rows are locked with SKIP LOCKED so a receipt being applied to one of them meanwhile is not waited for (it wins,
- * and the row is looked at again next run if still stale). Resolves to the number of rows changed.
- */
-export async function timeOutStaleMessages(db: Db, hours: number): Promise<number> {
-  const response = `No delivery receipt from the provider within ${hours} hours`;
-  let total = 0;
-  for (let batch = 0; batch < TIMEOUT_MAX_BATCHES; batch++) {
-    const { rows } = await sql<{ n: number }>`
-      WITH stale AS (
-        SELECT id, created_at FROM notifications
-        WHERE status IN ('sending', 'pending') AND sent_at < now() - ${hours} * interval '1 hour'
-          -- created_at comes before sent_at, so this prunes the partitions of recent days.
-          AND created_at < now() - ${hours} * interval '1 hour'
-        LIMIT ${TIMEOUT_BATCH}
-        FOR UPDATE SKIP LOCKED),
-      changed AS (
-        UPDATE notifications n
-        SET status = 'temporary-failure', provider_response = ${response}, claimed_until = NULL, updated_at = now()
-        FROM stale
-        WHERE n.id = stale.id AND n.created_at = stale.created_at AND n.status IN ('sending', 'pending')
-        RETURNING n.id, n.service_id, n.status, n.provider_response, n.updated_at),
-      queued AS (${queueStatusCallbacks('changed')})
-      SELECT count(*)::int AS n FROM changed`.execute(db);
-    const n = rows[0]?.n ?? 0;
-    total += n;
-    if (n < TIMEOUT_BATCH) break;
-  }
-  return total;
-}
-
-/**
  * Partitions for today and PARTITION_DAYS_AHEAD days ahead, and for any day whose rows wait in the default
  * partition (the scheduler was not running) as long as some service may still keep that day: creating the
  * partition moves them into it. Resolves to the days created.
@@ -180,13 +150,10 @@ export async function timeOutStaleMessages(db: Db, hours: number): Promise<numbe
 export async function ensurePartitions(db: Db): Promise<string[]> {
   const today = await databaseToday(db);
   const existing = new Set(await listDayPartitions(db));
-  const longest = await db
-    .selectFrom('services')
-    .select(sql<number>`coalesce(max(data_retention_days), 0)::int`.as('days'))
-    .executeTakeFirstOrThrow();
+  const longest = await longestRetentionDays(db);
   const wanted = new Set<string>();
   for (const day of await daysInDefaultPartition(db)) {
-    if (day >= addDays(today, -longest.days)) wanted.add(day);
+    if (day >= addDays(today, -longest)) wanted.add(day);
   }
   for (let ahead = 0; ahead <= PARTITION_DAYS_AHEAD; ahead++) wanted.add(addDays(today, ahead));
   const created: string[] = [];

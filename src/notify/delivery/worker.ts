@@ -11,14 +11,15 @@
  * `sending` (taken, a receipt will follow), `permanent-failure`, or `technical-failure` once worker.maxAttempts
  * tries have failed. Rows sent with a test key never reach a provider: they end as testKeyOutcome() says.
  */
-import { sql } from 'kysely';
 import type { Config } from '../../platform/config.ts';
 import type { Db } from '../../platform/database/connection.ts';
 import { measureQueueAge, reportProviders } from '../../platform/metrics.ts';
 import type { Logger } from '../../platform/queue/background.ts';
-import { type Fenced, laneBackoffMs, type QueueTable } from '../../platform/queue/claim-queue.ts';
+import { type Fenced, laneBackoffMs } from '../../platform/queue/claim-queue.ts';
 import { type QueueControl, type QueueWork, type Running, runQueue } from '../../platform/queue/runner.ts';
 import { testKeyOutcome } from '../../platform/recipients.ts';
+import { NOTIFICATION_QUEUE, oldestDueAgeSeconds } from '../repositories/notifications.ts';
+import { suppressedRecipients, suppressionKey } from '../repositories/suppressions.ts';
 import { PRIORITY_OF_CATEGORY } from '../sending/send-rules.ts';
 import { ServiceDirectory } from '../sending/service-directory.ts';
 import { createDeliverer } from './delivering.ts';
@@ -26,7 +27,6 @@ import { createDeliveryOutcomes, finalFor } from './outcomes.ts';
 import { providerChoice } from './providers/failover.ts';
 import { createProviders, type Providers } from './providers/index.ts';
 import { type ClaimedNotification, createRenderer, smsFragments } from './rendering.ts';
-import { suppressedRecipients, suppressionKey } from './suppressions.ts';
 
 export type { ClaimedNotification } from './rendering.ts';
 
@@ -44,35 +44,6 @@ export interface WorkerOptions {
 
 /** Stops claiming, lets sends in flight finish and records them, gives back rows not yet tried; drain() waits for idle. */
 export type Worker = Running;
-
-export const NOTIFICATION_QUEUE: QueueTable = {
-  table: 'notifications',
-  idType: 'uuid',
-  due: sql`status = 'created' AND next_attempt_at <= now()`,
-  orderBy: ['priority', 'next_attempt_at'],
-  returning: [
-    'id',
-    'service_id',
-    'template_id',
-    'template_version',
-    'key_type',
-    'notification_type',
-    'to',
-    'normalised_to',
-    'personalisation',
-    'subject',
-    'body',
-    'reply_to_text',
-    'one_click_unsubscribe_url',
-    'priority',
-    'next_attempt_at',
-    'attempts',
-    'created_at',
-    'scheduled_for',
-  ],
-  noteColumn: 'provider_response',
-  touchColumn: 'updated_at',
-};
 
 /** The delivery worker's catalogue entry. */
 export function deliveryWork(opts: WorkerOptions): QueueWork<ClaimedNotification> {
@@ -193,22 +164,9 @@ export function startWorker(opts: WorkerOptions): Worker {
   return runQueue(deliveryWork(opts), { db: opts.db, logger: opts.logger });
 }
 
-/**
- * How long the oldest notification that is due and not claimed has been due, in seconds; 0 when none: the
- * queue's lag, for /metrics. One index probe per lane on the claim queue's index (priority, next_attempt_at)
- * WHERE status = 'created', so that a long queue costs no more than a short one; rows leased by a worker are
- * stepped over (a batch at most per worker).
- */
-export async function oldestDueSeconds(db: Db): Promise<number> {
-  const lanes = [...new Set(Object.values(PRIORITY_OF_CATEGORY))];
-  const { rows } = await sql<{ age: number | null }>`
-    SELECT extract(epoch FROM now() - min(oldest.next_attempt_at))::float8 AS age
-    FROM unnest(${lanes}::smallint[]) AS lane(priority)
-    CROSS JOIN LATERAL (
-      SELECT next_attempt_at FROM notifications
-      WHERE (${NOTIFICATION_QUEUE.due}) AND priority = lane.priority AND (claimed_until IS NULL OR claimed_until < now())
-      ORDER BY next_attempt_at
-      LIMIT 1
-    ) AS oldest`.execute(db);
-  return Math.max(0, Number(rows[0]?.age ?? 0));
+const PRIORITY_LANES = [...new Set(Object.values(PRIORITY_OF_CATEGORY))];
+
+/** How long the oldest notification that is due and not claimed has been due, in seconds (0 when none): for /metrics. */
+export function oldestDueSeconds(db: Db): Promise<number> {
+  return oldestDueAgeSeconds(db, PRIORITY_LANES);
 }

@@ -1,7 +1,8 @@
 /**
  * The claim/lease pattern that turns a table into a work queue (DESIGN §1). Any table whose rows are jobs can use
  * it if it has the columns `id`, `claimed_until` (timestamptz, null when free), `attempts` (integer) and
- * `next_attempt_at` (timestamptz): notifications today, callbacks and CSV jobs later.
+ * `next_attempt_at` (timestamptz): notifications (the delivery worker) and callback_deliveries (the callback sender)
+ * through the queue runner (runner.ts), and bulk jobs, which claim one job at a time through it.
  *
  * A worker claims a batch of due rows in one statement; each claimed row gets a lease (claimed_until) and one more
  * attempt. The worker then either finishes a row (its own UPDATE, `WHERE attempts = <attempts it claimed>`),

@@ -13,7 +13,7 @@ import { recordAudit } from '../audit.ts';
 import { ALL_PERMISSIONS } from './team.ts';
 import { InvalidRecipientError, validateEmailAddress, validatePhoneNumber, type CountryCode } from '../recipients.ts';
 import { notificationStatistics } from '../../notify/reporting/statistics.ts';
-import { addDays } from '../../notify/delivery/partitions.ts';
+import { addDays } from '../utc-days.ts';
 import { utcDay } from '../../notify/sending/limits.ts';
 
 export const TRIAL_DAILY_LIMIT = 50;

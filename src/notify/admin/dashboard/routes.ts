@@ -9,7 +9,7 @@ import { html } from '../../../platform/ui/html.ts';
 import { requireService } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
-import { addDays } from '../../delivery/partitions.ts';
+import { addDays } from '../../../platform/utc-days.ts';
 import { todaysUse, utcDay } from '../../sending/limits.ts';
 import { serviceDailyLimits } from '../../../platform/services/services.ts';
 import { templateNames } from '../../templates/templates.ts';

@@ -1,7 +1,7 @@
 import { html, type Html } from '../../../platform/ui/html.ts';
 import type { UiContext } from '../../../platform/ui/context.ts';
 import type { TemplateType } from '../../../platform/database/schema.ts';
-import { addDays } from '../../delivery/partitions.ts';
+import { addDays } from '../../../platform/utc-days.ts';
 import type { DailyStatistic } from '../../reporting/statistics.ts';
 import { statusGroupOf } from '../../reporting/activity.ts';
 export const CHANNELS: readonly TemplateType[] = ['email', 'sms'];

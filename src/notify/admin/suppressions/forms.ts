@@ -1,5 +1,5 @@
 import type { TemplateType } from '../../../platform/database/schema.ts';
-import type { Suppression } from '../../delivery/suppressions.ts';
+import type { Suppression } from '../../repositories/suppressions.ts';
 export const SEARCH_MAX = 320;
 
 export interface ListQuery {

@@ -16,7 +16,8 @@ import { requireService, type ServiceContext } from '../../../platform/ui/servic
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { recordAudit } from '../../../platform/audit.ts';
-import { clearSuppression, findSuppression, listSuppressions, type Suppression } from '../../delivery/suppressions.ts';
+import { listSuppressions } from '../../delivery/suppressions.ts';
+import { clearSuppression, findSuppression, type Suppression } from '../../repositories/suppressions.ts';
 import { type EntryInput, type ListQuery, channelOf, filterQuery, readFilter } from './forms.ts';
 import { entryRow, filterForm, forbidden } from './views.ts';
 const PAGE_SIZE = 50;

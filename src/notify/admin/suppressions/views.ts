@@ -4,7 +4,7 @@ import type { UiContext } from '../../../platform/ui/context.ts';
 import { forbiddenPage } from '../../../platform/ui/layout.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
 import { servicePath } from '../../../platform/ui/service-layout.ts';
-import type { Suppression } from '../../delivery/suppressions.ts';
+import type { Suppression } from '../../repositories/suppressions.ts';
 import { type Filter, SEARCH_MAX, entryQuery } from './forms.ts';
 export function forbidden(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   return reply

@@ -7,7 +7,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { TemplateType } from '../../../platform/database/schema.ts';
-import { clearSuppression, listSuppressions, type Suppression } from '../../delivery/suppressions.ts';
+import { listSuppressions } from '../../delivery/suppressions.ts';
+import { clearSuppression, type Suppression } from '../../repositories/suppressions.ts';
 import { normaliseEmail, normaliseRecipient, type CountryCode } from '../../../platform/recipients.ts';
 import { badRequest, notFound } from './errors.ts';
 import { formatDate } from './presenters.ts';

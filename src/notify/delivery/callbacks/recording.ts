@@ -2,19 +2,20 @@
  * Recording the callback sender's outcomes: many rows per statement through one outcome writer, counted for
  * /metrics; and disabling a callback whose receiver answered 410 Gone.
  */
-import { sql } from 'kysely';
 import type { Db } from '../../../platform/database/connection.ts';
 import { callbacksTotal, childOf } from '../../../platform/metrics.ts';
 import { type Logger, withRetries } from '../../../platform/queue/background.ts';
-import { type Fenced, type QueueTable, type Retry, release } from '../../../platform/queue/claim-queue.ts';
+import { type QueueTable, type Retry, release } from '../../../platform/queue/claim-queue.ts';
+import {
+  type CallbackFinal,
+  disableCallbackAndDropPending,
+  writeCallbackFinals,
+} from '../../repositories/callback-deliveries.ts';
 import { createOutcomeWriter } from '../outcome-writer.ts';
 import type { ClaimedCallback } from './preparing.ts';
 import { short } from './responses.ts';
 
-export interface Final extends Fenced {
-  state: 'delivered' | 'failed' | 'dropped';
-  response: string;
-}
+export type Final = CallbackFinal;
 
 export type CallbackOutcome = { final: Final } | { retry: Retry };
 
@@ -28,7 +29,7 @@ export function createCallbackOutcomes(db: Db, queue: QueueTable, log?: Logger):
   const outcomes = createOutcomeWriter<CallbackOutcome>(
     'write callback outcomes',
     async (batch) => {
-      await writeFinals(
+      await writeCallbackFinals(
         db,
         batch.flatMap((o) => ('final' in o ? [o.final] : [])),
       );
@@ -55,21 +56,6 @@ export function finalFor(row: ClaimedCallback, state: Final['state'], response: 
   return { final: { id: row.id, attempts: row.attempts, state, response: short(response) } };
 }
 
-async function writeFinals(db: Db, rows: Final[]): Promise<void> {
-  if (rows.length === 0) return;
-  // `attempts` fences out a sender whose lease ran out; `state = 'pending'` keeps a drop made meanwhile (410).
-  await sql`
-    UPDATE callback_deliveries AS d
-    SET state = v.state, last_response = v.response, claimed_until = NULL, updated_at = now()
-    FROM unnest(
-      ${rows.map((r) => r.id)}::uuid[],
-      ${rows.map((r) => r.attempts)}::int[],
-      ${rows.map((r) => r.state)}::text[],
-      ${rows.map((r) => r.response)}::text[]
-    ) AS v(id, attempts, state, response)
-    WHERE d.id = v.id AND d.attempts = v.attempts AND d.state = 'pending'`.execute(db);
-}
-
 /**
  * The receiver says it is gone for good: stop queuing for it and drop what is queued. Only if the URL is still
  * the one that answered, so that a service that has just set a new URL keeps it.
@@ -79,29 +65,7 @@ export async function disableCallback(db: Db, row: ClaimedCallback, url: string,
   await withRetries(
     'disable a callback',
     async () => {
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('service_callbacks')
-          .set({ disabled_at: new Date(), disabled_reason: reason, updated_at: new Date() })
-          .where('service_id', '=', row.service_id)
-          .where('callback_type', '=', row.callback_type)
-          .where('url', '=', url)
-          .where('disabled_at', 'is', null)
-          .execute();
-        await trx
-          .updateTable('callback_deliveries')
-          .set({
-            state: 'dropped',
-            last_response: short(`callback disabled: ${reason}`),
-            claimed_until: null,
-            updated_at: new Date(),
-          })
-          .where('service_id', '=', row.service_id)
-          .where('callback_type', '=', row.callback_type)
-          .where('state', '=', 'pending')
-          .where('id', '<>', row.id)
-          .execute();
-      });
+      await disableCallbackAndDropPending(db, row, url, reason, short(`callback disabled: ${reason}`));
     },
     log,
   );

@@ -1,12 +1,12 @@
 /**
- * Sends the callbacks queued in callback_deliveries (queue.ts queues them in the statement that changes a
- * status) to services' receivers: a queue entry of the catalogue, claimed and leased by the queue runner
- * (platform/queue/runner.ts) like the delivery worker.
+ * Sends the callbacks queued in callback_deliveries (repositories/callback-deliveries.ts queues them in the
+ * statement that changes a status) to services' receivers: a queue entry of the catalogue, claimed and leased by the
+ * queue runner (platform/queue/runner.ts) like the delivery worker.
  *
- * Each service has a lane: at most callbacks.perServiceConcurrency requests in flight, and a short local backlog
- * of claimed rows waiting for a slot. A service whose lane is full is left out of the next claims, so a slow or
- * dead receiver holds back only its own service's callbacks; a row that waits too long in a lane is given back
- * untried before its lease could run out.
+ * Each service has a lane (lanes.ts): at most callbacks.perServiceConcurrency requests in flight, and a short
+ * local backlog of claimed rows waiting for a slot. A service whose lane is full is left out of the next claims, so
+ * a slow or dead receiver holds back only its own service's callbacks; a row that waits too long in a lane is given
+ * back untried before its lease could run out.
  *
  * Outcomes: 2xx → delivered. Connection errors, timeouts, 429 and 5xx are retried with exponential backoff and
  * jitter (1, 2, 4, 8, 16 … minutes) until callbacks.maxAttempts, then failed. 410 Gone fails the row, disables the
@@ -14,11 +14,10 @@
  * addresses Envoi may not reach fail at once. A row whose callback was removed or disabled, or whose subject
  * retention has deleted, is dropped.
  */
-import { sql } from 'kysely';
 import type { Config } from '../../../platform/config.ts';
 import type { Db } from '../../../platform/database/connection.ts';
 import type { Logger } from '../../../platform/queue/background.ts';
-import type { Fenced, QueueTable } from '../../../platform/queue/claim-queue.ts';
+import type { Fenced } from '../../../platform/queue/claim-queue.ts';
 import {
   type QueueControl,
   type QueueHandler,
@@ -27,7 +26,9 @@ import {
   runQueue,
 } from '../../../platform/queue/runner.ts';
 import type { SecretBox } from '../../../platform/secret-box.ts';
+import { CALLBACK_QUEUE, callbackQueueExcluding } from '../../repositories/callback-deliveries.ts';
 import { createOutboundHttp } from './outbound-http.ts';
+import { createLanes } from './lanes.ts';
 import { type ClaimedCallback, type Prepared, prepare } from './preparing.ts';
 import { type CallbackOutcome, createCallbackOutcomes, disableCallback, finalFor } from './recording.ts';
 import { describe, judge, LONGEST_RETRY_AFTER_MS, short } from './responses.ts';
@@ -45,32 +46,6 @@ export interface CallbackSenderOptions {
 /** Stops claiming, lets requests in flight finish and records them, gives back rows not yet tried; drain() waits. */
 export type CallbackSender = Running;
 
-export const CALLBACK_QUEUE: QueueTable = {
-  table: 'callback_deliveries',
-  idType: 'uuid',
-  due: sql`state = 'pending' AND next_attempt_at <= now()`,
-  orderBy: ['next_attempt_at'],
-  returning: [
-    'id',
-    'service_id',
-    'callback_type',
-    'subject_id',
-    'status',
-    'provider_response',
-    'status_at',
-    'created_at',
-    'attempts',
-  ],
-  noteColumn: 'last_response',
-  touchColumn: 'updated_at',
-};
-
-/** The same queue, leaving out services whose lanes are full. */
-function queueExcluding(serviceIds: string[]): QueueTable {
-  if (serviceIds.length === 0) return CALLBACK_QUEUE;
-  return { ...CALLBACK_QUEUE, due: sql`${CALLBACK_QUEUE.due} AND NOT (service_id = ANY(${serviceIds}::uuid[]))` };
-}
-
 const MINUTE_MS = 60_000;
 
 /**
@@ -85,16 +60,6 @@ export function callbackRetryDelayMs(attempts: number, random: () => number = Ma
 
 /** Requests in flight plus rows waiting in lanes, over all services: bounds memory and sockets. */
 const MAX_HELD = 1_000;
-/** A lane holds at most this many times its concurrency (in flight and waiting) before its service is skipped. */
-const LANE_BACKLOG_FACTOR = 10;
-
-interface Lane {
-  inFlight: number;
-  waiting: Prepared[];
-  /** Left out of a claim for being full: wake the loop when it has room again. */
-  wasFull: boolean;
-}
-
 /** The callback sender's catalogue entry. */
 export function callbackWork(opts: CallbackSenderOptions): QueueWork<ClaimedCallback> {
   const { timeoutMs, maxAttempts } = opts.config.callbacks;
@@ -128,67 +93,9 @@ function callbackHandler(
   const { db, config, secrets } = opts;
   const log = opts.logger;
   const { timeoutMs, maxAttempts, perServiceConcurrency, allowedHosts } = config.callbacks;
-  const laneCap = perServiceConcurrency * LANE_BACKLOG_FACTOR;
   const outbound = createOutboundHttp({ timeoutMs, allowedHosts });
   const outcomes = createCallbackOutcomes(db, CALLBACK_QUEUE, log);
-  const lanes = new Map<string, Lane>();
-
-  function laneOf(serviceId: string): Lane {
-    let lane = lanes.get(serviceId);
-    if (!lane) {
-      lane = { inFlight: 0, waiting: [], wasFull: false };
-      lanes.set(serviceId, lane);
-    }
-    return lane;
-  }
-
-  const held = (lane: Lane): number => lane.inFlight + lane.waiting.length;
-
-  function totalHeld(): number {
-    let n = 0;
-    for (const lane of lanes.values()) n += held(lane);
-    return n;
-  }
-
-  /** Starts waiting rows while the lane has free slots; rows past their start-by time go back to the queue. */
-  function pump(serviceId: string, lane: Lane): void {
-    const late: Fenced[] = [];
-    while (lane.inFlight < perServiceConcurrency && lane.waiting.length > 0) {
-      const next = lane.waiting.shift()!;
-      if (!control.running || Date.now() > next.startBy) {
-        late.push(next.row);
-        continue;
-      }
-      lane.inFlight += 1;
-      const task = send(next)
-        .catch((err) => log?.error({ err, callbackId: next.row.id }, 'callback send failed unexpectedly'))
-        .finally(() => {
-          lane.inFlight -= 1;
-          pump(serviceId, lane);
-          if (held(lane) === 0) lanes.delete(serviceId);
-          if (lane.wasFull && held(lane) < laneCap / 2) {
-            lane.wasFull = false;
-            control.wake();
-          }
-          if (totalHeld() === 0) control.wake();
-        });
-      control.start(task);
-    }
-    control.giveBack(late);
-  }
-
-  /** Rows that waited in a lane past their start-by time (their receiver is slow) go back to the queue. */
-  function expireWaiting(): void {
-    const now = Date.now();
-    const late: Fenced[] = [];
-    for (const lane of lanes.values()) {
-      const keep = lane.waiting.filter((w) => w.startBy >= now);
-      if (keep.length === lane.waiting.length) continue;
-      for (const w of lane.waiting) if (w.startBy < now) late.push(w.row);
-      lane.waiting = keep;
-    }
-    control.giveBack(late);
-  }
+  const lanes = createLanes({ perServiceConcurrency, control, send, log });
 
   /** `retryAfterMs`: the receiver asked to wait at least that long (429 or 503 with Retry-After). */
   function failedAttempt(row: ClaimedCallback, response: string, retryAfterMs?: number): CallbackOutcome {
@@ -212,8 +119,7 @@ function callbackHandler(
     if (outcome === 'gone') {
       // Before the lane's slot is freed, so no other row of this callback starts meanwhile.
       await disableCallback(db, row, setting.url, log);
-      const lane = lanes.get(row.service_id);
-      if (lane) lane.waiting = lane.waiting.filter((w) => w.row.callback_type !== row.callback_type);
+      lanes.forget(row.service_id, row.callback_type);
       return outcomes.record(row, finalFor(row, 'failed', describe(result)), true);
     }
     if (outcome === 'delivered') return outcomes.record(row, finalFor(row, 'delivered', describe(result)));
@@ -231,17 +137,10 @@ function callbackHandler(
 
   return {
     nextClaim() {
-      expireWaiting();
-      const room = MAX_HELD - totalHeld();
+      lanes.expireWaiting();
+      const room = MAX_HELD - lanes.held();
       if (room <= 0) return null;
-      const full: string[] = [];
-      for (const [serviceId, lane] of lanes) {
-        if (held(lane) >= laneCap) {
-          full.push(serviceId);
-          lane.wasFull = true;
-        }
-      }
-      return { limit: Math.min(config.worker.batchSize, room), table: queueExcluding(full) };
+      return { limit: Math.min(config.worker.batchSize, room), table: callbackQueueExcluding(lanes.full()) };
     },
     async handleBatch(rows, batch) {
       const prepared = await prepare(db, secrets, rows, batch.startBy, log);
@@ -255,23 +154,14 @@ function callbackHandler(
           outcomes.record(p.row, finalFor(p.row, 'failed', `no outcome after ${maxAttempts} attempts`));
           continue;
         }
-        const lane = laneOf(p.row.service_id);
-        if (!control.running || held(lane) >= laneCap) {
-          untried.push(p.row);
-          continue;
-        }
-        lane.waiting.push(p);
-        touched.add(p.row.service_id);
+        if (lanes.admit(p)) touched.add(p.row.service_id);
+        else untried.push(p.row);
       }
-      for (const serviceId of touched) pump(serviceId, laneOf(serviceId));
+      lanes.pump(touched);
       return untried;
     },
-    held: totalHeld,
-    releaseHeld() {
-      const untried: Fenced[] = [];
-      for (const lane of lanes.values()) untried.push(...lane.waiting.splice(0).map((w) => w.row));
-      return untried;
-    },
+    held: () => lanes.held(),
+    releaseHeld: () => lanes.releaseWaiting(),
     settled: () => outcomes.settled(),
     async close() {
       outbound.close();

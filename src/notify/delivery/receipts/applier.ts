@@ -1,8 +1,9 @@
 /**
  * The one ReceiptSink: receipts from every source are applied in batches, one statement per batch (group commit,
- * as domain/notification-writer.ts does for accepted requests). That statement updates the notifications, puts
- * hard bounces, opt-outs and complainers on the service's suppression list, records complaints, and queues the
- * services' callbacks, so a status change and its callback commit together.
+ * as sending/notification-writer.ts does for accepted requests; the statement is repositories/notifications.ts's
+ * applyReceipts). That statement updates the notifications, puts hard bounces, opt-outs and complainers on the
+ * service's suppression list, records complaints, and queues the services' callbacks, so a status change and its
+ * callback commit together.
  *
  * Rules, for a status receipt:
  *   - it applies to a notification in `sending` or `pending`; a `pending` receipt only moves `sending` → `pending`;
@@ -15,12 +16,12 @@
  * again in later batches for about 30 s (bounded), then logged and dropped. submit() resolves once the batch has
  * committed, whether or not every receipt found its notification.
  */
-import { sql } from 'kysely';
-import { prepared, type Db } from '../../../platform/database/connection.ts';
+import type { Db } from '../../../platform/database/connection.ts';
 import type { Logger } from '../../../platform/queue/background.ts';
-import { queueComplaintCallbacks, queueStatusCallbacks } from '../callbacks/queue.ts';
-import type { ComplaintReceipt, Receipt, ReceiptSink, ReceiptTarget, StatusReceipt } from './types.ts';
 import { receiptResults as counted } from '../../../platform/metrics.ts';
+import { applyReceipts, type ReceiptOutcome } from '../../repositories/notifications.ts';
+import type { Receipt, ReceiptSink, ReceiptTarget, StatusReceipt } from './types.ts';
+import { createWaitingReceipts, describeTarget, type Waiting, type WaitingReceipts } from './waiting.ts';
 
 export interface ReceiptApplierOptions {
   logger?: Logger;
@@ -48,14 +49,6 @@ interface Submission {
   reject: (err: unknown) => void;
 }
 
-/** A receipt waiting for its notification to appear. */
-interface Waiting {
-  receipt: Receipt;
-  firstSeen: number;
-  retryAt: number;
-  tries: number;
-}
-
 /** One row of the statement's input: the effective status receipt of a notification, or a complaint. */
 interface Row {
   receipt: Receipt;
@@ -64,9 +57,7 @@ interface Row {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const FIRST_RETRY_MS = 500;
 const SECOND_BATCH_MIN = 32;
-const LONGEST_RETRY_GAP_MS = 8_000;
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
@@ -74,12 +65,6 @@ function targetKey(target: ReceiptTarget): string {
   return 'notificationId' in target
     ? `id:${target.notificationId.toLowerCase()}`
     : `ref:${target.provider}:${target.reference}`;
-}
-
-function describeTarget(target: ReceiptTarget): string {
-  return 'notificationId' in target
-    ? `notification ${target.notificationId}`
-    : `${target.provider} message ${target.reference}`;
 }
 
 /** Why a receipt cannot be applied at all, or null. */
@@ -116,84 +101,6 @@ export function decisiveReceipt(group: StatusReceipt[]): StatusReceipt {
   return decisive;
 }
 
-/** The one statement that applies a batch of rows (see the top of this file). */
-function receiptStatement(rows: Row[]) {
-  const status = (r: Receipt) => (r.kind === 'status' ? r : null);
-  const complaint = (r: Receipt) => (r.kind === 'complaint' ? (r as ComplaintReceipt) : null);
-  const target = (r: Receipt) => r.target;
-  return sql<{ ord: number; current: string; applied: boolean }>`${prepared}
-    WITH incoming AS (
-      SELECT * FROM unnest(
-        ${rows.map((_, i) => i)}::int4[],
-        ${rows.map((r) => r.receipt.kind)}::text[],
-        ${rows.map((r) => {
-          const t = target(r.receipt);
-          return 'provider' in t ? t.provider : null;
-        })}::text[],
-        ${rows.map((r) => {
-          const t = target(r.receipt);
-          return 'reference' in t ? t.reference : null;
-        })}::text[],
-        ${rows.map((r) => {
-          const t = target(r.receipt);
-          return 'notificationId' in t ? t.notificationId : null;
-        })}::uuid[],
-        ${rows.map((r) => status(r.receipt)?.status ?? null)}::text[],
-        ${rows.map((r) => status(r.receipt)?.response ?? null)}::text[],
-        ${rows.map((r) => r.receipt.at.toISOString())}::timestamptz[],
-        ${rows.map((r) => status(r.receipt)?.suppress ?? null)}::text[],
-        ${rows.map((r) => (status(r.receipt)?.bounce === true ? 'true' : 'false'))}::bool[],
-        ${rows.map((r) => complaint(r.receipt)?.complaintType ?? null)}::text[]
-      ) AS i(ord, kind, provider, reference, notification_id, status, response, at, suppress, bounce, complaint_type)
-    ),
-    -- One index look-up per receipt (LATERAL … LIMIT 1 keeps it one), whatever the planner thinks of the table.
-    found AS (
-      SELECT i.*, n.* FROM incoming i CROSS JOIN LATERAL (
-        SELECT n.id, n.created_at, n.service_id, n.status AS current, n.notification_type, n.normalised_to, n.provider_reference AS nref
-        FROM notifications n WHERE n.id = i.notification_id AND n.status <> 'created' LIMIT 1) n
-      WHERE i.notification_id IS NOT NULL
-      UNION ALL
-      SELECT i.*, n.* FROM incoming i CROSS JOIN LATERAL (
-        SELECT n.id, n.created_at, n.service_id, n.status AS current, n.notification_type, n.normalised_to, n.provider_reference AS nref
-        FROM notifications n WHERE n.provider_reference = i.reference AND n.provider = i.provider AND n.status <> 'created' LIMIT 1) n
-      WHERE i.notification_id IS NULL
-    ),
-    changed AS (
-      UPDATE notifications AS n
-      SET status = f.status, provider_response = f.response, updated_at = f.at
-      FROM found f
-      -- created_at too: notifications may be partitioned by it.
-      WHERE n.id = f.id AND n.created_at = f.created_at AND f.kind = 'status' AND (
-        n.status = 'sending'
-        OR (n.status = 'pending' AND f.status <> 'pending')
-        OR (n.status = 'delivered' AND f.bounce AND f.status <> 'delivered'))
-      RETURNING n.id, n.service_id, n.status, n.provider_response, n.updated_at, n.notification_type, n.normalised_to, f.ord, f.suppress
-    ),
-    complained AS (
-      INSERT INTO complaints (service_id, notification_id, complaint_type, complaint_date, provider_reference)
-      SELECT f.service_id, f.id, f.complaint_type, f.at, f.nref FROM found f
-      WHERE f.kind = 'complaint'
-        -- SNS delivers at least once: the same complaint twice is one complaint.
-        AND NOT EXISTS (SELECT 1 FROM complaints k WHERE k.notification_id = f.id AND k.complaint_date = f.at)
-      RETURNING id, service_id
-    ),
-    suppressed AS (
-      INSERT INTO suppressions (service_id, channel, recipient, reason, notification_id)
-      SELECT DISTINCT ON (s.service_id, s.channel, s.recipient) s.service_id, s.channel, s.recipient, s.reason, s.notification_id
-      FROM (
-        SELECT c.service_id, c.notification_type AS channel, c.normalised_to AS recipient, c.suppress AS reason, c.id AS notification_id
-        FROM changed c WHERE c.suppress IS NOT NULL
-        UNION ALL
-        SELECT f.service_id, f.notification_type, f.normalised_to, 'complaint', f.id FROM found f WHERE f.kind = 'complaint'
-      ) s
-      ORDER BY s.service_id, s.channel, s.recipient
-      ON CONFLICT DO NOTHING
-    ),
-    queued_status AS (${queueStatusCallbacks('changed')}),
-    queued_complaints AS (${queueComplaintCallbacks('complained')})
-    SELECT f.ord, f.current, (c.ord IS NOT NULL) AS applied FROM found f LEFT JOIN changed c ON c.ord = f.ord`;
-}
-
 /**
  * For /metrics each receipt is counted once as applied or ignored when its fate is known, and also once as waiting
  * when it first waits for its notification. Receipts that a later one in the same batch superseded share its fate.
@@ -202,25 +109,16 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
   const log = opts.logger ?? silent;
   const maxBatch = opts.maxBatch ?? 2_000;
   const retryForMs = opts.retryForMs ?? 30_000;
-  const maxWaiting = opts.maxWaiting ?? 20_000;
   const maxInFlight = opts.maxInFlight ?? 2;
+  const waiting = createWaitingReceipts({ retryForMs, maxWaiting: opts.maxWaiting ?? 20_000, log });
+  const batches: Batches = { db, log, retryForMs, waiting, closed: false };
 
   const queue: Submission[] = [];
-  let waiting: Waiting[] = [];
   let inFlight = 0;
   let timer: NodeJS.Timeout | null = null;
-  let closed = false;
   let idleWaiters: Array<() => void> = [];
 
   const queued = (): number => queue.reduce((n, s) => n + s.receipts.length, 0);
-
-  function dueWaiting(now: number): Waiting[] {
-    const due: Waiting[] = [];
-    const rest: Waiting[] = [];
-    for (const w of waiting) (w.retryAt <= now ? due : rest).push(w);
-    waiting = rest;
-    return due;
-  }
 
   function pump(): void {
     while (inFlight < maxInFlight) {
@@ -234,10 +132,10 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
         submissions.push(s);
         count += s.receipts.length;
       }
-      const retries = closed ? [] : dueWaiting(Date.now());
+      const retries = batches.closed ? [] : waiting.takeDue(Date.now());
       if (submissions.length === 0 && retries.length === 0) break;
       inFlight += 1;
-      void flush(submissions, retries).finally(() => {
+      void flush(batches, submissions, retries).finally(() => {
         inFlight -= 1;
         pump();
       });
@@ -251,126 +149,20 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
 
   /** Wakes the pump when the next waiting receipt is due (nothing else may come to flush it). */
   function schedule(): void {
-    if (timer || closed || waiting.length === 0) return;
-    const next = waiting.reduce((soonest, w) => Math.min(soonest, w.retryAt), Infinity);
+    if (timer || batches.closed || waiting.size === 0) return;
     timer = setTimeout(
       () => {
         timer = null;
         pump();
       },
-      Math.max(0, next - Date.now()),
+      Math.max(0, waiting.nextRetryAt() - Date.now()),
     );
     timer.unref();
   }
 
-  function wait(receipt: Receipt, previous: Waiting | undefined, now: number): void {
-    const firstSeen = previous?.firstSeen ?? now;
-    const tries = (previous?.tries ?? 0) + 1;
-    if (now - firstSeen >= retryForMs || closed) {
-      log.info(
-        { target: describeTarget(receipt.target), kind: receipt.kind },
-        'receipt for an unknown notification dropped',
-      );
-      counted.ignored.inc();
-      return;
-    }
-    if (!previous) counted.waiting.inc();
-    const gap = Math.min(FIRST_RETRY_MS * 2 ** (tries - 1), LONGEST_RETRY_GAP_MS);
-    waiting.push({ receipt, firstSeen, tries, retryAt: Math.min(now + gap, firstSeen + retryForMs) });
-    if (waiting.length > maxWaiting) {
-      const excess = waiting.length - maxWaiting;
-      waiting.splice(0, excess);
-      counted.ignored.inc(excess);
-      log.warn(
-        { dropped: excess, kept: maxWaiting },
-        'too many receipts waiting for their notification: the oldest were dropped',
-      );
-    }
-  }
-
-  async function flush(submissions: Submission[], retries: Waiting[]): Promise<void> {
-    const previousOf = new Map<Receipt, Waiting>(retries.map((w) => [w.receipt, w]));
-    const all: Receipt[] = [...retries.map((w) => w.receipt), ...submissions.flatMap((s) => s.receipts)];
-    const groups = new Map<string, StatusReceipt[]>();
-    const rows: Row[] = [];
-    for (const receipt of all) {
-      const problem = problemWith(receipt);
-      if (problem) {
-        log.warn({ receipt }, `receipt dropped: ${problem}`);
-        counted.ignored.inc();
-        continue;
-      }
-      if (receipt.kind === 'complaint') {
-        rows.push({ receipt, sources: [receipt] });
-        continue;
-      }
-      const key = targetKey(receipt.target);
-      const group = groups.get(key);
-      if (group) group.push(receipt);
-      else groups.set(key, [receipt]);
-    }
-    for (const group of groups.values()) {
-      rows.push({ receipt: decisiveReceipt(group), sources: group });
-    }
-
-    try {
-      const outcomes = rows.length === 0 ? new Map<number, Outcome>() : await applyWithRetry(rows);
-      const now = Date.now();
-      const notFound = new Set<Receipt>();
-      for (const [ord, row] of rows.entries()) {
-        const outcome = outcomes.get(ord);
-        if (!outcome) {
-          for (const source of row.sources) {
-            // Only a recent event can be racing the worker's commit; an old one is for a notification Envoi never had.
-            if (now - source.at.getTime() < retryForMs) notFound.add(source);
-            wait(source, previousOf.get(source), now);
-          }
-        } else if (row.receipt.kind === 'status' && !outcome.applied) {
-          log.info(
-            { target: describeTarget(row.receipt.target), status: outcome.current, receipt: row.receipt.status },
-            'receipt for a notification already final (or already at that status) dropped',
-          );
-          counted.ignored.inc(row.sources.length);
-        } else {
-          // A status change, or a complaint recorded (a repeat of one already recorded is not told apart).
-          counted.applied.inc(row.sources.length);
-        }
-        // Receipts superseded within their group are not logged one by one: their notification got a later word.
-      }
-      for (const s of submissions) s.resolve({ waiting: s.receipts.filter((r) => notFound.has(r)).length });
-    } catch (err) {
-      log.error({ err, receipts: all.length }, 'receipts could not be applied');
-      const now = Date.now();
-      for (const w of retries) wait(w.receipt, w, now);
-      for (const s of submissions) s.reject(err);
-    }
-  }
-
-  interface Outcome {
-    current: string;
-    applied: boolean;
-  }
-
-  async function applyWithRetry(rows: Row[]): Promise<Map<number, Outcome>> {
-    try {
-      return await apply(rows);
-    } catch {
-      // Another replica's batch may hold the same rows in the other order (a deadlock): once more is enough.
-      return apply(rows);
-    }
-  }
-
-  /** Runs the batch's statement: for each row found, the status it had and whether it changed. */
-  async function apply(rows: Row[]): Promise<Map<number, Outcome>> {
-    const { rows: found } = await receiptStatement(rows).execute(db);
-    const outcomes = new Map<number, Outcome>();
-    for (const row of found) outcomes.set(Number(row.ord), { current: row.current, applied: row.applied === true });
-    return outcomes;
-  }
-
   return {
     submit(receipts) {
-      if (closed) return Promise.reject(new Error('the receipt applier is closed'));
+      if (batches.closed) return Promise.reject(new Error('the receipt applier is closed'));
       if (receipts.length === 0) return Promise.resolve({ waiting: 0 });
       return new Promise<{ waiting: number }>((resolve, reject) => {
         queue.push({ receipts, resolve, reject });
@@ -379,7 +171,7 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
     },
 
     async close() {
-      closed = true;
+      batches.closed = true;
       if (timer) clearTimeout(timer);
       timer = null;
       if (inFlight > 0 || queue.length > 0) {
@@ -388,10 +180,93 @@ export function createReceiptApplier(db: Db, opts: ReceiptApplierOptions = {}): 
           pump();
         });
       }
-      if (waiting.length > 0)
-        log.info({ dropped: waiting.length }, 'receipts still waiting for their notification were dropped at shutdown');
-      counted.ignored.inc(waiting.length);
-      waiting = [];
+      if (waiting.size > 0)
+        log.info({ dropped: waiting.size }, 'receipts still waiting for their notification were dropped at shutdown');
+      counted.ignored.inc(waiting.dropAll());
     },
   };
+}
+
+/** What flushing a batch needs: the applier's settings and its waiting receipts. */
+interface Batches {
+  db: Db;
+  log: Logger;
+  retryForMs: number;
+  waiting: WaitingReceipts;
+  closed: boolean;
+}
+
+/** The batch's rows: complaints one each, status receipts one per notification (the decisive one of its group). */
+function rowsOf(all: Receipt[], log: Logger): Row[] {
+  const groups = new Map<string, StatusReceipt[]>();
+  const rows: Row[] = [];
+  for (const receipt of all) {
+    const problem = problemWith(receipt);
+    if (problem) {
+      log.warn({ receipt }, `receipt dropped: ${problem}`);
+      counted.ignored.inc();
+      continue;
+    }
+    if (receipt.kind === 'complaint') {
+      rows.push({ receipt, sources: [receipt] });
+      continue;
+    }
+    const key = targetKey(receipt.target);
+    const group = groups.get(key);
+    if (group) group.push(receipt);
+    else groups.set(key, [receipt]);
+  }
+  for (const group of groups.values()) {
+    rows.push({ receipt: decisiveReceipt(group), sources: group });
+  }
+  return rows;
+}
+
+/** Applies one batch: the submissions' receipts and the waiting ones due again; settles the submissions. */
+async function flush(batches: Batches, submissions: Submission[], retries: Waiting[]): Promise<void> {
+  const { db, log, retryForMs, waiting } = batches;
+  const previousOf = new Map<Receipt, Waiting>(retries.map((w) => [w.receipt, w]));
+  const all: Receipt[] = [...retries.map((w) => w.receipt), ...submissions.flatMap((s) => s.receipts)];
+  const rows = rowsOf(all, log);
+
+  try {
+    const outcomes = rows.length === 0 ? new Map<number, ReceiptOutcome>() : await applyWithRetry(db, rows);
+    const now = Date.now();
+    const notFound = new Set<Receipt>();
+    for (const [ord, row] of rows.entries()) {
+      const outcome = outcomes.get(ord);
+      if (!outcome) {
+        for (const source of row.sources) {
+          // Only a recent event can be racing the worker's commit; an old one is for a notification Envoi never had.
+          if (now - source.at.getTime() < retryForMs) notFound.add(source);
+          waiting.wait(source, previousOf.get(source), now, batches.closed);
+        }
+      } else if (row.receipt.kind === 'status' && !outcome.applied) {
+        log.info(
+          { target: describeTarget(row.receipt.target), status: outcome.current, receipt: row.receipt.status },
+          'receipt for a notification already final (or already at that status) dropped',
+        );
+        counted.ignored.inc(row.sources.length);
+      } else {
+        // A status change, or a complaint recorded (a repeat of one already recorded is not told apart).
+        counted.applied.inc(row.sources.length);
+      }
+      // Receipts superseded within their group are not logged one by one: their notification got a later word.
+    }
+    for (const s of submissions) s.resolve({ waiting: s.receipts.filter((r) => notFound.has(r)).length });
+  } catch (err) {
+    log.error({ err, receipts: all.length }, 'receipts could not be applied');
+    const now = Date.now();
+    for (const w of retries) waiting.wait(w.receipt, w, now, batches.closed);
+    for (const s of submissions) s.reject(err);
+  }
+}
+
+async function applyWithRetry(db: Db, rows: Row[]): Promise<Map<number, ReceiptOutcome>> {
+  try {
+    return await applyReceipts(db, rows);
+  } catch {
+    // Another replica's batch may hold the same rows in the other order (a deadlock): once more is enough.
+    return applyReceipts(db, rows);
+  }
 }

@@ -1,12 +1,14 @@
 /**
  * The day partitions of `notifications` (migrations/004_retention.sql): one table per UTC day of created_at, named
- * notifications_pYYYYMMDD, and notifications_default for rows of a day that has none. The scheduler creates them
- * ahead and drops them once retention has passed; this module is the only place that writes their DDL.
+ * notifications_pYYYYMMDD, and notifications_default for rows of a day that has none. The scheduler
+ * (delivery/scheduler.ts) creates them ahead and retention drops them once every service is past their day; this
+ * repository is the only code that writes their DDL.
  *
  * Days are 'YYYY-MM-DD' strings (UTC) throughout: a JS Date would bring the local time zone back in.
  */
 import { sql } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
+import { addDays, dayStart } from '../../platform/utc-days.ts';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const PARTITION_NAME = /^notifications_p(\d{4})(\d{2})(\d{2})$/;
@@ -17,19 +19,6 @@ const DDL_LOCK_TIMEOUT = '5s';
 export function partitionName(day: string): string {
   if (!DAY.test(day)) throw new Error(`not a day: ${day}`);
   return `notifications_p${day.replaceAll('-', '')}`;
-}
-
-/** The first instant of a UTC day, as the timestamptz literal PostgreSQL reads. */
-export function dayStart(day: string): string {
-  if (!DAY.test(day)) throw new Error(`not a day: ${day}`);
-  return `${day}T00:00:00Z`;
-}
-
-/** `day` moved by `days` (may be negative). */
-export function addDays(day: string, days: number): string {
-  const date = new Date(dayStart(day));
-  date.setUTCDate(date.getUTCDate() + days);
-  return date.toISOString().slice(0, 10);
 }
 
 /** Today's UTC day by the database's clock, which every replica shares. */
