@@ -71,3 +71,21 @@ export function sendServicePage(
 ): FastifyReply {
   return sendPage(reply, ui, { ...opts, body: serviceFrame(ui, service, current, html`${opts.body}`) }, status);
 }
+
+/** The 404 page of something that is not in this service (a template, a message, an upload), inside its frame. */
+export function sendServiceNotFound(
+  reply: FastifyReply,
+  ui: UiContext,
+  service: ServiceContext,
+  current: ServiceArea,
+): FastifyReply {
+  const { t } = ui;
+  return sendServicePage(
+    reply,
+    ui,
+    service,
+    current,
+    { title: t('notFound.title'), body: html`<h1>${t('notFound.title')}</h1><p>${t('notFound.body')}</p>` },
+    404,
+  );
+}

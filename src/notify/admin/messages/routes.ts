@@ -6,10 +6,9 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
-import { html } from '../../../platform/ui/html.ts';
 import { forbiddenPage } from '../../../platform/ui/layout.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
-import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
+import { sendServicePage, servicePath, sendServiceNotFound } from '../../../platform/ui/service-layout.ts';
 import { isUuid } from '../../../platform/ids.ts';
 import { SendRefused } from '../../sending/refusals.ts';
 import type { JobView } from '../../jobs/jobs.ts';
@@ -45,17 +44,8 @@ function messageScope(deps: NotifyAdminDeps) {
     return false;
   }
 
-  function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    const { t } = request.ui;
-    return sendServicePage(
-      reply,
-      request.ui,
-      request.service,
-      'templates',
-      { title: t('notFound.title'), body: html`<h1>${t('notFound.title')}</h1><p>${t('notFound.body')}</p>` },
-      404,
-    );
-  }
+  const notFound = (request: FastifyRequest, reply: FastifyReply): FastifyReply =>
+    sendServiceNotFound(reply, request.ui, request.service, 'templates');
   return { db, member, sender, maySee, notFound };
 }
 

@@ -4,7 +4,7 @@ import type { NotifyAdminDeps } from '../admin-deps.ts';
 import type { TemplateType } from '../../../platform/database/schema.ts';
 import { html } from '../../../platform/ui/html.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
-import { sendServicePage } from '../../../platform/ui/service-layout.ts';
+import { sendServicePage, sendServiceNotFound } from '../../../platform/ui/service-layout.ts';
 import { listSenders } from '../../../platform/services/services.ts';
 import { templateOf, type TemplateDetail } from '../../templates/templates.ts';
 
@@ -28,17 +28,8 @@ export function sendScope(deps: NotifyAdminDeps) {
     siteRoot: `${deps.siteRoot(request)}/`,
   });
 
-  function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    const { t } = request.ui;
-    return sendServicePage(
-      reply,
-      request.ui,
-      request.service,
-      'templates',
-      { title: t('notFound.title'), body: html`<h1>${t('notFound.title')}</h1><p>${t('notFound.body')}</p>` },
-      404,
-    );
-  }
+  const notFound = (request: FastifyRequest, reply: FastifyReply): FastifyReply =>
+    sendServiceNotFound(reply, request.ui, request.service, 'templates');
 
   /** A template that can be sent, or a page saying why not (404, archived). */
   async function sendableTemplate(

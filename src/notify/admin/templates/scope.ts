@@ -1,9 +1,8 @@
 /** What every templates route shares: its guards, its paths, and loading the template of the URL. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
-import { html } from '../../../platform/ui/html.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
-import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
+import { servicePath, sendServiceNotFound } from '../../../platform/ui/service-layout.ts';
 import { templateOf, type TemplateDetail } from '../../templates/templates.ts';
 
 export type Form = Record<string, string | undefined>;
@@ -34,16 +33,7 @@ export function templateScope(deps: NotifyAdminDeps) {
     return template;
   }
 
-  function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    const { t } = request.ui;
-    return sendServicePage(
-      reply,
-      request.ui,
-      request.service,
-      'templates',
-      { title: t('notFound.title'), body: html`<h1>${t('notFound.title')}</h1><p>${t('notFound.body')}</p>` },
-      404,
-    );
-  }
+  const notFound = (request: FastifyRequest, reply: FastifyReply): FastifyReply =>
+    sendServiceNotFound(reply, request.ui, request.service, 'templates');
   return { db, directory, member, manager, base, templatePath, loadTemplate, notFound };
 }
