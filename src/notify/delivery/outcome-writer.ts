@@ -1,9 +1,22 @@
 /**
  * The outcomes of claimed rows (sent, failed, to retry), written back in batches by one writer at a time: what
  * finishes while a write runs goes into the next one, and the outcomes of one tick share the first. Used by the
- * delivery worker and the callback sender, whose `write` turns a batch into their own statements.
+ * delivery worker and the callback sender: finals go to their own statement, retries back to their queue.
  */
+import type { Db } from '../../platform/database/connection.ts';
 import { withRetries, type Logger } from '../../platform/queue/background.ts';
+import { type QueueTable, type Retry, release } from '../../platform/queue/claim-queue.ts';
+
+/** What becomes of a claimed row: a final state (the caller's own shape), or a retry through its queue. */
+export type RowOutcome<F> = { final: F } | { retry: Retry };
+
+export interface OutcomeStatements<F, T> {
+  db: Db;
+  queue: QueueTable;
+  writeFinals(db: Db, finals: F[]): Promise<void>;
+  /** Whatever else a batch holds beyond finals and retries (the worker's throttled rows). */
+  writeOthers?(batch: T[]): Promise<void>;
+}
 
 export interface OutcomeWriter<T> {
   add(outcome: T): void;
@@ -11,11 +24,24 @@ export interface OutcomeWriter<T> {
   settled(): Promise<void>;
 }
 
-export function createOutcomeWriter<T>(
+export function createOutcomeWriter<F, T extends RowOutcome<F> | object>(
   what: string,
-  write: (batch: T[]) => Promise<void>,
+  statements: OutcomeStatements<F, T>,
   log?: Logger,
 ): OutcomeWriter<T> {
+  const { db, queue, writeFinals, writeOthers } = statements;
+  async function write(batch: T[]): Promise<void> {
+    await writeFinals(
+      db,
+      batch.flatMap((o) => ('final' in o ? [o.final as F] : [])),
+    );
+    await release(
+      db,
+      queue,
+      batch.flatMap((o) => ('retry' in o ? [o.retry as Retry] : [])),
+    );
+    await writeOthers?.(batch);
+  }
   let pending: T[] = [];
   let flushing: Promise<void> | null = null;
 

@@ -5,13 +5,13 @@
  */
 import type { Db } from '../../platform/database/connection.ts';
 import type { Logger } from '../../platform/queue/background.ts';
-import { type Fenced, giveBack, type QueueTable, type Retry, release } from '../../platform/queue/claim-queue.ts';
+import { type Fenced, giveBack, type QueueTable } from '../../platform/queue/claim-queue.ts';
 import { childOf, deliveries, handoffSeconds } from '../../platform/metrics.ts';
 import { type DeliveryFinal as Final, writeDeliveryFinals } from '../repositories/notifications.ts';
-import { createOutcomeWriter } from './outcome-writer.ts';
+import { createOutcomeWriter, type RowOutcome } from './outcome-writer.ts';
 import type { ClaimedNotification } from './rendering.ts';
 
-export type Outcome = { final: Final } | { retry: Retry } | { throttled: Fenced & { delayMs: number } };
+export type Outcome = RowOutcome<Final> | { throttled: Fenced & { delayMs: number } };
 
 export interface DeliveryOutcomes {
   /** Records a row's outcome and counts it; `provider` answered it, null when none was called. */
@@ -24,24 +24,20 @@ export interface DeliveryOutcomes {
 }
 
 export function createDeliveryOutcomes(db: Db, queue: QueueTable, log?: Logger): DeliveryOutcomes {
-  const outcomes = createOutcomeWriter<Outcome>(
+  const outcomes = createOutcomeWriter<Final, Outcome>(
     'write outcomes',
-    async (batch) => {
-      await writeDeliveryFinals(
-        db,
-        batch.flatMap((o) => ('final' in o ? [o.final] : [])),
-      );
-      await release(
-        db,
-        queue,
-        batch.flatMap((o) => ('retry' in o ? [o.retry] : [])),
-      );
-      // Throttled rows go back with their attempt returned: slowing down is not the message's failure.
-      const byDelay = new Map<number, Fenced[]>();
-      for (const o of batch)
-        if ('throttled' in o)
-          byDelay.set(o.throttled.delayMs, [...(byDelay.get(o.throttled.delayMs) ?? []), o.throttled]);
-      for (const [delayMs, rows] of byDelay) await giveBack(db, queue, rows, delayMs);
+    {
+      db,
+      queue,
+      writeFinals: writeDeliveryFinals,
+      async writeOthers(batch) {
+        // Throttled rows go back with their attempt returned: slowing down is not the message's failure.
+        const byDelay = new Map<number, Fenced[]>();
+        for (const o of batch)
+          if ('throttled' in o)
+            byDelay.set(o.throttled.delayMs, [...(byDelay.get(o.throttled.delayMs) ?? []), o.throttled]);
+        for (const [delayMs, rows] of byDelay) await giveBack(db, queue, rows, delayMs);
+      },
     },
     log,
   );

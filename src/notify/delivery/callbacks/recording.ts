@@ -5,19 +5,19 @@
 import type { Db } from '../../../platform/database/connection.ts';
 import { callbacksTotal, childOf } from '../../../platform/metrics.ts';
 import { type Logger, withRetries } from '../../../platform/queue/background.ts';
-import { type QueueTable, type Retry, release } from '../../../platform/queue/claim-queue.ts';
+import type { QueueTable } from '../../../platform/queue/claim-queue.ts';
 import {
   type CallbackFinal,
   disableCallbackAndDropPending,
   writeCallbackFinals,
 } from '../../repositories/callback-deliveries.ts';
-import { createOutcomeWriter } from '../outcome-writer.ts';
+import { createOutcomeWriter, type RowOutcome } from '../outcome-writer.ts';
 import type { ClaimedCallback } from './preparing.ts';
 import { short } from './responses.ts';
 
 export type Final = CallbackFinal;
 
-export type CallbackOutcome = { final: Final } | { retry: Retry };
+export type CallbackOutcome = RowOutcome<Final>;
 
 export interface CallbackOutcomes {
   /** Records a row's outcome and counts it for /metrics (`disabled`: the receiver answered 410 Gone). */
@@ -26,19 +26,9 @@ export interface CallbackOutcomes {
 }
 
 export function createCallbackOutcomes(db: Db, queue: QueueTable, log?: Logger): CallbackOutcomes {
-  const outcomes = createOutcomeWriter<CallbackOutcome>(
+  const outcomes = createOutcomeWriter<Final, CallbackOutcome>(
     'write callback outcomes',
-    async (batch) => {
-      await writeCallbackFinals(
-        db,
-        batch.flatMap((o) => ('final' in o ? [o.final] : [])),
-      );
-      await release(
-        db,
-        queue,
-        batch.flatMap((o) => ('retry' in o ? [o.retry] : [])),
-      );
-    },
+    { db, queue, writeFinals: writeCallbackFinals },
     log,
   );
   const callbackCount = childOf((kind, result) => callbacksTotal.labels(kind, result));
