@@ -3,8 +3,11 @@
  * search box is matched as typed, or as the recipient it names.
  */
 import type { Db } from '../../platform/database/connection.ts';
-import type { TemplateType } from '../../platform/database/schema.ts';
-import { listSuppressions as listSuppressionsPage, type Suppression } from '../repositories/suppressions.ts';
+import {
+  listSuppressions as listSuppressionsPage,
+  type Suppression,
+  type SuppressionPage,
+} from '../repositories/suppressions.ts';
 import { normaliseSearch } from '../reporting/activity.ts';
 
 /**
@@ -15,13 +18,7 @@ import { normaliseSearch } from '../reporting/activity.ts';
 export async function listSuppressions(
   db: Db,
   serviceId: string,
-  opts: {
-    channel?: TemplateType;
-    after?: { channel: TemplateType; recipient: string };
-    search?: { text: string; phoneRegion: string };
-    offset?: number;
-    limit: number;
-  },
+  opts: SuppressionPage & { search?: { text: string; phoneRegion: string } },
 ): Promise<Suppression[]> {
   const { search, ...rest } = opts;
   if (!search) return listSuppressionsPage(db, serviceId, rest);

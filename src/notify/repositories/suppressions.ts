@@ -46,6 +46,14 @@ function toSuppression(row: {
   };
 }
 
+/** Which page of a service's list: by channel, after an entry or skipping `offset` entries. */
+export interface SuppressionPage {
+  channel?: TemplateType;
+  after?: { channel: TemplateType; recipient: string };
+  offset?: number;
+  limit: number;
+}
+
 /**
  * One page of a service's list, newest first. `after` continues from the last entry of the previous page
  * (entries added in the same instant are neither skipped nor repeated); an entry no longer there gives an empty page.
@@ -55,13 +63,9 @@ function toSuppression(row: {
 export async function listSuppressions(
   db: Db,
   serviceId: string,
-  opts: {
-    channel?: TemplateType;
-    after?: { channel: TemplateType; recipient: string };
+  opts: SuppressionPage & {
     /** What was typed, and its normalised form as a recipient. */
     search?: { text: string; normalised: string };
-    offset?: number;
-    limit: number;
   },
 ): Promise<Suppression[]> {
   let q = db
