@@ -1,9 +1,32 @@
-/** Checks on the accounts pages' forms: a new password's rules, and the password asked again before a change. */
+/**
+ * Checks on the accounts pages' forms: a new account's name, email and password, a new password's rules, and the
+ * password asked again before a change.
+ */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FieldError } from '../../ui/layout.ts';
 import { SESSION_COOKIE, type UiContext } from '../../ui/context.ts';
-import { passwordProblem, type Accounts } from '../../accounts/accounts.ts';
+import { looksLikeEmail, passwordProblem, type Accounts } from '../../accounts/accounts.ts';
 import { signInPage } from './views.ts';
+export interface NewAccountForm {
+  name: string;
+  email: string;
+  password: string;
+  errors: FieldError[];
+}
+
+/** A new account's fields as typed (trimmed) and what is wrong with them: the sign-up and first-run forms. */
+export function newAccountForm(ui: UiContext, body: Record<string, string | undefined>): NewAccountForm {
+  const name = (body.name ?? '').trim();
+  const email = (body.email ?? '').trim();
+  const password = body.password ?? '';
+  const errors: FieldError[] = [];
+  if (!name) errors.push({ field: 'name', message: ui.t('field.name.missing') });
+  if (!email) errors.push({ field: 'email', message: ui.t('field.email.missing') });
+  else if (!looksLikeEmail(email)) errors.push({ field: 'email', message: ui.t('field.email.invalid') });
+  errors.push(...passwordErrors(ui, password, 'password'));
+  return { name, email, password, errors };
+}
+
 /** Field errors for a new password, in the words of the page's language. */
 export function passwordErrors(ui: UiContext, password: string, field: string): FieldError[] {
   if (!password) return [{ field, message: ui.t('field.password.missing') }];

@@ -1,10 +1,9 @@
 /** Signing up with an allowed address, confirming it, and setting or resetting a password from a link. */
 import type { FastifyInstance } from 'fastify';
-import type { FieldError } from '../../ui/layout.ts';
 import { SESSION_COOKIE } from '../../ui/context.ts';
 import type { AdminDeps } from '../../ui/admin-deps.ts';
 import { AccountError, looksLikeEmail } from '../../accounts/accounts.ts';
-import { passwordErrors } from './forms.ts';
+import { newAccountForm, passwordErrors } from './forms.ts';
 import { checkEmailPage, expiredLinkPage, forgotPage, newPasswordPage, signUpPage } from './views.ts';
 import { accountScope, type Form } from './scope.ts';
 
@@ -23,14 +22,7 @@ export async function signUpRoutes(app: FastifyInstance, deps: AdminDeps): Promi
   app.post<{ Body: Form }>('/sign-up', async (request, reply) => {
     const { ui } = request;
     if (!deps.attempts.allow(`ip:${request.ip}`)) return tooMany(request, reply);
-    const name = (request.body.name ?? '').trim();
-    const email = (request.body.email ?? '').trim();
-    const password = request.body.password ?? '';
-    const errors: FieldError[] = [];
-    if (!name) errors.push({ field: 'name', message: ui.t('field.name.missing') });
-    if (!email) errors.push({ field: 'email', message: ui.t('field.email.missing') });
-    else if (!looksLikeEmail(email)) errors.push({ field: 'email', message: ui.t('field.email.invalid') });
-    errors.push(...passwordErrors(ui, password, 'password'));
+    const { name, email, password, errors } = newAccountForm(ui, request.body);
     if (errors.length) return signUpPage(reply, ui, domains(), { name, email, errors }, 400);
     try {
       const { account, token } = await accounts.signUp({ name, email, password, language: ui.locale, ip: request.ip });

@@ -3,12 +3,11 @@
  * The services area replaces `homePage` with the list of the user's services.
  */
 import type { FastifyInstance } from 'fastify';
-import type { FieldError } from '../../ui/layout.ts';
 import { requireUser } from '../../ui/guards.ts';
 import { setLanguageCookie, safeNext } from '../../ui/context.ts';
 import type { AdminDeps } from '../../ui/admin-deps.ts';
-import { AccountError, looksLikeEmail } from '../../accounts/accounts.ts';
-import { passwordErrors } from '../accounts/forms.ts';
+import { AccountError } from '../../accounts/accounts.ts';
+import { newAccountForm } from '../accounts/forms.ts';
 import { homeServices } from '../services/views.ts';
 import { firstRunPage, homePage } from './views.ts';
 export async function homeRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
@@ -21,14 +20,7 @@ export async function homeRoutes(app: FastifyInstance, deps: AdminDeps): Promise
   app.post<{ Body: Record<string, string | undefined> }>('/first-run', async (request, reply) => {
     const { ui } = request;
     if (await deps.accounts.hasAnyAccount()) return reply.redirect('/sign-in', 303);
-    const name = (request.body.name ?? '').trim();
-    const email = (request.body.email ?? '').trim();
-    const password = request.body.password ?? '';
-    const errors: FieldError[] = [];
-    if (!name) errors.push({ field: 'name', message: ui.t('field.name.missing') });
-    if (!email) errors.push({ field: 'email', message: ui.t('field.email.missing') });
-    else if (!looksLikeEmail(email)) errors.push({ field: 'email', message: ui.t('field.email.invalid') });
-    errors.push(...passwordErrors(ui, password, 'password'));
+    const { name, email, password, errors } = newAccountForm(ui, request.body);
     if (errors.length) return firstRunPage(reply, ui, { name, email, errors }, 400);
     try {
       const created = await deps.accounts.createFirstAdmin({
