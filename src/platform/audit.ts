@@ -2,9 +2,9 @@
  * The audit log of security events: who did what, to whom, when and from where. Rows are only ever added;
  * platform admins read them, newest first.
  */
-import { sql } from 'kysely';
 import type { Db } from './database/connection.ts';
 import { isUuid } from './ids.ts';
+import { insertAuditEvent, listAuditEvents, serviceNamesToday } from './repositories/audit-events.ts';
 
 /**
  * Events recorded so far. Later features add theirs (API keys, permissions) by adding a name here, so that the
@@ -128,16 +128,7 @@ function currentDetails(event: string, stored: unknown): Record<string, unknown>
 }
 
 export async function recordAudit(db: Db, input: AuditInput): Promise<void> {
-  await db
-    .insertInto('audit_events')
-    .values({
-      event: input.event,
-      actor_id: input.actorId,
-      user_id: input.userId,
-      ip: input.ip,
-      details: JSON.stringify(input.details ?? {}),
-    })
-    .execute();
+  await insertAuditEvent(db, input);
 }
 
 export interface AuditQuery {
@@ -150,39 +141,12 @@ export interface AuditQuery {
 
 /** One page of events, newest first, and whether there is a next page. */
 export async function listAudit(db: Db, query: AuditQuery): Promise<{ entries: AuditEntry[]; hasNext: boolean }> {
-  let q = db
-    .selectFrom('audit_events as a')
-    .leftJoin('users as actor', 'actor.id', 'a.actor_id')
-    .leftJoin('users as subject', 'subject.id', 'a.user_id')
-    .select([
-      'a.id',
-      'a.event',
-      'a.created_at',
-      'a.ip',
-      'a.details',
-      'actor.id as actor_id',
-      'actor.name as actor_name',
-      'actor.email_address as actor_email',
-      'subject.id as subject_id',
-      'subject.name as subject_name',
-      'subject.email_address as subject_email',
-    ])
-    .orderBy('a.created_at', 'desc')
-    .orderBy('a.id', 'desc');
-  if (query.event) q = q.where('a.event', '=', query.event);
-  if (query.user) {
-    const pattern = `%${query.user.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    q = q.where((eb) =>
-      eb.or([
-        eb(sql`lower(actor.email_address)`, 'like', pattern),
-        eb(sql`lower(subject.email_address)`, 'like', pattern),
-      ]),
-    );
-  }
-  const rows = await q
-    .limit(query.pageSize + 1)
-    .offset((Math.max(1, query.page) - 1) * query.pageSize)
-    .execute();
+  const rows = await listAuditEvents(db, {
+    user: query.user,
+    event: query.event,
+    limit: query.pageSize + 1,
+    offset: (Math.max(1, query.page) - 1) * query.pageSize,
+  });
   const page = rows.slice(0, query.pageSize).map((r) => ({
     row: r,
     details: currentDetails(r.event, typeof r.details === 'string' ? JSON.parse(r.details) : r.details),
@@ -197,17 +161,7 @@ export async function listAudit(db: Db, query: AuditQuery): Promise<{ entries: A
     const id = serviceIdOf(details);
     if (id && typeof details.serviceName !== 'string') unnamed.add(id);
   }
-  const namesToday = new Map(
-    unnamed.size === 0
-      ? []
-      : (
-          await db
-            .selectFrom('services')
-            .select(['id', 'name'])
-            .where('id', 'in', [...unnamed])
-            .execute()
-        ).map((s) => [s.id, s.name] as const),
-  );
+  const namesToday = await serviceNamesToday(db, [...unnamed]);
   return {
     hasNext: rows.length > query.pageSize,
     entries: page.map(({ row: r, details }) => {

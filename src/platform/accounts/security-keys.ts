@@ -4,7 +4,6 @@
  * and one person, is used once (deleted when checked) and expires after a few minutes. No HTTP here: the caller
  * says which site the browser is on (RP ID and origin).
  */
-import type { ColumnType, Generated } from 'kysely';
 import {
   generateAuthenticationOptions,
   generateRegistrationOptions,
@@ -16,9 +15,20 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { Db } from '../database/connection.ts';
-import type { Account } from './accounts.ts';
+import type { Account, SecurityKey } from './account.ts';
 import { recordAudit } from '../audit.ts';
 import { isUuid } from '../ids.ts';
+import { deleteChallenge, replaceChallenge, type ChallengePurpose } from '../repositories/webauthn-challenges.ts';
+import {
+  advanceCredentialCounter,
+  deleteCredentialUnlessLast,
+  findUserCredential,
+  insertCredential,
+  listUserCredentialIds,
+  listUserSecurityKeys,
+} from '../repositories/webauthn-credentials.ts';
+
+export type { SecurityKey };
 
 export const CHALLENGE_MINUTES = 5;
 export const KEY_NAME_MAX = 50;
@@ -34,19 +44,12 @@ export interface RelyingParty {
   name: string;
 }
 
-export interface SecurityKey {
-  id: string;
-  name: string;
-  createdAt: Date;
-  lastUsedAt: Date | null;
-}
-
 export interface Ceremony<Options> {
   challengeId: string;
   options: Options;
 }
 
-export type Purpose = 'register' | 'sign-in';
+export type Purpose = ChallengePurpose;
 
 export type RegistrationOutcome =
   | { kind: 'added'; key: SecurityKey }
@@ -61,29 +64,8 @@ export type SignInOutcome =
   | { kind: 'unknown-key' }
   | { kind: 'failed' };
 
-interface WebauthnChallengesTable {
-  id: Generated<string>;
-  session_id: string;
-  user_id: string;
-  purpose: Purpose;
-  challenge: string;
-  key_name: string | null;
-  created_at: ColumnType<Date, Date | undefined, never>;
-  expires_at: Date;
-}
-
-// The challenges table is this module's alone (migration 010), so its type lives here.
-const withChallenges = (db: Db) => db.withTables<{ webauthn_challenges: WebauthnChallengesTable }>();
-
 export async function listSecurityKeys(db: Db, userId: string): Promise<SecurityKey[]> {
-  const rows = await db
-    .selectFrom('webauthn_credentials')
-    .select(['id', 'name', 'created_at', 'last_used_at'])
-    .where('user_id', '=', userId)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
-  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at }));
+  return listUserSecurityKeys(db, userId);
 }
 
 export async function findSecurityKey(db: Db, userId: string, keyId: string): Promise<SecurityKey | null> {
@@ -97,11 +79,7 @@ export async function beginRegistration(
   db: Db,
   input: { account: Account; sessionId: string; name: string; rp: RelyingParty; now?: Date },
 ): Promise<Ceremony<PublicKeyCredentialCreationOptionsJSON>> {
-  const existing = await db
-    .selectFrom('webauthn_credentials')
-    .select(['credential_id', 'transports'])
-    .where('user_id', '=', input.account.id)
-    .execute();
+  const existing = await listUserCredentialIds(db, input.account.id);
   const options = await generateRegistrationOptions({
     rpName: input.rp.name,
     rpID: input.rp.id,
@@ -155,21 +133,16 @@ export async function finishRegistration(
   }
   if (!verified.verified) return { kind: 'failed', name };
   const { credential } = verified.registrationInfo;
-  const row = await db
-    .insertInto('webauthn_credentials')
-    .values({
-      user_id: input.account.id,
-      credential_id: credential.id,
-      public_key: Buffer.from(credential.publicKey).toString('base64url'),
-      counter: credential.counter,
-      transports: credential.transports ?? [],
-      name,
-      created_at: input.now ?? new Date(),
-    })
-    .onConflict((oc) => oc.column('credential_id').doNothing())
-    .returning(['id', 'name', 'created_at', 'last_used_at'])
-    .executeTakeFirst();
-  if (!row) return { kind: 'already-registered', name };
+  const key = await insertCredential(db, {
+    user_id: input.account.id,
+    credential_id: credential.id,
+    public_key: Buffer.from(credential.publicKey).toString('base64url'),
+    counter: credential.counter,
+    transports: credential.transports ?? [],
+    name,
+    created_at: input.now ?? new Date(),
+  });
+  if (!key) return { kind: 'already-registered', name };
   await recordAudit(db, {
     event: 'security-key-added',
     actorId: input.account.id,
@@ -177,10 +150,7 @@ export async function finishRegistration(
     ip: input.ip,
     details: { securityKeyName: name },
   });
-  return {
-    kind: 'added',
-    key: { id: row.id, name: row.name, createdAt: row.created_at, lastUsedAt: row.last_used_at },
-  };
+  return { kind: 'added', key };
 }
 
 /** Options for navigator.credentials.get listing the person's keys; null when they have none. */
@@ -188,11 +158,7 @@ export async function beginSignIn(
   db: Db,
   input: { account: Account; sessionId: string; rp: RelyingParty; now?: Date },
 ): Promise<Ceremony<PublicKeyCredentialRequestOptionsJSON> | null> {
-  const keys = await db
-    .selectFrom('webauthn_credentials')
-    .select(['credential_id', 'transports'])
-    .where('user_id', '=', input.account.id)
-    .execute();
+  const keys = await listUserCredentialIds(db, input.account.id);
   if (keys.length === 0) return null;
   const options = await generateAuthenticationOptions({
     rpID: input.rp.id,
@@ -220,12 +186,7 @@ export async function finishSignIn(
   if (!taken) return { kind: 'expired' };
   const response = parseResponse(input.response) as AuthenticationResponseJSON | null;
   if (!response) return { kind: 'failed' };
-  const stored = await db
-    .selectFrom('webauthn_credentials')
-    .selectAll()
-    .where('user_id', '=', input.account.id)
-    .where('credential_id', '=', response.id)
-    .executeTakeFirst();
+  const stored = await findUserCredential(db, input.account.id, response.id);
   if (!stored) return { kind: 'unknown-key' };
   let verified;
   try {
@@ -246,19 +207,14 @@ export async function finishSignIn(
     return { kind: 'failed' };
   }
   if (!verified.verified) return { kind: 'failed' };
-  // Only from the counter that was checked: of two answers racing with the same counter, one wins.
-  const updated = await db
-    .updateTable('webauthn_credentials')
-    .set({ counter: verified.authenticationInfo.newCounter, last_used_at: input.now ?? new Date() })
-    .where('id', '=', stored.id)
-    .where('counter', '=', stored.counter)
-    .returning(['id', 'name', 'created_at', 'last_used_at'])
-    .executeTakeFirst();
-  if (!updated) return { kind: 'failed' };
-  return {
-    kind: 'ok',
-    key: { id: updated.id, name: updated.name, createdAt: updated.created_at, lastUsedAt: updated.last_used_at },
-  };
+  const key = await advanceCredentialCounter(db, {
+    id: stored.id,
+    checkedCounter: stored.counter,
+    newCounter: verified.authenticationInfo.newCounter,
+    now: input.now ?? new Date(),
+  });
+  if (!key) return { kind: 'failed' };
+  return { kind: 'ok', key };
 }
 
 /**
@@ -270,16 +226,14 @@ export async function takeChallenge(
   input: { account: Account; sessionId: string; challengeId: string; purpose: Purpose; now?: Date },
 ): Promise<{ challenge: string; keyName: string | null } | null> {
   if (!isUuid(input.challengeId)) return null;
-  const row = await withChallenges(db)
-    .deleteFrom('webauthn_challenges')
-    .where('id', '=', input.challengeId.toLowerCase())
-    .where('session_id', '=', input.sessionId)
-    .where('user_id', '=', input.account.id)
-    .where('purpose', '=', input.purpose)
-    .returning(['challenge', 'key_name', 'expires_at'])
-    .executeTakeFirst();
-  if (!row || row.expires_at <= (input.now ?? new Date())) return null;
-  return { challenge: row.challenge, keyName: row.key_name };
+  const row = await deleteChallenge(db, {
+    id: input.challengeId.toLowerCase(),
+    sessionId: input.sessionId,
+    userId: input.account.id,
+    purpose: input.purpose,
+  });
+  if (!row || row.expiresAt <= (input.now ?? new Date())) return null;
+  return { challenge: row.challenge, keyName: row.keyName };
 }
 
 /**
@@ -291,33 +245,7 @@ export async function removeSecurityKey(
   input: { userId: string; keyId: string; actorId: string; ip: string | null },
 ): Promise<{ kind: 'removed'; name: string } | { kind: 'last' } | { kind: 'not-found' }> {
   if (!isUuid(input.keyId)) return { kind: 'not-found' };
-  return db.transaction().execute(async (trx) => {
-    // Locks the person, so that two removals at once cannot both see a spare key.
-    const user = await trx
-      .selectFrom('users')
-      .select('auth_type')
-      .where('id', '=', input.userId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!user) return { kind: 'not-found' as const };
-    const keys = await trx
-      .selectFrom('webauthn_credentials')
-      .select(['id', 'name'])
-      .where('user_id', '=', input.userId)
-      .execute();
-    const key = keys.find((k) => k.id === input.keyId.toLowerCase());
-    if (!key) return { kind: 'not-found' as const };
-    if (keys.length === 1 && user.auth_type === 'security_key') return { kind: 'last' as const };
-    await trx.deleteFrom('webauthn_credentials').where('id', '=', key.id).where('user_id', '=', input.userId).execute();
-    await recordAudit(trx, {
-      event: 'security-key-removed',
-      actorId: input.actorId,
-      userId: input.userId,
-      ip: input.ip,
-      details: { securityKeyName: key.name },
-    });
-    return { kind: 'removed' as const, name: key.name };
-  });
+  return deleteCredentialUnlessLast(db, input);
 }
 
 /** Keeps one challenge per session and purpose (a new page replaces the last), and clears everyone's expired ones. */
@@ -333,26 +261,15 @@ async function storeChallenge(
   },
 ): Promise<string> {
   const now = input.now ?? new Date();
-  const challenges = withChallenges(db);
-  await challenges
-    .deleteFrom('webauthn_challenges')
-    .where('session_id', '=', input.sessionId)
-    .where('purpose', '=', input.purpose)
-    .execute();
-  await challenges.deleteFrom('webauthn_challenges').where('expires_at', '<', now).execute();
-  const row = await challenges
-    .insertInto('webauthn_challenges')
-    .values({
-      session_id: input.sessionId,
-      user_id: input.account.id,
-      purpose: input.purpose,
-      challenge: input.challenge,
-      key_name: input.keyName,
-      expires_at: new Date(now.getTime() + CHALLENGE_MINUTES * 60_000),
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+  return replaceChallenge(db, {
+    sessionId: input.sessionId,
+    userId: input.account.id,
+    purpose: input.purpose,
+    challenge: input.challenge,
+    keyName: input.keyName,
+    now,
+    expiresAt: new Date(now.getTime() + CHALLENGE_MINUTES * 60_000),
+  });
 }
 
 /** The browser's answer as the form posted it (JSON), or null when it is not one. The library checks the rest. */
