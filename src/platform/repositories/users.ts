@@ -1,5 +1,7 @@
 /** The people who use Envoi (users): found and written by email address. */
+import { sql, type Insertable, type Updateable } from 'kysely';
 import type { Db } from '../database/connection.ts';
+import type { UsersTable } from '../database/schema.ts';
 
 export interface UserDetails {
   name: string;
@@ -33,6 +35,34 @@ export async function upsertUserByEmail(db: Db, user: UserDetails): Promise<stri
       .execute();
   }
   return existing.id;
+}
+
+/** The user with this email address, whatever its case: whether they have a password, and their state. */
+export async function findUserByEmailAnyCase(db: Db, email: string) {
+  return db
+    .selectFrom('users')
+    .select(['id', 'password_hash', 'state'])
+    .where(sql`lower(email_address)`, '=', email.toLowerCase())
+    .executeTakeFirst();
+}
+
+/** Whether someone with this email address (whatever its case) has a password, so can sign in. */
+export async function userWithPasswordExists(db: Db, email: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('users')
+    .select('id')
+    .where(sql`lower(email_address)`, '=', email.toLowerCase())
+    .where('password_hash', 'is not', null)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function insertUser(db: Db, values: Insertable<UsersTable>): Promise<string> {
+  return (await db.insertInto('users').values(values).returning('id').executeTakeFirstOrThrow()).id;
+}
+
+export async function updateUser(db: Db, id: string, values: Updateable<UsersTable>): Promise<string> {
+  return (await db.updateTable('users').set(values).where('id', '=', id).returning('id').executeTakeFirstOrThrow()).id;
 }
 
 /**
