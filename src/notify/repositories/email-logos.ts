@@ -1,4 +1,7 @@
-/** The uploaded logo of a service's emails (email_logos), apart from services so that reading one never loads it. */
+/**
+ * The uploaded logo of a service's emails (email_logos), apart from services so that reading one never loads it;
+ * and the branding each service chose, as rendering reads it.
+ */
 import type { Db } from '../../platform/database/connection.ts';
 
 export interface LogoValues {
@@ -41,4 +44,23 @@ export async function findLogo(db: Db, serviceId: string) {
     .select(['content_type', 'bytes'])
     .where('service_id', '=', serviceId)
     .executeTakeFirst();
+}
+
+/** The branding each service chose, with its stored logo's type, alt text and time (never its bytes). */
+export async function findBrandingChoices(db: Db, serviceIds: readonly string[]) {
+  return db
+    .selectFrom('services as s')
+    .leftJoin('email_logos as l', 'l.service_id', 's.id')
+    .select(['s.id', 's.email_branding', 'l.content_type', 'l.alt_en', 'l.alt_fr', 'l.created_at as logo_at'])
+    .where('s.id', 'in', serviceIds)
+    .execute();
+}
+
+/** The stored logos of these services, bytes included. */
+export async function findLogos(db: Db, serviceIds: readonly string[]) {
+  return db
+    .selectFrom('email_logos')
+    .select(['service_id', 'content_type', 'bytes', 'alt_en', 'alt_fr', 'created_at'])
+    .where('service_id', 'in', serviceIds)
+    .execute();
 }
