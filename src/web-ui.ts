@@ -29,7 +29,9 @@ import { messageRoutes } from './notify/admin/messages/routes.ts';
 import { servicesRoutes } from './platform/admin/services/routes.ts';
 import { teamRoutes } from './platform/admin/team/routes.ts';
 import { settingsRoutes } from './notify/admin/settings/routes.ts';
-import { platformServicesRoutes } from './platform/admin/platform-admin/services/routes.ts';
+import { platformServicesRoutes } from './notify/admin/platform-admin/routes.ts';
+import { newServiceRoutes } from './notify/admin/services/routes.ts';
+import { guestListRoutes, guestListSection } from './notify/admin/guest-list/routes.ts';
 import { AttemptThrottle } from './platform/ui/throttle.ts';
 import type { NotifyAdminDeps, NotifyAdminServices } from './notify/admin/admin-deps.ts';
 
@@ -51,6 +53,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Notify
     messages,
     attempts: new AttemptThrottle(100, 10 * 60_000),
     siteRoot: (request) => config.publicUrl ?? `${request.protocol}://${request.host}`,
+    teamSections: [guestListSection],
   };
 
   await app.register(cookie);
@@ -105,8 +108,9 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Notify
     await pages.register(platformAdminRoutes, deps);
     for (const area of [dashboardRoutes, activityRoutes, suppressionRoutes, apiKeyRoutes, outboxRoutes])
       await pages.register(area, deps);
-    for (const area of [servicesRoutes, teamRoutes, settingsRoutes, platformServicesRoutes])
+    for (const area of [servicesRoutes, newServiceRoutes, teamRoutes, guestListRoutes, settingsRoutes])
       await pages.register(area, deps);
+    await pages.register(platformServicesRoutes, deps);
     for (const area of [templateRoutes, sendRoutes, messageRoutes]) await pages.register(area, deps);
   });
 }

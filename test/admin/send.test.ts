@@ -18,7 +18,7 @@ import {
   words,
   type TemplatesWorld,
 } from './templates-support.ts';
-import { addSender, type Sender } from '../../src/platform/services/services.ts';
+import { addSender, type Sender } from '../../src/notify/settings/senders.ts';
 import { renderSms } from '../../src/notify/template-language/index.ts';
 
 /** A real .xlsx workbook, written as Excel would, with these rows on its first sheet. */

@@ -9,7 +9,6 @@ import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { createTemplate } from '../delivery/fixtures.ts';
 import {
   acceptInvitation,
-  addGuest,
   createInvitation,
   invitationByToken,
   listMembers,
@@ -19,28 +18,22 @@ import {
   signUpFromInvitation,
   TeamError,
 } from '../../src/platform/services/team.ts';
+import { memberServices, ServiceError, setServiceActive } from '../../src/platform/services/services.ts';
+import { addGuest, GuestListError } from '../../src/notify/settings/guest-list.ts';
 import {
   addSender,
-  allServicesWithVolumes,
   cleanLocalPart,
   cleanSmsSender,
-  createService,
-  decideGoLive,
-  goLiveChecklist,
-  imageType,
   listSenders,
   makeDefaultSender,
-  memberServices,
   removeSender,
-  requestGoLive,
-  serviceSettings,
-  ServiceError,
-  setBranding,
-  setRetention,
-  setServiceActive,
-  setDailyLimits,
-  BrandingError,
-} from '../../src/platform/services/services.ts';
+} from '../../src/notify/settings/senders.ts';
+import { createNotifyService, serviceSettings, setRetention } from '../../src/notify/settings/service-settings.ts';
+import { BrandingError, imageType, setBranding } from '../../src/notify/settings/branding.ts';
+import { decideGoLive, goLiveChecklist, requestGoLive } from '../../src/notify/settings/go-live.ts';
+import { setDailyLimits } from '../../src/notify/settings/daily-limits.ts';
+import { allServicesWithVolumes } from '../../src/notify/settings/service-volumes.ts';
+import { SettingsError } from '../../src/notify/settings/settings-error.ts';
 
 let database: TestDatabase;
 const db = () => database.db;
@@ -58,7 +51,13 @@ async function code(promise: Promise<unknown>): Promise<string> {
   try {
     await promise;
   } catch (err) {
-    if (err instanceof TeamError || err instanceof ServiceError) return err.code;
+    if (
+      err instanceof TeamError ||
+      err instanceof ServiceError ||
+      err instanceof SettingsError ||
+      err instanceof GuestListError
+    )
+      return err.code;
     throw err;
   }
   return 'no error';
@@ -74,7 +73,7 @@ afterAll(async () => {
 describe('services and their teams', () => {
   it('creates a service in trial mode, 50 a day per channel, its creator a member with every permission', async () => {
     const ana = await user('ana@tbs-sct.gc.ca');
-    const id = await createService(db(), {
+    const id = await createNotifyService(db(), {
       name: '  Passport   renewals ',
       localPart: 'Passport.Renewals',
       creatorId: ana,
@@ -98,12 +97,16 @@ describe('services and their teams', () => {
     expect((await memberServices(db(), ana)).map((x) => x.name)).toEqual(['Passport renewals']);
 
     expect(
-      await code(createService(db(), { name: 'passport RENEWALS', localPart: 'other', creatorId: ana, ip: null })),
+      await code(
+        createNotifyService(db(), { name: 'passport RENEWALS', localPart: 'other', creatorId: ana, ip: null }),
+      ),
     ).toBe('name-taken');
     expect(
-      await code(createService(db(), { name: 'Other', localPart: 'passport.renewals', creatorId: ana, ip: null })),
+      await code(
+        createNotifyService(db(), { name: 'Other', localPart: 'passport.renewals', creatorId: ana, ip: null }),
+      ),
     ).toBe('local-part-taken');
-    expect(await code(createService(db(), { name: ' ', localPart: 'x', creatorId: ana, ip: null }))).toBe(
+    expect(await code(createNotifyService(db(), { name: ' ', localPart: 'x', creatorId: ana, ip: null }))).toBe(
       'name-missing',
     );
     const audit = await db().selectFrom('audit_events').select('event').where('actor_id', '=', ana).execute();
@@ -113,17 +116,17 @@ describe('services and their teams', () => {
   it('checks sending address local parts and text message senders', () => {
     expect(cleanLocalPart(' Bob.Smith ')).toBe('bob.smith');
     for (const bad of ['', 'a b', '.start', 'end.', 'a..b', 'é', 'a@b'])
-      expect(() => cleanLocalPart(bad), bad).toThrow(ServiceError);
+      expect(() => cleanLocalPart(bad), bad).toThrow(SettingsError);
     expect(cleanSmsSender('GOVCANADA', 'CA')).toBe('GOVCANADA');
     expect(cleanSmsSender('613-555-0123', 'CA')).toBe('+16135550123');
     for (const bad of ['AB', 'TWELVECHARSX', '12345', 'GOV-CA', '911'])
-      expect(() => cleanSmsSender(bad, 'CA'), bad).toThrow(ServiceError);
+      expect(() => cleanSmsSender(bad, 'CA'), bad).toThrow(SettingsError);
   });
 
   it('keeps someone able to manage the service: the last manager cannot lose the permission or leave', async () => {
     const lead = await user('lead@gc.ca');
     const other = await user('other@gc.ca');
-    const id = await createService(db(), { name: 'Benefits', localPart: 'benefits', creatorId: lead, ip: null });
+    const id = await createNotifyService(db(), { name: 'Benefits', localPart: 'benefits', creatorId: lead, ip: null });
     expect(
       await code(
         setPermissions(db(), { serviceId: id, userId: lead, permissions: ['send_messages'], actorId: lead, ip: null }),
@@ -165,7 +168,12 @@ describe('services and their teams', () => {
 
   it('sends single-use invitations that expire in 2 days, only for the invited address', async () => {
     const lead = await user('boss@gc.ca');
-    const id = await createService(db(), { name: 'Invitations', localPart: 'invitations', creatorId: lead, ip: null });
+    const id = await createNotifyService(db(), {
+      name: 'Invitations',
+      localPart: 'invitations',
+      creatorId: lead,
+      ip: null,
+    });
     expect(
       await code(
         createInvitation(db(), {
@@ -241,7 +249,7 @@ describe('services and their teams', () => {
 
   it('lets someone invited create an account from the link, whatever their domain', async () => {
     const lead = await user('chief@gc.ca');
-    const id = await createService(db(), { name: 'Outside', localPart: 'outside', creatorId: lead, ip: null });
+    const id = await createNotifyService(db(), { name: 'Outside', localPart: 'outside', creatorId: lead, ip: null });
     const { token } = await createInvitation(db(), {
       serviceId: id,
       email: 'pat@example.com',
@@ -285,7 +293,7 @@ describe('services and their teams', () => {
 
   it('keeps a guest list of valid, normalised addresses and numbers', async () => {
     const lead = await user('guests@gc.ca');
-    const id = await createService(db(), { name: 'Guests', localPart: 'guests', creatorId: lead, ip: null });
+    const id = await createNotifyService(db(), { name: 'Guests', localPart: 'guests', creatorId: lead, ip: null });
     expect(
       await addGuest(db(), { serviceId: id, recipient: ' Someone@Example.GC.ca ', phoneRegion: 'CA' }),
     ).toMatchObject({ type: 'email', recipient: 'someone@example.gc.ca' });
@@ -306,7 +314,7 @@ describe('services and their teams', () => {
 describe('settings', () => {
   it('keeps exactly one default reply-to address, and removes the default only when it is the last', async () => {
     const lead = await user('senders@gc.ca');
-    const id = await createService(db(), { name: 'Senders', localPart: 'senders', creatorId: lead, ip: null });
+    const id = await createNotifyService(db(), { name: 'Senders', localPart: 'senders', creatorId: lead, ip: null });
     const a = await addSender(db(), 'email_reply_to', id, { value: 'a@gc.ca', makeDefault: false, phoneRegion: 'CA' });
     expect(a.isDefault).toBe(true);
     const b = await addSender(db(), 'email_reply_to', id, { value: 'b@gc.ca', makeDefault: false, phoneRegion: 'CA' });
@@ -335,7 +343,12 @@ describe('settings', () => {
 
   it('keeps data 3 to 90 days', async () => {
     const lead = await user('retention@gc.ca');
-    const id = await createService(db(), { name: 'Retention', localPart: 'retention', creatorId: lead, ip: null });
+    const id = await createNotifyService(db(), {
+      name: 'Retention',
+      localPart: 'retention',
+      creatorId: lead,
+      ip: null,
+    });
     for (const bad of ['2', '91', 'seven', '7.5', ''])
       expect(await code(setRetention(db(), id, bad)), bad).toBe('retention-invalid');
     await setRetention(db(), id, ' 30 ');
@@ -344,7 +357,7 @@ describe('settings', () => {
 
   it('takes a PNG or JPEG logo, told by its bytes, with alt text in both languages', async () => {
     const lead = await user('brand@gc.ca');
-    const id = await createService(db(), { name: 'Brand', localPart: 'brand', creatorId: lead, ip: null });
+    const id = await createNotifyService(db(), { name: 'Brand', localPart: 'brand', creatorId: lead, ip: null });
     const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
     expect(imageType(png)).toBe('image/png');
     expect(imageType(Uint8Array.from([0xff, 0xd8, 0xff, 0xe0]))).toBe('image/jpeg');
@@ -384,7 +397,12 @@ describe('going live and suspension', () => {
   it('asks to go live only with the checklist complete, and approval makes the service live with higher limits', async () => {
     const lead = await user('live@gc.ca');
     const admin = await user('platform@gc.ca');
-    const id = await createService(db(), { name: 'Going live', localPart: 'going.live', creatorId: lead, ip: null });
+    const id = await createNotifyService(db(), {
+      name: 'Going live',
+      localPart: 'going.live',
+      creatorId: lead,
+      ip: null,
+    });
     const ask = () =>
       requestGoLive(db(), {
         serviceId: id,
@@ -451,7 +469,7 @@ describe('going live and suspension', () => {
   it('suspends and restores a service, and lists every service with its 7-day volumes', async () => {
     const lead = await user('suspend@gc.ca');
     const admin = await user('admin2@gc.ca');
-    const id = await createService(db(), {
+    const id = await createNotifyService(db(), {
       name: 'Suspended one',
       localPart: 'suspended.one',
       creatorId: lead,

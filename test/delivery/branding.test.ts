@@ -10,7 +10,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startWorker, type Worker } from '../../src/notify/delivery/worker.ts';
-import { setBranding } from '../../src/platform/services/services.ts';
+import { setBranding } from '../../src/notify/settings/branding.ts';
 import {
   imageSize,
   loadBrandings,

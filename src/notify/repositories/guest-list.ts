@@ -40,3 +40,35 @@ export async function guestRecipients(db: Db, serviceId: string): Promise<string
   const rows = await db.selectFrom('guest_list').select('recipient').where('service_id', '=', serviceId).execute();
   return rows.map((r) => r.recipient);
 }
+
+/** The service's guest list, by type then recipient. */
+export async function listGuestRows(db: Db, serviceId: string) {
+  return db
+    .selectFrom('guest_list')
+    .select(['id', 'recipient_type', 'recipient'])
+    .where('service_id', '=', serviceId)
+    .orderBy('recipient_type')
+    .orderBy('recipient')
+    .execute();
+}
+
+/** Adds a guest; its id, or undefined when it was already there. */
+export async function insertGuest(db: Db, serviceId: string, guest: Guest): Promise<string | undefined> {
+  const row = await db
+    .insertInto('guest_list')
+    .values({ service_id: serviceId, ...guest })
+    .onConflict((oc) => oc.doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row?.id;
+}
+
+/** Whether there was such a guest to remove. */
+export async function deleteGuest(db: Db, serviceId: string, guestId: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom('guest_list')
+    .where('service_id', '=', serviceId)
+    .where('id', '=', guestId)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Db } from '../../platform/database/connection.ts';
 import type { HeaderBranding } from '../template-language/index.ts';
 import type { InlineImage } from '../delivery/providers/types.ts';
+import { findBrandingChoices, findLogos } from '../repositories/email-logos.ts';
 
 /** The image at the top of an email: a service's logo or the Government of Canada signature. */
 export interface HeaderImage {
@@ -44,12 +45,7 @@ export async function loadBrandings(
 ): Promise<Map<string, ServiceBranding>> {
   const result = new Map<string, ServiceBranding>();
   if (serviceIds.length === 0) return result;
-  const rows = await db
-    .selectFrom('services as s')
-    .leftJoin('email_logos as l', 'l.service_id', 's.id')
-    .select(['s.id', 's.email_branding', 'l.content_type', 'l.alt_en', 'l.alt_fr', 'l.created_at as logo_at'])
-    .where('s.id', 'in', serviceIds)
-    .execute();
+  const rows = await findBrandingChoices(db, serviceIds);
   const unread: string[] = [];
   for (const r of rows) {
     if (r.email_branding !== 'logo' || !r.content_type || !r.logo_at) {
@@ -66,11 +62,7 @@ export async function loadBrandings(
     }
   }
   if (unread.length > 0) {
-    const logos = await db
-      .selectFrom('email_logos')
-      .select(['service_id', 'content_type', 'bytes', 'alt_en', 'alt_fr', 'created_at'])
-      .where('service_id', 'in', unread)
-      .execute();
+    const logos = await findLogos(db, unread);
     for (const l of logos) {
       const bytes = Buffer.from(l.bytes);
       const size = imageSize(bytes);

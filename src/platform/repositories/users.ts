@@ -39,6 +39,34 @@ export async function upsertUserByEmail(db: Db, user: UserDetails): Promise<stri
   return existing.id;
 }
 
+/** The user with this email address, whatever its case: whether they have a password, and their state. */
+export async function findUserByEmailAnyCase(db: Db, email: string) {
+  return db
+    .selectFrom('users')
+    .select(['id', 'password_hash', 'state'])
+    .where(sql`lower(email_address)`, '=', email.toLowerCase())
+    .executeTakeFirst();
+}
+
+/** Whether someone with this email address (whatever its case) has a password, so can sign in. */
+export async function userWithPasswordExists(db: Db, email: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('users')
+    .select('id')
+    .where(sql`lower(email_address)`, '=', email.toLowerCase())
+    .where('password_hash', 'is not', null)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function insertUser(db: Db, values: Insertable<UsersTable>): Promise<string> {
+  return (await db.insertInto('users').values(values).returning('id').executeTakeFirstOrThrow()).id;
+}
+
+export async function updateUser(db: Db, id: string, values: Updateable<UsersTable>): Promise<string> {
+  return (await db.updateTable('users').set(values).where('id', '=', id).returning('id').executeTakeFirstOrThrow()).id;
+}
+
 /**
  * Envoi itself as a user (`envoi@<email domain>`): the author of templates provisioned without a team, and the
  * sender of jobs sent through the API or the CLI, since the API's `created_by` is an email address clients require.
@@ -158,15 +186,6 @@ export async function listAccounts(db: Db): Promise<Account[]> {
 export async function userHasPassword(db: Db, userId: string): Promise<boolean> {
   const row = await db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirst();
   return !!row?.password_hash;
-}
-
-export async function insertUser(db: Db, values: Insertable<UsersTable>): Promise<string> {
-  const row = await db.insertInto('users').values(values).returning('id').executeTakeFirstOrThrow();
-  return row.id;
-}
-
-export async function updateUser(db: Db, userId: string, values: Updateable<UsersTable>): Promise<void> {
-  await db.updateTable('users').set(values).where('id', '=', userId).execute();
 }
 
 /** Counts one more failed password or code; returns the count. */

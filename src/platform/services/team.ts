@@ -1,23 +1,36 @@
 /**
- * A service's team: members and what each may do, invitations by email (a single-use link, stored hashed,
- * valid 2 days), and the guest list a trial service may also send to. One rule holds throughout: someone must
- * always be able to manage the service, so the last member with manage_service can neither lose it nor leave.
- * No HTTP here: the UI calls these and turns TeamError codes into words.
+ * A service's team: members and what each may do, and invitations by email (a single-use link, stored hashed,
+ * valid 2 days). One rule holds throughout: someone must always be able to manage the service, so the last member
+ * with manage_service can neither lose it nor leave. No HTTP here: the UI calls these and turns TeamError codes
+ * into words.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
 import { hash as argon2Hash } from '@node-rs/argon2';
 import type { Db } from '../database/connection.ts';
 import type { Permission } from '../database/schema.ts';
 import { recordAudit } from '../audit.ts';
 import { passwordProblem, type PasswordProblem } from '../accounts/accounts.ts';
+import { InvalidRecipientError, normaliseEmail, validateEmailAddress } from '../recipients.ts';
 import {
-  InvalidRecipientError,
-  normaliseEmail,
-  validateEmailAddress,
-  validatePhoneNumber,
-  type CountryCode,
-} from '../recipients.ts';
+  countManagers,
+  deleteMember,
+  insertMember,
+  listMemberRows,
+  lockMembers,
+  memberPermissions,
+  memberWithEmailExists,
+  updateMemberPermissions,
+} from '../repositories/service-members.ts';
+import {
+  cancelInvitationRow,
+  cancelInvitationsTo,
+  insertInvitation,
+  type InvitationRow,
+  openInvitationByTokenHash,
+  openInvitations,
+  spendInvitation,
+} from '../repositories/invitations.ts';
+import { findUserByEmailAnyCase, insertUser, updateUser, userWithPasswordExists } from '../repositories/users.ts';
 
 export const ALL_PERMISSIONS: readonly Permission[] = [
   'send_messages',
@@ -27,8 +40,6 @@ export const ALL_PERMISSIONS: readonly Permission[] = [
   'view_activity',
 ];
 export const INVITATION_DAYS = 2;
-/** GC Notify's guest list holds 5 addresses and 5 numbers; a little more room here. */
-export const GUEST_LIST_MAX_PER_TYPE = 20;
 
 export type TeamErrorCode =
   | 'last-manager'
@@ -36,9 +47,6 @@ export type TeamErrorCode =
   | 'not-member'
   | 'no-permissions'
   | 'invalid-email'
-  | 'invalid-recipient'
-  | 'guest-list-full'
-  | 'already-on-guest-list'
   | 'invitation-invalid'
   | 'wrong-account'
   | 'account-exists'
@@ -73,12 +81,6 @@ export interface Invitation {
   expiresAt: Date;
 }
 
-export interface Guest {
-  id: string;
-  type: 'email' | 'sms';
-  recipient: string;
-}
-
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
 /** Only known permissions, each once, in the usual order. */
@@ -87,14 +89,7 @@ export function cleanPermissions(given: readonly string[]): Permission[] {
 }
 
 export async function listMembers(db: Db, serviceId: string): Promise<Member[]> {
-  const rows = await db
-    .selectFrom('service_users as su')
-    .innerJoin('users as u', 'u.id', 'su.user_id')
-    .select(['u.id', 'u.name', 'u.email_address', 'su.permissions', 'su.created_at'])
-    .where('su.service_id', '=', serviceId)
-    .orderBy('u.name')
-    .orderBy('u.email_address')
-    .execute();
+  const rows = await listMemberRows(db, serviceId);
   return rows.map((r) => ({
     userId: r.id,
     name: r.name,
@@ -114,15 +109,9 @@ export async function member(db: Db, serviceId: string, userId: string): Promise
  */
 async function withManagerKept<T>(db: Db, serviceId: string, change: (trx: Db) => Promise<T>): Promise<T> {
   return db.transaction().execute(async (trx) => {
-    await trx.selectFrom('service_users').select('user_id').where('service_id', '=', serviceId).forUpdate().execute();
+    await lockMembers(trx, serviceId);
     const result = await change(trx);
-    const managers = await trx
-      .selectFrom('service_users')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('service_id', '=', serviceId)
-      .where(sql<boolean>`'manage_service' = ANY(permissions)`)
-      .executeTakeFirstOrThrow();
-    if (Number(managers.n) === 0) throw new TeamError('last-manager');
+    if ((await countManagers(trx, serviceId)) === 0) throw new TeamError('last-manager');
     return result;
   });
 }
@@ -135,12 +124,7 @@ export async function setPermissions(
   const before = await member(db, input.serviceId, input.userId);
   if (!before) throw new TeamError('not-member');
   await withManagerKept(db, input.serviceId, async (trx) => {
-    await trx
-      .updateTable('service_users')
-      .set({ permissions })
-      .where('service_id', '=', input.serviceId)
-      .where('user_id', '=', input.userId)
-      .execute();
+    await updateMemberPermissions(trx, input.serviceId, input.userId, permissions);
     await recordAudit(trx, {
       event: 'permissions-changed',
       actorId: input.actorId,
@@ -156,12 +140,7 @@ export async function removeMember(
   input: { serviceId: string; userId: string; actorId: string; ip: string | null },
 ): Promise<void> {
   await withManagerKept(db, input.serviceId, async (trx) => {
-    const removed = await trx
-      .deleteFrom('service_users')
-      .where('service_id', '=', input.serviceId)
-      .where('user_id', '=', input.userId)
-      .executeTakeFirst();
-    if (removed.numDeletedRows === 0n) throw new TeamError('not-member');
+    if (!(await deleteMember(trx, input.serviceId, input.userId))) throw new TeamError('not-member');
     await recordAudit(trx, {
       event: 'member-removed',
       actorId: input.actorId,
@@ -198,38 +177,20 @@ export async function createInvitation(
   }
   const permissions = cleanPermissions(input.permissions);
   if (permissions.length === 0) throw new TeamError('no-permissions');
-  const existing = await db
-    .selectFrom('service_users as su')
-    .innerJoin('users as u', 'u.id', 'su.user_id')
-    .select('u.id')
-    .where('su.service_id', '=', input.serviceId)
-    .where(sql`lower(u.email_address)`, '=', email.toLowerCase())
-    .executeTakeFirst();
-  if (existing) throw new TeamError('already-member');
+  if (await memberWithEmailExists(db, input.serviceId, email)) throw new TeamError('already-member');
   const now = input.now ?? new Date();
   const token = randomBytes(32).toString('base64url');
   const id = await db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('invitations')
-      .set({ cancelled_at: now })
-      .where('service_id', '=', input.serviceId)
-      .where(sql`lower(email_address)`, '=', email.toLowerCase())
-      .where('accepted_at', 'is', null)
-      .where('cancelled_at', 'is', null)
-      .execute();
-    const row = await trx
-      .insertInto('invitations')
-      .values({
-        service_id: input.serviceId,
-        email_address: email,
-        permissions,
-        invited_by_id: input.actorId,
-        token_hash: sha256(token),
-        created_at: now,
-        expires_at: new Date(now.getTime() + INVITATION_DAYS * 86_400_000),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    await cancelInvitationsTo(trx, input.serviceId, email, now);
+    const invitationId = await insertInvitation(trx, {
+      service_id: input.serviceId,
+      email_address: email,
+      permissions,
+      invited_by_id: input.actorId,
+      token_hash: sha256(token),
+      created_at: now,
+      expires_at: new Date(now.getTime() + INVITATION_DAYS * 86_400_000),
+    });
     await recordAudit(trx, {
       event: 'member-invited',
       actorId: input.actorId,
@@ -237,39 +198,11 @@ export async function createInvitation(
       ip: input.ip,
       details: { serviceId: input.serviceId, email, permissions },
     });
-    return row.id;
+    return invitationId;
   });
   const invitation = (await pendingInvitations(db, input.serviceId, now)).find((i) => i.id === id)!;
   return { invitation, token };
 }
-
-function invitationQuery(db: Db) {
-  return db
-    .selectFrom('invitations as i')
-    .innerJoin('services as s', 's.id', 'i.service_id')
-    .leftJoin('users as u', 'u.id', 'i.invited_by_id')
-    .select([
-      'i.id',
-      'i.service_id',
-      's.name as service_name',
-      'i.email_address',
-      'i.permissions',
-      'u.name as invited_by',
-      'i.created_at',
-      'i.expires_at',
-    ]);
-}
-
-type InvitationRow = {
-  id: string;
-  service_id: string;
-  service_name: string;
-  email_address: string;
-  permissions: Permission[];
-  invited_by: string | null;
-  created_at: Date;
-  expires_at: Date;
-};
 
 function toInvitation(r: InvitationRow): Invitation {
   return {
@@ -286,36 +219,21 @@ function toInvitation(r: InvitationRow): Invitation {
 
 /** Invitations sent and not yet accepted, cancelled or expired. */
 export async function pendingInvitations(db: Db, serviceId: string, now = new Date()): Promise<Invitation[]> {
-  const rows = await invitationQuery(db)
-    .where('i.service_id', '=', serviceId)
-    .where('i.accepted_at', 'is', null)
-    .where('i.cancelled_at', 'is', null)
-    .where('i.expires_at', '>', now)
-    .orderBy('i.created_at', 'desc')
-    .execute();
-  return rows.map(toInvitation);
+  return (await openInvitations(db, serviceId, now)).map(toInvitation);
 }
 
 export async function cancelInvitation(
   db: Db,
   input: { serviceId: string; invitationId: string; actorId: string; ip: string | null },
 ): Promise<boolean> {
-  const row = await db
-    .updateTable('invitations')
-    .set({ cancelled_at: new Date() })
-    .where('id', '=', input.invitationId)
-    .where('service_id', '=', input.serviceId)
-    .where('accepted_at', 'is', null)
-    .where('cancelled_at', 'is', null)
-    .returning('email_address')
-    .executeTakeFirst();
-  if (!row) return false;
+  const email = await cancelInvitationRow(db, input.serviceId, input.invitationId);
+  if (email === undefined) return false;
   await recordAudit(db, {
     event: 'invitation-cancelled',
     actorId: input.actorId,
     userId: null,
     ip: input.ip,
-    details: { serviceId: input.serviceId, email: row.email_address },
+    details: { serviceId: input.serviceId, email },
   });
   return true;
 }
@@ -323,12 +241,7 @@ export async function cancelInvitation(
 /** The invitation a link's token opens, while it can still be used. */
 export async function invitationByToken(db: Db, token: string, now = new Date()): Promise<Invitation | null> {
   if (!/^[\w-]{20,100}$/.test(token)) return null;
-  const row = await invitationQuery(db)
-    .where('i.token_hash', '=', sha256(token))
-    .where('i.accepted_at', 'is', null)
-    .where('i.cancelled_at', 'is', null)
-    .where('i.expires_at', '>', now)
-    .executeTakeFirst();
+  const row = await openInvitationByTokenHash(db, sha256(token), now);
   return row ? toInvitation(row) : null;
 }
 
@@ -345,34 +258,13 @@ export async function acceptInvitation(
   if (!invitation) throw new TeamError('invitation-invalid');
   if (normaliseEmail(invitation.email) !== normaliseEmail(input.userEmail)) throw new TeamError('wrong-account');
   await db.transaction().execute(async (trx) => {
-    const spent = await trx
-      .updateTable('invitations')
-      .set({ accepted_at: now, accepted_by_id: input.userId })
-      .where('id', '=', invitation.id)
-      .where('accepted_at', 'is', null)
-      .where('cancelled_at', 'is', null)
-      .returning('id')
-      .executeTakeFirst();
-    if (!spent) throw new TeamError('invitation-invalid');
-    const current = await trx
-      .selectFrom('service_users')
-      .select('permissions')
-      .where('service_id', '=', invitation.serviceId)
-      .where('user_id', '=', input.userId)
-      .executeTakeFirst();
+    if (!(await spendInvitation(trx, invitation.id, input.userId, now))) throw new TeamError('invitation-invalid');
+    const current = await memberPermissions(trx, invitation.serviceId, input.userId);
     if (current) {
-      const merged = cleanPermissions([...current.permissions, ...invitation.permissions]);
-      await trx
-        .updateTable('service_users')
-        .set({ permissions: merged })
-        .where('service_id', '=', invitation.serviceId)
-        .where('user_id', '=', input.userId)
-        .execute();
+      const merged = cleanPermissions([...current, ...invitation.permissions]);
+      await updateMemberPermissions(trx, invitation.serviceId, input.userId, merged);
     } else {
-      await trx
-        .insertInto('service_users')
-        .values({ service_id: invitation.serviceId, user_id: input.userId, permissions: invitation.permissions })
-        .execute();
+      await insertMember(trx, invitation.serviceId, input.userId, invitation.permissions);
     }
     await recordAudit(trx, {
       event: 'invitation-accepted',
@@ -399,11 +291,7 @@ export async function signUpFromInvitation(
   if (!invitation) throw new TeamError('invitation-invalid');
   const problem = passwordProblem(input.password);
   if (problem) throw new TeamError('password', problem);
-  const taken = await db
-    .selectFrom('users')
-    .select(['id', 'password_hash', 'state'])
-    .where(sql`lower(email_address)`, '=', invitation.email.toLowerCase())
-    .executeTakeFirst();
+  const taken = await findUserByEmailAnyCase(db, invitation.email);
   if (taken && (taken.password_hash || taken.state !== 'active')) throw new TeamError('account-exists');
   const passwordHash = await argon2Hash(input.password);
   const values = {
@@ -416,15 +304,8 @@ export async function signUpFromInvitation(
   };
   // A row without a password (a team member from a bootstrap file) becomes the account.
   const userId = taken
-    ? (await db.updateTable('users').set(values).where('id', '=', taken.id).returning('id').executeTakeFirstOrThrow())
-        .id
-    : (
-        await db
-          .insertInto('users')
-          .values({ ...values, email_address: invitation.email })
-          .returning('id')
-          .executeTakeFirstOrThrow()
-      ).id;
+    ? await updateUser(db, taken.id, values)
+    : await insertUser(db, { ...values, email_address: invitation.email });
   await recordAudit(db, {
     event: 'account-created',
     actorId: null,
@@ -438,63 +319,5 @@ export async function signUpFromInvitation(
 
 /** Whether an account that can sign in exists for this address. */
 export async function accountExists(db: Db, email: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('users')
-    .select('id')
-    .where(sql`lower(email_address)`, '=', email.toLowerCase())
-    .where('password_hash', 'is not', null)
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
-// ---- guest list -----------------------------------------------------------------------------------------------
-
-export async function listGuests(db: Db, serviceId: string): Promise<Guest[]> {
-  const rows = await db
-    .selectFrom('guest_list')
-    .select(['id', 'recipient_type', 'recipient'])
-    .where('service_id', '=', serviceId)
-    .orderBy('recipient_type')
-    .orderBy('recipient')
-    .execute();
-  return rows.map((r) => ({ id: r.id, type: r.recipient_type, recipient: r.recipient }));
-}
-
-/** Adds an email address or a phone number (told apart by the @), stored in the form sends are compared in. */
-export async function addGuest(
-  db: Db,
-  input: { serviceId: string; recipient: string; phoneRegion: string },
-): Promise<Guest> {
-  const raw = input.recipient.trim();
-  const type = raw.includes('@') ? ('email' as const) : ('sms' as const);
-  let recipient: string;
-  try {
-    recipient =
-      type === 'email'
-        ? normaliseEmail(validateEmailAddress(raw))
-        : validatePhoneNumber(raw, { defaultRegion: input.phoneRegion as CountryCode }).e164;
-  } catch (err) {
-    if (err instanceof InvalidRecipientError) throw new TeamError('invalid-recipient');
-    throw err;
-  }
-  const current = await listGuests(db, input.serviceId);
-  if (current.some((g) => g.type === type && g.recipient === recipient)) throw new TeamError('already-on-guest-list');
-  if (current.filter((g) => g.type === type).length >= GUEST_LIST_MAX_PER_TYPE) throw new TeamError('guest-list-full');
-  const row = await db
-    .insertInto('guest_list')
-    .values({ service_id: input.serviceId, recipient_type: type, recipient })
-    .onConflict((oc) => oc.doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (!row) throw new TeamError('already-on-guest-list');
-  return { id: row.id, type, recipient };
-}
-
-export async function removeGuest(db: Db, serviceId: string, guestId: string): Promise<boolean> {
-  const result = await db
-    .deleteFrom('guest_list')
-    .where('service_id', '=', serviceId)
-    .where('id', '=', guestId)
-    .executeTakeFirst();
-  return result.numDeletedRows > 0n;
+  return userWithPasswordExists(db, email);
 }

@@ -6,14 +6,20 @@ import type { FastifyRequest } from 'fastify';
 import type { AccountMessages } from '../accounts/account-messages.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Config } from '../config.ts';
-import type { DbHandle } from '../database/connection.ts';
+import type { Db, DbHandle } from '../database/connection.ts';
 import type { SecretBox } from '../secret-box.ts';
 import type { AttemptThrottle } from './throttle.ts';
+import type { UiContext } from './context.ts';
+import type { Html } from './html.ts';
+import type { ServiceContext } from './service-context.ts';
 
 /** What products cache about a service: told when the platform changes a service's team. */
 export interface ServiceCache {
   invalidate(serviceId?: string): void;
 }
+
+/** A product's part of a service's team page, shown below the team (Notify: its guest list). */
+export type TeamPageSection = (db: Db, ui: UiContext, service: ServiceContext) => Promise<Html>;
 
 /** The app's services the platform's pages use; a product's pages get these and its own (`S`). */
 export interface AdminServices {
@@ -32,4 +38,6 @@ export interface AdminDeps<S extends AdminServices = AdminServices> {
   attempts: AttemptThrottle;
   /** Origin for links in emails: ENVOI_PUBLIC_URL, else the request's own. */
   siteRoot(request: FastifyRequest): string;
+  /** What products add to a service's team page, in order. */
+  teamSections: readonly TeamPageSection[];
 }

@@ -11,7 +11,7 @@ import { sendServicePage, servicePath } from '../../../platform/ui/service-layou
 import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { addDays } from '../../../platform/utc-days.ts';
 import { todaysUse, utcDay } from '../../sending/limits.ts';
-import { serviceDailyLimits } from '../../../platform/services/services.ts';
+import { serviceDailyLimits } from '../../settings/daily-limits.ts';
 import { templateNames } from '../../templates/templates.ts';
 import { notificationStatistics } from '../../reporting/statistics.ts';
 import { CHANNELS, channelSection, dayLabel, figuresByDay } from './views.ts';

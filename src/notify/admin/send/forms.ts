@@ -2,7 +2,7 @@
 import type { UiContext } from '../../../platform/ui/context.ts';
 import type { FieldError } from '../../../platform/ui/layout.ts';
 import type { MultipartForm } from '../../../platform/ui/multipart.ts';
-import type { Sender } from '../../../platform/services/services.ts';
+import type { Sender } from '../../settings/senders.ts';
 import { MAX_SCHEDULE_HOURS } from '../../sending/send-rules.ts';
 import { InvalidRecipientError, validateEmailAddress } from '../../../platform/recipients.ts';
 import type { TemplateDetail } from '../../templates/templates.ts';

@@ -5,7 +5,7 @@ import type { TemplateType } from '../../../platform/database/schema.ts';
 import { html } from '../../../platform/ui/html.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, sendServiceNotFound } from '../../../platform/ui/service-layout.ts';
-import { listSenders } from '../../../platform/services/services.ts';
+import { listSenders } from '../../settings/senders.ts';
 import { templateOf, type TemplateDetail } from '../../templates/templates.ts';
 
 export type Form = Record<string, string | undefined>;

@@ -4,7 +4,7 @@ import { html, type Html } from '../../../platform/ui/html.ts';
 import { csrfField, errorSummary, notice, radios, textInput, type FieldError } from '../../../platform/ui/layout.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
 import { servicePath } from '../../../platform/ui/service-layout.ts';
-import type { Sender } from '../../../platform/services/services.ts';
+import type { Sender } from '../../settings/senders.ts';
 import { MAX_SCHEDULE_HOURS } from '../../sending/send-rules.ts';
 import type { TemplateDetail } from '../../templates/templates.ts';
 import type { CheckedRow, HeaderReport, ListReport, RowError } from '../../jobs/recipient-list-report.ts';

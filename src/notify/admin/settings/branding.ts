@@ -7,7 +7,7 @@ import type { UiContext } from '../../../platform/ui/context.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
 import type { EmailBranding } from '../../../platform/database/schema.ts';
-import { BrandingError, emailLogo, LOGO_MAX_BYTES, setBranding } from '../../../platform/services/services.ts';
+import { BrandingError, emailLogo, LOGO_MAX_BYTES, setBranding } from '../../settings/branding.ts';
 import { settingsScope, text, type Form } from './scope.ts';
 
 export async function brandingRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {

@@ -5,12 +5,8 @@ import type { UiContext } from '../../../platform/ui/context.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
 import { servicePath } from '../../../platform/ui/service-layout.ts';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
-import {
-  goLiveChecklist,
-  latestGoLiveRequest,
-  requestGoLive,
-  ServiceError,
-} from '../../../platform/services/services.ts';
+import { goLiveChecklist, latestGoLiveRequest, requestGoLive } from '../../settings/go-live.ts';
+import { SettingsError } from '../../settings/settings-error.ts';
 import { settingsScope, text, type Form } from './scope.ts';
 
 export async function goLiveRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
@@ -96,7 +92,7 @@ ${
           ip: request.ip,
         });
       } catch (err) {
-        if (!(err instanceof ServiceError)) throw err;
+        if (!(err instanceof SettingsError)) throw err;
         const field = err.code === 'volume-invalid' ? 'expected_email' : 'main_use';
         return goLivePage(
           reply,

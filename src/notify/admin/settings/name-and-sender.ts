@@ -4,7 +4,9 @@ import { csrfField, textInput, type FieldError } from '../../../platform/ui/layo
 import type { UiContext } from '../../../platform/ui/context.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
-import { renameService, ServiceError, setEmailSender } from '../../../platform/services/services.ts';
+import { renameService, ServiceError } from '../../../platform/services/services.ts';
+import { setEmailSender } from '../../settings/senders.ts';
+import { SettingsError } from '../../settings/settings-error.ts';
 import { settingsScope, text, type Form } from './scope.ts';
 
 export async function nameAndSenderRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
@@ -103,7 +105,7 @@ export async function nameAndSenderRoutes(app: FastifyInstance, deps: NotifyAdmi
       try {
         await setEmailSender(db, service.id, v);
       } catch (err) {
-        if (!(err instanceof ServiceError)) throw err;
+        if (!(err instanceof SettingsError)) throw err;
         const field = err.code === 'sender-name-too-long' ? 'sender_name' : 'email_sender';
         return senderPage(reply, ui, service, v, [{ field, message: ui.t(`services.error.${err.code}`) }], 400);
       }

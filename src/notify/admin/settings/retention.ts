@@ -4,7 +4,8 @@ import { csrfField, textInput, type FieldError } from '../../../platform/ui/layo
 import type { UiContext } from '../../../platform/ui/context.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
-import { RETENTION_DAYS, ServiceError, setRetention } from '../../../platform/services/services.ts';
+import { RETENTION_DAYS, setRetention } from '../../settings/service-settings.ts';
+import { SettingsError } from '../../settings/settings-error.ts';
 import { settingsScope, text, type Form } from './scope.ts';
 
 export async function retentionRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
@@ -49,7 +50,7 @@ export async function retentionRoutes(app: FastifyInstance, deps: NotifyAdminDep
       try {
         await setRetention(db, service.id, days);
       } catch (err) {
-        if (!(err instanceof ServiceError)) throw err;
+        if (!(err instanceof SettingsError)) throw err;
         return retentionPage(
           reply,
           ui,

@@ -5,7 +5,7 @@ import type { UiContext } from '../../../platform/ui/context.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
-import { serviceSettings, type ServiceSettings } from '../../../platform/services/services.ts';
+import { serviceSettings, type ServiceSettings } from '../../settings/service-settings.ts';
 
 export type Form = Record<string, string | string[] | undefined>;
 

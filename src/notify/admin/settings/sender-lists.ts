@@ -5,13 +5,8 @@ import { csrfField, textInput, type FieldError } from '../../../platform/ui/layo
 import type { UiContext } from '../../../platform/ui/context.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
-import {
-  addSender,
-  listSenders,
-  makeDefaultSender,
-  removeSender,
-  ServiceError,
-} from '../../../platform/services/services.ts';
+import { addSender, listSenders, makeDefaultSender, removeSender } from '../../settings/senders.ts';
+import { SettingsError } from '../../settings/settings-error.ts';
 import { settingsScope, text, SENDER_LISTS, type SenderList, type Form } from './scope.ts';
 
 export async function senderListRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
@@ -90,7 +85,7 @@ ${
             phoneRegion: config.phoneRegion,
           });
         } catch (err) {
-          if (!(err instanceof ServiceError)) throw err;
+          if (!(err instanceof SettingsError)) throw err;
           return listPage(
             reply,
             ui,
@@ -120,7 +115,7 @@ ${
         try {
           if (isUuid(request.params.id)) await removeSender(db, table, service.id, request.params.id.toLowerCase());
         } catch (err) {
-          if (!(err instanceof ServiceError)) throw err;
+          if (!(err instanceof SettingsError)) throw err;
           return listPage(
             reply,
             ui,

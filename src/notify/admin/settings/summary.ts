@@ -3,7 +3,8 @@ import { html, type HtmlValue } from '../../../platform/ui/html.ts';
 import { notice } from '../../../platform/ui/layout.ts';
 import { sendServicePage } from '../../../platform/ui/service-layout.ts';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
-import { latestGoLiveRequest, listSenders } from '../../../platform/services/services.ts';
+import { latestGoLiveRequest } from '../../settings/go-live.ts';
+import { listSenders } from '../../settings/senders.ts';
 import { CALLBACK_TYPES, ensureWebhookSecret, listCallbacks } from '../../settings/callback-settings.ts';
 import { settingsScope, DONE } from './scope.ts';
 

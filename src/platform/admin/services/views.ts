@@ -1,4 +1,4 @@
-/** The services list, the new-service form and the invitation pages. */
+/** The services list and the invitation pages. */
 import type { FastifyReply } from 'fastify';
 import { html, type Html } from '../../ui/html.ts';
 import { csrfField, errorSummary, notice, sendPage, textInput, type FieldError } from '../../ui/layout.ts';
@@ -39,33 +39,6 @@ export async function homeServices(deps: AdminDeps, ui: UiContext): Promise<Html
   return html`<h2>${ui.t('services.yours')}</h2>
 ${servicesList(ui, services)}
 <p><a href="/services/new">${ui.t('services.create')}</a></p>`;
-}
-
-export function newServicePage(
-  reply: FastifyReply,
-  ui: UiContext,
-  v: { name?: string; localPart?: string; errors?: FieldError[] },
-  status = 200,
-) {
-  const { t } = ui;
-  return sendPage(
-    reply,
-    ui,
-    {
-      title: t('services.new.title'),
-      errors: v.errors,
-      body: html`${errorSummary(ui, v.errors)}
-<h1>${t('services.new.title')}</h1>
-<p>${t('services.new.intro')}</p>
-<form method="post" action="/services/new" novalidate>
-  ${csrfField(ui)}
-  ${textInput({ id: 'name', label: t('services.field.name'), hint: t('services.field.nameHint'), value: v.name, errors: v.errors })}
-  ${textInput({ id: 'email_sender', label: t('services.field.localPart'), hint: t('services.field.localPartHint'), value: v.localPart, errors: v.errors })}
-  <button type="submit">${t('services.new.submit')}</button>
-</form>`,
-    },
-    status,
-  );
 }
 
 export function expiredInvitationPage(reply: FastifyReply, ui: UiContext) {

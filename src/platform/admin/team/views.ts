@@ -1,4 +1,4 @@
-/** The team pages: the team, inviting someone, a member's permissions, the guest list; and the permissions' pieces. */
+/** The team pages: the team, inviting someone, a member's permissions; and the permissions' pieces. */
 import type { FastifyReply } from 'fastify';
 import { html, type Html } from '../../ui/html.ts';
 import { csrfField, errorSummary, notice, textInput, type FieldError } from '../../ui/layout.ts';
@@ -6,7 +6,7 @@ import type { UiContext } from '../../ui/context.ts';
 import type { ServiceContext } from '../../ui/service-context.ts';
 import { sendServicePage } from '../../ui/service-layout.ts';
 import type { Permission } from '../../database/schema.ts';
-import { ALL_PERMISSIONS, type Guest, type Invitation, type Member } from '../../services/team.ts';
+import { ALL_PERMISSIONS, type Invitation, type Member } from '../../services/team.ts';
 import { teamPath as path } from './scope.ts';
 
 /** The permissions as a list of their names. */
@@ -31,15 +31,15 @@ export function permissionCheckboxes(ui: UiContext, selected: readonly string[],
 </fieldset></div>`;
 }
 
-/** The team: its members, the invitations waiting for an answer, and how many guests it has. */
+/** The team: its members, the invitations waiting for an answer, and what products add (Notify: its guest list). */
 export function teamPage(
   reply: FastifyReply,
   ui: UiContext,
   service: ServiceContext,
-  v: { members: Member[]; invitations: Invitation[]; guests: Guest[]; done?: string },
+  v: { members: Member[]; invitations: Invitation[]; sections: Html[]; done?: string },
 ) {
   const { t } = ui;
-  const { members, invitations, guests, done } = v;
+  const { members, invitations, sections, done } = v;
   const canManage = service.permissions.has('manage_service');
   return sendServicePage(reply, ui, service, 'team', {
     title: t('team.title'),
@@ -68,10 +68,7 @@ ${
       }</tr>`,
   )}</tbody>
 </table>`
-}
-<h2>${t('team.guests.title')}</h2>
-<p>${t('team.guests.intro')}</p>
-<p>${t('team.guests.count', { count: ui.formatNumber(guests.length) })} <a href="${path(service, '/guest-list')}">${canManage ? t('team.guests.manage') : t('team.guests.view')}</a></p>`,
+}${sections}`,
   });
 }
 
@@ -134,58 +131,6 @@ export function memberPage(
 <h2>${t('team.member.removeTitle')}</h2>
 <p>${t('team.member.removeIntro', { name: m.name, service: service.name })}</p>
 <form method="post" action="${path(service, `/members/${m.userId}/remove`)}">${csrfField(ui)}<button type="submit" class="danger">${t('team.member.remove')}</button></form>
-<p><a href="${path(service)}">${t('team.back')}</a></p>`,
-    },
-    status,
-  );
-}
-
-/** The guest list, and adding someone to it. */
-export function guestListPage(
-  reply: FastifyReply,
-  ui: UiContext,
-  service: ServiceContext,
-  guests: Guest[],
-  v: { recipient?: string; errors?: FieldError[]; done?: string },
-  status = 200,
-) {
-  const { t } = ui;
-  const canManage = service.permissions.has('manage_service');
-  return sendServicePage(
-    reply,
-    ui,
-    service,
-    'team',
-    {
-      title: t('team.guests.title'),
-      errors: v.errors,
-      body: html`${errorSummary(ui, v.errors)}${v.done && notice(html`<p>${t(`team.done.${v.done}`)}</p>`, 'success')}
-<h1>${t('team.guests.title')}</h1>
-<p>${t('team.guests.intro')}</p>
-${
-  guests.length === 0
-    ? html`<p>${t('team.guests.empty')}</p>`
-    : html`<table>
-  <caption class="visually-hidden">${t('team.guests.title')}</caption>
-  <thead><tr><th scope="col">${t('team.guests.recipient')}</th><th scope="col">${t('team.guests.type')}</th>${canManage && html`<th scope="col">${t('team.actions')}</th>`}</tr></thead>
-  <tbody>${guests.map(
-    (g) =>
-      html`<tr><td>${g.recipient}</td><td>${t(`team.guests.type.${g.type}`)}</td>${
-        canManage &&
-        html`<td><form method="post" action="${path(service, `/guest-list/${g.id}/remove`)}">${csrfField(ui)}<button type="submit" class="secondary">${t('team.guests.remove')}<span class="visually-hidden"> ${g.recipient}</span></button></form></td>`
-      }</tr>`,
-  )}</tbody>
-</table>`
-}
-${
-  canManage &&
-  html`<h2>${t('team.guests.addTitle')}</h2>
-<form method="post" action="${path(service, '/guest-list')}" novalidate>
-  ${csrfField(ui)}
-  ${textInput({ id: 'recipient', label: t('team.guests.field'), hint: t('team.guests.fieldHint'), value: v.recipient, autocomplete: 'off', errors: v.errors })}
-  <button type="submit">${t('team.guests.add')}</button>
-</form>`
-}
 <p><a href="${path(service)}">${t('team.back')}</a></p>`,
     },
     status,

@@ -4,22 +4,20 @@
  * decision. The requester hears of the decision by email, through Envoi.
  */
 import type { FastifyInstance } from 'fastify';
-import { requirePlatformAdmin } from '../../../ui/guards.ts';
-import type { AdminDeps } from '../../../ui/admin-deps.ts';
-import {
-  allServicesWithVolumes,
-  latestGoLiveRequest,
-  serviceSettings,
-  setDailyLimits,
-  setServiceActive,
-} from '../../../services/services.ts';
-import { SYSTEM_SERVICE_ID } from '../../../accounts/account-messages.ts';
+import { requirePlatformAdmin } from '../../../platform/ui/guards.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
+import { setServiceActive } from '../../../platform/services/services.ts';
+import { setDailyLimits } from '../../settings/daily-limits.ts';
+import { latestGoLiveRequest } from '../../settings/go-live.ts';
+import { serviceSettings } from '../../settings/service-settings.ts';
+import { allServicesWithVolumes } from '../../settings/service-volumes.ts';
+import { SYSTEM_SERVICE_ID } from '../../../platform/accounts/account-messages.ts';
 import { readLimits } from './forms.ts';
 import { actor, DONE, type Form, idOf, type ShowService } from './scope.ts';
 import { allServicesPage, servicePage } from './views.ts';
 import { liveRequestRoutes } from './live-requests.ts';
 
-export async function platformServicesRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+export async function platformServicesRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const db = deps.services.database.db;
   const { directory } = deps.services;
   app.addHook('preHandler', requirePlatformAdmin);

@@ -1,9 +1,9 @@
 /** What every platform-admin services route shares: the id of the URL, who is acting, the notices after a change. */
-import { isUuid } from '../../../ids.ts';
+import { isUuid } from '../../../platform/ids.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { FieldError } from '../../../ui/layout.ts';
-import type { UiContext } from '../../../ui/context.ts';
-import type { DailyLimitsInput } from '../../../services/services.ts';
+import type { FieldError } from '../../../platform/ui/layout.ts';
+import type { UiContext } from '../../../platform/ui/context.ts';
+import type { DailyLimitsInput } from '../../settings/daily-limits.ts';
 
 export type Form = Record<string, string | undefined>;
 

@@ -1,9 +1,12 @@
 /** The platform admin's pages about services: all of them, one of them, and the requests to go live. */
 import type { FastifyReply } from 'fastify';
-import { html } from '../../../ui/html.ts';
-import { csrfField, errorSummary, notice, sendPage, textInput, type FieldError } from '../../../ui/layout.ts';
-import type { UiContext } from '../../../ui/context.ts';
-import type { DailyLimitsInput, GoLiveRequest, ServiceSettings, ServiceVolumes } from '../../../services/services.ts';
+import { html } from '../../../platform/ui/html.ts';
+import { csrfField, errorSummary, notice, sendPage, textInput, type FieldError } from '../../../platform/ui/layout.ts';
+import type { UiContext } from '../../../platform/ui/context.ts';
+import type { DailyLimitsInput } from '../../settings/daily-limits.ts';
+import type { GoLiveRequest } from '../../settings/go-live.ts';
+import type { ServiceSettings } from '../../settings/service-settings.ts';
+import type { ServiceVolumes } from '../../settings/service-volumes.ts';
 
 /** Every service with what it sent in the last 7 days, its mode and state. */
 export function allServicesPage(reply: FastifyReply, ui: UiContext, services: ServiceVolumes[]) {

@@ -1,16 +1,24 @@
-/** A service's guest list: every member sees it; adding and removing needs manage_service. */
-import { isUuid } from '../../ids.ts';
+/**
+ * A service's guest list (`/services/:serviceId/team/guest-list`, under its team): every member sees it; adding and
+ * removing needs manage_service. The team page shows its summary (guestListSection).
+ */
+import { isUuid } from '../../../platform/ids.ts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { FieldError } from '../../ui/layout.ts';
-import type { UiContext } from '../../ui/context.ts';
-import type { ServiceContext } from '../../ui/service-context.ts';
-import type { AdminDeps } from '../../ui/admin-deps.ts';
-import { addGuest, listGuests, removeGuest, TeamError } from '../../services/team.ts';
-import { formText } from './forms.ts';
-import { DONE, type Form, teamPath as path, teamScope } from './scope.ts';
-import { guestListPage } from './views.ts';
+import type { FieldError } from '../../../platform/ui/layout.ts';
+import type { UiContext } from '../../../platform/ui/context.ts';
+import type { ServiceContext } from '../../../platform/ui/service-context.ts';
+import type { TeamPageSection } from '../../../platform/ui/admin-deps.ts';
+import { formText } from '../../../platform/admin/team/forms.ts';
+import { DONE, type Form, teamPath as path, teamScope } from '../../../platform/admin/team/scope.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
+import { addGuest, GuestListError, listGuests, removeGuest } from '../../settings/guest-list.ts';
+import { guestListPage, guestListSummary } from './views.ts';
 
-export async function guestListRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
+/** The team page's part about the guest list. */
+export const guestListSection: TeamPageSection = async (db, ui, service) =>
+  guestListSummary(ui, service, await listGuests(db, service.id));
+
+export async function guestListRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
   const { db, directory, anyMember, manager } = teamScope(deps);
 
   const showGuests = async (
@@ -45,7 +53,7 @@ export async function guestListRoutes(app: FastifyInstance, deps: AdminDeps): Pr
       try {
         await addGuest(db, { serviceId: service.id, recipient, phoneRegion: deps.services.config.phoneRegion });
       } catch (err) {
-        if (!(err instanceof TeamError)) throw err;
+        if (!(err instanceof GuestListError)) throw err;
         return showGuests(
           reply,
           ui,

@@ -1,7 +1,7 @@
 /** The daily limits form of a service's platform-admin page. */
-import type { FieldError } from '../../../ui/layout.ts';
-import type { UiContext } from '../../../ui/context.ts';
-import { limitProblems, type DailyLimitsInput } from '../../../services/services.ts';
+import type { FieldError } from '../../../platform/ui/layout.ts';
+import type { UiContext } from '../../../platform/ui/context.ts';
+import { limitProblems, type DailyLimitsInput } from '../../settings/daily-limits.ts';
 import type { Form } from './scope.ts';
 
 const FIELD = { email: 'email', sms: 'sms', internationalSms: 'international_sms' } as const;

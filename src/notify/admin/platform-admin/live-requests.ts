@@ -1,13 +1,14 @@
 /** The requests to go live waiting for a decision, and deciding one; the requester hears of it by email. */
 import type { FastifyInstance } from 'fastify';
-import type { AdminDeps } from '../../../ui/admin-deps.ts';
-import { decideGoLive, pendingGoLiveRequests, ServiceError, type GoLiveRequest } from '../../../services/services.ts';
+import type { NotifyAdminDeps } from '../admin-deps.ts';
+import { decideGoLive, pendingGoLiveRequests, type GoLiveRequest } from '../../settings/go-live.ts';
+import { SettingsError } from '../../settings/settings-error.ts';
 import { actor, DONE, type Form, idOf, type ShowService } from './scope.ts';
 import { liveRequestsPage } from './views.ts';
 
 export async function liveRequestRoutes(
   app: FastifyInstance,
-  deps: AdminDeps,
+  deps: NotifyAdminDeps,
   showService: ShowService,
 ): Promise<void> {
   const db = deps.services.database.db;
@@ -35,7 +36,7 @@ export async function liveRequestRoutes(
         try {
           decided = await decideGoLive(db, { requestId, approve: decision === 'approve', reason, ...actor(request) });
         } catch (err) {
-          if (!(err instanceof ServiceError)) throw err;
+          if (!(err instanceof SettingsError)) throw err;
           const pending = (await pendingGoLiveRequests(db)).find((r) => r.id === requestId);
           if (!pending) return reply.redirect('/platform-admin/live-requests', 303);
           return showService(
