@@ -20,14 +20,14 @@ module.exports = {
       severity: 'error',
       comment: 'The platform serves every product and knows none of them; the composition root wires them.',
       from: { path: '^src/platform/' },
-      to: { path: '^src/(notify|forms|commands)/|^src/(app|web-ui|cli)\\.ts$' },
+      to: { path: '^src/(notify|forms|commands)/|^src/(app|app-services|roles|web-ui|cli)\\.ts$' },
     },
     {
       name: 'products-are-independent',
       severity: 'error',
       comment: 'Notify and Forms meet only through the platform and the composition root.',
       from: { path: '^src/(notify|forms)/' },
-      to: { path: '^src/(notify|forms|commands)/|^src/(app|web-ui|cli)\\.ts$', pathNot: '^src/$1/' },
+      to: { path: '^src/(notify|forms|commands)/|^src/(app|app-services|roles|web-ui|cli)\\.ts$', pathNot: '^src/$1/' },
     },
     {
       name: 'domain-knows-no-http',

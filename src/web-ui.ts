@@ -2,13 +2,11 @@
  * The web UI as one Fastify plugin, registered by the app at `/`. Static assets sit outside the page hooks; every
  * page route gets `request.ui` (language, session, CSRF token), a CSRF check on every POST, security headers,
  * and HTML error pages. Each area is a plugin given the UI's deps (the platform's AdminDeps; Notify's areas get
- * NotifyAdminDeps, which adds Notify's services).
+ * NotifyAdminDeps, which adds Notify's services), built by app-services.ts.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import { Accounts } from './platform/accounts/accounts.ts';
-import { SystemMessages } from './notify/sending/system-messages.ts';
 import { buildUiContext, csrfMatches, CSRF_FIELD, type UiContext } from './platform/ui/context.ts';
 import { html } from './platform/ui/html.ts';
 import { notFoundPage, sendPage } from './platform/ui/layout.ts';
@@ -31,30 +29,16 @@ import { teamRoutes } from './platform/admin/team/routes.ts';
 import { settingsRoutes } from './notify/admin/settings/routes.ts';
 import { platformServicesRoutes } from './notify/admin/platform-admin/routes.ts';
 import { newServiceRoutes } from './notify/admin/services/routes.ts';
-import { guestListRoutes, guestListSection } from './notify/admin/guest-list/routes.ts';
-import { AttemptThrottle } from './platform/ui/throttle.ts';
-import type { NotifyAdminDeps, NotifyAdminServices } from './notify/admin/admin-deps.ts';
+import { guestListRoutes } from './notify/admin/guest-list/routes.ts';
+import type { NotifyAdminDeps } from './notify/admin/admin-deps.ts';
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-export async function adminRoutes(app: FastifyInstance, opts: { services: NotifyAdminServices }): Promise<void> {
-  const { services } = opts;
-  const { config, database, secrets } = services;
-  const accounts = new Accounts(database.db, secrets, { signupDomains: config.signupDomains });
-  const messages = new SystemMessages(database.db, secrets, services.send, {
-    phoneRegion: config.phoneRegion,
-    emailDomain: config.emailDomain,
-  });
-  await messages.ensure();
-  const deps: NotifyAdminDeps = {
-    services,
-    accounts,
-    messages,
-    attempts: new AttemptThrottle(100, 10 * 60_000),
-    siteRoot: (request) => config.publicUrl ?? `${request.protocol}://${request.host}`,
-    teamSections: [guestListSection],
-  };
+export async function adminRoutes(app: FastifyInstance, opts: { deps: NotifyAdminDeps }): Promise<void> {
+  const { deps } = opts;
+  const { accounts } = deps;
+  const { config, secrets } = deps.services;
 
   await app.register(cookie);
   await app.register(assetRoutes);

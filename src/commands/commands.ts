@@ -9,7 +9,7 @@ import { SecretBox } from '../platform/secret-box.ts';
 import { applyBootstrap } from '../notify/provisioning/apply-bootstrap.ts';
 import { checkBootstrapFile } from '../notify/provisioning/bootstrap-file.ts';
 import { latestOutbox } from '../notify/delivery/outbox.ts';
-import type { AppServices } from '../app.ts';
+import type { AppServices } from '../app-services.ts';
 import type { JobStatus } from '../platform/database/schema.ts';
 import { refusalAnswer } from '../notify/api/v2/refusal-wire.ts';
 import { SendRefused } from '../notify/sending/refusals.ts';

@@ -12,7 +12,7 @@
  * Receipts are not an entry. The receipt applier (delivery/receipts/applier.ts) polls no table: it is an in-memory
  * group-commit batcher fed by the HTTP hooks and the bounce listener, whose callers wait for their batch's commit,
  * with receipts that beat the worker's commit held and retried in memory. Nothing in it is claimed or leased, so the
- * runner's machinery would not fit; it stays its own batcher, built with the API's services (app.ts).
+ * runner's machinery would not fit; it stays its own batcher, built with the API's services (app-services.ts).
  */
 import type { Config } from '../platform/config.ts';
 import type { Db, DbHandle } from '../platform/database/connection.ts';

@@ -197,7 +197,37 @@ function redact(raw: string): string {
 }
 
 export function loadConfig(env: Env = process.env): Config {
+  // Read in this order, so that of several mistakes the first named is always the same one.
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const providers = providerSettings(env);
+  const secretKey = secretKeySetting(env, databaseUrl);
+  const phoneRegion = str(env, 'ENVOI_PHONE_REGION', 'CA').toUpperCase();
+  if (!/^[A-Z]{2}$/.test(phoneRegion)) {
+    throw new ConfigError(`ENVOI_PHONE_REGION must be a two-letter country code, got "${phoneRegion}"`);
+  }
+  const publicUrl = url(env, 'ENVOI_PUBLIC_URL', ['http:', 'https:']);
+  return {
+    port: int(env, 'PORT', 6011, 0, 65535),
+    host: str(env, 'HOST', '127.0.0.1'),
+    databaseUrl,
+    dataDir: path.resolve(str(env, 'ENVOI_DATA_DIR', '.envoi')),
+    ...deliverySettings(env, providers),
+    secretKey,
+    emailDomain: str(env, 'ENVOI_EMAIL_DOMAIN', 'notification.localhost'),
+    publicUrl: publicUrl ? publicUrl.replace(/\/+$/, '') : null,
+    phoneRegion,
+    signupDomains: (optional(env, 'ENVOI_SIGNUP_DOMAINS') === null
+      ? ['gc.ca', 'canada.ca']
+      : commaList(env, 'ENVOI_SIGNUP_DOMAINS')
+    ).map((d) => d.toLowerCase().replace(/^[@.]+/, '')),
+    smsRate: decimal(env, 'SMS_RATE', 0),
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    ...loopSettings(env),
+  };
+}
+
+/** The providers chosen, and the settings each one cannot do without. */
+function providerSettings(env: Env) {
   const emailProviders = list(env, 'EMAIL_PROVIDER', 'sink', ['sink', 'smtp', 'ses'] as const);
   const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
   if (emailProviders.includes('smtp') && !smtpUrl) {
@@ -218,6 +248,10 @@ export function loadConfig(env: Env = process.env): Config {
   if ((accessKeyId === null) !== (secretAccessKey === null)) {
     throw new ConfigError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both or neither');
   }
+  return { emailProviders, smtpUrl, smsProviders, twilio, accessKeyId, secretAccessKey };
+}
+
+function secretKeySetting(env: Env, databaseUrl: string | null): string | null {
   const secretKey = optional(env, 'ENVOI_SECRET_KEY');
   if (secretKey !== null && secretKey.length < 32) {
     throw new ConfigError(
@@ -229,16 +263,13 @@ export function loadConfig(env: Env = process.env): Config {
       'ENVOI_SECRET_KEY is required with DATABASE_URL: it encrypts API keys at rest and must be the same on every replica',
     );
   }
-  const phoneRegion = str(env, 'ENVOI_PHONE_REGION', 'CA').toUpperCase();
-  if (!/^[A-Z]{2}$/.test(phoneRegion)) {
-    throw new ConfigError(`ENVOI_PHONE_REGION must be a two-letter country code, got "${phoneRegion}"`);
-  }
-  const publicUrl = url(env, 'ENVOI_PUBLIC_URL', ['http:', 'https:']);
+  return secretKey;
+}
+
+/** How messages leave and come back: providers, failover, bounces, receipts, callbacks and the scheduler. */
+function deliverySettings(env: Env, providers: ReturnType<typeof providerSettings>) {
+  const { emailProviders, smtpUrl, smsProviders, twilio, accessKeyId, secretAccessKey } = providers;
   return {
-    port: int(env, 'PORT', 6011, 0, 65535),
-    host: str(env, 'HOST', '127.0.0.1'),
-    databaseUrl,
-    dataDir: path.resolve(str(env, 'ENVOI_DATA_DIR', '.envoi')),
     emailProviders,
     smtpUrl,
     smtpPoolSize: int(env, 'SMTP_POOL_SIZE', 5, 1, 100),
@@ -274,16 +305,12 @@ export function loadConfig(env: Env = process.env): Config {
       intervalMs: int(env, 'SCHEDULER_INTERVAL_MS', 60_000, 100, 86_400_000),
       sendingTimeoutHours: int(env, 'SENDING_TIMEOUT_HOURS', 72, 1, 720),
     },
-    secretKey,
-    emailDomain: str(env, 'ENVOI_EMAIL_DOMAIN', 'notification.localhost'),
-    publicUrl: publicUrl ? publicUrl.replace(/\/+$/, '') : null,
-    phoneRegion,
-    signupDomains: (optional(env, 'ENVOI_SIGNUP_DOMAINS') === null
-      ? ['gc.ca', 'canada.ca']
-      : commaList(env, 'ENVOI_SIGNUP_DOMAINS')
-    ).map((d) => d.toLowerCase().replace(/^[@.]+/, '')),
-    smsRate: decimal(env, 'SMS_RATE', 0),
-    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  };
+}
+
+/** The delivery worker's and the bulk jobs' loops, and the metrics listener. */
+function loopSettings(env: Env) {
+  return {
     worker: {
       batchSize: int(env, 'WORKER_BATCH_SIZE', 100, 1, 10_000),
       concurrency: int(env, 'WORKER_CONCURRENCY', 20, 1, 1000),

@@ -5,11 +5,13 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { html } from '../../../platform/ui/html.ts';
-import { requireService } from '../../../platform/ui/service-context.ts';
+import { html, type Html } from '../../../platform/ui/html.ts';
+import type { UiContext } from '../../../platform/ui/context.ts';
+import type { Db } from '../../../platform/database/connection.ts';
+import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, servicePath } from '../../../platform/ui/service-layout.ts';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
-import { eachActivity, listActivity } from '../../reporting/activity.ts';
+import { eachActivity, listActivity, type ActivityFilter, type ActivityRow } from '../../reporting/activity.ts';
 import { csvLine } from '../../../platform/csv-safety.ts';
 import { type ActivityQuery, filterQuery, readFilter } from './forms.ts';
 import { completedAt, filterForm, resultRow, statusLabel } from './views.ts';
@@ -25,12 +27,40 @@ export async function activityRoutes(app: FastifyInstance, deps: NotifyAdminDeps
     { preHandler: guard },
     async (request, reply) => {
       const { ui, service } = request;
-      const { t } = ui;
       const filter = readFilter(service.id, request.query);
       const page = Math.min(10_000, Math.max(1, Number.parseInt(request.query.page ?? '1', 10) || 1));
       const { rows, hasNext } = await listActivity(db, filter, { page, pageSize: PAGE_SIZE, phoneRegion });
-      const filtered = Boolean(filter.channel || filter.statusGroup || filter.search);
-      const body = html`<link rel="stylesheet" href="/assets/1/insights.css">
+      const body = activityPage(ui, service, filter, page, rows, hasNext);
+      return sendServicePage(reply, ui, service, 'activity', { title: ui.t('activity.title'), body });
+    },
+  );
+
+  app.get<{ Params: { serviceId: string }; Querystring: ActivityQuery }>(
+    '/services/:serviceId/activity/download',
+    { preHandler: guard },
+    async (request, reply) => {
+      const { ui, service } = request;
+      const filter = readFilter(service.id, request.query);
+      const day = new Date().toISOString().slice(0, 10);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="activity-${day}.csv"`)
+        .send(Readable.from(csvLines(db, filter, ui, phoneRegion)));
+    },
+  );
+}
+
+function activityPage(
+  ui: UiContext,
+  service: ServiceContext,
+  filter: ActivityFilter,
+  page: number,
+  rows: ActivityRow[],
+  hasNext: boolean,
+): Html {
+  const { t } = ui;
+  const filtered = Boolean(filter.channel || filter.statusGroup || filter.search);
+  return html`<link rel="stylesheet" href="/assets/1/insights.css">
 <h1>${t('activity.title')}</h1>
 <p>${t('activity.intro')}</p>
 ${filterForm(ui, service, filter)}
@@ -59,57 +89,42 @@ ${
   html`<p><a class="button secondary" href="${servicePath(service, `/activity/download${filterQuery(filter)}`)}" download>${t('activity.download')}</a></p>
 <p class="hint">${t('activity.downloadHint')}</p>`
 }`;
-      return sendServicePage(reply, ui, service, 'activity', { title: t('activity.title'), body });
-    },
-  );
+}
 
-  app.get<{ Params: { serviceId: string }; Querystring: ActivityQuery }>(
-    '/services/:serviceId/activity/download',
-    { preHandler: guard },
-    async (request, reply) => {
-      const { ui, service } = request;
-      const { t } = ui;
-      const filter = readFilter(service.id, request.query);
-      async function* lines(): AsyncGenerator<string> {
-        // A byte order mark, so that spreadsheets read the accents as UTF-8.
-        yield '\ufeff' +
-          csvLine([
-            t('activity.csv.recipient'),
-            t('activity.csv.reference'),
-            t('activity.csv.template'),
-            t('activity.csv.channel'),
-            t('activity.csv.status'),
-            t('activity.csv.createdAt'),
-            t('activity.csv.sentAt'),
-            t('activity.csv.completedAt'),
-            t('activity.csv.id'),
-          ]);
-        let chunk = '';
-        let count = 0;
-        for await (const r of eachActivity(db, filter, { phoneRegion })) {
-          chunk += csvLine([
-            r.to,
-            r.reference,
-            r.templateName,
-            t(`activity.channel.${r.type}`),
-            statusLabel(ui, r.status),
-            r.createdAt.toISOString(),
-            r.sentAt?.toISOString(),
-            completedAt(r)?.toISOString(),
-            r.id,
-          ]);
-          if (++count % 500 === 0) {
-            yield chunk;
-            chunk = '';
-          }
-        }
-        if (chunk) yield chunk;
-      }
-      const day = new Date().toISOString().slice(0, 10);
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="activity-${day}.csv"`)
-        .send(Readable.from(lines()));
-    },
-  );
+/** The CSV of every match, a chunk of rows at a time, each cell escaped against spreadsheet formulas. */
+async function* csvLines(db: Db, filter: ActivityFilter, ui: UiContext, phoneRegion: string): AsyncGenerator<string> {
+  const { t } = ui;
+  // A byte order mark, so that spreadsheets read the accents as UTF-8.
+  yield '\ufeff' +
+    csvLine([
+      t('activity.csv.recipient'),
+      t('activity.csv.reference'),
+      t('activity.csv.template'),
+      t('activity.csv.channel'),
+      t('activity.csv.status'),
+      t('activity.csv.createdAt'),
+      t('activity.csv.sentAt'),
+      t('activity.csv.completedAt'),
+      t('activity.csv.id'),
+    ]);
+  let chunk = '';
+  let count = 0;
+  for await (const r of eachActivity(db, filter, { phoneRegion })) {
+    chunk += csvLine([
+      r.to,
+      r.reference,
+      r.templateName,
+      t(`activity.channel.${r.type}`),
+      statusLabel(ui, r.status),
+      r.createdAt.toISOString(),
+      r.sentAt?.toISOString(),
+      completedAt(r)?.toISOString(),
+      r.id,
+    ]);
+    if (++count % 500 === 0) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
 }

@@ -15,55 +15,24 @@ import {
 } from '../../templates/templates.ts';
 import { pageAssets, typeLabel } from './views.ts';
 import { breadcrumbs } from './views.ts';
-import { templateScope, TEMPLATE_NOTICES, type Form } from './scope.ts';
+import { templateScope, TEMPLATE_NOTICES, type Form, type TemplateScope } from './scope.ts';
 
 export async function folderRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
-  const { db, member, manager, base, templatePath, notFound } = templateScope(deps);
+  const scope = templateScope(deps);
+  listRoutes(app, scope);
+  newFolderRoutes(app, scope);
+}
 
-  // ---- lists and folders ------------------------------------------------------------------------------------
-
-  async function listPage(request: FastifyRequest, reply: FastifyReply, folder: Folder | null, shownNotice?: string) {
-    const { ui, service } = request;
-    const { t } = ui;
-    const [path, contents] = await Promise.all([
-      folderPath(db, service.id, folder?.id ?? null),
-      folderContents(db, service.id, folder?.id ?? null),
-    ]);
-    const canManage = service.permissions.has('manage_templates');
-    const query = folder ? `?folder=${folder.id}` : '';
-    const title = folder ? folder.name : t('templates.list.title');
-    const body = html`${pageAssets()}
-${path.length > 0 && breadcrumbs(ui, service, path)}
-<h1>${title}</h1>
-${shownNotice && notice(t(`templates.notice.${shownNotice}`), 'success')}
-${
-  canManage &&
-  html`<p class="actions"><a class="button" href="${base(service)}/new${query}">${t('templates.list.newTemplate')}</a>
-  <a class="button secondary" href="${base(service)}/folders/new${folder ? `?parent=${folder.id}` : ''}">${t('templates.list.newFolder')}</a></p>`
-}
-${contents.folders.length === 0 && contents.templates.length === 0 && html`<p>${t(folder ? 'templates.list.emptyFolder' : 'templates.list.empty')}</p>`}
-${
-  contents.folders.length > 0 &&
-  html`<h2>${t('templates.list.folders')}</h2>
-<ul class="template-list">${contents.folders.map((f) => html`<li><a href="${base(service)}/folders/${f.id}"><span class="folder-icon" aria-hidden="true"></span>${f.name}</a></li>`)}</ul>`
-}
-${
-  contents.templates.length > 0 &&
-  html`<h2>${t('templates.list.templates')}</h2>
-<ul class="template-list">${contents.templates.map(
-    (tpl) =>
-      html`<li><a href="${templatePath(service, tpl.id)}">${tpl.name}</a> <span class="muted">${typeLabel(ui, tpl.type)}</span></li>`,
-  )}</ul>`
-}
-<p><a href="${base(service)}/formatting-guide">${t('templates.guide.link')}</a></p>`;
-    return sendServicePage(reply, ui, service, 'templates', { title, body });
-  }
+/** The template list: at the top, or inside a folder. */
+function listRoutes(app: FastifyInstance, scope: TemplateScope): void {
+  const { db, member, notFound } = scope;
 
   app.get<{ Params: { serviceId: string }; Querystring: { notice?: string } }>(
     '/services/:serviceId/templates',
     member,
     async (request, reply) => {
       return listPage(
+        scope,
         request,
         reply,
         null,
@@ -79,6 +48,7 @@ ${
       const folder = await folderOf(db, request.service.id, request.params.folderId);
       if (!folder) return notFound(request, reply);
       return listPage(
+        scope,
         request,
         reply,
         folder,
@@ -86,36 +56,18 @@ ${
       );
     },
   );
+}
 
-  function folderForm(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    parent: Folder | null,
-    opts: { name?: string; errors?: FieldError[] } = {},
-    status = 200,
-  ) {
-    const { ui, service } = request;
-    const { t } = ui;
-    const title = t('templates.folder.title');
-    const body = html`<h1>${title}</h1>
-${errorSummary(ui, opts.errors)}
-${parent && html`<p>${t('templates.folder.inside', { folder: parent.name })}</p>`}
-<form method="post" action="${base(service)}/folders/new" novalidate>
-  ${csrfField(ui)}
-  ${parent && html`<input type="hidden" name="parent" value="${parent.id}">`}
-  ${textInput({ id: 'name', label: t('templates.folder.name'), value: opts.name ?? '', errors: opts.errors })}
-  <div class="actions"><button type="submit">${t('templates.folder.submit')}</button>
-  <a href="${parent ? `${base(service)}/folders/${parent.id}` : base(service)}">${t('common.cancel')}</a></div>
-</form>`;
-    return sendServicePage(reply, ui, service, 'templates', { title, body, errors: opts.errors }, status);
-  }
+/** The form for a new folder, and creating it. */
+function newFolderRoutes(app: FastifyInstance, scope: TemplateScope): void {
+  const { db, manager, base, notFound } = scope;
 
   app.get<{ Params: { serviceId: string }; Querystring: { parent?: string } }>(
     '/services/:serviceId/templates/folders/new',
     manager,
     async (request, reply) => {
       const parent = request.query.parent ? await folderOf(db, request.service.id, request.query.parent) : null;
-      return folderForm(request, reply, parent);
+      return folderForm(scope, request, reply, parent);
     },
   );
 
@@ -140,7 +92,76 @@ ${parent && html`<p>${t('templates.folder.inside', { folder: parent.name })}</p>
           error = t('templates.folder.nameTaken');
         }
       }
-      return folderForm(request, reply, parent, { name, errors: [{ field: 'name', message: error }] }, 400);
+      return folderForm(scope, request, reply, parent, { name, errors: [{ field: 'name', message: error }] }, 400);
     },
   );
+}
+
+async function listPage(
+  scope: TemplateScope,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  folder: Folder | null,
+  shownNotice?: string,
+) {
+  const { db, base, templatePath } = scope;
+  const { ui, service } = request;
+  const { t } = ui;
+  const [path, contents] = await Promise.all([
+    folderPath(db, service.id, folder?.id ?? null),
+    folderContents(db, service.id, folder?.id ?? null),
+  ]);
+  const canManage = service.permissions.has('manage_templates');
+  const query = folder ? `?folder=${folder.id}` : '';
+  const title = folder ? folder.name : t('templates.list.title');
+  const body = html`${pageAssets()}
+${path.length > 0 && breadcrumbs(ui, service, path)}
+<h1>${title}</h1>
+${shownNotice && notice(t(`templates.notice.${shownNotice}`), 'success')}
+${
+  canManage &&
+  html`<p class="actions"><a class="button" href="${base(service)}/new${query}">${t('templates.list.newTemplate')}</a>
+  <a class="button secondary" href="${base(service)}/folders/new${folder ? `?parent=${folder.id}` : ''}">${t('templates.list.newFolder')}</a></p>`
+}
+${contents.folders.length === 0 && contents.templates.length === 0 && html`<p>${t(folder ? 'templates.list.emptyFolder' : 'templates.list.empty')}</p>`}
+${
+  contents.folders.length > 0 &&
+  html`<h2>${t('templates.list.folders')}</h2>
+<ul class="template-list">${contents.folders.map((f) => html`<li><a href="${base(service)}/folders/${f.id}"><span class="folder-icon" aria-hidden="true"></span>${f.name}</a></li>`)}</ul>`
+}
+${
+  contents.templates.length > 0 &&
+  html`<h2>${t('templates.list.templates')}</h2>
+<ul class="template-list">${contents.templates.map(
+    (tpl) =>
+      html`<li><a href="${templatePath(service, tpl.id)}">${tpl.name}</a> <span class="muted">${typeLabel(ui, tpl.type)}</span></li>`,
+  )}</ul>`
+}
+<p><a href="${base(service)}/formatting-guide">${t('templates.guide.link')}</a></p>`;
+  return sendServicePage(reply, ui, service, 'templates', { title, body });
+}
+
+function folderForm(
+  scope: TemplateScope,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  parent: Folder | null,
+  opts: { name?: string; errors?: FieldError[] } = {},
+  status = 200,
+) {
+  const { base } = scope;
+  const { ui, service } = request;
+  const { t } = ui;
+  const title = t('templates.folder.title');
+  const body = html`<h1>${title}</h1>
+${errorSummary(ui, opts.errors)}
+${parent && html`<p>${t('templates.folder.inside', { folder: parent.name })}</p>`}
+<form method="post" action="${base(service)}/folders/new" novalidate>
+  ${csrfField(ui)}
+  ${parent && html`<input type="hidden" name="parent" value="${parent.id}">`}
+  ${textInput({ id: 'name', label: t('templates.folder.name'), value: opts.name ?? '', errors: opts.errors })}
+  <div class="actions"><button type="submit">${t('templates.folder.submit')}</button>
+  <a href="${parent ? `${base(service)}/folders/${parent.id}` : base(service)}">${t('common.cancel')}</a></div>
+</form>`;
+  return sendServicePage(reply, ui, service, 'templates', { title, body, errors: opts.errors }, status);
 }

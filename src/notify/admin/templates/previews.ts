@@ -1,9 +1,9 @@
 /** Previews with sample personalisation, the SMS alphabet and the formatting guide. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
 import { html, type Html } from '../../../platform/ui/html.ts';
 import { sendServicePage } from '../../../platform/ui/service-layout.ts';
-import { templateOf, templateVersion } from '../../templates/templates.ts';
+import { templateOf, templateVersion, type TemplateDetail } from '../../templates/templates.ts';
 import {
   placeholderNames,
   renderEmailDocument,
@@ -24,13 +24,19 @@ import {
   smsCounter,
   smsStats,
 } from './views.ts';
-import { templateScope, type Params } from './scope.ts';
+import { templateScope, type Params, type TemplateScope } from './scope.ts';
 
 export async function previewRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
-  const { db, member, base, templatePath, loadTemplate } = templateScope(deps);
+  const scope = templateScope(deps);
+  previewPageRoute(app, scope);
+  emailFrameRoute(app, scope);
+  alphabetRoute(app);
+  formattingGuideRoute(app, scope);
+}
 
-  // ---- previews ---------------------------------------------------------------------------------------------
-
+/** A template shown with sample personalisation, which the page's form fills in. */
+function previewPageRoute(app: FastifyInstance, scope: TemplateScope): void {
+  const { member, templatePath, loadTemplate } = scope;
   app.get<{ Params: Params; Querystring: Record<string, string | undefined> }>(
     '/services/:serviceId/templates/:templateId/preview',
     member,
@@ -44,18 +50,7 @@ export async function previewRoutes(app: FastifyInstance, deps: NotifyAdminDeps)
       );
       const values = placeholderValues(names, request.query);
       const title = t('templates.preview.title', { name: template.name });
-      let shown: Html;
-      if (template.type === 'email') {
-        const query = new URLSearchParams(
-          Object.entries(values).map(([k, v]) => [`${PLACEHOLDER_PREFIX}${k}`, v]),
-        ).toString();
-        const subject = renderEmailSubject(template.subject ?? '', values);
-        shown = html`<dl class="summary-list"><dt>${t('templates.field.subject.label')}</dt><dd id="preview-subject">${subject}</dd></dl>
-${emailFrame(ui, templatePath(service, template.id, `/preview/email.html${query ? `?${query}` : ''}`), subject)}`;
-      } else {
-        const sms = renderSms(template.content, values);
-        shown = html`${phonePreview(ui, sms.body, service.name)}${smsCounter(ui, smsStats(template.content, values))}`;
-      }
+      const shown = previewOf(scope, request, template, values);
       const body = html`${pageAssets()}
 <p><a href="${templatePath(service, template.id)}">${t('templates.back', { name: template.name })}</a></p>
 <h1>${title}</h1>
@@ -75,8 +70,11 @@ ${shown}`;
       return sendServicePage(reply, ui, service, 'templates', { title, body });
     },
   );
+}
 
-  /** The rendered email alone, for the preview frame: its own CSP, and framing allowed by this site only. */
+/** The rendered email alone, for the preview frame: its own CSP, and framing allowed by this site only. */
+function emailFrameRoute(app: FastifyInstance, scope: TemplateScope): void {
+  const { db, member } = scope;
   app.get<{ Params: Params; Querystring: Record<string, string | undefined> }>(
     '/services/:serviceId/templates/:templateId/preview/email.html',
     { ...member, ...EMAIL_FRAME_ROUTE },
@@ -105,17 +103,20 @@ ${shown}`;
       return reply.type('text/html; charset=utf-8').send(document);
     },
   );
+}
 
-  /** The text message alphabet for template-editor.js (the same for everyone, so cached). */
+/** The text message alphabet for template-editor.js (the same for everyone, so cached). */
+function alphabetRoute(app: FastifyInstance): void {
   app.get('/sms-alphabet.json', async (_request, reply) => {
     return reply
       .header('cache-control', 'public, max-age=3600')
       .type('application/json; charset=utf-8')
       .send(SMS_ALPHABET_JSON);
   });
+}
 
-  // ---- formatting guide -------------------------------------------------------------------------------------
-
+function formattingGuideRoute(app: FastifyInstance, scope: TemplateScope): void {
+  const { member, base } = scope;
   app.get<{ Params: { serviceId: string } }>(
     '/services/:serviceId/templates/formatting-guide',
     member,
@@ -152,4 +153,25 @@ ${shown}`;
       return sendServicePage(reply, ui, service, 'templates', { title, body });
     },
   );
+}
+
+/** The email (its subject, and the email itself in a frame) or the text message (on a phone) as it would be sent. */
+function previewOf(
+  scope: TemplateScope,
+  request: FastifyRequest,
+  template: TemplateDetail,
+  values: Record<string, string>,
+): Html {
+  const { ui, service } = request;
+  const { t } = ui;
+  if (template.type === 'email') {
+    const query = new URLSearchParams(
+      Object.entries(values).map(([k, v]) => [`${PLACEHOLDER_PREFIX}${k}`, v]),
+    ).toString();
+    const subject = renderEmailSubject(template.subject ?? '', values);
+    return html`<dl class="summary-list"><dt>${t('templates.field.subject.label')}</dt><dd id="preview-subject">${subject}</dd></dl>
+${emailFrame(ui, scope.templatePath(service, template.id, `/preview/email.html${query ? `?${query}` : ''}`), subject)}`;
+  }
+  const sms = renderSms(template.content, values);
+  return html`${phonePreview(ui, sms.body, service.name)}${smsCounter(ui, smsStats(template.content, values))}`;
 }

@@ -11,6 +11,8 @@ export type Params = { serviceId: string; templateId: string };
 export const SUBJECT_MAX = 1000;
 export const TEMPLATE_NOTICES = ['created', 'saved', 'unchanged', 'folder-created', 'archived'] as const;
 
+export type TemplateScope = ReturnType<typeof templateScope>;
+
 export function templateScope(deps: NotifyAdminDeps) {
   const db = deps.services.database.db;
   const directory = deps.services.directory;

@@ -50,116 +50,137 @@ interface SmsBody {
 }
 
 export function notificationRoutes(app: FastifyInstance, ctx: V2Context) {
-  const validateEmail = ctx.compile<EmailBody>(postEmailRequest);
-  const validateSms = ctx.compile<SmsBody>(postSmsRequest);
-  const validateList = ctx.compile<Record<string, unknown>>(getNotificationsRequest);
-  const validateGet = ctx.compile<{ notification_id: string }>(getNotificationRequest);
+  const v: Validators = {
+    email: ctx.compile<EmailBody>(postEmailRequest),
+    sms: ctx.compile<SmsBody>(postSmsRequest),
+    list: ctx.compile<Record<string, unknown>>(getNotificationsRequest),
+    get: ctx.compile<{ notification_id: string }>(getNotificationRequest),
+  };
 
-  /** Either channel's request, validated, read into one SendRequest (one object literal: this runs on every send). */
-  function readSendRequest(type: TemplateType, json: unknown): SendRequest {
-    const email = type === 'email' ? validateEmail(json) : null;
-    const body: EmailBody | SmsBody = email ?? validateSms(json);
-    const senderId = email ? email.email_reply_to_id : (body as SmsBody).sms_sender_id;
-    return {
-      type,
-      recipient: email ? email.email_address : (body as SmsBody).phone_number,
-      templateId: ctx.uuid(body.template_id),
-      personalisation: body.personalisation ?? {},
-      reference: body.reference ?? null,
-      scheduledFor: body.scheduled_for ? ctx.parseDate(body.scheduled_for) : null,
-      replyToId: senderId ? ctx.uuid(senderId) : null,
-      oneClickUnsubscribeUrl: email?.one_click_unsubscribe_url ?? null,
-      sanitiseContentFor: email?.sanitise_content_for ?? null,
-    };
-  }
-
-  async function send(request: FastifyRequest, type: TemplateType) {
-    const caller = callerOf(request);
-    // Limits come before the body is read, as in Notify: a throttled client learns it whatever it sent.
-    ctx.rateLimiter.take(caller.service.id, caller.keyType, caller.service.rateLimit);
-    await checkDailyLimitBeforeParsing(ctx.send, caller, type);
-    const root = urlRoot(request, ctx.publicUrl);
-    const accepted = await acceptNotification(ctx.send, caller, readSendRequest(type, parseJsonBody(request)));
-    const response = {
-      id: accepted.id,
-      reference: accepted.reference,
-      uri: `${root}v2/notifications/${accepted.id}`,
-      template: {
-        id: accepted.template.id,
-        version: accepted.template.version,
-        uri: `${root}services/${caller.service.id}/templates/${accepted.template.id}`,
-      },
-      scheduled_for: ctx.formatDate(accepted.scheduledFor),
-    };
-    if (type === 'sms') return { ...response, content: { from_number: accepted.fromNumber, body: accepted.body } };
-    return {
-      ...response,
-      content: {
-        from_email: accepted.fromEmail,
-        body: accepted.body,
-        subject: accepted.subject,
-        one_click_unsubscribe_url: accepted.oneClickUnsubscribeUrl,
-      },
-      sanitised_content: accepted.sanitised ?? {},
-    };
-  }
-
-  async function findNotification(request: FastifyRequest, params: unknown) {
-    const caller = callerOf(request);
-    const { notification_id } = validateGet(params);
-    const row = await selectNotifications(ctx)
-      .where('n.service_id', '=', caller.service.id)
-      .where('n.id', '=', ctx.uuid(notification_id))
-      .executeTakeFirst();
-    if (!row) throw notFound();
-    return row;
-  }
-
-  app.post('/v2/notifications/email', async (request, reply) => reply.code(201).send(await send(request, 'email')));
-  app.post('/v2/notifications/sms', async (request, reply) => reply.code(201).send(await send(request, 'sms')));
+  app.post('/v2/notifications/email', async (request, reply) =>
+    reply.code(201).send(await send(ctx, v, request, 'email')),
+  );
+  app.post('/v2/notifications/sms', async (request, reply) => reply.code(201).send(await send(ctx, v, request, 'sms')));
   app.post('/v2/notifications/letter', async () => {
     throw badRequest('Service is not allowed to send letters');
   });
   app.get('/v2/notifications/:id/pdf', async (request) => {
-    await findNotification(request, { notification_id: (request.params as { id: string }).id });
+    await findNotification(ctx, v, request, { notification_id: (request.params as { id: string }).id });
     throw badRequest('Notification is not a letter');
   });
 
   app.get('/v2/notifications/:notification_id', async (request) =>
-    presentNotification(await findNotification(request, request.params), urlRoot(request, ctx.publicUrl), ctx.smsRate),
+    presentNotification(
+      await findNotification(ctx, v, request, request.params),
+      urlRoot(request, ctx.publicUrl),
+      ctx.smsRate,
+    ),
   );
 
-  app.get('/v2/notifications', async (request) => {
-    const caller = callerOf(request);
-    const raw = queryArrays(request.query, ['template_type', 'status']);
-    const query = validateList(raw) as {
-      template_type?: string[];
-      status?: string[];
-      reference?: string;
-      older_than?: string;
-      include_jobs?: string;
-    };
-    let q = selectNotifications(ctx)
-      .where('n.service_id', '=', caller.service.id)
-      .where('n.key_type', '=', caller.keyType);
-    // Rows of bulk jobs only when asked for: a job can add a million rows to the list.
-    if (!query.include_jobs) q = q.where('n.job_id', 'is', null);
-    if (query.template_type?.length) q = q.where('n.notification_type', 'in', query.template_type as TemplateType[]);
-    if (query.status?.length) {
-      const statuses = new Set(query.status.flatMap((s) => STATUS_ALIASES[s] ?? [s]));
-      if (!NOTIFICATION_STATUSES.every((s) => statuses.has(s))) q = q.where('n.status', 'in', [...statuses]);
-    }
-    if (query.reference !== undefined) q = q.where('n.client_reference', '=', query.reference);
-    if (query.older_than) q = q.where(olderThan('notifications', 'n', caller.service.id, ctx.uuid(query.older_than)));
-    const rows = await q.orderBy('n.created_at', 'desc').orderBy('n.id', 'desc').limit(PAGE_SIZE).execute();
-    const root = urlRoot(request, ctx.publicUrl);
-    const current = `${root}v2/notifications${queryString(raw)}`;
-    const links: { current: string; next?: string } = { current };
-    if (rows.length > 0) {
-      links.next = `${root}v2/notifications${queryString({ ...raw, older_than: rows.at(-1)!.id })}`;
-    }
-    return { notifications: rows.map((r) => presentNotification(r, root, ctx.smsRate)), links };
-  });
+  app.get('/v2/notifications', (request) => listNotifications(ctx, v, request));
+}
+
+/** The request schemas of these routes, compiled once. */
+interface Validators {
+  email: (json: unknown) => EmailBody;
+  sms: (json: unknown) => SmsBody;
+  list: (json: unknown) => Record<string, unknown>;
+  get: (json: unknown) => { notification_id: string };
+}
+
+/** Either channel's request, validated, read into one SendRequest (one object literal: this runs on every send). */
+function readSendRequest(ctx: V2Context, v: Validators, type: TemplateType, json: unknown): SendRequest {
+  const email = type === 'email' ? v.email(json) : null;
+  const body: EmailBody | SmsBody = email ?? v.sms(json);
+  const senderId = email ? email.email_reply_to_id : (body as SmsBody).sms_sender_id;
+  return {
+    type,
+    recipient: email ? email.email_address : (body as SmsBody).phone_number,
+    templateId: ctx.uuid(body.template_id),
+    personalisation: body.personalisation ?? {},
+    reference: body.reference ?? null,
+    scheduledFor: body.scheduled_for ? ctx.parseDate(body.scheduled_for) : null,
+    replyToId: senderId ? ctx.uuid(senderId) : null,
+    oneClickUnsubscribeUrl: email?.one_click_unsubscribe_url ?? null,
+    sanitiseContentFor: email?.sanitise_content_for ?? null,
+  };
+}
+
+/** Accepts an email or a text message, answering with its id, URI and content as Notify does. */
+async function send(ctx: V2Context, v: Validators, request: FastifyRequest, type: TemplateType) {
+  const caller = callerOf(request);
+  // Limits come before the body is read, as in Notify: a throttled client learns it whatever it sent.
+  ctx.rateLimiter.take(caller.service.id, caller.keyType, caller.service.rateLimit);
+  await checkDailyLimitBeforeParsing(ctx.send, caller, type);
+  const root = urlRoot(request, ctx.publicUrl);
+  const accepted = await acceptNotification(ctx.send, caller, readSendRequest(ctx, v, type, parseJsonBody(request)));
+  const response = {
+    id: accepted.id,
+    reference: accepted.reference,
+    uri: `${root}v2/notifications/${accepted.id}`,
+    template: {
+      id: accepted.template.id,
+      version: accepted.template.version,
+      uri: `${root}services/${caller.service.id}/templates/${accepted.template.id}`,
+    },
+    scheduled_for: ctx.formatDate(accepted.scheduledFor),
+  };
+  if (type === 'sms') return { ...response, content: { from_number: accepted.fromNumber, body: accepted.body } };
+  return {
+    ...response,
+    content: {
+      from_email: accepted.fromEmail,
+      body: accepted.body,
+      subject: accepted.subject,
+      one_click_unsubscribe_url: accepted.oneClickUnsubscribeUrl,
+    },
+    sanitised_content: accepted.sanitised ?? {},
+  };
+}
+
+/** The caller's service's notification of the URL, or a 404. */
+async function findNotification(ctx: V2Context, v: Validators, request: FastifyRequest, params: unknown) {
+  const caller = callerOf(request);
+  const { notification_id } = v.get(params);
+  const row = await selectNotifications(ctx)
+    .where('n.service_id', '=', caller.service.id)
+    .where('n.id', '=', ctx.uuid(notification_id))
+    .executeTakeFirst();
+  if (!row) throw notFound();
+  return row;
+}
+
+/** A page of the caller's notifications, newest first, filtered as asked, with the link to the next page. */
+async function listNotifications(ctx: V2Context, v: Validators, request: FastifyRequest) {
+  const caller = callerOf(request);
+  const raw = queryArrays(request.query, ['template_type', 'status']);
+  const query = v.list(raw) as {
+    template_type?: string[];
+    status?: string[];
+    reference?: string;
+    older_than?: string;
+    include_jobs?: string;
+  };
+  let q = selectNotifications(ctx)
+    .where('n.service_id', '=', caller.service.id)
+    .where('n.key_type', '=', caller.keyType);
+  // Rows of bulk jobs only when asked for: a job can add a million rows to the list.
+  if (!query.include_jobs) q = q.where('n.job_id', 'is', null);
+  if (query.template_type?.length) q = q.where('n.notification_type', 'in', query.template_type as TemplateType[]);
+  if (query.status?.length) {
+    const statuses = new Set(query.status.flatMap((s) => STATUS_ALIASES[s] ?? [s]));
+    if (!NOTIFICATION_STATUSES.every((s) => statuses.has(s))) q = q.where('n.status', 'in', [...statuses]);
+  }
+  if (query.reference !== undefined) q = q.where('n.client_reference', '=', query.reference);
+  if (query.older_than) q = q.where(olderThan('notifications', 'n', caller.service.id, ctx.uuid(query.older_than)));
+  const rows = await q.orderBy('n.created_at', 'desc').orderBy('n.id', 'desc').limit(PAGE_SIZE).execute();
+  const root = urlRoot(request, ctx.publicUrl);
+  const current = `${root}v2/notifications${queryString(raw)}`;
+  const links: { current: string; next?: string } = { current };
+  if (rows.length > 0) {
+    links.next = `${root}v2/notifications${queryString({ ...raw, older_than: rows.at(-1)!.id })}`;
+  }
+  return { notifications: rows.map((r) => presentNotification(r, root, ctx.smsRate)), links };
 }
 
 function selectNotifications(ctx: V2Context) {
