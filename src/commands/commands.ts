@@ -10,7 +10,7 @@ import { applyBootstrap } from '../notify/provisioning/apply-bootstrap.ts';
 import { checkBootstrapFile } from '../notify/provisioning/bootstrap-file.ts';
 import { latestOutbox } from '../notify/delivery/outbox.ts';
 import type { AppServices } from '../app-services.ts';
-import type { JobStatus } from '../platform/database/schema.ts';
+import type { JobStatus } from '../notify/vocabulary.ts';
 import { refusalAnswer } from '../notify/api/v2/refusal-wire.ts';
 import { SendRefused } from '../notify/sending/refusals.ts';
 import { JobRejected, type JobCounts } from '../notify/jobs/jobs.ts';

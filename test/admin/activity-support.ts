@@ -9,9 +9,10 @@ import type { RunningEnvoi } from '../support/envoi.ts';
 import { TEST_SECRET_KEY } from '../support/envoi.ts';
 import { Accounts } from '../../src/platform/accounts/accounts.ts';
 import { SecretBox } from '../../src/platform/secret-box.ts';
-import type { KeyType, Permission, TemplateType } from '../../src/platform/database/schema.ts';
+import type { KeyType, TemplateType } from '../../src/notify/vocabulary.ts';
+import type { Permission } from '../../src/platform/services/permissions.ts';
 import type { BootstrapFile } from '../../src/notify/provisioning/bootstrap-file.ts';
-import { PERMISSIONS } from '../../src/platform/ui/service-context.ts';
+import { ALL_PERMISSIONS } from '../../src/platform/services/permissions.ts';
 
 export const TEAM_EMAIL = 'pat.member@tbs-sct.gc.ca';
 export const TEAM_MOBILE = '+16135550199';
@@ -68,9 +69,9 @@ export async function signedInPage(
     .execute();
   await db
     .insertInto('service_users')
-    .values({ service_id: opts.serviceId, user_id: user.id, permissions: [...(opts.permissions ?? PERMISSIONS)] })
+    .values({ service_id: opts.serviceId, user_id: user.id, permissions: [...(opts.permissions ?? ALL_PERMISSIONS)] })
     .onConflict((oc) =>
-      oc.columns(['service_id', 'user_id']).doUpdateSet({ permissions: [...(opts.permissions ?? PERMISSIONS)] }),
+      oc.columns(['service_id', 'user_id']).doUpdateSet({ permissions: [...(opts.permissions ?? ALL_PERMISSIONS)] }),
     )
     .execute();
   const accounts = new Accounts(db, new SecretBox(TEST_SECRET_KEY), { signupDomains: [] });

@@ -8,7 +8,7 @@ import type { Insertable } from 'kysely';
 import { expect } from 'vitest';
 import { signToken } from '../../src/notify/api/v2/jwt.ts';
 import type { Db } from '../../src/platform/database/connection.ts';
-import type { NotificationsTable } from '../../src/platform/database/schema.ts';
+import type { NotificationsTable } from '../../src/notify/schema.ts';
 import { expectSchema } from './response-schemas.ts';
 
 type NotifyClientClass = typeof import('notifications-node-client').NotifyClient;

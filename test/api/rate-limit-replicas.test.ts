@@ -12,7 +12,7 @@ import { applyBootstrap } from '../../src/notify/provisioning/apply-bootstrap.ts
 import { checkBootstrapFile } from '../../src/notify/provisioning/bootstrap-file.ts';
 import { RateLimiter } from '../../src/notify/sending/limits.ts';
 import { SecretBox } from '../../src/platform/secret-box.ts';
-import type { KeyType } from '../../src/platform/database/schema.ts';
+import type { KeyType } from '../../src/notify/vocabulary.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
 import { TEST_SECRET_KEY } from '../support/envoi.ts';
 import { createService } from '../delivery/fixtures.ts';

@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import type { Config } from '../../src/platform/config.ts';
 import type { Db } from '../../src/platform/database/connection.ts';
-import type { CallbackType } from '../../src/platform/database/schema.ts';
+import type { CallbackType } from '../../src/notify/vocabulary.ts';
 import {
   callbackRetryDelayMs,
   startCallbackSender,

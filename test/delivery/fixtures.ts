@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { loadConfig, type Config } from '../../src/platform/config.ts';
 import type { Db } from '../../src/platform/database/connection.ts';
-import type { TemplateCategory, TemplateType } from '../../src/platform/database/schema.ts';
+import type { TemplateCategory, TemplateType } from '../../src/notify/vocabulary.ts';
 
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ WORKER_POLL_MS: '20', ENVOI_EMAIL_DOMAIN: 'notify.test.example', ...env });

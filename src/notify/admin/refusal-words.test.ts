@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JobStatus } from '../../platform/database/schema.ts';
+import type { JobStatus } from '../vocabulary.ts';
 import { MESSAGES, translator } from '../../platform/ui/i18n/index.ts';
 import { refusalAnswer } from '../api/v2/refusal-wire.ts';
 import { PHONE_ERRORS } from '../../platform/recipients.ts';

@@ -3,7 +3,7 @@
  * per code (the mapped type makes a forgotten code a compile error), and the form field it is shown against. The
  * refusals the pages have no words of their own for are shown in the API's words, as they always were.
  */
-import type { TemplateType } from '../../platform/database/schema.ts';
+import type { TemplateType } from '../vocabulary.ts';
 import type { Params, Translator } from '../../platform/ui/i18n/index.ts';
 import { refusalAnswer } from '../api/v2/refusal-wire.ts';
 import type { Refusal, RefusalCode, RefusalOf } from '../sending/refusals.ts';

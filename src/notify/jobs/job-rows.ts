@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import type { BulkColumn, BulkValue } from '../../platform/database/bulk-load.ts';
-import type { TemplateCategory, TemplateType } from '../../platform/database/schema.ts';
+import type { TemplateCategory, TemplateType } from '../vocabulary.ts';
 import { timeOrderedUuid } from '../../platform/ids.ts';
 import type { ClaimedJob } from '../repositories/jobs.ts';
 import {

@@ -8,7 +8,7 @@
  */
 import type { Logger } from '../../platform/queue/background.ts';
 import type { DbHandle } from '../../platform/database/connection.ts';
-import type { JobStatus, KeyType, TemplateType } from '../../platform/database/schema.ts';
+import type { JobStatus, KeyType, TemplateType } from '../vocabulary.ts';
 import { csvLine } from '../../platform/csv-safety.ts';
 import { systemUserId } from '../../platform/repositories/users.ts';
 import { deleteJobFiles, deleteOrphanJobFiles, hasJobFile, readJobFileChunk } from '../repositories/job-files.ts';

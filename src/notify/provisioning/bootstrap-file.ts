@@ -4,7 +4,7 @@
  * reported at once, with its path in the file.
  */
 import { Ajv } from 'ajv';
-import type { CallbackType, KeyType, TemplateCategory, TemplateType } from '../../platform/database/schema.ts';
+import type { CallbackType, KeyType, TemplateCategory, TemplateType } from '../vocabulary.ts';
 import { CALLBACK_TYPES, callbackProblems } from '../settings/callback-settings.ts';
 import {
   InvalidRecipientError,

@@ -6,7 +6,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
-import type { TemplateType } from '../../platform/database/schema.ts';
+import type { TemplateType } from '../vocabulary.ts';
 import { normaliseRecipient, validatePhoneNumber, type CountryCode } from '../../platform/recipients.ts';
 
 export type StatusGroup = 'in-transit' | 'delivered' | 'failed' | 'cancelled';

@@ -6,7 +6,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
-import type { KeyType, TemplateType } from '../../platform/database/schema.ts';
+import type { KeyType, TemplateType } from '../vocabulary.ts';
 import { addDays, dayStart } from '../../platform/utc-days.ts';
 
 export interface DailyStatistic {

@@ -1,7 +1,7 @@
 /** API keys (api_keys): their secrets are sealed by the caller; this module only stores and finds rows. */
 import type { Selectable } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
-import type { ApiKeysTable } from '../../platform/database/schema.ts';
+import type { ApiKeysTable } from '../schema.ts';
 
 export async function findApiKeyByName(
   db: Db,

@@ -14,7 +14,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
-import type { CallbackType } from '../../platform/database/schema.ts';
+import type { CallbackType } from '../vocabulary.ts';
 import type { Fenced, QueueTable } from '../../platform/queue/claim-queue.ts';
 
 /** The statuses a delivery-status callback reports (notify-api-v2.md §8): outcomes, never created/sending/pending. */

@@ -1,7 +1,7 @@
 /** Requests to go live (go_live_requests) with their service and requester, and what the go-live checklist counts. */
 import type { Insertable } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
-import type { GoLiveRequestsTable } from '../../platform/database/schema.ts';
+import type { GoLiveRequestsTable } from '../schema.ts';
 
 function requestQuery(db: Db) {
   return db

@@ -5,7 +5,8 @@
 import { sql, type Insertable } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
 import type { BulkColumn, BulkTransaction, BulkValue } from '../../platform/database/bulk-load.ts';
-import type { JobStatus, JobsTable, KeyType, TemplateType } from '../../platform/database/schema.ts';
+import type { JobStatus, KeyType, TemplateType } from '../vocabulary.ts';
+import type { JobsTable } from '../schema.ts';
 import { claim, release, type Fenced, type QueueTable } from '../../platform/queue/claim-queue.ts';
 import type { SpreadsheetFormat } from '../jobs/spreadsheet.ts';
 

@@ -1,6 +1,6 @@
 /** Spreadsheets uploaded in the web UI, kept between their check and their sending. */
 import type { Db } from '../../platform/database/connection.ts';
-import type { SendUploadsTable } from '../../platform/database/schema.ts';
+import type { SendUploadsTable } from '../schema.ts';
 
 export interface NewSendUpload {
   id: string;

@@ -7,7 +7,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
-import type { SuppressionReason, TemplateType } from '../../platform/database/schema.ts';
+import type { SuppressionReason, TemplateType } from '../vocabulary.ts';
 
 export interface Suppression {
   channel: TemplateType;

@@ -1,7 +1,8 @@
 /** Templates and their versions (templates, template_history), always scoped by service. */
 import type { Selectable } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
-import type { TemplateCategory, TemplatesTable, TemplateType } from '../../platform/database/schema.ts';
+import type { TemplateCategory, TemplateType } from '../vocabulary.ts';
+import type { TemplatesTable } from '../schema.ts';
 
 export type TemplateRow = Selectable<TemplatesTable>;
 

@@ -6,7 +6,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
-import type { KeyType } from '../../platform/database/schema.ts';
+import type { KeyType } from '../vocabulary.ts';
 import { type LimitChannel, SendRefused } from './refusals.ts';
 
 interface Bucket {

@@ -5,7 +5,7 @@
  */
 import { sql, type Insertable } from 'kysely';
 import { prepared, type Db } from '../../platform/database/connection.ts';
-import type { NotificationsTable } from '../../platform/database/schema.ts';
+import type { NotificationsTable } from '../schema.ts';
 import type { CounterRow, DailyLimits, Reservation } from './limits.ts';
 
 /**

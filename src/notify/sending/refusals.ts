@@ -4,7 +4,7 @@
  * Notify does (api/v2/refusal-wire.ts), the admin in the page's language (admin/refusal-words.ts), each in one
  * table keyed by code, so that the compiler refuses a new code either of them forgot.
  */
-import type { JobStatus, KeyType, TemplateType } from '../../platform/database/schema.ts';
+import type { JobStatus, KeyType, TemplateType } from '../vocabulary.ts';
 import type { RecipientProblem } from '../../platform/recipients.ts';
 
 /** The daily limits a send counts against: international text messages have a limit of their own. */

@@ -5,7 +5,7 @@
  * and the admin each word in their own way.
  */
 import { randomUUID } from 'node:crypto';
-import type { TemplateType, KeyType } from '../../platform/database/schema.ts';
+import type { TemplateType, KeyType } from '../vocabulary.ts';
 import {
   InvalidRecipientError,
   isSimulatedRecipient,

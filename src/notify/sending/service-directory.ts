@@ -12,7 +12,7 @@ import { findApiKeyServiceByDigest, listServiceApiKeys } from '../repositories/a
 import { guestRecipients } from '../repositories/guest-list.ts';
 import { listSenders, type SenderKind } from '../repositories/senders.ts';
 import { findTemplateVersions, selectTemplates } from '../repositories/templates.ts';
-import type { KeyType, TemplateCategory, TemplateType } from '../../platform/database/schema.ts';
+import type { KeyType, TemplateCategory, TemplateType } from '../vocabulary.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
 import { loadBrandings, NO_BRANDING, type ServiceBranding } from '../settings/email-branding.ts';
 

@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
-import type { Database, KeyType } from '../../platform/database/schema.ts';
+import type { Database } from '../../platform/database/schema.ts';
+import type { KeyType } from '../vocabulary.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
 import { isUuid } from '../../platform/ids.ts';
 

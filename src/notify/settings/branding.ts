@@ -3,7 +3,7 @@
  * uploaded logo (PNG or JPEG) with alt text in both languages. How rendering reads it is email-branding.ts.
  */
 import type { Db } from '../../platform/database/connection.ts';
-import type { EmailBranding } from '../../platform/database/schema.ts';
+import type { EmailBranding } from '../vocabulary.ts';
 import { updateService } from '../../platform/repositories/services.ts';
 import { findLogo, hasLogo, saveLogo, updateLogoAltText } from '../repositories/email-logos.ts';
 import type { SettingsErrorCode } from './settings-error.ts';

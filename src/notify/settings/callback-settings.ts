@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { CallbackType, Database } from '../../platform/database/schema.ts';
+import type { CallbackType } from '../vocabulary.ts';
+import type { Database } from '../../platform/database/schema.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
 
 export const CALLBACK_TYPES: readonly CallbackType[] = ['delivery_status', 'inbound_sms', 'complaint'];

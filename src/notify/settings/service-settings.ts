@@ -4,7 +4,7 @@
  * other settings have their own files.
  */
 import type { Db } from '../../platform/database/connection.ts';
-import type { EmailBranding } from '../../platform/database/schema.ts';
+import type { EmailBranding } from '../vocabulary.ts';
 import { updateService } from '../../platform/repositories/services.ts';
 import {
   checkNameFree,

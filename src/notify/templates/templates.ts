@@ -8,7 +8,7 @@ import { toTemplate, type TemplateRecord } from '../sending/service-directory.ts
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
-import type { TemplateCategory, TemplateType } from '../../platform/database/schema.ts';
+import type { TemplateCategory, TemplateType } from '../vocabulary.ts';
 import { isUuid } from '../../platform/ids.ts';
 import { writeTemplateVersion } from '../repositories/templates.ts';
 

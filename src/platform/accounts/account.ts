@@ -2,7 +2,6 @@
  * An account, its sessions and its security keys as the platform reads them: the values the accounts' logic works
  * with and their repositories return (a file of types only, so that both may import it).
  */
-import type { AuthType } from '../database/schema.ts';
 import type { Language } from './account-messages.ts';
 
 export interface Account {
@@ -35,3 +34,7 @@ export interface SecurityKey {
   createdAt: Date;
   lastUsedAt: Date | null;
 }
+
+export type UserState = 'pending' | 'active' | 'archived';
+
+export type AuthType = 'email' | 'sms' | 'totp' | 'security_key';

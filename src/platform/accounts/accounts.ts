@@ -7,7 +7,7 @@
  * tokens.ts, two-step.ts); the SQL is in the platform's repositories.
  */
 import type { Db } from '../database/connection.ts';
-import type { AuthType } from '../database/schema.ts';
+import type { AuthType } from './account.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { recordAudit, type AuditInput } from '../audit.ts';
 import { deleteUserSessions, deleteSession } from '../repositories/sessions.ts';

@@ -1,7 +1,8 @@
 /** Invitations to a service's team (invitations): found by their link's hashed token, spent once. */
 import { sql, type Insertable } from 'kysely';
 import type { Db } from '../database/connection.ts';
-import type { InvitationsTable, Permission } from '../database/schema.ts';
+import type { InvitationsTable } from '../database/schema.ts';
+import type { Permission } from '../services/permissions.ts';
 
 export interface InvitationRow {
   id: string;

@@ -1,7 +1,7 @@
 /** Who belongs to which service (service_users), and with what permissions. */
 import { sql } from 'kysely';
 import type { Db } from '../database/connection.ts';
-import type { Permission } from '../database/schema.ts';
+import type { Permission } from '../services/permissions.ts';
 
 /** Makes exactly these users the service's members: adds the missing ones, removes the others. */
 export async function setServiceMembers(db: Db, serviceId: string, userIds: string[]): Promise<void> {

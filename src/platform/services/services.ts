@@ -7,9 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../database/connection.ts';
-import type { Permission } from '../database/schema.ts';
+import type { Permission } from './permissions.ts';
 import { recordAudit } from '../audit.ts';
-import { ALL_PERMISSIONS } from './team.ts';
+import { ALL_PERMISSIONS } from './permissions.ts';
 import {
   findServiceWithMember,
   insertService,

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hash as argon2Hash } from '@node-rs/argon2';
 import type { Db } from '../database/connection.ts';
-import type { Permission } from '../database/schema.ts';
+import { ALL_PERMISSIONS, type Permission } from './permissions.ts';
 import { recordAudit } from '../audit.ts';
 import { passwordProblem, type PasswordProblem } from '../accounts/accounts.ts';
 import { InvalidRecipientError, normaliseEmail, validateEmailAddress } from '../recipients.ts';
@@ -32,13 +32,6 @@ import {
 } from '../repositories/invitations.ts';
 import { findUserByEmailAnyCase, insertUser, updateUser, userWithPasswordExists } from '../repositories/users.ts';
 
-export const ALL_PERMISSIONS: readonly Permission[] = [
-  'send_messages',
-  'manage_templates',
-  'manage_service',
-  'manage_api_keys',
-  'view_activity',
-];
 export const INVITATION_DAYS = 2;
 
 export type TeamErrorCode =

@@ -6,21 +6,11 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../database/connection.ts';
-import type { Permission } from '../database/schema.ts';
+import { ALL_PERMISSIONS, type Permission } from '../services/permissions.ts';
 import { canonicalUuid } from '../ids.ts';
 import { requireUser } from './guards.ts';
 import { serviceMembership } from '../services/services.ts';
 import { forbiddenPage, notFoundPage } from './layout.ts';
-
-export type { Permission } from '../database/schema.ts';
-
-export const PERMISSIONS: readonly Permission[] = [
-  'send_messages',
-  'manage_templates',
-  'manage_service',
-  'manage_api_keys',
-  'view_activity',
-];
 
 export interface ServiceContext {
   id: string;
@@ -52,7 +42,7 @@ export function requireService(db: Db, permission: Permission | null = null) {
         .type('text/html; charset=utf-8')
         .send(String(notFoundPage(request.ui)));
     }
-    const permissions = new Set<Permission>(account.platformAdmin ? PERMISSIONS : (row.permissions ?? []));
+    const permissions = new Set<Permission>(account.platformAdmin ? ALL_PERMISSIONS : (row.permissions ?? []));
     if (permission && !permissions.has(permission)) {
       return reply
         .code(403)

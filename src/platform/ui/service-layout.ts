@@ -6,7 +6,8 @@ import type { FastifyReply } from 'fastify';
 import type { UiContext } from './context.ts';
 import { html, type Html } from './html.ts';
 import { sendPage, type PageOptions } from './layout.ts';
-import type { Permission, ServiceContext } from './service-context.ts';
+import type { Permission } from '../services/permissions.ts';
+import type { ServiceContext } from './service-context.ts';
 
 export type ServiceArea =
   | 'dashboard'

@@ -1,4 +1,4 @@
-import type { TemplateType } from '../../../platform/database/schema.ts';
+import type { TemplateType } from '../../vocabulary.ts';
 import { STATUS_GROUP_NAMES, type ActivityFilter } from '../../reporting/activity.ts';
 export const SEARCH_MAX = 320;
 

@@ -3,7 +3,7 @@ import type { UiContext } from '../../../platform/ui/context.ts';
 import { csrfField, errorSummary, radios, textInput, type FieldError } from '../../../platform/ui/layout.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
 import { servicePath } from '../../../platform/ui/service-layout.ts';
-import type { KeyType } from '../../../platform/database/schema.ts';
+import type { KeyType } from '../../vocabulary.ts';
 import { KEY_TYPES, type ApiKeyView, type ApiRequestView } from '../../settings/api-keys.ts';
 export function keysTable(ui: UiContext, service: ServiceContext, keys: ApiKeyView[]): Html {
   const { t } = ui;

@@ -1,6 +1,6 @@
 import { html, type Html } from '../../../platform/ui/html.ts';
 import type { UiContext } from '../../../platform/ui/context.ts';
-import type { TemplateType } from '../../../platform/database/schema.ts';
+import type { TemplateType } from '../../vocabulary.ts';
 import { addDays } from '../../../platform/utc-days.ts';
 import type { DailyStatistic } from '../../reporting/statistics.ts';
 import { statusGroupOf } from '../../reporting/activity.ts';

@@ -1,7 +1,7 @@
 /** What every send route shares: its guard, its limits, the template of the URL and the service's senders. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
-import type { TemplateType } from '../../../platform/database/schema.ts';
+import type { TemplateType } from '../../vocabulary.ts';
 import { html } from '../../../platform/ui/html.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, sendServiceNotFound } from '../../../platform/ui/service-layout.ts';

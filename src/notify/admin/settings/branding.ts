@@ -6,7 +6,7 @@ import { csrfField, radios, textInput, type FieldError } from '../../../platform
 import type { UiContext } from '../../../platform/ui/context.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
-import type { EmailBranding } from '../../../platform/database/schema.ts';
+import type { EmailBranding } from '../../vocabulary.ts';
 import { BrandingError, emailLogo, LOGO_MAX_BYTES, setBranding } from '../../settings/branding.ts';
 import { settingsScope, text, type Form } from './scope.ts';
 

@@ -4,7 +4,7 @@ import { csrfField, textInput, type FieldError } from '../../../platform/ui/layo
 import type { UiContext } from '../../../platform/ui/context.ts';
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
 import type { NotifyAdminDeps } from '../admin-deps.ts';
-import type { CallbackType } from '../../../platform/database/schema.ts';
+import type { CallbackType } from '../../vocabulary.ts';
 import {
   CALLBACK_TYPES,
   callbackProblems,

@@ -1,4 +1,4 @@
-import type { TemplateType } from '../../../platform/database/schema.ts';
+import type { TemplateType } from '../../vocabulary.ts';
 import type { Suppression } from '../../repositories/suppressions.ts';
 export const SEARCH_MAX = 320;
 

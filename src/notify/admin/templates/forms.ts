@@ -1,7 +1,7 @@
 /** Reading the templates forms: a template's fields, checked, with errors in the page's language. */
 import type { UiContext } from '../../../platform/ui/context.ts';
 import type { FieldError } from '../../../platform/ui/layout.ts';
-import type { TemplateCategory, TemplateType } from '../../../platform/database/schema.ts';
+import type { TemplateCategory, TemplateType } from '../../vocabulary.ts';
 import { TEMPLATE_CATEGORIES, TEMPLATE_NAME_MAX, type TemplateFields } from '../../templates/templates.ts';
 import { type Form, SUBJECT_MAX } from './scope.ts';
 import { smsStats } from './views.ts';

@@ -10,7 +10,7 @@ import { csrfField, errorSummary, radios, textInput, type FieldError } from '../
 import type { ServiceContext } from '../../../platform/ui/service-context.ts';
 import { servicePath } from '../../../platform/ui/service-layout.ts';
 import type { Folder, TemplateDetail, TemplateFields } from '../../templates/templates.ts';
-import type { TemplateCategory, TemplateType } from '../../../platform/database/schema.ts';
+import type { TemplateCategory, TemplateType } from '../../vocabulary.ts';
 import { TEMPLATE_CATEGORIES } from '../../templates/templates.ts';
 import { encodeForSms, renderSms, smsEncoding, SMS_CHARACTER_LIMIT } from '../../template-language/index.ts';
 import { GSM_EXTENDED_CHARACTERS } from '../../template-language/sms-encoding.ts';

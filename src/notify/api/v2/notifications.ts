@@ -13,7 +13,7 @@ import {
 import { acceptNotification, checkDailyLimitBeforeParsing, type SendRequest } from '../../sending/send-rules.ts';
 import type { V2Context } from './request.ts';
 import { callerOf, parseJsonBody, queryArrays, urlRoot } from './request.ts';
-import type { TemplateType } from '../../../platform/database/schema.ts';
+import type { TemplateType } from '../../vocabulary.ts';
 
 const FAILURES = [
   'technical-failure',

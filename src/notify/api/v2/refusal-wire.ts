@@ -3,7 +3,7 @@
  * byte what Notify's clients match on (test/api/errors.test.ts holds them to it). One entry per code; the mapped
  * type makes a new code without an entry a compile error.
  */
-import type { KeyType, TemplateType } from '../../../platform/database/schema.ts';
+import type { KeyType, TemplateType } from '../../vocabulary.ts';
 import { recipientProblemText } from '../../../platform/recipients.ts';
 import type { Refusal, RefusalCode, RefusalOf } from '../../sending/refusals.ts';
 import { ApiError } from './errors.ts';

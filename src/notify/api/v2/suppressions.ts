@@ -6,7 +6,7 @@
  *   DELETE /v2/suppressions/{channel}/{recipient}                               200 with the entry removed, or 404
  */
 import type { FastifyInstance } from 'fastify';
-import type { TemplateType } from '../../../platform/database/schema.ts';
+import type { TemplateType } from '../../vocabulary.ts';
 import { listSuppressions } from '../../delivery/suppressions.ts';
 import { clearSuppression, type Suppression } from '../../repositories/suppressions.ts';
 import { normaliseEmail, normaliseRecipient, type CountryCode } from '../../../platform/recipients.ts';

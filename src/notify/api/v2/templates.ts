@@ -14,7 +14,7 @@ import {
   renderEmailSubject,
   renderSms,
 } from '../../template-language/index.ts';
-import type { TemplateType } from '../../../platform/database/schema.ts';
+import type { TemplateType } from '../../vocabulary.ts';
 
 export function templateRoutes(app: FastifyInstance, ctx: V2Context) {
   const validateGet = ctx.compile<{ id: string; version?: number | null }>(getTemplateRequest);

@@ -7,7 +7,7 @@
 import type { Logger } from '../../../platform/queue/background.ts';
 import type { Fenced } from '../../../platform/queue/claim-queue.ts';
 import type { QueueControl } from '../../../platform/queue/runner.ts';
-import type { CallbackType } from '../../../platform/database/schema.ts';
+import type { CallbackType } from '../../vocabulary.ts';
 import type { ClaimedCallback, Prepared } from './preparing.ts';
 
 /** A lane holds at most this many times its concurrency (in flight and waiting) before its service is skipped. */

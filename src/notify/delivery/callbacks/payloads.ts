@@ -4,7 +4,8 @@
  * receiver hears about each status in turn even if the notification has moved on since.
  */
 import type { Kysely } from 'kysely';
-import type { CallbackType, Database } from '../../../platform/database/schema.ts';
+import type { CallbackType } from '../../vocabulary.ts';
+import type { Database } from '../../../platform/database/schema.ts';
 import { formatDate, STATUS_DESCRIPTION } from '../../sending/statuses.ts';
 
 /** The columns of callback_deliveries a payload is built from. */

@@ -2,7 +2,7 @@
  * How the callback sender reads a receiver's answer (Notify's rules, service_callback_tasks.py) and what it keeps of
  * it in last_response.
  */
-import type { CallbackType } from '../../../platform/database/schema.ts';
+import type { CallbackType } from '../../vocabulary.ts';
 import type { OutboundResult } from './outbound-http.ts';
 
 /** A receiver's Retry-After is honoured up to this: a larger one would outlast the whole retry schedule. */

@@ -9,7 +9,7 @@ import { signInPage } from './views.ts';
 import { sendPage } from '../../ui/layout.ts';
 import type { AdminDeps } from '../../ui/admin-deps.ts';
 import type { Account } from '../../accounts/accounts.ts';
-import type { AuthType } from '../../database/schema.ts';
+import type { AuthType } from '../../accounts/account.ts';
 
 export type Form = Record<string, string | undefined>;
 

@@ -5,8 +5,9 @@ import { csrfField, errorSummary, notice, textInput, type FieldError } from '../
 import type { UiContext } from '../../ui/context.ts';
 import type { ServiceContext } from '../../ui/service-context.ts';
 import { sendServicePage } from '../../ui/service-layout.ts';
-import type { Permission } from '../../database/schema.ts';
-import { ALL_PERMISSIONS, type Invitation, type Member } from '../../services/team.ts';
+import type { Permission } from '../../services/permissions.ts';
+import { ALL_PERMISSIONS } from '../../services/permissions.ts';
+import type { Invitation, Member } from '../../services/team.ts';
 import { teamPath as path } from './scope.ts';
 
 /** The permissions as a list of their names. */
