@@ -1,5 +1,5 @@
 /** API keys (api_keys): their secrets are sealed by the caller; this module only stores and finds rows. */
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
 import type { ApiKeysTable } from '../schema.ts';
 
@@ -39,4 +39,54 @@ export async function findApiKeyServiceByDigest(db: Db, digest: string): Promise
     .where('secret_digest', '=', digest)
     .executeTakeFirst();
   return row?.service_id;
+}
+
+/** Adds a key row; resolves its id. */
+export async function insertApiKeyRow(db: Db, row: Insertable<ApiKeysTable>): Promise<string> {
+  const inserted = await db.insertInto('api_keys').values(row).returning('id').executeTakeFirstOrThrow();
+  return inserted.id;
+}
+
+const KEY_SUMMARY = ['id', 'name', 'key_type', 'created_at', 'expiry_date'] as const;
+
+/** The service's keys without their secrets, newest first. */
+export async function listApiKeySummaries(db: Db, serviceId: string) {
+  return db
+    .selectFrom('api_keys')
+    .select(KEY_SUMMARY)
+    .where('service_id', '=', serviceId)
+    .orderBy('created_at', 'desc')
+    .execute();
+}
+
+/** One of the service's keys without its secret. */
+export async function findApiKeySummary(db: Db, serviceId: string, keyId: string) {
+  return db
+    .selectFrom('api_keys')
+    .select(KEY_SUMMARY)
+    .where('service_id', '=', serviceId)
+    .where('id', '=', keyId)
+    .executeTakeFirst();
+}
+
+export async function apiKeyNameExists(db: Db, serviceId: string, name: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('api_keys')
+    .select('id')
+    .where('service_id', '=', serviceId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Revokes a live key of the service from now on; false when there is none. */
+export async function revokeLiveApiKey(db: Db, serviceId: string, keyId: string): Promise<boolean> {
+  const result = await db
+    .updateTable('api_keys')
+    .set({ expiry_date: new Date() })
+    .where('service_id', '=', serviceId)
+    .where('id', '=', keyId)
+    .where((eb) => eb.or([eb('expiry_date', 'is', null), eb('expiry_date', '>', new Date())]))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }

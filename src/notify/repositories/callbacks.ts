@@ -1,5 +1,6 @@
-/** A service's callback settings (service_callbacks). */
+/** A service's callback settings (service_callbacks) and the secret that signs its callbacks (services). */
 import type { Db } from '../../platform/database/connection.ts';
+import type { CallbackType } from '../vocabulary.ts';
 
 export async function hasCallbacks(db: Db, serviceId: string): Promise<boolean> {
   const any = await db
@@ -8,4 +9,83 @@ export async function hasCallbacks(db: Db, serviceId: string): Promise<boolean> 
     .where('service_id', '=', serviceId)
     .executeTakeFirst();
   return any !== undefined;
+}
+
+/** The service's sealed webhook secret: null when it has none yet, undefined when there is no such service. */
+export async function findWebhookSecretSealed(db: Db, serviceId: string): Promise<string | null | undefined> {
+  const row = await db
+    .selectFrom('services')
+    .select('webhook_secret_sealed')
+    .where('id', '=', serviceId)
+    .executeTakeFirst();
+  return row?.webhook_secret_sealed;
+}
+
+/** Stores the sealed secret unless the service has one already; false when another caller stored one first. */
+export async function storeWebhookSecretIfUnset(db: Db, serviceId: string, sealed: string): Promise<boolean> {
+  const stored = await db
+    .updateTable('services')
+    .set({ webhook_secret_sealed: sealed })
+    .where('id', '=', serviceId)
+    .where('webhook_secret_sealed', 'is', null)
+    .executeTakeFirst();
+  return stored.numUpdatedRows > 0n;
+}
+
+export async function findCallback(db: Db, serviceId: string, type: CallbackType) {
+  return db
+    .selectFrom('service_callbacks')
+    .selectAll()
+    .where('service_id', '=', serviceId)
+    .where('callback_type', '=', type)
+    .executeTakeFirst();
+}
+
+/** A callback's URL and sealed token; null disabled_at and reason re-enable it. */
+export interface CallbackValues {
+  url: string;
+  bearer_token_sealed: string;
+  disabled_at: null;
+  disabled_reason: null;
+}
+
+export async function updateCallback(db: Db, id: string, values: CallbackValues): Promise<void> {
+  await db
+    .updateTable('service_callbacks')
+    .set({ ...values, updated_at: new Date() })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Adds the service's callback of this type, or replaces it if another caller added one since. */
+export async function insertCallback(
+  db: Db,
+  serviceId: string,
+  type: CallbackType,
+  values: CallbackValues,
+): Promise<void> {
+  await db
+    .insertInto('service_callbacks')
+    .values({ service_id: serviceId, callback_type: type, ...values })
+    .onConflict((oc) => oc.columns(['service_id', 'callback_type']).doUpdateSet({ ...values, updated_at: new Date() }))
+    .execute();
+}
+
+export async function deleteCallback(db: Db, serviceId: string, type: CallbackType): Promise<boolean> {
+  const result = await db
+    .deleteFrom('service_callbacks')
+    .where('service_id', '=', serviceId)
+    .where('callback_type', '=', type)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/** The service's callbacks without their tokens, by type. */
+export async function listServiceCallbacks(db: Db, serviceId: string) {
+  return db
+    .selectFrom('service_callbacks')
+    .select(['callback_type', 'url', 'disabled_at', 'disabled_reason'])
+    .where('service_id', '=', serviceId)
+    .orderBy('callback_type')
+    .execute();
 }

@@ -6,12 +6,23 @@
  * timer writes the buffer every second in one INSERT, keeping only the last requests of each service.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
-import type { Database } from '../../platform/database/schema.ts';
 import type { KeyType } from '../vocabulary.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
 import { isUuid } from '../../platform/ids.ts';
+import {
+  apiKeyNameExists,
+  findApiKeySummary,
+  insertApiKeyRow,
+  listApiKeySummaries,
+  revokeLiveApiKey,
+} from '../repositories/api-keys.ts';
+import {
+  insertApiRequests,
+  listRecentApiRequests,
+  trimApiRequests,
+  type NewApiRequest,
+} from '../repositories/api-requests.ts';
 
 export const KEY_TYPES: readonly KeyType[] = ['normal', 'team', 'test'];
 export const KEY_NAME_MAX = 255;
@@ -44,24 +55,20 @@ export function fullApiKey(name: string, serviceId: string, secret: string): str
 
 /** Adds a key (revoked at once when `revoked`); returns its id and secret. Names are unique in a service. */
 export async function insertApiKey(
-  db: Kysely<Database>,
+  db: Db,
   secrets: SecretBox,
   key: { serviceId: string; name: string; keyType: KeyType; revoked?: boolean },
 ): Promise<{ id: string; secret: string }> {
   const secret = randomUUID();
-  const row = await db
-    .insertInto('api_keys')
-    .values({
-      service_id: key.serviceId,
-      name: key.name,
-      key_type: key.keyType,
-      secret_sealed: secrets.seal(secret),
-      secret_digest: secrets.digest(secret),
-      expiry_date: key.revoked ? new Date() : null,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return { id: row.id, secret };
+  const id = await insertApiKeyRow(db, {
+    service_id: key.serviceId,
+    name: key.name,
+    key_type: key.keyType,
+    secret_sealed: secrets.seal(secret),
+    secret_digest: secrets.digest(secret),
+    expiry_date: key.revoked ? new Date() : null,
+  });
+  return { id, secret };
 }
 
 export interface ApiKeyView {
@@ -74,12 +81,7 @@ export interface ApiKeyView {
 
 /** A service's keys: live ones first, newest first. */
 export async function listApiKeys(db: Db, serviceId: string): Promise<ApiKeyView[]> {
-  const rows = await db
-    .selectFrom('api_keys')
-    .select(['id', 'name', 'key_type', 'created_at', 'expiry_date'])
-    .where('service_id', '=', serviceId)
-    .orderBy('created_at', 'desc')
-    .execute();
+  const rows = await listApiKeySummaries(db, serviceId);
   const keys = rows.map((r) => ({
     id: r.id,
     name: r.name,
@@ -95,37 +97,19 @@ function revokedAt(expiry: Date | null): Date | null {
 }
 
 export async function findApiKey(db: Db, serviceId: string, keyId: string): Promise<ApiKeyView | null> {
-  const r = await db
-    .selectFrom('api_keys')
-    .select(['id', 'name', 'key_type', 'created_at', 'expiry_date'])
-    .where('service_id', '=', serviceId)
-    .where('id', '=', keyId)
-    .executeTakeFirst();
+  const r = await findApiKeySummary(db, serviceId, keyId);
   return r
     ? { id: r.id, name: r.name, keyType: r.key_type, createdAt: r.created_at, revokedAt: revokedAt(r.expiry_date) }
     : null;
 }
 
 export async function apiKeyNameTaken(db: Db, serviceId: string, name: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('api_keys')
-    .select('id')
-    .where('service_id', '=', serviceId)
-    .where('name', '=', name)
-    .executeTakeFirst();
-  return row !== undefined;
+  return apiKeyNameExists(db, serviceId, name);
 }
 
 /** Revokes a live key of the service; false when there is none (unknown, another service's, or revoked already). */
 export async function revokeApiKey(db: Db, serviceId: string, keyId: string): Promise<boolean> {
-  const result = await db
-    .updateTable('api_keys')
-    .set({ expiry_date: new Date() })
-    .where('service_id', '=', serviceId)
-    .where('id', '=', keyId)
-    .where((eb) => eb.or([eb('expiry_date', 'is', null), eb('expiry_date', '>', new Date())]))
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+  return revokeLiveApiKey(db, serviceId, keyId);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -134,26 +118,17 @@ export async function revokeApiKey(db: Db, serviceId: string, keyId: string): Pr
 /** Requests kept per service, in memory between writes and in the table. */
 export const API_REQUESTS_KEPT = 1000;
 
-interface PendingRequest {
-  service_id: string;
-  api_key_id: string | null;
-  method: string;
-  path: string;
-  status_code: number;
-  created_at: Date;
-}
-
 /** A service's requests not written yet, successes and failures apart so that a flood of one keeps the other. */
 interface Pending {
-  ok: PendingRequest[];
-  failed: PendingRequest[];
+  ok: NewApiRequest[];
+  failed: NewApiRequest[];
 }
 
 /**
  * At most `n` of a service's requests from one interval, the newest, failures first: under load a second holds
  * thousands of successes, and what a team looks for is the failures among them.
  */
-function latest(pending: Pending, n: number): PendingRequest[] {
+function latest(pending: Pending, n: number): NewApiRequest[] {
   const failures = pending.failed.slice(-Math.ceil(n / 2));
   const successes = pending.ok.slice(-(n - failures.length));
   return [...failures, ...successes].sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
@@ -215,7 +190,7 @@ export class ApiRequestLog {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
-    const rows: PendingRequest[] = [];
+    const rows: NewApiRequest[] = [];
     for (const pending of batch.values()) {
       for (const r of latest(pending, this.perFlush)) {
         // The path without its query string (which may hold a reference), and never longer than a URL should be.
@@ -224,12 +199,7 @@ export class ApiRequestLog {
       }
     }
     try {
-      // A thousand rows per statement keeps under PostgreSQL's limit of parameters per statement.
-      for (let i = 0; i < rows.length; i += 1000)
-        await this.db
-          .insertInto('api_requests')
-          .values(rows.slice(i, i + 1000))
-          .execute();
+      await insertApiRequests(this.db, rows);
       for (const [serviceId, pending] of batch) {
         const written =
           (this.writtenSinceTrim.get(serviceId) ?? 0) +
@@ -239,29 +209,12 @@ export class ApiRequestLog {
           continue;
         }
         this.writtenSinceTrim.set(serviceId, 0);
-        await this.trim(serviceId);
+        await trimApiRequests(this.db, serviceId, this.keep);
       }
     } catch (err) {
       // A lost second of history is better than a backlog: the next flush starts afresh.
       this.opts.onError?.(err);
     }
-  }
-
-  private async trim(serviceId: string): Promise<void> {
-    const cutoff = await this.db
-      .selectFrom('api_requests')
-      .select('id')
-      .where('service_id', '=', serviceId)
-      .orderBy('id', 'desc')
-      .offset(this.keep)
-      .limit(1)
-      .executeTakeFirst();
-    if (cutoff)
-      await this.db
-        .deleteFrom('api_requests')
-        .where('service_id', '=', serviceId)
-        .where('id', '<=', cutoff.id)
-        .execute();
   }
 
   async close(): Promise<void> {
@@ -284,17 +237,7 @@ export async function listApiRequests(
   serviceId: string,
   opts: { limit: number; failuresOnly?: boolean },
 ): Promise<ApiRequestView[]> {
-  let q = db
-    .selectFrom('api_requests as r')
-    .leftJoin('api_keys as k', (join) =>
-      join.onRef('k.id', '=', 'r.api_key_id').onRef('k.service_id', '=', 'r.service_id'),
-    )
-    .select(['r.created_at', 'r.method', 'r.path', 'r.status_code', 'k.name'])
-    .where('r.service_id', '=', serviceId)
-    .orderBy('r.id', 'desc')
-    .limit(opts.limit);
-  if (opts.failuresOnly) q = q.where('r.status_code', '>=', 400);
-  const rows = await q.execute();
+  const rows = await listRecentApiRequests(db, serviceId, opts);
   return rows.map((r) => ({
     at: r.created_at,
     method: r.method,

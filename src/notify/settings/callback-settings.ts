@@ -4,10 +4,18 @@
  * secret are sealed at rest like API keys.
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Db } from '../../platform/database/connection.ts';
 import type { CallbackType } from '../vocabulary.ts';
-import type { Database } from '../../platform/database/schema.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
+import {
+  deleteCallback,
+  findCallback,
+  findWebhookSecretSealed,
+  insertCallback,
+  listServiceCallbacks,
+  storeWebhookSecretIfUnset,
+  updateCallback,
+} from '../repositories/callbacks.ts';
 
 export const CALLBACK_TYPES: readonly CallbackType[] = ['delivery_status', 'inbound_sms', 'complaint'];
 
@@ -91,26 +99,12 @@ export function webhookSigningKey(secret: string): Buffer {
 }
 
 /** The service's signing secret, created on first use. Safe when two callers race: the first one stored wins. */
-export async function ensureWebhookSecret(
-  db: Kysely<Database>,
-  secrets: SecretBox,
-  serviceId: string,
-): Promise<string> {
-  const current = await db
-    .selectFrom('services')
-    .select('webhook_secret_sealed')
-    .where('id', '=', serviceId)
-    .executeTakeFirst();
-  if (!current) throw new CallbackSettingsError(`service ${serviceId} not found`);
-  if (current.webhook_secret_sealed) return secrets.open(current.webhook_secret_sealed);
+export async function ensureWebhookSecret(db: Db, secrets: SecretBox, serviceId: string): Promise<string> {
+  const current = await findWebhookSecretSealed(db, serviceId);
+  if (current === undefined) throw new CallbackSettingsError(`service ${serviceId} not found`);
+  if (current) return secrets.open(current);
   const secret = generateWebhookSecret();
-  const stored = await db
-    .updateTable('services')
-    .set({ webhook_secret_sealed: secrets.seal(secret) })
-    .where('id', '=', serviceId)
-    .where('webhook_secret_sealed', 'is', null)
-    .executeTakeFirst();
-  if (stored.numUpdatedRows > 0n) return secret;
+  if (await storeWebhookSecretIfUnset(db, serviceId, secrets.seal(secret))) return secret;
   return ensureWebhookSecret(db, secrets, serviceId);
 }
 
@@ -120,7 +114,7 @@ export async function ensureWebhookSecret(
  * nothing.
  */
 export async function setCallback(
-  db: Kysely<Database>,
+  db: Db,
   secrets: SecretBox,
   serviceId: string,
   type: CallbackType,
@@ -133,12 +127,7 @@ export async function setCallback(
   const url = input.url.trim();
   const webhookSecret = await ensureWebhookSecret(db, secrets, serviceId);
 
-  const existing = await db
-    .selectFrom('service_callbacks')
-    .selectAll()
-    .where('service_id', '=', serviceId)
-    .where('callback_type', '=', type)
-    .executeTakeFirst();
+  const existing = await findCallback(db, serviceId, type);
   if (
     existing &&
     existing.url === url &&
@@ -153,21 +142,8 @@ export async function setCallback(
     disabled_at: null,
     disabled_reason: null,
   };
-  if (existing) {
-    await db
-      .updateTable('service_callbacks')
-      .set({ ...values, updated_at: new Date() })
-      .where('id', '=', existing.id)
-      .execute();
-  } else {
-    await db
-      .insertInto('service_callbacks')
-      .values({ service_id: serviceId, callback_type: type, ...values })
-      .onConflict((oc) =>
-        oc.columns(['service_id', 'callback_type']).doUpdateSet({ ...values, updated_at: new Date() }),
-      )
-      .execute();
-  }
+  if (existing) await updateCallback(db, existing.id, values);
+  else await insertCallback(db, serviceId, type, values);
   return { webhookSecret, changed: true };
 }
 
@@ -181,23 +157,13 @@ function sameToken(secrets: SecretBox, sealed: string, token: string): boolean {
 }
 
 /** Removes the service's callback of this type; rows already queued for it are dropped when their turn comes. */
-export async function removeCallback(db: Kysely<Database>, serviceId: string, type: CallbackType): Promise<boolean> {
-  const result = await db
-    .deleteFrom('service_callbacks')
-    .where('service_id', '=', serviceId)
-    .where('callback_type', '=', type)
-    .executeTakeFirst();
-  return result.numDeletedRows > 0n;
+export async function removeCallback(db: Db, serviceId: string, type: CallbackType): Promise<boolean> {
+  return deleteCallback(db, serviceId, type);
 }
 
 /** The service's callbacks as a settings page shows them: never the token. */
-export async function listCallbacks(db: Kysely<Database>, serviceId: string): Promise<CallbackView[]> {
-  const rows = await db
-    .selectFrom('service_callbacks')
-    .select(['callback_type', 'url', 'disabled_at', 'disabled_reason'])
-    .where('service_id', '=', serviceId)
-    .orderBy('callback_type')
-    .execute();
+export async function listCallbacks(db: Db, serviceId: string): Promise<CallbackView[]> {
+  const rows = await listServiceCallbacks(db, serviceId);
   return rows.map((r) => ({
     type: r.callback_type,
     url: r.url,
