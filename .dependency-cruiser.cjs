@@ -1,7 +1,5 @@
 /**
  * What each part of Envoi may import (docs/architecture.md). `npm run lint` checks it; a violation fails CI.
- * Violations that predate a rule are listed in .dependency-cruiser-known-violations.json and shrink as the code is
- * reshaped; a new one is an error.
  */
 const DOMAIN =
   '^src/(platform/(accounts|services|audit|secret-box|csv-safety)|notify/(sending|jobs|delivery|templates|template-language|settings|reporting))';

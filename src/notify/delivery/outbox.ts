@@ -1,5 +1,6 @@
 /** Reading what the sink providers "sent", newest first: the data behind `envoi outbox`. */
 import type { Db } from '../../platform/database/connection.ts';
+import { findLatestOutbox, findOutboxEmail, findOutboxSummaries } from '../repositories/outbox.ts';
 
 export interface OutboxEntry {
   id: number;
@@ -16,13 +17,7 @@ export interface OutboxEntry {
 }
 
 export async function latestOutbox(db: Db, opts: { limit: number; serviceId?: string }): Promise<OutboxEntry[]> {
-  let query = db
-    .selectFrom('outbox')
-    .selectAll()
-    .orderBy('id', 'desc')
-    .limit(Math.max(1, Math.floor(opts.limit)));
-  if (opts.serviceId) query = query.where('service_id', '=', opts.serviceId);
-  const rows = await query.execute();
+  const rows = await findLatestOutbox(db, Math.max(1, Math.floor(opts.limit)), opts.serviceId);
   return rows.map((r) => ({
     id: Number(r.id),
     notificationId: r.notification_id,
@@ -59,14 +54,7 @@ export async function outboxPage(
   serviceId: string,
   opts: { before: number | null; size: number },
 ): Promise<{ rows: OutboxSummary[]; next: number | null }> {
-  let q = db
-    .selectFrom('outbox')
-    .select(['id', 'notification_id', 'channel', 'recipient', 'sender', 'subject', 'body', 'created_at'])
-    .where('service_id', '=', serviceId)
-    .orderBy('id', 'desc')
-    .limit(opts.size + 1);
-  if (opts.before !== null) q = q.where('id', '<', opts.before);
-  const found = await q.execute();
+  const found = await findOutboxSummaries(db, serviceId, opts.before, opts.size + 1);
   const rows: OutboxSummary[] = found.slice(0, opts.size).map((r) => ({
     id: Number(r.id),
     notificationId: r.notification_id,
@@ -81,16 +69,10 @@ export async function outboxPage(
 }
 
 /** One email of a service's outbox, as the sink kept it (its HTML, and its text). */
-export async function outboxEmail(
+export function outboxEmail(
   db: Db,
   serviceId: string,
   id: number,
 ): Promise<{ html: string | null; body: string } | undefined> {
-  return db
-    .selectFrom('outbox')
-    .select(['html', 'body'])
-    .where('service_id', '=', serviceId)
-    .where('id', '=', id)
-    .where('channel', '=', 'email')
-    .executeTakeFirst();
+  return findOutboxEmail(db, serviceId, id);
 }

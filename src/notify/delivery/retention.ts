@@ -16,8 +16,7 @@ import { addDays } from '../../platform/utc-days.ts';
 import { databaseToday, daysInDefaultPartition, listDayPartitions } from '../repositories/notification-partitions.ts';
 import {
   deleteDayNotifications,
-  deleteExpiredOutbox,
-  deleteExpiredReceivedTexts,
+  deleteExpiredRows,
   deleteOldCallbackDeliveries,
   dropDayAndMarkPurged,
   forgetRollupsBefore,
@@ -69,8 +68,8 @@ export async function applyRetention(db: Db, opts: RetentionOptions = {}): Promi
   const today = await databaseToday(db);
   const limits = { batchSize, budget };
   await forgetNotifications(db, services, today, limits, report);
-  const receivedTexts = await deleteInBatches(limits, (limit) => deleteExpiredReceivedTexts(db, today, limit));
-  const outbox = await deleteInBatches(limits, (limit) => deleteExpiredOutbox(db, today, limit));
+  const receivedTexts = await deleteInBatches(limits, (limit) => deleteExpiredRows(db, 'received_texts', today, limit));
+  const outbox = await deleteInBatches(limits, (limit) => deleteExpiredRows(db, 'outbox', today, limit));
   const callbacks = await deleteInBatches(limits, (limit) =>
     deleteOldCallbackDeliveries(db, CALLBACK_RETENTION_DAYS, limit),
   );

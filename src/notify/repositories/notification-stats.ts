@@ -1,13 +1,76 @@
 /**
- * Daily figures and retention's statements. notification_stats_daily keeps, for good, what each service's
+ * Daily figures (what the dashboard reads) and retention's statements. notification_stats_daily keeps, for good, what each service's
  * notifications of a UTC day were (rolled up before any of them goes); notification_rollups marks each (service, day)
  * rolled up, and purged once its rows are gone. The deletes of retention (delivery/retention.ts decides what goes
  * when) are bounded by `limit` rows and commit one by one.
  */
 import { sql } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
+import type { KeyType, TemplateType } from '../vocabulary.ts';
 import { addDays, dayStart } from '../../platform/utc-days.ts';
 import { dropDayPartition } from './notification-partitions.ts';
+
+/** A service's figures of one UTC day, template, channel, status and key type. */
+export interface DailyStatistic {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  templateId: string;
+  notificationType: TemplateType;
+  status: string;
+  keyType: KeyType;
+  count: number;
+  billableUnits: number;
+}
+
+/**
+ * A service's figures for the UTC days `from` … `to` (both included, YYYY-MM-DD), ordered by day. Days rolled up
+ * come from notification_stats_daily, every other day from the live rows: a (service, day) is read from one side
+ * only, so nothing is counted twice, whatever retention has deleted so far.
+ */
+export async function findDailyStatistics(
+  db: Db,
+  query: { serviceId: string; from: string; to: string },
+): Promise<DailyStatistic[]> {
+  const start = dayStart(query.from);
+  const end = dayStart(addDays(query.to, 1));
+  const { rows } = await sql<{
+    day: string;
+    template_id: string;
+    notification_type: TemplateType;
+    status: string;
+    key_type: KeyType;
+    count: number;
+    billable_units: number;
+  }>`
+    SELECT day::text AS day, template_id, notification_type, status, key_type,
+           sum(count)::int AS count, sum(billable_units)::int AS billable_units
+    FROM (
+      SELECT s.day, s.template_id, s.notification_type, s.status, s.key_type,
+             s.notification_count AS count, s.billable_units
+      FROM notification_stats_daily s
+      WHERE s.service_id = ${query.serviceId} AND s.day BETWEEN ${query.from}::date AND ${query.to}::date
+      UNION ALL
+      SELECT (n.created_at AT TIME ZONE 'UTC')::date, n.template_id, n.notification_type, n.status, n.key_type,
+             1, n.billable_units
+      FROM notifications n
+      WHERE n.service_id = ${query.serviceId}
+        AND n.created_at >= ${start}::timestamptz AND n.created_at < ${end}::timestamptz
+        AND NOT EXISTS (
+          SELECT 1 FROM notification_rollups r
+          WHERE r.service_id = n.service_id AND r.day = (n.created_at AT TIME ZONE 'UTC')::date)
+    ) AS figures
+    GROUP BY day, template_id, notification_type, status, key_type
+    ORDER BY day, template_id, notification_type, status, key_type`.execute(db);
+  return rows.map((r) => ({
+    day: r.day,
+    templateId: r.template_id,
+    notificationType: r.notification_type,
+    status: r.status,
+    keyType: r.key_type,
+    count: r.count,
+    billableUnits: r.billable_units,
+  }));
+}
 
 export interface ServiceRetention {
   id: string;
@@ -144,24 +207,18 @@ export async function deleteDayNotifications(db: Db, serviceId: string, day: str
 /** The first instant each service `s` no longer keeps on `today`. */
 const cutoff = (today: string) => sql`((${today}::date - s.data_retention_days)::timestamp AT TIME ZONE 'UTC')`;
 
-/** Deletes up to `limit` received texts past their service's retention; resolves how many went. */
-export async function deleteExpiredReceivedTexts(db: Db, today: string, limit: number): Promise<number> {
+/** Deletes up to `limit` received texts or sink outbox rows past their service's retention; resolves how many went. */
+export async function deleteExpiredRows(
+  db: Db,
+  table: 'received_texts' | 'outbox',
+  today: string,
+  limit: number,
+): Promise<number> {
   return deleted(
     await sql`
-    DELETE FROM received_texts WHERE id IN (
+    DELETE FROM ${sql.table(table)} WHERE id IN (
       SELECT old.id FROM services s CROSS JOIN LATERAL (
-        SELECT id FROM received_texts WHERE service_id = s.id AND created_at < ${cutoff(today)} LIMIT ${limit}) AS old
-      LIMIT ${limit})`.execute(db),
-  );
-}
-
-/** Deletes up to `limit` sink outbox rows past their service's retention; resolves how many went. */
-export async function deleteExpiredOutbox(db: Db, today: string, limit: number): Promise<number> {
-  return deleted(
-    await sql`
-    DELETE FROM outbox WHERE id IN (
-      SELECT old.id FROM services s CROSS JOIN LATERAL (
-        SELECT id FROM outbox WHERE service_id = s.id AND created_at < ${cutoff(today)} LIMIT ${limit}) AS old
+        SELECT id FROM ${sql.table(table)} WHERE service_id = s.id AND created_at < ${cutoff(today)} LIMIT ${limit}) AS old
       LIMIT ${limit})`.execute(db),
   );
 }

@@ -12,11 +12,44 @@
  *   - a complaint applies to a notification in any status but `created`; it is recorded once, and its recipient
  *     suppressed, as are hard bounces and opt-outs.
  */
-import { sql } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import { prepared, type Db } from '../../platform/database/connection.ts';
+import type { NotificationsTable } from '../schema.ts';
 import type { Fenced, QueueTable } from '../../platform/queue/claim-queue.ts';
 import type { ComplaintReceipt, Receipt } from '../delivery/receipts/types.ts';
 import { queueComplaintCallbacks, queueStatusCallbacks } from './callback-deliveries.ts';
+import { type CounterRow, type DailyCountAdd, dailyCountsUpsert } from './daily-send-counts.ts';
+
+/**
+ * A row to insert. `personalisation` is the value itself, not JSON text: the batch is serialised in one
+ * JSON.stringify, which writes it in place.
+ */
+export type NewNotification = Omit<Insertable<NotificationsTable>, 'personalisation'> & {
+  personalisation: Record<string, unknown> | null;
+};
+
+/**
+ * Inserts accepted notifications (all with the same columns) and adds `adds` to the daily counters on `shard`, in
+ * one statement committed on its own; resolves the counters' rows. The rows go in as one JSON array (serialised
+ * natively, and parsed by PostgreSQL rather than by the driver, which would build and escape one array literal per
+ * column), and the counters are bumped in its tail.
+ */
+export function insertNotificationsCounted(
+  db: Db,
+  rows: readonly NewNotification[],
+  adds: readonly DailyCountAdd[],
+  shard: number,
+): Promise<{ rows: CounterRow[] }> {
+  const columns = sql.join(Object.keys(rows[0]!).map((c) => sql.ref(c)));
+  const counters = dailyCountsUpsert(adds, shard);
+  // The statement's promise itself, not awaited here: the accept path pays no extra turn of the event loop.
+  return sql<CounterRow>`${prepared}
+        WITH inserted AS (
+          INSERT INTO notifications (${columns})
+          SELECT ${columns} FROM json_populate_recordset(NULL::notifications, ${JSON.stringify(rows)}::json)
+          RETURNING 1)
+        ${counters}`.execute(db);
+}
 
 export const NOTIFICATION_QUEUE: QueueTable = {
   table: 'notifications',

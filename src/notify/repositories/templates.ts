@@ -1,5 +1,5 @@
 /** Templates and their versions (templates, template_history), always scoped by service. */
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
 import type { TemplateCategory, TemplateType } from '../vocabulary.ts';
 import type { TemplatesTable } from '../schema.ts';
@@ -104,8 +104,8 @@ export async function writeTemplateVersion(db: Db, v: TemplateVersion): Promise<
     .execute();
 }
 
-/** Templates (`t`) with their creator's address (`created_by`), for a caller to narrow down. */
-export function selectTemplates(db: Db) {
+/** Templates (`t`) with their creator's address (`created_by`), to narrow down. */
+function selectTemplates(db: Db) {
   return db
     .selectFrom('templates as t')
     .leftJoin('users as u', 'u.id', 't.created_by_id')
@@ -167,4 +167,147 @@ export async function findTemplateState(
     .where('service_id', '=', serviceId)
     .where('id', '=', templateId)
     .executeTakeFirst();
+}
+
+/** One of the service's templates (hidden ones too), with its creator's address, or undefined. */
+export async function findTemplate(db: Db, serviceId: string, templateId: string) {
+  return selectTemplates(db).where('t.service_id', '=', serviceId).where('t.id', '=', templateId).executeTakeFirst();
+}
+
+/** One of the service's templates that is not hidden, with its creator's address, or undefined. */
+export async function findVisibleTemplate(db: Db, serviceId: string, templateId: string) {
+  return selectTemplates(db)
+    .where('t.service_id', '=', serviceId)
+    .where('t.id', '=', templateId)
+    .where('t.hidden', '=', false)
+    .executeTakeFirst();
+}
+
+/** The service's live templates (neither hidden nor archived), of one type or all, by name then type. */
+export async function findLiveTemplates(db: Db, serviceId: string, type?: TemplateType) {
+  let q = selectTemplates(db)
+    .where('t.service_id', '=', serviceId)
+    .where('t.hidden', '=', false)
+    .where('t.archived', '=', false);
+  if (type) q = q.where('t.type', '=', type);
+  return q.orderBy('t.name').orderBy('t.type').execute();
+}
+
+/** The live templates inside a folder (null: the top level), by name. */
+export async function findLiveTemplatesIn(db: Db, serviceId: string, folderId: string | null) {
+  let templates = db
+    .selectFrom('templates')
+    .select(['id', 'name', 'type', 'folder_id', 'created_at', 'updated_at'])
+    .where('service_id', '=', serviceId)
+    .where('archived', '=', false)
+    .where('hidden', '=', false);
+  templates = folderId ? templates.where('folder_id', '=', folderId) : templates.where('folder_id', 'is', null);
+  return templates.orderBy(sql`lower(name)`).orderBy('id').execute();
+}
+
+/**
+ * One of the service's templates that is not hidden, its row locked until the transaction `trx` ends (so that two
+ * people saving at once make versions n+1 and n+2, not two n+1).
+ */
+export async function lockVisibleTemplate(trx: Db, serviceId: string, templateId: string) {
+  return trx
+    .selectFrom('templates')
+    .selectAll()
+    .where('service_id', '=', serviceId)
+    .where('id', '=', templateId)
+    .where('hidden', '=', false)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** Moves a template to a folder (null: the top level); not a new version. */
+export async function setTemplateFolder(
+  db: Db,
+  serviceId: string,
+  templateId: string,
+  folderId: string | null,
+): Promise<void> {
+  await db
+    .updateTable('templates')
+    .set({ folder_id: folderId })
+    .where('id', '=', templateId)
+    .where('service_id', '=', serviceId)
+    .execute();
+}
+
+/** Archives one of the service's templates that is not hidden; resolves whether there was one. */
+export async function archiveVisibleTemplate(db: Db, serviceId: string, templateId: string): Promise<boolean> {
+  const result = await db
+    .updateTable('templates')
+    .set({ archived: true, updated_at: new Date() })
+    .where('service_id', '=', serviceId)
+    .where('id', '=', templateId)
+    .where('hidden', '=', false)
+    .executeTakeFirst();
+  return result.numUpdatedRows !== 0n;
+}
+
+/** Every version of a template, newest first, with the name of who saved it (`saved_by`). */
+export async function findTemplateHistory(db: Db, serviceId: string, templateId: string) {
+  return db
+    .selectFrom('template_history as h')
+    .leftJoin('users as u', 'u.id', 'h.created_by_id')
+    .select([
+      'h.version',
+      'h.name',
+      'h.type',
+      'h.subject',
+      'h.content',
+      'h.category',
+      'h.created_at',
+      'h.updated_at',
+      'u.name as saved_by',
+    ])
+    .where('h.service_id', '=', serviceId)
+    .where('h.id', '=', templateId)
+    .orderBy('h.version', 'desc')
+    .execute();
+}
+
+/**
+ * One version of one of the service's templates as the API reads it: the version's fields, whether the template is
+ * hidden, and its creator's address (`created_by`).
+ */
+export async function findTemplateVersionRecord(db: Db, serviceId: string, templateId: string, version: number) {
+  return db
+    .selectFrom('template_history as h')
+    .innerJoin('templates as t', 't.id', 'h.id')
+    .leftJoin('users as u', 'u.id', 'h.created_by_id')
+    .select([
+      'h.id',
+      'h.service_id',
+      'h.name',
+      'h.type',
+      'h.subject',
+      'h.content',
+      'h.category',
+      'h.version',
+      'h.created_at',
+      'h.updated_at',
+      't.hidden',
+      'u.email_address as created_by',
+    ])
+    .where('h.service_id', '=', serviceId)
+    .where('h.id', '=', templateId)
+    .where('h.version', '=', version)
+    .executeTakeFirst();
+}
+
+/** Names and types of some of a service's templates (archived and hidden ones too). */
+export async function findTemplateNames(
+  db: Db,
+  serviceId: string,
+  ids: readonly string[],
+): Promise<Array<{ id: string; name: string; type: TemplateType }>> {
+  return db
+    .selectFrom('templates')
+    .select(['id', 'name', 'type'])
+    .where('service_id', '=', serviceId)
+    .where('id', 'in', ids)
+    .execute();
 }

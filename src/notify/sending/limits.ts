@@ -4,9 +4,17 @@
  * share what they took through a counter row, about once a second), and the daily count is a counter row
  * updated in the same transaction as the notifications it counts.
  */
-import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
 import type { KeyType } from '../vocabulary.ts';
+import { addRateCounters, type RateCounterRow } from '../repositories/api-rate-counters.ts';
+import {
+  addDailyCounts,
+  type CounterRow,
+  type DailyCountAdd,
+  dailyCount,
+  dailyCountsByChannel,
+  subtractDailyCount,
+} from '../repositories/daily-send-counts.ts';
 import { type LimitChannel, SendRefused } from './refusals.ts';
 
 interface Bucket {
@@ -126,7 +134,7 @@ export class RateLimiter {
     for (const b of batch) b.pending = 0;
     let rows: RateCounterRow[];
     try {
-      ({ rows } = await rateCounterSync(batch, sent).execute(this.db));
+      rows = await addRateCounters(this.db, batch, sent);
     } catch (err) {
       // Whether the counts were added is unknown: rather than count them twice, the next reading is a new
       // baseline (so a failure loses at most a second of sharing, never charges a replica for its own tokens).
@@ -164,34 +172,6 @@ function refill(bucket: Bucket, now: number): void {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-interface RateCounterRow {
-  /** 1-based, in the order of the batch. */
-  position: number | string;
-  taken: number | string;
-}
-
-/**
- * Adds each key's tokens to its counter and reads back the totals. Keys with nothing to add are only read, so an
- * idle second writes no row; a deleted service's tokens are skipped rather than failing the whole statement.
- */
-function rateCounterSync(batch: Bucket[], sent: number[]): RawBuilder<RateCounterRow> {
-  return sql<RateCounterRow>`
-    WITH mine AS (
-      SELECT * FROM unnest(${batch.map((b) => b.serviceId)}::uuid[], ${batch.map((b) => b.keyType)}::text[],
-                           ${sent}::int8[]) WITH ORDINALITY AS m(service_id, key_type, taken, position)
-    ), added AS (
-      INSERT INTO api_rate_counters (service_id, key_type, taken)
-      SELECT m.service_id, m.key_type, m.taken FROM mine m
-      WHERE m.taken > 0 AND EXISTS (SELECT 1 FROM services s WHERE s.id = m.service_id)
-      ORDER BY m.position
-      ON CONFLICT (service_id, key_type) DO UPDATE SET taken = api_rate_counters.taken + excluded.taken
-      RETURNING service_id, key_type, taken
-    )
-    SELECT m.position, a.taken FROM added a JOIN mine m USING (service_id, key_type)
-    UNION ALL
-    SELECT m.position, c.taken FROM api_rate_counters c JOIN mine m USING (service_id, key_type) WHERE m.taken = 0`;
 }
 
 interface DayCount {
@@ -266,26 +246,22 @@ export class DailyLimits {
    * has committed (on rollback, `release` each reservation instead).
    */
   async commit(trx: Db, reservations: Reservation[]): Promise<() => void> {
-    const counters = this.counterUpsert(reservations, 0);
-    const { rows } = await counters.statement.execute(trx);
-    return () => counters.apply(rows);
+    const counts = this.counterAdds(reservations);
+    const rows = await addDailyCounts(trx, counts.adds);
+    return () => counts.apply(rows);
   }
 
   /**
-   * One statement that adds the reservations' counts to their counter rows, for callers that run it themselves
-   * (the notification writer makes it the tail of its insert, so a batch costs one round trip), and what to
-   * apply to the in-memory counts with its rows once committed. Statements that may run at once take different
-   * `shard`s, so that neither waits on the other's row lock; each row returned holds the day's total.
+   * What the reservations add to the daily counters, for callers that write them themselves (the notification
+   * writer adds them in the tail of its insert, so a batch costs one round trip), and what to apply to the
+   * in-memory counts with the rows written once committed (each row holds the day's total).
    */
-  counterUpsert(
-    reservations: Reservation[],
-    shard: number,
-  ): { statement: RawBuilder<CounterRow>; apply(rows: CounterRow[]): void } {
-    const totals = new Map<string, { serviceId: string; channel: LimitChannel; n: number; entry: DayCount }>();
+  counterAdds(reservations: Reservation[]): { adds: DailyCountAdd[]; apply(rows: CounterRow[]): void } {
+    const totals = new Map<string, DailyCountAdd & { channel: LimitChannel; entry: DayCount }>();
     for (const r of reservations) {
       for (const [channel, entry] of r.entries) {
         const key = `${r.serviceId}:${channel}:${entry.day}`;
-        const t = totals.get(key) ?? { serviceId: r.serviceId, channel, n: 0, entry };
+        const t = totals.get(key) ?? { serviceId: r.serviceId, day: entry.day, channel, n: 0, entry };
         t.n += r.count;
         totals.set(key, t);
       }
@@ -293,19 +269,8 @@ export class DailyLimits {
     // One order for every writer, so that two statements (other replicas' batches on the same shard) updating
     // the same services' rows cannot deadlock.
     const ts = [...totals.values()].sort((a, b) => compare(a.serviceId, b.serviceId) || compare(a.channel, b.channel));
-    // The other shards are read as of the statement's start: a batch committing beside it is seen next time.
-    const statement = sql<CounterRow>`
-      INSERT INTO daily_send_counts AS c (service_id, day, channel, shard, sent)
-      SELECT t.service_id, t.day, t.channel, ${shard}::int2, t.n
-      FROM unnest(${ts.map((t) => t.serviceId)}::uuid[], ${ts.map((t) => t.entry.day)}::date[],
-                  ${ts.map((t) => t.channel)}::text[], ${ts.map((t) => t.n)}::int4[]) AS t(service_id, day, channel, n)
-      ON CONFLICT (service_id, day, channel, shard) DO UPDATE SET sent = c.sent + excluded.sent
-      RETURNING c.service_id::text AS service_id, c.channel,
-        (c.sent + coalesce((SELECT sum(o.sent) FROM daily_send_counts o
-                            WHERE o.service_id = c.service_id AND o.day = c.day AND o.channel = c.channel
-                              AND o.shard <> c.shard), 0))::int4 AS sent`;
     return {
-      statement,
+      adds: ts,
       apply(rows) {
         for (const t of ts) {
           const row = rows.find((r) => r.service_id === t.serviceId && r.channel === t.channel);
@@ -325,12 +290,7 @@ export class DailyLimits {
   async refund(serviceId: string, day: string, counts: Partial<Record<LimitChannel, number>>): Promise<void> {
     for (const [channel, n] of Object.entries(counts) as Array<[LimitChannel, number]>) {
       if (!n) continue;
-      // Taken off shard 0 (which may go below zero), never more than the day's total.
-      await sql`
-        INSERT INTO daily_send_counts AS c (service_id, day, channel, shard, sent)
-        SELECT ${serviceId}::uuid, ${day}::date, ${channel}, 0, -least(${n}::int4, coalesce(sum(o.sent), 0)::int4)
-        FROM daily_send_counts o WHERE o.service_id = ${serviceId} AND o.day = ${day} AND o.channel = ${channel}
-        ON CONFLICT (service_id, day, channel, shard) DO UPDATE SET sent = c.sent + excluded.sent`.execute(this.db);
+      await subtractDailyCount(this.db, serviceId, day, channel, n);
       const entry = this.counts.get(`${serviceId}:${channel}`);
       if (entry && entry.day === day) entry.stored = Math.max(0, entry.stored - n);
     }
@@ -338,35 +298,16 @@ export class DailyLimits {
 }
 
 /** Messages counted for a service on a day and channel: the sum of the counter's shards. */
-export async function sentOn(db: Db, serviceId: string, day: string, channel: LimitChannel): Promise<number> {
-  const row = await db
-    .selectFrom('daily_send_counts')
-    .select(sql<number>`coalesce(sum(sent), 0)::int4`.as('sent'))
-    .where('service_id', '=', serviceId)
-    .where('day', '=', day)
-    .where('channel', '=', channel)
-    .executeTakeFirst();
-  return row?.sent ?? 0;
+export function sentOn(db: Db, serviceId: string, day: string, channel: LimitChannel): Promise<number> {
+  return dailyCount(db, serviceId, day, channel);
 }
 
 /** A service's messages counted today per channel (the dashboard's usage), summed over the counter's shards. */
 export async function todaysUse(db: Db, serviceId: string): Promise<Record<LimitChannel, number>> {
-  const rows = await db
-    .selectFrom('daily_send_counts')
-    .select(['channel', sql<number>`sum(sent)::int4`.as('sent')])
-    .where('service_id', '=', serviceId)
-    .where('day', '=', utcDay())
-    .groupBy('channel')
-    .execute();
+  const rows = await dailyCountsByChannel(db, serviceId, utcDay());
   const use: Record<LimitChannel, number> = { email: 0, sms: 0, international_sms: 0 };
   for (const row of rows) if (row.channel in use) use[row.channel as LimitChannel] = row.sent;
   return use;
-}
-
-export interface CounterRow {
-  service_id: string;
-  channel: string;
-  sent: number;
 }
 
 export class Reservation {

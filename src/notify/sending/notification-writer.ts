@@ -3,18 +3,11 @@
  * whole batch and bumps the daily counters. Each request's promise settles only after its row is committed, so
  * a 201 always means the row is durable, while the database sees one round trip per batch, not per request.
  */
-import { sql, type Insertable } from 'kysely';
-import { prepared, type Db } from '../../platform/database/connection.ts';
-import type { NotificationsTable } from '../schema.ts';
-import type { CounterRow, DailyLimits, Reservation } from './limits.ts';
+import type { Db } from '../../platform/database/connection.ts';
+import { insertNotificationsCounted, type NewNotification } from '../repositories/notifications.ts';
+import type { DailyLimits, Reservation } from './limits.ts';
 
-/**
- * A row to insert. `personalisation` is the value itself, not JSON text: the batch is serialised in one
- * JSON.stringify, which writes it in place.
- */
-export type NewNotification = Omit<Insertable<NotificationsTable>, 'personalisation'> & {
-  personalisation: Record<string, unknown> | null;
-};
+export type { NewNotification };
 
 interface Pending {
   row: NewNotification;
@@ -65,18 +58,16 @@ export class NotificationWriter {
   private async flush(batch: Pending[], shard: number): Promise<void> {
     const reservations = batch.flatMap((p) => (p.reservation ? [p.reservation] : []));
     try {
-      // One statement, committed on its own: the batch goes in as one JSON array (serialised natively, and parsed
-      // by PostgreSQL rather than by the driver, which would build and escape one array literal per column), and
-      // the daily counters are bumped in its tail.
-      const columns = sql.join(Object.keys(batch[0]!.row).map((c) => sql.ref(c)));
-      const counters = this.limits.counterUpsert(reservations, shard);
-      const { rows } = await sql<CounterRow>`${prepared}
-        WITH inserted AS (
-          INSERT INTO notifications (${columns})
-          SELECT ${columns} FROM json_populate_recordset(NULL::notifications, ${JSON.stringify(batch.map((p) => p.row))}::json)
-          RETURNING 1)
-        ${counters.statement}`.execute(this.db);
-      counters.apply(rows);
+      // One statement, committed on its own, that also bumps the daily counters (on a shard no other batch in
+      // flight here uses).
+      const counts = this.limits.counterAdds(reservations);
+      const { rows } = await insertNotificationsCounted(
+        this.db,
+        batch.map((p) => p.row),
+        counts.adds,
+        shard,
+      );
+      counts.apply(rows);
       for (const p of batch) p.resolve();
     } catch (err) {
       // One bad row must not fail its neighbours: retry them one by one so each request gets its own answer.

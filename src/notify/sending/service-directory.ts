@@ -11,7 +11,7 @@ import { findServiceById } from '../../platform/repositories/services.ts';
 import { findApiKeyServiceByDigest, listServiceApiKeys } from '../repositories/api-keys.ts';
 import { guestRecipients } from '../repositories/guest-list.ts';
 import { listSenders, type SenderKind } from '../repositories/senders.ts';
-import { findTemplateVersions, selectTemplates } from '../repositories/templates.ts';
+import { findTemplate, findTemplateVersions } from '../repositories/templates.ts';
 import type { KeyType, TemplateCategory, TemplateType } from '../vocabulary.ts';
 import type { SecretBox } from '../../platform/secret-box.ts';
 import { loadBrandings, NO_BRANDING, type ServiceBranding } from '../settings/email-branding.ts';
@@ -203,10 +203,7 @@ export class ServiceDirectory {
 
   template(serviceId: string, templateId: string): Promise<TemplateRecord | null> {
     return this.cached(`template:${serviceId}:${templateId}`, async () => {
-      const row = await selectTemplates(this.db)
-        .where('t.service_id', '=', serviceId)
-        .where('t.id', '=', templateId)
-        .executeTakeFirst();
+      const row = await findTemplate(this.db, serviceId, templateId);
       return row ? toTemplate(row) : null;
     });
   }

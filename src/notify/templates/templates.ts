@@ -3,14 +3,28 @@
  * kept in template_history), archiving, and reading the versions back. Every query is scoped by service. Versions
  * are written through bootstrap.ts `writeTemplateVersion`, the same path as provisioning files. No HTTP here.
  */
-import { selectTemplates } from '../repositories/templates.ts';
-import { toTemplate, type TemplateRecord } from '../sending/service-directory.ts';
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Db } from '../../platform/database/connection.ts';
 import type { TemplateCategory, TemplateType } from '../vocabulary.ts';
 import { isUuid } from '../../platform/ids.ts';
-import { writeTemplateVersion } from '../repositories/templates.ts';
+import {
+  findFolder,
+  findFolders,
+  findSubfolders,
+  folderNameTaken,
+  insertFolder,
+} from '../repositories/template-folders.ts';
+import {
+  archiveVisibleTemplate,
+  findLiveTemplatesIn,
+  findTemplateHistory,
+  findTemplateNames,
+  findVisibleTemplate,
+  lockVisibleTemplate,
+  setTemplateFolder,
+  writeTemplateVersion,
+} from '../repositories/templates.ts';
+import { toTemplate, type TemplateRecord } from '../sending/service-directory.ts';
 
 export const TEMPLATE_CATEGORIES: readonly TemplateCategory[] = ['high', 'normal', 'bulk'];
 export const FOLDER_NAME_MAX = 100;
@@ -63,13 +77,7 @@ export class TemplateError extends Error {
 /** A folder of the service, or null (also for a malformed id, which can only come from a tampered URL). */
 export async function folderOf(db: Db, serviceId: string, folderId: string): Promise<Folder | null> {
   if (!isUuid(folderId)) return null;
-  const row = await db
-    .selectFrom('template_folders')
-    .select(['id', 'parent_id', 'name'])
-    .where('service_id', '=', serviceId)
-    .where('id', '=', folderId)
-    .executeTakeFirst();
-  return row ? { id: row.id, parentId: row.parent_id, name: row.name } : null;
+  return findFolder(db, serviceId, folderId);
 }
 
 /** The folders from the top level down to `folderId` (inclusive), for breadcrumbs. */
@@ -92,24 +100,12 @@ export async function folderContents(
   serviceId: string,
   folderId: string | null,
 ): Promise<{ folders: Folder[]; templates: TemplateSummary[] }> {
-  let folders = db
-    .selectFrom('template_folders')
-    .select(['id', 'parent_id', 'name'])
-    .where('service_id', '=', serviceId);
-  folders = folderId ? folders.where('parent_id', '=', folderId) : folders.where('parent_id', 'is', null);
-  let templates = db
-    .selectFrom('templates')
-    .select(['id', 'name', 'type', 'folder_id', 'created_at', 'updated_at'])
-    .where('service_id', '=', serviceId)
-    .where('archived', '=', false)
-    .where('hidden', '=', false);
-  templates = folderId ? templates.where('folder_id', '=', folderId) : templates.where('folder_id', 'is', null);
-  const [folderRows, templateRows] = await Promise.all([
-    folders.orderBy(sql`lower(name)`).orderBy('id').execute(),
-    templates.orderBy(sql`lower(name)`).orderBy('id').execute(),
+  const [folders, templateRows] = await Promise.all([
+    findSubfolders(db, serviceId, folderId),
+    findLiveTemplatesIn(db, serviceId, folderId),
   ]);
   return {
-    folders: folderRows.map((r) => ({ id: r.id, parentId: r.parent_id, name: r.name })),
+    folders,
     templates: templateRows.map((r) => ({
       id: r.id,
       name: r.name,
@@ -122,15 +118,11 @@ export async function folderContents(
 
 /** Every folder of the service with its full path as a name ("Benefits / Reminders"), for a folder picker. */
 export async function allFolders(db: Db, serviceId: string): Promise<Array<{ id: string; label: string }>> {
-  const rows = await db
-    .selectFrom('template_folders')
-    .select(['id', 'parent_id', 'name'])
-    .where('service_id', '=', serviceId)
-    .execute();
+  const rows = await findFolders(db, serviceId);
   const byId = new Map(rows.map((r) => [r.id, r]));
   const label = (id: string): string => {
     const parts: string[] = [];
-    for (let r = byId.get(id), depth = 0; r && depth < 50; r = r.parent_id ? byId.get(r.parent_id) : undefined, depth++)
+    for (let r = byId.get(id), depth = 0; r && depth < 50; r = r.parentId ? byId.get(r.parentId) : undefined, depth++)
       parts.unshift(r.name);
     return parts.join(' / ');
   };
@@ -140,29 +132,14 @@ export async function allFolders(db: Db, serviceId: string): Promise<Array<{ id:
 export async function createFolder(db: Db, serviceId: string, parentId: string | null, name: string): Promise<string> {
   return db.transaction().execute(async (trx) => {
     if (parentId && !(await folderOf(trx, serviceId, parentId))) throw new TemplateError('folder-not-found');
-    let same = trx
-      .selectFrom('template_folders')
-      .select('id')
-      .where('service_id', '=', serviceId)
-      .where(sql`lower(name)`, '=', name.toLowerCase());
-    same = parentId ? same.where('parent_id', '=', parentId) : same.where('parent_id', 'is', null);
-    if (await same.executeTakeFirst()) throw new TemplateError('folder-name-taken');
-    const row = await trx
-      .insertInto('template_folders')
-      .values({ service_id: serviceId, parent_id: parentId, name })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return row.id;
+    if (await folderNameTaken(trx, serviceId, parentId, name)) throw new TemplateError('folder-name-taken');
+    return insertFolder(trx, serviceId, parentId, name);
   });
 }
 
 export async function templateOf(db: Db, serviceId: string, templateId: string): Promise<TemplateDetail | null> {
   if (!isUuid(templateId)) return null;
-  const row = await selectTemplates(db)
-    .where('t.service_id', '=', serviceId)
-    .where('t.id', '=', templateId)
-    .where('t.hidden', '=', false)
-    .executeTakeFirst();
+  const row = await findVisibleTemplate(db, serviceId, templateId);
   return row ? { ...toTemplate(row), folderId: row.folder_id } : null;
 }
 
@@ -206,24 +183,12 @@ export async function updateTemplate(
 ): Promise<number> {
   return db.transaction().execute(async (trx) => {
     // Locked, so that two people saving at once make versions n+1 and n+2, not two n+1.
-    const current = await trx
-      .selectFrom('templates')
-      .selectAll()
-      .where('service_id', '=', serviceId)
-      .where('id', '=', templateId)
-      .where('hidden', '=', false)
-      .forUpdate()
-      .executeTakeFirst();
+    const current = await lockVisibleTemplate(trx, serviceId, templateId);
     if (!current) throw new TemplateError('not-found');
     if (fields.folderId && !(await folderOf(trx, serviceId, fields.folderId)))
       throw new TemplateError('folder-not-found');
     if (fields.folderId !== current.folder_id) {
-      await trx
-        .updateTable('templates')
-        .set({ folder_id: fields.folderId })
-        .where('id', '=', templateId)
-        .where('service_id', '=', serviceId)
-        .execute();
+      await setTemplateFolder(trx, serviceId, templateId, fields.folderId);
     }
     const subject = current.type === 'email' ? fields.subject : null;
     const changed =
@@ -252,37 +217,13 @@ export async function updateTemplate(
 
 /** Archived templates leave the lists and can no longer be sent; their versions and messages stay. */
 export async function archiveTemplate(db: Db, serviceId: string, templateId: string): Promise<void> {
-  const result = await db
-    .updateTable('templates')
-    .set({ archived: true, updated_at: new Date() })
-    .where('service_id', '=', serviceId)
-    .where('id', '=', templateId)
-    .where('hidden', '=', false)
-    .executeTakeFirst();
-  if (result.numUpdatedRows === 0n) throw new TemplateError('not-found');
+  if (!(await archiveVisibleTemplate(db, serviceId, templateId))) throw new TemplateError('not-found');
 }
 
 /** Every version of a template, newest first, with who saved it. */
 export async function templateVersions(db: Db, serviceId: string, templateId: string): Promise<TemplateVersionView[]> {
   if (!isUuid(templateId)) return [];
-  const rows = await db
-    .selectFrom('template_history as h')
-    .leftJoin('users as u', 'u.id', 'h.created_by_id')
-    .select([
-      'h.version',
-      'h.name',
-      'h.type',
-      'h.subject',
-      'h.content',
-      'h.category',
-      'h.created_at',
-      'h.updated_at',
-      'u.name as saved_by',
-    ])
-    .where('h.service_id', '=', serviceId)
-    .where('h.id', '=', templateId)
-    .orderBy('h.version', 'desc')
-    .execute();
+  const rows = await findTemplateHistory(db, serviceId, templateId);
   return rows.map((r) => ({
     version: r.version,
     name: r.name,
@@ -311,10 +252,5 @@ export async function templateNames(
   ids: readonly string[],
 ): Promise<Array<{ id: string; name: string; type: TemplateType }>> {
   if (ids.length === 0) return [];
-  return db
-    .selectFrom('templates')
-    .select(['id', 'name', 'type'])
-    .where('service_id', '=', serviceId)
-    .where('id', 'in', ids)
-    .execute();
+  return findTemplateNames(db, serviceId, ids);
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest, notFound } from './errors.ts';
 import { presentNotification } from './presenters.ts';
-import { olderThan, PAGE_SIZE } from './paging.ts';
+import { PAGE_SIZE } from './paging.ts';
 import {
   getNotificationRequest,
   getNotificationsRequest,
@@ -14,6 +14,7 @@ import { acceptNotification, checkDailyLimitBeforeParsing, type SendRequest } fr
 import type { V2Context } from './request.ts';
 import { callerOf, parseJsonBody, queryArrays, urlRoot } from './request.ts';
 import type { TemplateType } from '../../vocabulary.ts';
+import { findApiNotification, listApiNotifications } from '../../repositories/notification-lists.ts';
 
 const FAILURES = [
   'technical-failure',
@@ -142,10 +143,7 @@ async function send(ctx: V2Context, v: Validators, request: FastifyRequest, type
 async function findNotification(ctx: V2Context, v: Validators, request: FastifyRequest, params: unknown) {
   const caller = callerOf(request);
   const { notification_id } = v.get(params);
-  const row = await selectNotifications(ctx)
-    .where('n.service_id', '=', caller.service.id)
-    .where('n.id', '=', ctx.uuid(notification_id))
-    .executeTakeFirst();
+  const row = await findApiNotification(ctx.db, caller.service.id, ctx.uuid(notification_id));
   if (!row) throw notFound();
   return row;
 }
@@ -161,19 +159,24 @@ async function listNotifications(ctx: V2Context, v: Validators, request: Fastify
     older_than?: string;
     include_jobs?: string;
   };
-  let q = selectNotifications(ctx)
-    .where('n.service_id', '=', caller.service.id)
-    .where('n.key_type', '=', caller.keyType);
-  // Rows of bulk jobs only when asked for: a job can add a million rows to the list.
-  if (!query.include_jobs) q = q.where('n.job_id', 'is', null);
-  if (query.template_type?.length) q = q.where('n.notification_type', 'in', query.template_type as TemplateType[]);
+  let statuses: string[] | undefined;
   if (query.status?.length) {
-    const statuses = new Set(query.status.flatMap((s) => STATUS_ALIASES[s] ?? [s]));
-    if (!NOTIFICATION_STATUSES.every((s) => statuses.has(s))) q = q.where('n.status', 'in', [...statuses]);
+    const wanted = new Set(query.status.flatMap((s) => STATUS_ALIASES[s] ?? [s]));
+    if (!NOTIFICATION_STATUSES.every((s) => wanted.has(s))) statuses = [...wanted];
   }
-  if (query.reference !== undefined) q = q.where('n.client_reference', '=', query.reference);
-  if (query.older_than) q = q.where(olderThan('notifications', 'n', caller.service.id, ctx.uuid(query.older_than)));
-  const rows = await q.orderBy('n.created_at', 'desc').orderBy('n.id', 'desc').limit(PAGE_SIZE).execute();
+  const rows = await listApiNotifications(
+    ctx.db,
+    {
+      serviceId: caller.service.id,
+      keyType: caller.keyType,
+      includeJobs: Boolean(query.include_jobs),
+      types: query.template_type?.length ? (query.template_type as TemplateType[]) : undefined,
+      statuses,
+      reference: query.reference,
+      olderThan: query.older_than ? ctx.uuid(query.older_than) : undefined,
+    },
+    PAGE_SIZE,
+  );
   const root = urlRoot(request, ctx.publicUrl);
   const current = `${root}v2/notifications${queryString(raw)}`;
   const links: { current: string; next?: string } = { current };
@@ -181,29 +184,6 @@ async function listNotifications(ctx: V2Context, v: Validators, request: Fastify
     links.next = `${root}v2/notifications${queryString({ ...raw, older_than: rows.at(-1)!.id })}`;
   }
   return { notifications: rows.map((r) => presentNotification(r, root, ctx.smsRate)), links };
-}
-
-function selectNotifications(ctx: V2Context) {
-  return ctx.db
-    .selectFrom('notifications as n')
-    .select([
-      'n.id',
-      'n.client_reference',
-      'n.notification_type',
-      'n.to',
-      'n.status',
-      'n.template_id',
-      'n.template_version',
-      'n.body',
-      'n.subject',
-      'n.created_at',
-      'n.sent_at',
-      'n.updated_at',
-      'n.scheduled_for',
-      'n.one_click_unsubscribe_url',
-      'n.billable_units',
-      'n.provider_response',
-    ]);
 }
 
 function queryString(params: Record<string, unknown>): string {

@@ -1,7 +1,8 @@
 /** /v2/received-text-messages: text messages the public sent to the service's number, newest first. */
 import type { FastifyInstance } from 'fastify';
 import { formatDate } from './presenters.ts';
-import { olderThan, PAGE_SIZE } from './paging.ts';
+import { PAGE_SIZE } from './paging.ts';
+import { listReceivedTexts } from '../../repositories/notification-lists.ts';
 import { getReceivedTextsRequest } from './schemas.ts';
 import type { V2Context } from './request.ts';
 import { callerOf, queryArrays, urlRoot } from './request.ts';
@@ -12,12 +13,8 @@ export function receivedTextRoutes(app: FastifyInstance, ctx: V2Context) {
   app.get('/v2/received-text-messages', async (request) => {
     const caller = callerOf(request);
     const { older_than } = validate(queryArrays(request.query, []));
-    let q = ctx.db
-      .selectFrom('received_texts as r')
-      .select(['r.id', 'r.created_at', 'r.service_id', 'r.notify_number', 'r.user_number', 'r.content'])
-      .where('r.service_id', '=', caller.service.id);
-    if (older_than) q = q.where(olderThan('received_texts', 'r', caller.service.id, ctx.uuid(older_than)));
-    const rows = await q.orderBy('r.created_at', 'desc').orderBy('r.id', 'desc').limit(PAGE_SIZE).execute();
+    const olderThanId = older_than ? ctx.uuid(older_than) : undefined;
+    const rows = await listReceivedTexts(ctx.db, caller.service.id, olderThanId, PAGE_SIZE);
     const base = `${urlRoot(request, ctx.publicUrl)}v2/received-text-messages`;
     const links: { current: string; next?: string } = { current: base };
     if (rows.length > 0) links.next = `${base}?older_than=${rows.at(-1)!.id}`;

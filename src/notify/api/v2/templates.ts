@@ -5,7 +5,7 @@ import { presentTemplate } from './presenters.ts';
 import { getTemplateRequest, getTemplatesRequest, postTemplatePreviewRequest } from './schemas.ts';
 import type { V2Context } from './request.ts';
 import { callerOf, parseJsonBody } from './request.ts';
-import { selectTemplates } from '../../repositories/templates.ts';
+import { findLiveTemplates, findTemplateVersionRecord } from '../../repositories/templates.ts';
 import { toTemplate, type TemplateRecord } from '../../sending/service-directory.ts';
 import {
   missingPersonalisation,
@@ -29,28 +29,7 @@ export function templateRoutes(app: FastifyInstance, ctx: V2Context) {
       if (!template || template.hidden) throw notFound();
       return template;
     }
-    const row = await ctx.db
-      .selectFrom('template_history as h')
-      .innerJoin('templates as t', 't.id', 'h.id')
-      .leftJoin('users as u', 'u.id', 'h.created_by_id')
-      .select([
-        'h.id',
-        'h.service_id',
-        'h.name',
-        'h.type',
-        'h.subject',
-        'h.content',
-        'h.category',
-        'h.version',
-        'h.created_at',
-        'h.updated_at',
-        't.hidden',
-        'u.email_address as created_by',
-      ])
-      .where('h.service_id', '=', serviceId)
-      .where('h.id', '=', id)
-      .where('h.version', '=', version)
-      .executeTakeFirst();
+    const row = await findTemplateVersionRecord(ctx.db, serviceId, id, version);
     if (!row || row.hidden) throw notFound();
     return toTemplate(row);
   }
@@ -72,12 +51,7 @@ export function templateRoutes(app: FastifyInstance, ctx: V2Context) {
   app.get('/v2/templates', async (request) => {
     const caller = callerOf(request);
     const { type } = validateList(request.query);
-    let q = selectTemplates(ctx.db)
-      .where('t.service_id', '=', caller.service.id)
-      .where('t.hidden', '=', false)
-      .where('t.archived', '=', false);
-    if (type) q = q.where('t.type', '=', type);
-    const rows = await q.orderBy('t.name').orderBy('t.type').execute();
+    const rows = await findLiveTemplates(ctx.db, caller.service.id, type);
     return { templates: rows.map((r) => presentTemplate(toTemplate(r))) };
   });
 

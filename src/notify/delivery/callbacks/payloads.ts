@@ -3,9 +3,9 @@
  * a received text or a complaint) and, for delivery statuses, the status snapshot the queued row kept, so a
  * receiver hears about each status in turn even if the notification has moved on since.
  */
-import type { Kysely } from 'kysely';
+import type { Db } from '../../../platform/database/connection.ts';
 import type { CallbackType } from '../../vocabulary.ts';
-import type { Database } from '../../../platform/database/schema.ts';
+import { findComplaints, findNotificationSubjects, findReceivedTexts } from '../../repositories/callback-subjects.ts';
 import { formatDate, STATUS_DESCRIPTION } from '../../sending/statuses.ts';
 
 /** The columns of callback_deliveries a payload is built from. */
@@ -120,10 +120,7 @@ export function complaintPayload(
  * missing from the result when its subject is gone (retention deleted it): there is nothing left to report.
  * Subjects are matched on their service too, so a row can never carry another service's data.
  */
-export async function buildPayloads(
-  db: Kysely<Database>,
-  queued: readonly QueuedCallback[],
-): Promise<Map<string, CallbackPayload>> {
+export async function buildPayloads(db: Db, queued: readonly QueuedCallback[]): Promise<Map<string, CallbackPayload>> {
   const payloads = new Map<string, CallbackPayload>();
   const ofType = (type: CallbackType) => queued.filter((q) => q.callback_type === type);
   const key = (serviceId: string, id: string) => `${serviceId}:${id}`;
@@ -133,42 +130,15 @@ export async function buildPayloads(
   const texts = ofType('inbound_sms');
 
   const complaints = complaintsQueued.length
-    ? await db
-        .selectFrom('complaints')
-        .select(['id', 'service_id', 'notification_id', 'complaint_date', 'created_at'])
-        .where('id', 'in', unique(complaintsQueued.map((q) => q.subject_id)))
-        .execute()
+    ? await findComplaints(db, unique(complaintsQueued.map((q) => q.subject_id)))
     : [];
   const complaintById = new Map(complaints.map((c) => [key(c.service_id, c.id), c]));
 
   const notificationIds = unique([...statuses.map((q) => q.subject_id), ...complaints.map((c) => c.notification_id)]);
-  const notifications = notificationIds.length
-    ? await db
-        .selectFrom('notifications')
-        .select([
-          'id',
-          'service_id',
-          'client_reference',
-          'to',
-          'status',
-          'created_at',
-          'sent_at',
-          'notification_type',
-          'template_id',
-          'template_version',
-        ])
-        .where('id', 'in', notificationIds)
-        .execute()
-    : [];
+  const notifications = notificationIds.length ? await findNotificationSubjects(db, notificationIds) : [];
   const notificationById = new Map(notifications.map((n) => [key(n.service_id, n.id), n]));
 
-  const received = texts.length
-    ? await db
-        .selectFrom('received_texts')
-        .select(['id', 'service_id', 'user_number', 'notify_number', 'content', 'provider_date', 'created_at'])
-        .where('id', 'in', unique(texts.map((q) => q.subject_id)))
-        .execute()
-    : [];
+  const received = texts.length ? await findReceivedTexts(db, unique(texts.map((q) => q.subject_id))) : [];
   const textById = new Map(received.map((t) => [key(t.service_id, t.id), t]));
 
   for (const q of statuses) {

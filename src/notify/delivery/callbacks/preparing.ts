@@ -5,6 +5,7 @@
 import type { Db } from '../../../platform/database/connection.ts';
 import type { Logger } from '../../../platform/queue/background.ts';
 import { SecretBoxError, type SecretBox } from '../../../platform/secret-box.ts';
+import { findCallbackReceivers } from '../../repositories/callbacks.ts';
 import { ensureWebhookSecret } from '../../settings/callback-settings.ts';
 import { buildPayloads, type CallbackPayload, type QueuedCallback } from './payloads.ts';
 import { subjectName } from './responses.ts';
@@ -57,20 +58,7 @@ async function loadSettings(
   serviceIds: string[],
   log?: Logger,
 ): Promise<Map<string, CallbackSetting | { unusable: string }>> {
-  const stored = await db
-    .selectFrom('service_callbacks as c')
-    .innerJoin('services as s', 's.id', 'c.service_id')
-    .select([
-      'c.service_id',
-      'c.callback_type',
-      'c.url',
-      'c.bearer_token_sealed',
-      'c.disabled_at',
-      'c.disabled_reason',
-      's.webhook_secret_sealed',
-    ])
-    .where('c.service_id', 'in', serviceIds)
-    .execute();
+  const stored = await findCallbackReceivers(db, serviceIds);
   const settings = new Map<string, CallbackSetting | { unusable: string }>();
   for (const s of stored) {
     let setting: CallbackSetting | { unusable: string };

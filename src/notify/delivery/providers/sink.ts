@@ -9,27 +9,16 @@
  * the service's logo in its place, as a mail client would show the part.
  */
 import type { Db } from '../../../platform/database/connection.ts';
+import { insertOutboxRows, type NewOutboxRow } from '../../repositories/outbox.ts';
 import type { EmailMessage, EmailProvider, ProviderResult, SmsMessage, SmsProvider } from './types.ts';
 
-interface OutboxRow {
-  notification_id: string;
-  service_id: string;
-  channel: 'email' | 'sms';
-  recipient: string;
-  sender: string | null;
-  subject: string | null;
-  body: string;
-  html: string | null;
-  headers: string | null;
-}
-
 class OutboxWriter {
-  private queue: Array<{ row: OutboxRow; settle: (r: ProviderResult) => void }> = [];
+  private queue: Array<{ row: NewOutboxRow; settle: (r: ProviderResult) => void }> = [];
   private scheduled = false;
 
   constructor(private readonly db: Db) {}
 
-  write(row: OutboxRow): Promise<ProviderResult> {
+  write(row: NewOutboxRow): Promise<ProviderResult> {
     return new Promise((settle) => {
       this.queue.push({ row, settle });
       if (!this.scheduled) {
@@ -43,11 +32,10 @@ class OutboxWriter {
     this.scheduled = false;
     const batch = this.queue.splice(0);
     try {
-      const ids = await this.db
-        .insertInto('outbox')
-        .values(batch.map((b) => b.row))
-        .returning(['id', 'notification_id'])
-        .execute();
+      const ids = await insertOutboxRows(
+        this.db,
+        batch.map((b) => b.row),
+      );
       const byNotification = new Map(ids.map((r) => [r.notification_id, r.id]));
       for (const b of batch) {
         const id = byNotification.get(b.row.notification_id);
