@@ -22,6 +22,7 @@ import { receiptResults as counted } from '../../../platform/metrics.ts';
 import { applyReceipts, type ReceiptOutcome } from '../../repositories/notifications.ts';
 import type { Receipt, ReceiptSink, ReceiptTarget, StatusReceipt } from './types.ts';
 import { createWaitingReceipts, describeTarget, type Waiting, type WaitingReceipts } from './waiting.ts';
+import { isUuid } from '../../../platform/ids.ts';
 
 export interface ReceiptApplierOptions {
   logger?: Logger;
@@ -56,7 +57,6 @@ interface Row {
   sources: Receipt[];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SECOND_BATCH_MIN = 32;
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -71,7 +71,7 @@ function targetKey(target: ReceiptTarget): string {
 function problemWith(receipt: Receipt): string | null {
   if (!(receipt.at instanceof Date) || Number.isNaN(receipt.at.getTime())) return 'its time is not a date';
   const target = receipt.target;
-  if ('notificationId' in target) return UUID.test(target.notificationId) ? null : 'its notification id is not a UUID';
+  if ('notificationId' in target) return isUuid(target.notificationId) ? null : 'its notification id is not a UUID';
   if (typeof target.reference !== 'string' || target.reference === '' || typeof target.provider !== 'string') {
     return 'it names no provider reference';
   }
