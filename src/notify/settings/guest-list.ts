@@ -3,6 +3,7 @@
  * those who manage the service change it. No HTTP here: the UI turns GuestListError codes into words.
  */
 import type { Db } from '../../platform/database/connection.ts';
+import { CodedError } from '../../platform/coded-error.ts';
 import {
   InvalidRecipientError,
   normaliseEmail,
@@ -17,12 +18,7 @@ export const GUEST_LIST_MAX_PER_TYPE = 20;
 
 export type GuestListErrorCode = 'invalid-recipient' | 'guest-list-full' | 'already-on-guest-list';
 
-export class GuestListError extends Error {
-  constructor(readonly code: GuestListErrorCode) {
-    super(code);
-    this.name = 'GuestListError';
-  }
-}
+export class GuestListError extends CodedError<GuestListErrorCode> {}
 
 export interface Guest {
   id: string;

@@ -1,4 +1,6 @@
 /** The refusals of Notify's settings of a service, as codes: the pages word them (`services.error.<code>`). */
+import { CodedError } from '../../platform/coded-error.ts';
+
 export type SettingsErrorCode =
   | 'local-part-missing'
   | 'local-part-invalid'
@@ -25,9 +27,4 @@ export type SettingsErrorCode =
   | 'reason-missing'
   | 'not-found';
 
-export class SettingsError extends Error {
-  constructor(readonly code: SettingsErrorCode) {
-    super(code);
-    this.name = 'SettingsError';
-  }
-}
+export class SettingsError extends CodedError<SettingsErrorCode> {}

@@ -25,6 +25,7 @@ import {
   writeTemplateVersion,
 } from '../repositories/templates.ts';
 import { toTemplate, type TemplateRecord } from '../sending/service-directory.ts';
+import { CodedError } from '../../platform/coded-error.ts';
 
 export const TEMPLATE_CATEGORIES: readonly TemplateCategory[] = ['high', 'normal', 'bulk'];
 export const FOLDER_NAME_MAX = 100;
@@ -67,12 +68,7 @@ export interface TemplateFields {
   category: TemplateCategory;
 }
 
-export class TemplateError extends Error {
-  constructor(readonly code: 'not-found' | 'folder-not-found' | 'folder-name-taken') {
-    super(code);
-    this.name = 'TemplateError';
-  }
-}
+export class TemplateError extends CodedError<'not-found' | 'folder-not-found' | 'folder-name-taken'> {}
 
 /** A folder of the service, or null (also for a malformed id, which can only come from a tampered URL). */
 export async function folderOf(db: Db, serviceId: string, folderId: string): Promise<Folder | null> {

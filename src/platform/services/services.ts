@@ -20,17 +20,13 @@ import {
   updateServiceActive,
 } from '../repositories/services.ts';
 import { insertMember } from '../repositories/service-members.ts';
+import { CodedError } from '../coded-error.ts';
 
 export const NAME_MAX = 255;
 
 export type ServiceErrorCode = 'name-missing' | 'name-too-long' | 'name-taken';
 
-export class ServiceError extends Error {
-  constructor(readonly code: ServiceErrorCode) {
-    super(code);
-    this.name = 'ServiceError';
-  }
-}
+export class ServiceError extends CodedError<ServiceErrorCode> {}
 
 export interface ServiceSummary {
   id: string;

@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hash as argon2Hash } from '@node-rs/argon2';
 import type { Db } from '../database/connection.ts';
+import { CodedError } from '../coded-error.ts';
 import { ALL_PERMISSIONS, type Permission } from './permissions.ts';
 import { recordAudit } from '../audit.ts';
 import { passwordProblem, type PasswordProblem } from '../accounts/accounts.ts';
@@ -45,13 +46,12 @@ export type TeamErrorCode =
   | 'account-exists'
   | 'password';
 
-export class TeamError extends Error {
+export class TeamError extends CodedError<TeamErrorCode> {
   constructor(
-    readonly code: TeamErrorCode,
+    code: TeamErrorCode,
     readonly problem?: PasswordProblem,
   ) {
     super(code);
-    this.name = 'TeamError';
   }
 }
 
