@@ -46,6 +46,7 @@ export const prepared: RawBuilder<unknown> = sql.raw(PREPARED_MARK);
 class PreparingClient extends pg.Client {
   /** The pool's statement bound (openDatabase makes a subclass per pool that sets it). */
   static queryTimeoutMs = 0;
+  static probe: () => Promise<boolean> = async () => true;
   /** This connection's bound: none while it runs migrations or loads a bulk transaction. */
   timeoutMs = (this.constructor as typeof PreparingClient).queryTimeoutMs;
 
@@ -68,19 +69,59 @@ class PreparingClient extends pg.Client {
   }
 
   /**
-   * A server gone silent (a network cut, a frozen host) would leave a query waiting for as long as TCP does. Past
-   * the timeout the connection is cut: the query fails as a lost connection would, and the pool drops the client.
-   * pg's own query_timeout leaves the connection busy with the unanswered query, so it is not used.
+   * A server gone silent (a network cut, a frozen host) would leave a query waiting for as long as TCP does. A
+   * query unanswered for a couple of seconds has the server probed on a fresh connection: if that fails too, the
+   * connection is cut at once; a query that is merely slow is cut only past the timeout. A cut query fails as a
+   * lost connection does, and the pool drops the client. (pg's own query_timeout would leave the connection busy
+   * with the unanswered query.)
    */
   private bounded<T>(result: T): T {
     const limit = this.timeoutMs;
     if (limit <= 0 || !(result instanceof Promise)) return result;
-    const timer = setTimeout(() => {
-      (this as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
-    }, limit);
+    const { probe } = this.constructor as typeof PreparingClient;
+    let answered = false;
+    const cut = () => {
+      if (!answered) (this as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    };
+    const stalled = setTimeout(async () => {
+      if (!(await probe())) cut();
+    }, STALL_MS);
+    const timer = setTimeout(cut, limit);
+    stalled.unref();
     timer.unref();
-    return result.finally(() => clearTimeout(timer)) as T;
+    return result.finally(() => {
+      answered = true;
+      clearTimeout(stalled);
+      clearTimeout(timer);
+    }) as T;
   }
+}
+
+/** How long a query waits for its first sign of life before the server is probed, and how long a probe may take. */
+const STALL_MS = 2000;
+
+/** Whether the server takes a fresh connection and answers on it; one probe at a time, shared by whoever asks. */
+function serverProbe(connectionString: string): () => Promise<boolean> {
+  let probing: Promise<boolean> | null = null;
+  async function probeOnce(): Promise<boolean> {
+    const client = new pg.Client({ connectionString, connectionTimeoutMillis: STALL_MS, query_timeout: STALL_MS });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    } finally {
+      client.end().catch(() => {});
+    }
+  }
+  return () => {
+    probing ??= probeOnce().finally(() => {
+      probing = null;
+    });
+    return probing;
+  };
 }
 
 const statementNames = new Map<string, string>();
@@ -107,12 +148,15 @@ export async function openDatabase(opts: {
   /** How long a statement may wait for the server's answer before its connection is cut; 0: for ever. */
   queryTimeoutMs?: number;
 }): Promise<DbHandle> {
-  if (opts.databaseUrl) {
+  const { databaseUrl } = opts;
+  if (databaseUrl) {
+    const probe = serverProbe(databaseUrl);
     const Client = class extends PreparingClient {
       static override queryTimeoutMs = opts.queryTimeoutMs ?? 0;
+      static override probe = probe;
     };
     const pool = new pg.Pool({
-      connectionString: opts.databaseUrl,
+      connectionString: databaseUrl,
       max: opts.poolSize ?? 20,
       Client,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 0,
