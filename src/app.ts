@@ -15,6 +15,7 @@ import { refusalError } from './notify/api/v2/refusal-wire.ts';
 import { urlRoot } from './notify/api/v2/request.ts';
 import { v2Routes } from './notify/api/v2/routes.ts';
 import { statusRoutes } from './platform/http/status.ts';
+import { isDatabaseUnavailable } from './platform/database/unavailable.ts';
 import { InvalidRecipientError } from './platform/recipients.ts';
 import { SendRefused } from './notify/sending/refusals.ts';
 import { providerRoutes } from './notify/api/providers/routes.ts';
@@ -25,6 +26,10 @@ import { APP_VERSION } from './version.ts';
 
 // Where tests and benchmarks have always found them.
 export { createServices, type AppServices } from './app-services.ts';
+
+/** While the database is out of reach (a restart or failover takes seconds). */
+const RETRY_AFTER_SECONDS = 5;
+const UNAVAILABLE_MESSAGE = 'Service temporarily unavailable, try again shortly';
 
 const NOT_FOUND_MESSAGE =
   'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
@@ -99,6 +104,14 @@ function apiErrorHandler(publicUrl: string | null) {
       return reply
         .code(status)
         .send({ status_code: status, errors: [{ error: 'BadRequestError', message: error.message }] });
+    }
+    if (isDatabaseUnavailable(error)) {
+      // Every request fails alike during an outage: the pool's own line says so once, not one line per request.
+      request.log.debug({ err: error }, 'database unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .send({ status_code: 503, errors: [{ error: 'ServiceUnavailable', message: UNAVAILABLE_MESSAGE }] });
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply

@@ -12,6 +12,10 @@ export interface Config {
   host: string;
   /** Absent: embedded PGlite in dataDir. */
   databaseUrl: string | null;
+  /** PostgreSQL only: how long a request waits for a connection, and for a statement's answer (0: for ever). */
+  databaseTimeouts: { connectMs: number; queryMs: number };
+  /** How long SIGTERM waits for work in flight to finish before the process exits anyway (non-zero). */
+  shutdownTimeoutSeconds: number;
   dataDir: string;
   /** In order of preference: traffic fails over to the next one while a provider is failing (providers/failover.ts). */
   emailProviders: EmailProviderName[];
@@ -210,6 +214,11 @@ export function loadConfig(env: Env = process.env): Config {
     port: int(env, 'PORT', 6011, 0, 65535),
     host: str(env, 'HOST', '127.0.0.1'),
     databaseUrl,
+    databaseTimeouts: {
+      connectMs: int(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+      queryMs: int(env, 'DATABASE_QUERY_TIMEOUT_MS', 30_000, 0, 86_400_000),
+    },
+    shutdownTimeoutSeconds: int(env, 'SHUTDOWN_TIMEOUT_SECONDS', 30, 1, 3600),
     dataDir: path.resolve(str(env, 'ENVOI_DATA_DIR', '.envoi')),
     ...deliverySettings(env, providers),
     secretKey,
