@@ -82,7 +82,7 @@ export async function createAdminDeps(services: NotifyAdminServices): Promise<No
     accounts,
     messages,
     attempts: new AttemptThrottle(100, 10 * 60_000),
-    siteRoot: (request) => config.publicUrl ?? `${request.protocol}://${request.host}`,
+    siteRoot: () => config.publicUrl,
     teamSections: [guestListSection],
   };
 }

@@ -12,7 +12,6 @@ import Fastify, {
 } from 'fastify';
 import { ApiError, ValidationErrors } from './notify/api/v2/errors.ts';
 import { refusalError } from './notify/api/v2/refusal-wire.ts';
-import { urlRoot } from './notify/api/v2/request.ts';
 import { v2Routes } from './notify/api/v2/routes.ts';
 import { statusRoutes } from './platform/http/status.ts';
 import { isDatabaseUnavailable } from './platform/database/unavailable.ts';
@@ -23,6 +22,7 @@ import { adminRoutes, renderNotFound } from './web-ui.ts';
 import { childOf, httpDuration, httpRequests } from './platform/metrics.ts';
 import { createAdminDeps, type AppServices } from './app-services.ts';
 import { APP_VERSION } from './version.ts';
+import { proxyTrust, settlePublicUrl } from './platform/config.ts';
 
 // Where tests and benchmarks have always found them.
 export { createServices, type AppServices } from './app-services.ts';
@@ -42,9 +42,13 @@ export async function createApp(
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: 10 * 1024 * 1024,
-    trustProxy: true,
+    trustProxy: proxyTrust(config.trustProxy),
   });
-  app.setErrorHandler(apiErrorHandler(config.publicUrl));
+  app.addHook('onListen', async () => {
+    const address = app.server.address();
+    if (address && typeof address === 'object') settlePublicUrl(config, address.port);
+  });
+  app.setErrorHandler(apiErrorHandler(() => config.publicUrl));
   app.setNotFoundHandler(notFoundHandler);
   // Only in a process that serves its metrics: otherwise nobody reads them, and every request would pay for them.
   if (services.config.metrics.port !== null) countRequests(app);
@@ -61,7 +65,7 @@ export async function createApp(
     rateLimiter,
     send: services.send,
     jobs: services.jobs,
-    publicUrl: config.publicUrl,
+    publicUrl: () => config.publicUrl,
     smsRate: config.smsRate,
     phoneRegion: config.phoneRegion,
   });
@@ -78,7 +82,7 @@ export async function createApp(
 }
 
 /** Errors worded as Notify words them: refusals, API errors, 413 and other 4xx, and a bare 500. */
-function apiErrorHandler(publicUrl: string | null) {
+function apiErrorHandler(publicUrl: () => string) {
   return (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
     // A recipient validator's error that no domain rule turned into a refusal is worded as that refusal would be.
     const refusal =
@@ -88,7 +92,7 @@ function apiErrorHandler(publicUrl: string | null) {
           ? ({ code: 'invalid-recipient', problem: error.problem } as const)
           : null;
     if (refusal) {
-      const refused = refusalError(refusal, urlRoot(request, publicUrl));
+      const refused = refusalError(refusal, `${publicUrl()}/`);
       return reply.code(refused.statusCode).send(refused.toBody());
     }
     if (error instanceof ApiError || error instanceof ValidationErrors) {

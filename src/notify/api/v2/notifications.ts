@@ -71,11 +71,7 @@ export function notificationRoutes(app: FastifyInstance, ctx: V2Context) {
   });
 
   app.get('/v2/notifications/:notification_id', async (request) =>
-    presentNotification(
-      await findNotification(ctx, v, request, request.params),
-      urlRoot(request, ctx.publicUrl),
-      ctx.smsRate,
-    ),
+    presentNotification(await findNotification(ctx, v, request, request.params), urlRoot(ctx), ctx.smsRate),
   );
 
   app.get('/v2/notifications', (request) => listNotifications(ctx, v, request));
@@ -113,7 +109,7 @@ async function send(ctx: V2Context, v: Validators, request: FastifyRequest, type
   // Limits come before the body is read, as in Notify: a throttled client learns it whatever it sent.
   ctx.rateLimiter.take(caller.service.id, caller.keyType, caller.service.rateLimit);
   await checkDailyLimitBeforeParsing(ctx.send, caller, type);
-  const root = urlRoot(request, ctx.publicUrl);
+  const root = urlRoot(ctx);
   const accepted = await acceptNotification(ctx.send, caller, readSendRequest(ctx, v, type, parseJsonBody(request)));
   const response = {
     id: accepted.id,
@@ -177,7 +173,7 @@ async function listNotifications(ctx: V2Context, v: Validators, request: Fastify
     },
     PAGE_SIZE,
   );
-  const root = urlRoot(request, ctx.publicUrl);
+  const root = urlRoot(ctx);
   const current = `${root}v2/notifications${queryString(raw)}`;
   const links: { current: string; next?: string } = { current };
   if (rows.length > 0) {

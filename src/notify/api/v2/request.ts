@@ -1,6 +1,6 @@
 /**
  * What the v2 API's route files share: the options and context every route gets, and reading a request as Notify
- * reads it (the caller, a JSON body whatever its Content-Type, repeated query keys, the URL root, ISO 8601 dates).
+ * reads it (the caller, a JSON body whatever its Content-Type, repeated query keys, ISO 8601 dates).
  */
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../../platform/database/connection.ts';
@@ -17,7 +17,8 @@ export interface V2Options {
   rateLimiter: RateLimiter;
   send: SendContext;
   jobs: Jobs;
-  publicUrl: string | null;
+  /** Origin of the `uri`s in responses: configuration only, never the request's Host (see config.ts). */
+  publicUrl: () => string;
   smsRate: number;
   phoneRegion: string;
 }
@@ -61,9 +62,9 @@ export function queryArrays(query: unknown, arrayKeys: string[]): Record<string,
   return out;
 }
 
-/** The absolute root for links in responses, like Flask's request.url_root. */
-export function urlRoot(request: FastifyRequest, publicUrl: string | null): string {
-  return publicUrl ? `${publicUrl}/` : `${request.protocol}://${request.host}/`;
+/** The absolute root for links in responses, where Notify uses Flask's request.url_root. */
+export function urlRoot(ctx: Pick<V2Options, 'publicUrl'>): string {
+  return `${ctx.publicUrl()}/`;
 }
 
 const ISO_8601 =

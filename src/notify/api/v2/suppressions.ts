@@ -62,7 +62,7 @@ export function suppressionRoutes(app: FastifyInstance, ctx: V2Context) {
       after = { channel: channelOf(query.older_than.slice(0, colon)), recipient: query.older_than.slice(colon + 1) };
     }
     const rows = await listSuppressions(ctx.db, caller.service.id, { channel: query.channel, after, limit: PAGE_SIZE });
-    const base = `${urlRoot(request, ctx.publicUrl)}v2/suppressions`;
+    const base = `${urlRoot(ctx)}v2/suppressions`;
     const current = query.channel ? `${base}?channel=${query.channel}` : base;
     const links: { current: string; next?: string } = { current };
     const last = rows.at(-1);
