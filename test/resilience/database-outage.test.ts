@@ -115,6 +115,14 @@ describe.skipIf(!process.env.DATABASE_URL || !postgresBinDir())('a PostgreSQL ou
       } else if (outage === 'crash') {
         await cluster.kill();
         status = await statusOf(url);
+        // A signed-in person's page needs the session's row: an apology page that says when to come back.
+        const page = await fetch(`${url}/`, {
+          headers: { accept: 'text/html', cookie: `envoi_session=${'a'.repeat(43)}` },
+          signal: AbortSignal.timeout(20_000),
+        });
+        expect(page.status).toBe(503);
+        expect(page.headers.get('retry-after')).toMatch(/^\d+$/);
+        expect(await page.text()).toContain('Sorry, there is a problem with Envoi');
         await sleep(1000);
         await cluster.start();
       } else {
