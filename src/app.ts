@@ -3,6 +3,8 @@
  * for errors, unknown URLs and wrong methods. Built from the services of app-services.ts, so tests and the CLI
  * assemble it the same way.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -43,6 +45,10 @@ export async function createApp(
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: 10 * 1024 * 1024,
     trustProxy: proxyTrust(config.trustProxy),
+    // Room for an email address (320 characters) in a suppression's URL; longer parts answer 414 below.
+    routerOptions: { maxParamLength: 1_000 },
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
   app.addHook('onListen', async () => {
     const address = app.server.address();
@@ -122,6 +128,42 @@ function apiErrorHandler(publicUrl: () => string) {
       .code(500)
       .send({ status_code: 500, errors: [{ error: 'Exception', message: 'Internal server error' }] });
   };
+}
+
+/** A URL the router cannot read (bad percent-encoding, a part too long), answered in Notify's words. */
+function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  const status = error.statusCode ?? 400;
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'A part of the URL is too long'
+      : error.code === 'FST_ERR_BAD_URL'
+        ? 'The URL is not valid: it has a malformed percent-encoding'
+        : error.message;
+  return reply
+    .code(status)
+    .send({ status_code: status, errors: [{ error: status >= 500 ? 'Exception' : 'BadRequestError', message }] });
+}
+
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (headers or URL over 16 KB, a malformed request),
+ * answered in Notify's error format, as Fastify's default handler answers them in its own.
+ */
+function answerClientError(this: FastifyInstance, error: Error & { code?: string }, socket: Duplex) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'The request headers (the URL included) are too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'The request took too long to arrive']
+        : [400, 'The request is not valid HTTP'];
+  const body = JSON.stringify({ status_code: status, errors: [{ error: 'BadRequestError', message }] });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {

@@ -1,5 +1,6 @@
 /** /v2/notifications: send an email or a text message, read one notification, list them. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { checkPersonalisationSize } from './bounds.ts';
 import { badRequest, notFound } from './errors.ts';
 import { presentNotification } from './presenters.ts';
 import { PAGE_SIZE } from './paging.ts';
@@ -89,6 +90,7 @@ interface Validators {
 function readSendRequest(ctx: V2Context, v: Validators, type: TemplateType, json: unknown): SendRequest {
   const email = type === 'email' ? v.email(json) : null;
   const body: EmailBody | SmsBody = email ?? v.sms(json);
+  checkPersonalisationSize(body.personalisation);
   const senderId = email ? email.email_reply_to_id : (body as SmsBody).sms_sender_id;
   return {
     type,

@@ -8,6 +8,7 @@ import type { Jobs } from '../../jobs/jobs.ts';
 import type { RateLimiter } from '../../sending/limits.ts';
 import type { Caller, SendContext } from '../../sending/send-rules.ts';
 import type { ServiceDirectory } from '../../sending/service-directory.ts';
+import { checkJsonShape } from './bounds.ts';
 import { badRequest } from './errors.ts';
 import type { formatDate } from './presenters.ts';
 
@@ -45,6 +46,7 @@ export function callerOf(request: FastifyRequest): Caller {
 export function parseJsonBody(request: FastifyRequest): unknown {
   const raw = request.body;
   if (typeof raw !== 'string' || raw.trim() === '') throw badRequest('Invalid JSON supplied in POST data');
+  checkJsonShape(raw);
   try {
     return JSON.parse(raw);
   } catch {

@@ -40,8 +40,15 @@ function channelOf(value: string): TemplateType {
   return value;
 }
 
+// The URL's parts are text like any other: a NUL is refused before it reaches SQL.
+const deleteSuppressionRequest = {
+  type: 'object',
+  properties: { channel: { type: 'string' }, recipient: { type: 'string' } },
+} as const;
+
 export function suppressionRoutes(app: FastifyInstance, ctx: V2Context) {
   const validate = ctx.compile<{ channel?: TemplateType; older_than?: string }>(getSuppressionsRequest);
+  const validateDelete = ctx.compile<{ channel: string; recipient: string }>(deleteSuppressionRequest);
 
   /** The stored form of what a client typed; a recipient that does not parse is looked up as it came. */
   function normalised(channel: TemplateType, raw: string): string {
@@ -77,11 +84,12 @@ export function suppressionRoutes(app: FastifyInstance, ctx: V2Context) {
     '/v2/suppressions/:channel/:recipient',
     async (request) => {
       const caller = callerOf(request);
-      const channel = channelOf(request.params.channel);
+      const params = validateDelete(request.params);
+      const channel = channelOf(params.channel);
       const removed = await clearSuppression(ctx.db, {
         serviceId: caller.service.id,
         channel,
-        recipient: normalised(channel, request.params.recipient),
+        recipient: normalised(channel, params.recipient),
       });
       if (!removed) throw notFound();
       return { suppression: present(removed) };
