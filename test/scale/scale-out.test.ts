@@ -6,7 +6,8 @@
  * the 20,000: every request is stored and counted, or refused with Notify's 429; past the limit, at most what the
  * client had in flight is accepted, since the APIs' views of the day's count lag one another), and the
  * messages sent twice (a killed worker's, handed to the relay before their outcome was written) are counted and
- * printed. The figures (time, rates, duplicates) are printed for docs/scaling.md.
+ * printed, not bounded: on a starved machine a live worker's rows can also outlive their lease and go twice.
+ * The figures (time, rates, duplicates) are printed for docs/scaling.md.
  *
  * The client is careful as a real one would be: a request refused at connect (the API was down) goes to the other
  * API at once; one cut off after it was sent may or may not have been committed, so it is looked up by its
@@ -141,8 +142,8 @@ describe.skipIf(!process.env.DATABASE_URL)('two APIs and two workers on one Post
     expect(sends.acknowledged.size + cutOff.stored).toBe(stored.size);
     expect(statuses).toEqual([{ status: 'delivered', n: stored.size }]);
     expect(neverReceived).toEqual([]);
-    // Only what the killed worker had in flight can go twice.
-    expect(twice.length).toBeLessThanOrEqual(Number(WORKER_ENV.WORKER_CONCURRENCY));
+    // Messages sent twice are allowed (at least once) and only counted: the killed worker's in-flight sends, and on
+    // a starved machine rows whose lease ran out while they waited in a live worker's batch.
     // The daily limit: every request is either stored or refused with Notify's 429, and every stored message counts.
     expect(sends.unexpected).toEqual([]);
     expect(stored.size + sends.refused).toBe(LIMIT + EXTRA);
