@@ -25,6 +25,8 @@ export interface Roles {
 export interface State {
   config: Config;
   database: DbHandle;
+  /** DATABASE_READ_URL's replica, for reads that may lag; null: they go to `database`. */
+  readDatabase?: DbHandle | null;
   secretKey: string;
 }
 
@@ -35,7 +37,7 @@ export interface RunningRoles {
 }
 
 export async function startRoles(state: State, roles: Roles, logger: Logger): Promise<RunningRoles> {
-  const services = createServices(state.config, state.database, state.secretKey, logger);
+  const services = createServices(state.config, state.database, state.secretKey, logger, state.readDatabase);
   const api = roles.api ? await startApi(state, services, logger) : null;
   const worker = roles.worker ? await startWorker(services, logger) : null;
   return {

@@ -20,9 +20,9 @@ export async function serve(config: Config, roles: Roles): Promise<number> {
   if (metrics) logger.info(`serving metrics at ${metrics.url}`);
   // Heavy modules (database, HTTP server, providers) load only now.
   const { startRoles } = await import('../roles.ts');
-  const { database, secretKey, migrated } = await openState(config, MIGRATIONS);
+  const { database, readDatabase, secretKey, migrated } = await openState(config, MIGRATIONS);
   if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
-  const running = await startRoles({ config, database, secretKey }, roles, logger);
+  const running = await startRoles({ config, database, readDatabase, secretKey }, roles, logger);
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -35,6 +35,7 @@ export async function serve(config: Config, roles: Roles): Promise<number> {
   // Last, so that the rest can still be watched while it stops.
   await metrics?.close();
   if (running.handoff) removeHandoff(config, running.handoff);
+  await readDatabase?.close();
   await database.close();
   deadline.cancel();
   return 0;

@@ -17,6 +17,8 @@ export interface Config {
   databaseTimeouts: { connectMs: number; queryMs: number };
   /** How long SIGTERM waits for work in flight to finish before the process exits anyway (non-zero). */
   shutdownTimeoutSeconds: number;
+  /** A read replica for reads that may lag (activity, dashboards, exports); absent: they go to DATABASE_URL. */
+  databaseReadUrl: string | null;
   dataDir: string;
   /** In order of preference: traffic fails over to the next one while a provider is failing (providers/failover.ts). */
   emailProviders: EmailProviderName[];
@@ -214,6 +216,7 @@ function redact(raw: string): string {
 export function loadConfig(env: Env = process.env): Config {
   // Read in this order, so that of several mistakes the first named is always the same one.
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const databaseReadUrl = readReplicaUrl(env, databaseUrl);
   const providers = providerSettings(env);
   const secretKey = secretKeySetting(env, databaseUrl);
   const phoneRegion = str(env, 'ENVOI_PHONE_REGION', 'CA').toUpperCase();
@@ -230,6 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
       queryMs: int(env, 'DATABASE_QUERY_TIMEOUT_MS', 30_000, 0, 86_400_000),
     },
     shutdownTimeoutSeconds: int(env, 'SHUTDOWN_TIMEOUT_SECONDS', 30, 1, 3600),
+    databaseReadUrl,
     dataDir: path.resolve(str(env, 'ENVOI_DATA_DIR', '.envoi')),
     ...deliverySettings(env, providers),
     secretKey,
@@ -342,6 +346,15 @@ function providerSettings(env: Env) {
     throw new ConfigError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both or neither');
   }
   return { emailProviders, smtpUrl, smsProviders, twilio, accessKeyId, secretAccessKey };
+}
+
+/** A replica of DATABASE_URL's database: without a primary on PostgreSQL there is nothing to replicate. */
+function readReplicaUrl(env: Env, databaseUrl: string | null): string | null {
+  const readUrl = url(env, 'DATABASE_READ_URL', ['postgres:', 'postgresql:']);
+  if (readUrl && !databaseUrl) {
+    throw new ConfigError('DATABASE_READ_URL needs DATABASE_URL: a read replica is a copy of the PostgreSQL primary');
+  }
+  return readUrl;
 }
 
 function secretKeySetting(env: Env, databaseUrl: string | null): string | null {
