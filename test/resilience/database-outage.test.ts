@@ -158,6 +158,15 @@ describe.skipIf(!process.env.DATABASE_URL || !postgresBinDir())('a PostgreSQL ou
     load.expectOnly503sInNotifyFormat();
     await expectAllStored(direct, load.acknowledged);
     console.log(`single process: ${load.acknowledged.length} acknowledged, ${load.unavailable()} answered 503`);
+    // The loops say when an outage begins and ends, not once per try (they try every 20 ms here).
+    const said = (text: string) =>
+      envoi
+        .output()
+        .split('\n')
+        .filter((line) => line.includes(text)).length;
+    expect(said('the database is unavailable')).toBeLessThanOrEqual(3 * 3);
+    expect(said('working again')).toBeGreaterThanOrEqual(1);
+    expect(said('could not claim')).toBe(0);
 
     // A frozen database holds the stop (the pool's connections cannot even say goodbye): the bound ends it.
     proxy.freeze();
