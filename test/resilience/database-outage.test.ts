@@ -44,10 +44,11 @@ describe.skipIf(!process.env.DATABASE_URL || !postgresBinDir())('a PostgreSQL ou
 
   afterAll(async () => {
     for (const child of children) child.kill('SIGKILL');
-    await proxy?.close();
+    // The cluster first: a server left running outlives the test run.
     await cluster?.destroy();
+    await proxy?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   /** A fresh database on the cluster, reached through the proxy, with a service provisioned by `envoi bootstrap`. */
   async function prepare(name: string) {
