@@ -16,7 +16,7 @@ import { ApiError, ValidationErrors } from './notify/api/v2/errors.ts';
 import { refusalError } from './notify/api/v2/refusal-wire.ts';
 import { v2Routes } from './notify/api/v2/routes.ts';
 import { statusRoutes } from './platform/http/status.ts';
-import { isDatabaseUnavailable } from './platform/database/unavailable.ts';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from './platform/database/unavailable.ts';
 import { InvalidRecipientError } from './platform/recipients.ts';
 import { SendRefused } from './notify/sending/refusals.ts';
 import { providerRoutes } from './notify/api/providers/routes.ts';
@@ -29,8 +29,6 @@ import { proxyTrust, settlePublicUrl } from './platform/config.ts';
 // Where tests and benchmarks have always found them.
 export { createServices, type AppServices } from './app-services.ts';
 
-/** While the database is out of reach (a restart or failover takes seconds). */
-const RETRY_AFTER_SECONDS = 5;
 const UNAVAILABLE_MESSAGE = 'Service temporarily unavailable, try again shortly';
 
 const NOT_FOUND_MESSAGE =

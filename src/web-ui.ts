@@ -12,7 +12,7 @@ import { html } from './platform/ui/html.ts';
 import { notFoundPage, sendPage } from './platform/ui/layout.ts';
 import { chooseLocale, translator } from './platform/ui/i18n/index.ts';
 import { assetRoutes } from './platform/ui/assets.ts';
-import { isDatabaseUnavailable } from './platform/database/unavailable.ts';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from './platform/database/unavailable.ts';
 import { accountRoutes } from './platform/admin/accounts/routes.ts';
 import { platformAdminRoutes } from './platform/admin/platform-admin/routes.ts';
 import { securityKeyRoutes } from './platform/admin/accounts/security-keys/routes.ts';
@@ -81,7 +81,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { deps: NotifyAdmi
       const status = clientError ? error.statusCode! : unavailable ? 503 : 500;
       if (status === 500) request.log.error({ err: error }, 'unhandled error in the web UI');
       // The database is restarting or failing over: the same apology, and when to try again.
-      if (status === 503) reply.header('retry-after', '5');
+      if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       const ui = request.ui ?? fallbackUi(request);
       const key = status >= 500 ? 'serverError' : 'badRequest';
       return sendPage(

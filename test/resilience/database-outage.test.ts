@@ -44,10 +44,11 @@ describe.skipIf(!process.env.DATABASE_URL || !postgresBinDir())('a PostgreSQL ou
 
   afterAll(async () => {
     for (const child of children) child.kill('SIGKILL');
-    await proxy?.close();
+    // The cluster first: a server left running outlives the test run.
     await cluster?.destroy();
+    await proxy?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   /** A fresh database on the cluster, reached through the proxy, with a service provisioned by `envoi bootstrap`. */
   async function prepare(name: string) {
@@ -158,6 +159,15 @@ describe.skipIf(!process.env.DATABASE_URL || !postgresBinDir())('a PostgreSQL ou
     load.expectOnly503sInNotifyFormat();
     await expectAllStored(direct, load.acknowledged);
     console.log(`single process: ${load.acknowledged.length} acknowledged, ${load.unavailable()} answered 503`);
+    // The loops say when an outage begins and ends, not once per try (they try every 20 ms here).
+    const said = (text: string) =>
+      envoi
+        .output()
+        .split('\n')
+        .filter((line) => line.includes(text)).length;
+    expect(said('the database is unavailable')).toBeLessThanOrEqual(3 * 3);
+    expect(said('working again')).toBeGreaterThanOrEqual(1);
+    expect(said('could not claim')).toBe(0);
 
     // A frozen database holds the stop (the pool's connections cannot even say goodbye): the bound ends it.
     proxy.freeze();

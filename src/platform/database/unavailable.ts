@@ -4,6 +4,9 @@
  * with 503 and a Retry-After, and the background loops back off until the database returns.
  */
 
+/** What a 503 for an unreachable database tells the client in Retry-After: a restart or failover takes seconds. */
+export const RETRY_AFTER_SECONDS = 5;
+
 /** Socket errors of a server that is down or out of reach. */
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',

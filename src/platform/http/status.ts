@@ -1,6 +1,7 @@
 /** GET /_status: is Envoi up, can it reach its database, which version is it. For load balancers and operators. */
 import type { FastifyInstance } from 'fastify';
 import { type DbHandle, pingDatabase } from '../database/connection.ts';
+import { RETRY_AFTER_SECONDS } from '../database/unavailable.ts';
 
 /** A load balancer's health check must get an answer even when the database does not give one. */
 const PING_TIMEOUT_MS = 2000;
@@ -26,7 +27,7 @@ export async function statusRoutes(app: FastifyInstance, opts: { database: DbHan
       request.log.debug({ err }, 'status: database unreachable');
       return reply
         .code(503)
-        .header('retry-after', '5')
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
         .send({ status: 'error', version: opts.version, db: { status: 'unreachable', kind: opts.database.kind } });
     } finally {
       clearTimeout(timer);
