@@ -202,11 +202,9 @@ function answerWrongMethods(app: FastifyInstance, routes: Map<string, Set<string
   for (const [url, methods] of [...routes]) {
     const others = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => !methods.has(m));
     if (others.length === 0) continue;
-    app.route({
-      method: others as 'GET'[],
-      url,
-      handler: (_request, reply) =>
-        reply.code(405).send({ result: 'error', message: 'The method is not allowed for the requested URL.' }),
-    });
+    const answer = async (_request: FastifyRequest, reply: FastifyReply) =>
+      reply.code(405).send({ result: 'error', message: 'The method is not allowed for the requested URL.' });
+    // Answered on arrival: a body of any type (or too large) is never read, so it cannot turn the 405 into a 415.
+    app.route({ method: others as 'GET'[], url, onRequest: answer, handler: answer });
   }
 }

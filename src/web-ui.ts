@@ -54,6 +54,15 @@ export async function adminRoutes(app: FastifyInstance, opts: { deps: NotifyAdmi
         showOutbox: sinkInUse(config),
       });
     });
+    // PostgreSQL's text cannot hold a NUL: a form or URL carrying one is refused here, not as a 500 from SQL; a
+    // query field holding one is dropped, as pages ignore other nonsense in their queries.
+    pages.addHook('preValidation', async (request) => {
+      const query = request.query as Record<string, unknown> | undefined;
+      for (const [name, value] of Object.entries(query ?? {})) if (holdsNul({ value })) delete query![name];
+      if (holdsNul(request.params) || holdsNul(request.body)) {
+        throw Object.assign(new Error('a NUL character in the request'), { statusCode: 400 });
+      }
+    });
     pages.addHook('preHandler', async (request, reply) => {
       if (request.method !== 'POST') return;
       const body = request.body as Record<string, unknown> | undefined;
@@ -102,6 +111,14 @@ export async function adminRoutes(app: FastifyInstance, opts: { deps: NotifyAdmi
     await pages.register(platformServicesRoutes, deps);
     for (const area of [templateRoutes, sendRoutes, messageRoutes]) await pages.register(area, deps);
   });
+}
+
+/** A form's or query's fields: strings, or lists of them when a name repeats (uploaded files are not text). */
+function holdsNul(fields: unknown): boolean {
+  if (fields === null || typeof fields !== 'object' || Buffer.isBuffer(fields)) return false;
+  return Object.values(fields).some((value) =>
+    ([] as unknown[]).concat(value).some((v) => typeof v === 'string' && v.includes('\0')),
+  );
 }
 
 function securityHeaders(reply: FastifyReply): void {

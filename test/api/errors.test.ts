@@ -413,6 +413,14 @@ describe('templates and personalisation on send', () => {
     );
   });
 
+  it('400 for a preview whose body would be over 102,400 characters, before it is rendered', async () => {
+    const res = await call(envoi.url, 'POST', `/v2/template/${edge.templates['repeating-email']}/preview`, {
+      key: edge.api_keys.live,
+      json: { personalisation: { body: 'x'.repeat(3_000) } },
+    });
+    badRequest(res, 'Preview is too long: the message is 120000 characters and a preview shows at most 102400');
+  });
+
   it('400 for a text message over 612 characters; 612 is accepted', async () => {
     // "Your code is " is 13 characters.
     const send = (code: string) =>

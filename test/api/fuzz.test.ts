@@ -302,3 +302,20 @@ describe(`fuzzing /v2 (seed ${SEED}, ${REQUESTS} requests)`, () => {
     expect(failures).toEqual([]);
   });
 });
+
+describe('what the fuzz found', () => {
+  it('a wrong method answers 405 whatever the type of its body, without reading it', async () => {
+    for (const contentType of ['x/y', 'application/json', 'text/plain']) {
+      const res = await fetch(`${envoi.url}/v2/notifications/email`, {
+        method: 'PUT',
+        headers: { 'content-type': contentType },
+        body: '{',
+      });
+      expect({ contentType, status: res.status, body: await res.json() }).toEqual({
+        contentType,
+        status: 405,
+        body: { result: 'error', message: 'The method is not allowed for the requested URL.' },
+      });
+    }
+  });
+});
