@@ -83,7 +83,11 @@ function deliveryHandler(opts: WorkerOptions, control: QueueControl<ClaimedNotif
     retry: (row, response) => control.retry(row, response),
     log,
   });
-  const stopListening = opts.newWork?.subscribe(() => control.wake());
+  // Only an idle worker is woken: a busy one claims again at once after a full batch and otherwise within its poll
+  // interval, and waking it on every commit under load would turn its claims into a stream of tiny ones.
+  const stopListening = opts.newWork?.subscribe(() => {
+    if (control.inFlight === 0) control.wake();
+  });
   const unmeasured = [
     measureQueueAge(() => oldestDueSeconds(db), log),
     reportProviders({ channel: 'email', ...providerChoice(providers.email) }),
