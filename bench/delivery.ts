@@ -3,19 +3,23 @@
  *
  *  1. Throughput: Envoi's worker (claim, render, send through nodemailer's pool, write the outcome) delivering
  *     notifications already queued, against raw nodemailer (the same pooled connections, TCP_NODELAY) sending the
- *     same messages to the same server, in alternating rounds after a warm-up round of each. Budget: ≥ 2,000
- *     emails/s and ≥ 0.7 × raw.
+ *     same messages to the same server, in alternating rounds after a warm-up round of each. Envoi is configured
+ *     first as an operator starts it (EMAIL_PROVIDER=smtp, SMTP_URL, SMTP_POOL_SIZE and no WORKER_* setting), then
+ *     with the worker tuned by hand (TUNED) for comparison. Budget, for the defaults: ≥ 2,000 emails/s and
+ *     ≥ 0.7 × raw.
  *  2. Hand-off latency: under a steady API load at 500, 1,000 and 1,500 requests/s (or --rate), the requests evenly
  *     spaced (bench/paced-load.ts, not autocannon's burst at the top of each second), Envoi with its
  *     worker in one process (`envoi start`) and as two processes (`envoi api` beside `envoi worker`); for every
  *     accepted notification after the first 3 s (the processes' warm-up), sent_at − created_at (from 201 to the
- *     relay's 250). Budget: p95 < 1 s.
+ *     relay's 250). Envoi configured as an operator starts it, WORKER_* settings left to their defaults.
+ *     Budget: p95 < 1 s.
  *  3. Receipt ingestion: SES delivery receipts for notifications in `sending`, (a) submitted to the receipt applier
  *     by 64 concurrent callers, one receipt each, as webhooks do, and (b) posted as signed SNS messages to
  *     POST /providers/ses of an Envoi server in its own process (signature verified, certificate from a local
  *     stand-in for SNS), over 64 connections. Budget: ≥ 5,000 status updates/s.
  *
- *   node --import tsx bench/delivery.ts [--messages 10000] [--rounds 3] [--rate N] [--seconds 10] [--only throughput|handoff|receipts]
+ *   node --import tsx bench/delivery.ts [--messages 10000] [--rounds 3] [--rate N] [--seconds 10] [--quiet-wait 120]
+ *                                       [--only throughput|handoff|receipts]
  *
  * Figures go to bench/results/delivery.json. Exits 0 once measured, even when a budget fails.
  */
@@ -54,6 +58,14 @@ import { pacedLoad } from './paced-load.ts';
 const BUDGET = { emailsPerSecond: 2_000, ratio: 0.7, handoffP95Ms: 1_000, receiptsPerSecond: 5_000 } as const;
 const SECRET_KEY = 'bench-secret-key-that-is-long-enough-0123456789';
 const POOL = 20;
+/** What an operator sets to send through an SMTP relay; every other setting is left to its default. */
+const operatorEnv = (sink: SmtpSink) => ({
+  EMAIL_PROVIDER: 'smtp',
+  SMTP_URL: sink.url,
+  SMTP_POOL_SIZE: String(POOL),
+});
+/** The worker tuned by hand, as the bench ran before the defaults delivered: shown beside the defaults. */
+const TUNED = { WORKER_CONCURRENCY: '200', WORKER_BATCH_SIZE: '500', WORKER_POLL_MS: '20' } as const;
 const RESULTS = fileURLToPath(new URL('./results/delivery.json', import.meta.url));
 
 interface Options {
@@ -145,24 +157,21 @@ async function undelivered(db: DbHandle, serviceId: string): Promise<number> {
 /** Cores the worker's process used during the last envoiWorker() run: near 1 means it is the bottleneck. */
 let lastWorkerCores = 0;
 
-/** Envoi's worker delivering `messages` queued notifications; emails/s from its start to the last outcome written. */
+/**
+ * Envoi's worker delivering `messages` queued notifications, configured as an operator would plus `tuning`;
+ * emails/s from its start to the last outcome written.
+ */
 async function envoiWorker(
-  db: DbHandle,
-  dbUrl: string,
-  service: BenchService,
-  sink: SmtpSink,
+  { db, dbUrl, service, sink }: Context,
   messages: number,
+  tuning: Record<string, string> = {},
 ): Promise<number> {
   await queueEmails(db, service, messages);
   const config = loadConfig({
     DATABASE_URL: dbUrl,
     ENVOI_SECRET_KEY: SECRET_KEY,
-    EMAIL_PROVIDER: 'smtp',
-    SMTP_URL: sink.url,
-    SMTP_POOL_SIZE: String(POOL),
-    WORKER_CONCURRENCY: '200',
-    WORKER_BATCH_SIZE: '500',
-    WORKER_POLL_MS: '20',
+    ...operatorEnv(sink),
+    ...tuning,
     ENVOI_EMAIL_DOMAIN: 'notification.localhost',
     LOG_LEVEL: 'silent',
   });
@@ -209,14 +218,7 @@ async function handoffLatency(
   const settings = {
     databaseUrl: dbUrl,
     secretKey: SECRET_KEY,
-    env: {
-      EMAIL_PROVIDER: 'smtp',
-      SMTP_URL: sink.url,
-      SMTP_POOL_SIZE: String(POOL),
-      WORKER_CONCURRENCY: '200',
-      WORKER_BATCH_SIZE: '500',
-      WORKER_POLL_MS: '20',
-    },
+    env: operatorEnv(sink),
   };
   const server = await startServerChild(roles === 'one process' ? 'envoi+worker' : 'envoi', settings);
   const worker = roles === 'one process' ? null : await startServerChild('worker', settings);
@@ -402,39 +404,64 @@ interface Context {
   opts: Options;
 }
 
-async function measureThroughput({ db, dbUrl, service, sink, opts }: Context): Promise<object> {
+async function measureThroughput(context: Context): Promise<object> {
+  const { sink, opts } = context;
   console.log(
-    `Envoi delivery benchmark: ${opts.messages.toLocaleString('en')} emails a round to a local SMTP server, ${POOL} pooled connections`,
+    `Envoi delivery benchmark: ${opts.messages.toLocaleString('en')} emails a round to a local SMTP server, ${POOL} pooled connections\n` +
+      `  Envoi as an operator starts it: EMAIL_PROVIDER=smtp, SMTP_URL, SMTP_POOL_SIZE=${POOL}, WORKER_* left to their defaults;\n` +
+      `  tuned: ${Object.entries(TUNED)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`,
   );
   // Warm-up: JIT, connections, the template cache. A round's worth: with less, the first round measured was the
   // slowest (Envoi 1,215/s against 1,420–1,448/s in the next two, the same day).
   await rawNodemailer(sink, opts.messages);
-  await envoiWorker(db, dbUrl, service, sink, opts.messages);
+  await envoiWorker(context, opts.messages);
   const raw: number[] = [];
   const envoi: number[] = [];
+  const tuned: number[] = [];
+  const cores = { envoi: [] as number[], tuned: [] as number[] };
   for (let round = 1; round <= opts.rounds; round++) {
     const quiet = await waitForQuiet(opts.quietWait);
     if (quiet.otherCores >= 0.3)
       console.log(`  (other processes were using ${quiet.otherCores} cores: figures are low)`);
     raw.push(await rawNodemailer(sink, opts.messages));
-    envoi.push(await envoiWorker(db, dbUrl, service, sink, opts.messages));
+    envoi.push(await envoiWorker(context, opts.messages));
+    cores.envoi.push(lastWorkerCores);
+    tuned.push(await envoiWorker(context, opts.messages, TUNED));
+    cores.tuned.push(lastWorkerCores);
+    const r = (xs: number[]) => Math.round(xs.at(-1)!);
     console.log(
-      `  round ${round}: raw nodemailer ${Math.round(raw.at(-1)!)} emails/s, Envoi worker ${Math.round(envoi.at(-1)!)} emails/s (worker process ${lastWorkerCores.toFixed(2)} cores)`,
+      `  round ${round}: raw nodemailer ${r(raw)} emails/s; Envoi, defaults ${r(envoi)} emails/s (${(r(envoi) / r(raw)).toFixed(2)} × raw, ` +
+        `${cores.envoi.at(-1)!.toFixed(2)} cores); Envoi, tuned ${r(tuned)} emails/s (${(r(tuned) / r(raw)).toFixed(2)} × raw, ${cores.tuned.at(-1)!.toFixed(2)} cores)`,
     );
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const rawRate = Math.round(mean(raw));
   const envoiRate = Math.round(mean(envoi));
+  const tunedRate = Math.round(mean(tuned));
   const ratio = Math.round((envoiRate / rawRate) * 1000) / 1000;
+  const tunedRatio = Math.round((tunedRate / rawRate) * 1000) / 1000;
   const sent = await sink.count();
   console.log(
-    `  mean: raw ${rawRate}/s, Envoi ${envoiRate}/s, ratio ${ratio} (the server took ${sent.toLocaleString('en')} messages in all)`,
+    `  mean: raw ${rawRate}/s; Envoi, defaults ${envoiRate}/s, ratio ${ratio}; Envoi, tuned ${tunedRate}/s, ratio ${tunedRatio} ` +
+      `(the server took ${sent.toLocaleString('en')} messages in all)`,
   );
   console.log(
-    `  ${envoiRate >= BUDGET.emailsPerSecond ? 'PASS' : 'FAIL'}  ≥ ${BUDGET.emailsPerSecond} emails/s: ${envoiRate}`,
+    `  ${envoiRate >= BUDGET.emailsPerSecond ? 'PASS' : 'FAIL'}  ≥ ${BUDGET.emailsPerSecond} emails/s with the defaults: ${envoiRate}`,
   );
-  console.log(`  ${ratio >= BUDGET.ratio ? 'PASS' : 'FAIL'}  ≥ ${BUDGET.ratio} × raw nodemailer: ${ratio}`);
-  return { raw, envoi, rawRate, envoiRate, ratio };
+  console.log(
+    `  ${ratio >= BUDGET.ratio ? 'PASS' : 'FAIL'}  ≥ ${BUDGET.ratio} × raw nodemailer with the defaults: ${ratio}`,
+  );
+  return {
+    raw,
+    envoi,
+    rawRate,
+    envoiRate,
+    ratio,
+    tuned: { settings: TUNED, rates: tuned, rate: tunedRate, ratio: tunedRatio },
+    cores,
+  };
 }
 
 async function measureHandoff({ db, dbUrl, service, sink, opts }: Context): Promise<object> {

@@ -68,7 +68,10 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
   // No logger: createApp's default is `logger: false`. createApp never starts a worker: only envoi+worker does.
   const app = await createApp(services);
   await app.listen({ port: 0, host: '127.0.0.1' });
-  const worker = kind === 'envoi+worker' ? startWorker({ db: database.db, config }) : null;
+  const worker =
+    kind === 'envoi+worker'
+      ? startWorker({ db: database.db, config, directory: services.directory, newWork: services.send.writer.committed })
+      : null;
   return {
     port: (app.server.address() as AddressInfo).port,
     async close() {

@@ -94,11 +94,13 @@ async function startApi(state: State, services: AppServices, logger: Logger) {
 async function startWorker(services: AppServices, logger: Logger) {
   const { config, database, directory, secrets, jobs } = services;
   const { db } = database;
+  // What the API accepts in this process (`envoi start`) is claimed at once; in another process, at the next poll.
+  const newWork = services.send.writer.committed;
   // Deliveries, callbacks, bulk jobs and the scheduler: every entry of Notify's catalogue, through one runner.
-  const background = startAll(notifyBackgroundWork({ db, database, config, secrets, directory, jobs, logger }), {
-    db,
-    logger,
-  });
+  const background = startAll(
+    notifyBackgroundWork({ db, database, config, secrets, directory, jobs, logger, newWork }),
+    { db, logger },
+  );
   logger.info(
     `delivery worker started (email: ${config.emailProviders.join(' → ')}, sms: ${config.smsProviders.join(' → ')})`,
   );

@@ -16,7 +16,7 @@
  */
 import type { Config } from '../platform/config.ts';
 import type { Db, DbHandle } from '../platform/database/connection.ts';
-import type { Logger } from '../platform/queue/background.ts';
+import type { Logger, WorkSignal } from '../platform/queue/background.ts';
 import type { BackgroundWork } from '../platform/queue/runner.ts';
 import type { SecretBox } from '../platform/secret-box.ts';
 import { callbackWork } from './delivery/callbacks/sender.ts';
@@ -34,12 +34,14 @@ export interface NotifyWorkDeps {
   directory: ServiceDirectory;
   jobs: Jobs;
   logger?: Logger;
+  /** Notifications committed by the API in this process, when it runs here too (`envoi start`). */
+  newWork?: WorkSignal;
 }
 
 export function notifyBackgroundWork(deps: NotifyWorkDeps): BackgroundWork[] {
   const { db, database, config, logger } = deps;
   return [
-    deliveryWork({ db, config, logger, directory: deps.directory }),
+    deliveryWork({ db, config, logger, directory: deps.directory, newWork: deps.newWork }),
     callbackWork({ db, config, secrets: deps.secrets, logger }),
     jobWork(deps.jobs, { pollMs: config.jobs.pollMs }),
     uploadCleanupWork(deps.jobs, logger),

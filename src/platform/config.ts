@@ -247,7 +247,7 @@ export function loadConfig(env: Env = process.env): Config {
     ).map((d) => d.toLowerCase().replace(/^[@.]+/, '')),
     smsRate: decimal(env, 'SMS_RATE', 0),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
-    ...loopSettings(env),
+    ...loopSettings(env, providers),
   };
 }
 
@@ -378,7 +378,7 @@ function deliverySettings(env: Env, providers: ReturnType<typeof providerSetting
   return {
     emailProviders,
     smtpUrl,
-    smtpPoolSize: int(env, 'SMTP_POOL_SIZE', 5, 1, 100),
+    smtpPoolSize: smtpPoolSize(env),
     smsProviders,
     aws: {
       region: str(env, 'AWS_REGION', 'ca-central-1'),
@@ -414,12 +414,25 @@ function deliverySettings(env: Env, providers: ReturnType<typeof providerSetting
   };
 }
 
+const smtpPoolSize = (env: Env) => int(env, 'SMTP_POOL_SIZE', 5, 1, 100);
+
+/**
+ * Sends a worker has in flight unless WORKER_CONCURRENCY says otherwise. Through an SMTP relay, four per pooled
+ * connection: with one, each connection waited between messages for the next to be rendered, and at the end of
+ * each batch for the next claim's round trips. The sends beyond the pool wait rendered for a free connection
+ * (providers/smtp.ts), so a connection always has its next message ready. Other providers keep 20.
+ */
+function defaultConcurrency(env: Env, providers: ReturnType<typeof providerSettings>): number {
+  if (!providers.emailProviders.includes('smtp')) return 20;
+  return Math.max(20, 4 * smtpPoolSize(env));
+}
+
 /** The delivery worker's and the bulk jobs' loops, and the metrics listener. */
-function loopSettings(env: Env) {
+function loopSettings(env: Env, providers: ReturnType<typeof providerSettings>) {
   return {
     worker: {
       batchSize: int(env, 'WORKER_BATCH_SIZE', 100, 1, 10_000),
-      concurrency: int(env, 'WORKER_CONCURRENCY', 20, 1, 1000),
+      concurrency: int(env, 'WORKER_CONCURRENCY', defaultConcurrency(env, providers), 1, 1000),
       leaseSeconds: int(env, 'WORKER_LEASE_SECONDS', 60, 5, 3600),
       pollMs: int(env, 'WORKER_POLL_MS', 200, 10, 60_000),
       maxAttempts: int(env, 'WORKER_MAX_ATTEMPTS', 5, 1, 50),

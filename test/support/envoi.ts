@@ -50,7 +50,12 @@ export async function startEnvoi(
   const worker = opts.worker
     ? startAll(
         [
-          deliveryWork({ db: database.db, config, directory: services.directory }),
+          deliveryWork({
+            db: database.db,
+            config,
+            directory: services.directory,
+            newWork: services.send.writer.committed,
+          }),
           jobWork(services.jobs, { pollMs: config.jobs.pollMs }),
           uploadCleanupWork(services.jobs),
         ],

@@ -14,7 +14,7 @@
 import type { Config } from '../../platform/config.ts';
 import type { Db } from '../../platform/database/connection.ts';
 import { measureQueueAge, reportProviders } from '../../platform/metrics.ts';
-import type { Logger } from '../../platform/queue/background.ts';
+import type { Logger, WorkSignal } from '../../platform/queue/background.ts';
 import { type Fenced, laneBackoffMs } from '../../platform/queue/claim-queue.ts';
 import { type QueueControl, type QueueWork, type Running, runQueue } from '../../platform/queue/runner.ts';
 import { testKeyOutcome } from '../../platform/recipients.ts';
@@ -40,6 +40,8 @@ export interface WorkerOptions {
   directory?: ServiceDirectory;
   /** Delay before the next try after `attempts` failed ones; defaults to the lane backoff of claim-queue.ts. */
   retryDelayMs?: (attempts: number, priority: number) => number;
+  /** Notifications committed in this process (the API's writer): claimed at once instead of at the next poll. */
+  newWork?: WorkSignal;
 }
 
 /** Stops claiming, lets sends in flight finish and records them, gives back rows not yet tried; drain() waits for idle. */
@@ -80,6 +82,11 @@ function deliveryHandler(opts: WorkerOptions, control: QueueControl<ClaimedNotif
     concurrency: config.worker.concurrency,
     retry: (row, response) => control.retry(row, response),
     log,
+  });
+  // Only an idle worker is woken: a busy one claims again at once after a full batch and otherwise within its poll
+  // interval, and waking it on every commit under load would turn its claims into a stream of tiny ones.
+  const stopListening = opts.newWork?.subscribe(() => {
+    if (control.inFlight === 0) control.wake();
   });
   const unmeasured = [
     measureQueueAge(() => oldestDueSeconds(db), log),
@@ -153,6 +160,7 @@ function deliveryHandler(opts: WorkerOptions, control: QueueControl<ClaimedNotif
     },
     settled: () => outcomes.settled(),
     async close() {
+      stopListening?.();
       for (const forget of unmeasured) forget();
       if (!opts.providers) await providers.close();
     },

@@ -5,6 +5,7 @@
  */
 import type { Db } from '../../platform/database/connection.ts';
 import { isDatabaseUnavailable } from '../../platform/database/unavailable.ts';
+import { createWorkSignal } from '../../platform/queue/background.ts';
 import { insertNotificationsCounted, type NewNotification } from '../repositories/notifications.ts';
 import type { DailyLimits, Reservation } from './limits.ts';
 
@@ -24,6 +25,9 @@ export class NotificationWriter {
   private inFlight = 0;
   /** Daily counter shards not in use by a batch in flight: concurrent batches never update the same counter row. */
   private readonly freeShards: number[];
+  private readonly signal = createWorkSignal();
+  /** Told after each commit: a delivery worker in this process claims the new rows without waiting to poll. */
+  readonly committed = { subscribe: this.signal.subscribe };
 
   constructor(
     private readonly db: Db,
@@ -70,6 +74,7 @@ export class NotificationWriter {
       );
       counts.apply(rows);
       for (const p of batch) p.resolve();
+      this.signal.notify();
     } catch (err) {
       // One bad row must not fail its neighbours: retry them one by one so each request gets its own answer. Not
       // when the database is out of reach: every row would fail alike, each after its own wait.

@@ -31,6 +31,28 @@ export function createSleeper(): { sleep(ms: number): Promise<void>; wake(): voi
 }
 
 /**
+ * News that work was just added (notifications committed by the API), for a loop in the same process to claim it
+ * at once rather than at the end of its idle wait. Loops in other processes still find it by polling.
+ */
+export interface WorkSignal {
+  /** Calls `listener` on every notify() until the returned function is called. */
+  subscribe(listener: () => void): () => void;
+}
+
+export function createWorkSignal(): WorkSignal & { notify(): void } {
+  const listeners = new Set<() => void>();
+  return {
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    notify() {
+      for (const listener of listeners) listener();
+    },
+  };
+}
+
+/**
  * Runs `fn`, trying again a few times over about two seconds: an outcome that cannot be written means the work is
  * done again when its lease runs out, and a short database blip should not cause that. While the database is out
  * of reach (a restart or failover takes longer than a blip) it keeps trying for up to half a minute: the writes are

@@ -153,6 +153,12 @@ export function runQueue<Row extends ClaimedRow>(work: QueueWork<Row>, deps: { d
   const log = deps.logger;
   let running = true;
   const sleeper = createSleeper();
+  // Set by wake(): work came (or room freed) while the loop was busy claiming, so the next idle wait is skipped.
+  let woken = false;
+  const wake = () => {
+    woken = true;
+    sleeper.wake();
+  };
   const inFlight = trackTasks((err) => log?.error({ err }, `${work.name}: a task failed unexpectedly`));
   const failures = createFailureBackoff(work.name, log);
   let drainWaiters: Array<() => void> = [];
@@ -169,7 +175,7 @@ export function runQueue<Row extends ClaimedRow>(work: QueueWork<Row>, deps: { d
     hasRoom: () => inFlight.size < work.concurrency,
     start: (task) => inFlight.start(task),
     nextCompletion: () => inFlight.nextCompletion(),
-    wake: () => sleeper.wake(),
+    wake,
     retry(row, note, atLeastMs = 0) {
       if (row.attempts >= work.retries.maxAttempts) return null;
       const delayMs = Math.max(work.retries.delayMs(row.attempts, row), atLeastMs);
@@ -222,7 +228,9 @@ export function runQueue<Row extends ClaimedRow>(work: QueueWork<Row>, deps: { d
 
   async function loop(): Promise<void> {
     while (running) {
-      if ((await turn()) && running) await sleeper.sleep(work.pollMs);
+      woken = false;
+      // The idle wait comes only after a claim that found less than it asked for, and a wake ends it.
+      if ((await turn()) && running && !woken) await sleeper.sleep(work.pollMs);
     }
   }
 
