@@ -205,8 +205,9 @@ export function runQueue<Row extends ClaimedRow>(work: QueueWork<Row>, deps: { d
       rows = await claim<Row>(db, next.table, { limit: next.limit, leaseSeconds: work.leaseSeconds });
     } catch (err) {
       // Claiming fails alike until the database returns: wait longer each time, log the run once.
+      // That wait stands in for the idle one.
       await sleeper.sleep(failures.failed(err, `could not claim ${work.rows}`, work.pollMs));
-      return true;
+      return false;
     }
     failures.succeeded();
     if (rows.length === 0) {
