@@ -36,7 +36,7 @@ export interface AppServices {
 }
 
 export function createServices(config: Config, database: DbHandle, secretKey: string, logger?: Logger): AppServices {
-  const secrets = new SecretBox(secretKey);
+  const secrets = new SecretBox(secretKey, config.previousSecretKeys);
   const directory = new ServiceDirectory(database.db, secrets);
   const limits = new DailyLimits(database.db);
   const writer = new NotificationWriter(database.db, limits, {
