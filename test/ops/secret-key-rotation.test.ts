@@ -46,9 +46,9 @@ describe('rotating ENVOI_SECRET_KEY', () => {
 
   afterAll(() => sandbox?.cleanup());
 
-  /** Sends one email with the live key through a server started with these keys; the status of the answer. */
-  async function sendWith(keys: NodeJS.ProcessEnv, liveKey: string, templateId: string): Promise<number> {
-    const server = await sandbox.start(keys);
+  /** Sends one email with the live key through a server started with the current keys; the status of the answer. */
+  async function sendWith(liveKey: string, templateId: string): Promise<number> {
+    const server = await sandbox.start();
     try {
       const client = new NotifyClient(server.url, liveKey);
       const sent = await client.sendEmail(templateId, 'alex.tremblay@example.gc.ca', {
@@ -67,7 +67,7 @@ describe('rotating ENVOI_SECRET_KEY', () => {
 
   it('starts on the old key', async () => {
     expect(provisioned.webhook_secret).toMatch(/^whsec_/);
-    expect(await sendWith({}, provisioned.api_keys.live!, provisioned.templates.welcome!)).toBe(201);
+    expect(await sendWith(provisioned.api_keys.live!, provisioned.templates.welcome!)).toBe(201);
   });
 
   it('cannot read with the new key alone what the old one sealed: the command says so, and changes nothing', async () => {
@@ -83,7 +83,7 @@ describe('rotating ENVOI_SECRET_KEY', () => {
 
   it('step 1: restarted with the new key and the old one as previous, the same API keys work', async () => {
     sandbox.env.ENVOI_SECRET_KEY_PREVIOUS = OLD_KEY;
-    expect(await sendWith({}, provisioned.api_keys.live!, provisioned.templates.welcome!)).toBe(201);
+    expect(await sendWith(provisioned.api_keys.live!, provisioned.templates.welcome!)).toBe(201);
   });
 
   it('step 2: envoi rotate-secret-key seals every secret again (on the embedded database, through the running server)', async () => {
@@ -102,9 +102,12 @@ describe('rotating ENVOI_SECRET_KEY', () => {
     ]);
   });
 
-  it('step 3: with the previous key removed, the same API keys work and every secret reads back the same', async () => {
+  it('step 3: with the previous key removed, the same API keys work', async () => {
     delete sandbox.env.ENVOI_SECRET_KEY_PREVIOUS;
-    expect(await sendWith({}, provisioned.api_keys.live!, provisioned.templates.welcome!)).toBe(201);
+    expect(await sendWith(provisioned.api_keys.live!, provisioned.templates.welcome!)).toBe(201);
+  });
+
+  it('step 3, after: nothing is left to seal again, and every secret reads back the same', async () => {
     const again = await sandbox.envoi('rotate-secret-key');
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`api_keys.secret_sealed: 0 sealed again, ${apiKeys} already under the current key`);
