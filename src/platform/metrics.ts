@@ -7,8 +7,9 @@
  * for privacy and because each label value makes a time series.
  *
  * Hot paths count through children bound once per label set (`accepted`, `childOf`), not `inc({...})` with a
- * fresh object per call. Two gauges are worked out on scrape from sources that the delivery worker registers:
- * a process without a worker (`envoi api`) leaves them without a value.
+ * fresh object per call. Some gauges are worked out on scrape from sources that the roles register: the queue's age,
+ * the callback backlog and the provider in use by the worker (a process without one, `envoi api`, leaves them
+ * without a value), and whether the database answers by every role.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -55,7 +56,7 @@ interface EnvoiMetrics {
 }
 
 /** How long the scrape waits for the database before leaving a value out: a stuck database must not hang scrapes. */
-const QUEUE_AGE_TIMEOUT_MS = 3_000;
+const SCRAPE_QUERY_TIMEOUT_MS = 3_000;
 
 function defineMetrics(): EnvoiMetrics {
   const queueAgeSources = new Map<QueueAgeSource, Logger | undefined>();
@@ -169,7 +170,7 @@ function defineMetrics(): EnvoiMetrics {
   };
 }
 
-/** Rejects after QUEUE_AGE_TIMEOUT_MS if `work` has not settled by then. */
+/** Rejects after SCRAPE_QUERY_TIMEOUT_MS if `work` has not settled by then. */
 async function withTimeout<T>(work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -177,8 +178,8 @@ async function withTimeout<T>(work: Promise<T>): Promise<T> {
       work,
       new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error(`no answer within ${QUEUE_AGE_TIMEOUT_MS} ms`)),
-          QUEUE_AGE_TIMEOUT_MS,
+          () => reject(new Error(`no answer within ${SCRAPE_QUERY_TIMEOUT_MS} ms`)),
+          SCRAPE_QUERY_TIMEOUT_MS,
         );
       }),
     ]);
