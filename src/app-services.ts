@@ -4,7 +4,7 @@
  * them are started in roles.ts; app.ts and web-ui.ts assemble the HTTP side from them.
  */
 import type { Config } from './platform/config.ts';
-import type { DbHandle } from './platform/database/connection.ts';
+import type { Db, DbHandle } from './platform/database/connection.ts';
 import { Accounts } from './platform/accounts/accounts.ts';
 import { SecretBox } from './platform/secret-box.ts';
 import type { Logger } from './platform/queue/background.ts';
@@ -23,6 +23,11 @@ import type { NotifyAdminDeps, NotifyAdminServices } from './notify/admin/admin-
 export interface AppServices {
   config: Config;
   database: DbHandle;
+  /**
+   * Reads that may lag a little (the activity page and its download, dashboards, the platform admins' volumes):
+   * DATABASE_READ_URL's replica, else the primary. What a request just wrote is always read from `database`.
+   */
+  readDb: Db;
   secrets: SecretBox;
   directory: ServiceDirectory;
   send: SendContext;
@@ -35,7 +40,13 @@ export interface AppServices {
   rateLimiter: RateLimiter;
 }
 
-export function createServices(config: Config, database: DbHandle, secretKey: string, logger?: Logger): AppServices {
+export function createServices(
+  config: Config,
+  database: DbHandle,
+  secretKey: string,
+  logger?: Logger,
+  readDatabase?: DbHandle | null,
+): AppServices {
   const secrets = new SecretBox(secretKey, config.previousSecretKeys);
   const directory = new ServiceDirectory(database.db, secrets);
   const limits = new DailyLimits(database.db);
@@ -49,6 +60,7 @@ export function createServices(config: Config, database: DbHandle, secretKey: st
   return {
     config,
     database,
+    readDb: readDatabase?.db ?? database.db,
     secrets,
     directory,
     send: { directory, limits, writer, emailDomain: config.emailDomain, phoneRegion: config.phoneRegion },
@@ -82,7 +94,7 @@ export async function createAdminDeps(services: NotifyAdminServices): Promise<No
     accounts,
     messages,
     attempts: new AttemptThrottle(100, 10 * 60_000),
-    siteRoot: (request) => config.publicUrl ?? `${request.protocol}://${request.host}`,
+    siteRoot: () => config.publicUrl,
     teamSections: [guestListSection],
   };
 }

@@ -3,6 +3,8 @@
  * for errors, unknown URLs and wrong methods. Built from the services of app-services.ts, so tests and the CLI
  * assemble it the same way.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -12,9 +14,9 @@ import Fastify, {
 } from 'fastify';
 import { ApiError, ValidationErrors } from './notify/api/v2/errors.ts';
 import { refusalError } from './notify/api/v2/refusal-wire.ts';
-import { urlRoot } from './notify/api/v2/request.ts';
 import { v2Routes } from './notify/api/v2/routes.ts';
 import { statusRoutes } from './platform/http/status.ts';
+import { isDatabaseUnavailable } from './platform/database/unavailable.ts';
 import { InvalidRecipientError } from './platform/recipients.ts';
 import { SendRefused } from './notify/sending/refusals.ts';
 import { providerRoutes } from './notify/api/providers/routes.ts';
@@ -22,9 +24,14 @@ import { adminRoutes, renderNotFound } from './web-ui.ts';
 import { childOf, httpDuration, httpRequests } from './platform/metrics.ts';
 import { createAdminDeps, type AppServices } from './app-services.ts';
 import { APP_VERSION } from './version.ts';
+import { proxyTrust, settlePublicUrl } from './platform/config.ts';
 
 // Where tests and benchmarks have always found them.
 export { createServices, type AppServices } from './app-services.ts';
+
+/** While the database is out of reach (a restart or failover takes seconds). */
+const RETRY_AFTER_SECONDS = 5;
+const UNAVAILABLE_MESSAGE = 'Service temporarily unavailable, try again shortly';
 
 const NOT_FOUND_MESSAGE =
   'The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
@@ -37,9 +44,17 @@ export async function createApp(
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: 10 * 1024 * 1024,
-    trustProxy: true,
+    trustProxy: proxyTrust(config.trustProxy),
+    // Room for an email address (320 characters) in a suppression's URL; longer parts answer 414 below.
+    routerOptions: { maxParamLength: 1_000 },
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
-  app.setErrorHandler(apiErrorHandler(config.publicUrl));
+  app.addHook('onListen', async () => {
+    const address = app.server.address();
+    if (address && typeof address === 'object') settlePublicUrl(config, address.port);
+  });
+  app.setErrorHandler(apiErrorHandler(() => config.publicUrl));
   app.setNotFoundHandler(notFoundHandler);
   // Only in a process that serves its metrics: otherwise nobody reads them, and every request would pay for them.
   if (services.config.metrics.port !== null) countRequests(app);
@@ -56,7 +71,7 @@ export async function createApp(
     rateLimiter,
     send: services.send,
     jobs: services.jobs,
-    publicUrl: config.publicUrl,
+    publicUrl: () => config.publicUrl,
     smsRate: config.smsRate,
     phoneRegion: config.phoneRegion,
   });
@@ -73,7 +88,7 @@ export async function createApp(
 }
 
 /** Errors worded as Notify words them: refusals, API errors, 413 and other 4xx, and a bare 500. */
-function apiErrorHandler(publicUrl: string | null) {
+function apiErrorHandler(publicUrl: () => string) {
   return (error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
     // A recipient validator's error that no domain rule turned into a refusal is worded as that refusal would be.
     const refusal =
@@ -83,7 +98,7 @@ function apiErrorHandler(publicUrl: string | null) {
           ? ({ code: 'invalid-recipient', problem: error.problem } as const)
           : null;
     if (refusal) {
-      const refused = refusalError(refusal, urlRoot(request, publicUrl));
+      const refused = refusalError(refusal, `${publicUrl()}/`);
       return reply.code(refused.statusCode).send(refused.toBody());
     }
     if (error instanceof ApiError || error instanceof ValidationErrors) {
@@ -100,11 +115,55 @@ function apiErrorHandler(publicUrl: string | null) {
         .code(status)
         .send({ status_code: status, errors: [{ error: 'BadRequestError', message: error.message }] });
     }
+    if (isDatabaseUnavailable(error)) {
+      // Every request fails alike during an outage: the pool's own line says so once, not one line per request.
+      request.log.debug({ err: error }, 'database unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .send({ status_code: 503, errors: [{ error: 'ServiceUnavailable', message: UNAVAILABLE_MESSAGE }] });
+    }
     request.log.error({ err: error }, 'unhandled error');
     return reply
       .code(500)
       .send({ status_code: 500, errors: [{ error: 'Exception', message: 'Internal server error' }] });
   };
+}
+
+/** A URL the router cannot read (bad percent-encoding, a part too long), answered in Notify's words. */
+function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  const status = error.statusCode ?? 400;
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'A part of the URL is too long'
+      : error.code === 'FST_ERR_BAD_URL'
+        ? 'The URL is not valid: it has a malformed percent-encoding'
+        : error.message;
+  return reply
+    .code(status)
+    .send({ status_code: status, errors: [{ error: status >= 500 ? 'Exception' : 'BadRequestError', message }] });
+}
+
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (headers or URL over 16 KB, a malformed request),
+ * answered in Notify's error format, as Fastify's default handler answers them in its own.
+ */
+function answerClientError(this: FastifyInstance, error: Error & { code?: string }, socket: Duplex) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'The request headers (the URL included) are too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'The request took too long to arrive']
+        : [400, 'The request is not valid HTTP'];
+  const body = JSON.stringify({ status_code: status, errors: [{ error: 'BadRequestError', message }] });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {

@@ -26,6 +26,8 @@ export interface Roles {
 export interface State {
   config: Config;
   database: DbHandle;
+  /** DATABASE_READ_URL's replica, for reads that may lag; null: they go to `database`. */
+  readDatabase?: DbHandle | null;
   secretKey: string;
 }
 
@@ -36,15 +38,15 @@ export interface RunningRoles {
 }
 
 export async function startRoles(state: State, roles: Roles, logger: Logger): Promise<RunningRoles> {
-  const services = createServices(state.config, state.database, state.secretKey, logger);
+  const services = createServices(state.config, state.database, state.secretKey, logger, state.readDatabase);
   const unmeasure = measureDatabase(() => pingDatabase(state.database.db));
   const api = roles.api ? await startApi(state, services, logger) : null;
   const worker = roles.worker ? await startWorker(services, logger) : null;
   return {
     handoff: api?.handoff ?? null,
     async stop() {
-      // Stop taking bounce reports before the receipts they feed are closed (with the app, or below).
       unmeasure();
+      // Stop taking bounce reports before the receipts they feed are closed (with the app, or below).
       await worker?.stopIntake();
       await api?.stop();
       await worker?.stop();

@@ -12,6 +12,7 @@ import { html } from './platform/ui/html.ts';
 import { notFoundPage, sendPage } from './platform/ui/layout.ts';
 import { chooseLocale, translator } from './platform/ui/i18n/index.ts';
 import { assetRoutes } from './platform/ui/assets.ts';
+import { isDatabaseUnavailable } from './platform/database/unavailable.ts';
 import { accountRoutes } from './platform/admin/accounts/routes.ts';
 import { platformAdminRoutes } from './platform/admin/platform-admin/routes.ts';
 import { securityKeyRoutes } from './platform/admin/accounts/security-keys/routes.ts';
@@ -75,10 +76,14 @@ export async function adminRoutes(app: FastifyInstance, opts: { deps: NotifyAdmi
       return payload;
     });
     pages.setErrorHandler((error: FastifyError, request, reply) => {
-      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+      const unavailable = isDatabaseUnavailable(error);
+      const clientError = error.statusCode && error.statusCode >= 400 && error.statusCode < 500;
+      const status = clientError ? error.statusCode! : unavailable ? 503 : 500;
       if (status === 500) request.log.error({ err: error }, 'unhandled error in the web UI');
+      // The database is restarting or failing over: the same apology, and when to try again.
+      if (status === 503) reply.header('retry-after', '5');
       const ui = request.ui ?? fallbackUi(request);
-      const key = status === 500 ? 'serverError' : 'badRequest';
+      const key = status >= 500 ? 'serverError' : 'badRequest';
       return sendPage(
         reply,
         ui,

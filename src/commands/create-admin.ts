@@ -33,11 +33,10 @@ export async function createAdminCommand(config: Config, args: string[]): Promis
         if (err instanceof AccountError) throw new OperatorError(err.message);
         throw err;
       });
-    const origin = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
     console.log(
       `${account.email} is a platform admin. To choose a password, open this link within 72 hours (it works once):`,
     );
-    console.log(`${origin}/set-password/${token}`);
+    console.log(`${config.publicUrl}/set-password/${token}`);
   } finally {
     await database.close();
   }

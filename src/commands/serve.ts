@@ -20,9 +20,9 @@ export async function serve(config: Config, roles: Roles): Promise<number> {
   if (metrics) logger.info(`serving metrics at ${metrics.url}`);
   // Heavy modules (database, HTTP server, providers) load only now.
   const { startRoles } = await import('../roles.ts');
-  const { database, secretKey, migrated } = await openState(config, MIGRATIONS);
+  const { database, readDatabase, secretKey, migrated } = await openState(config, MIGRATIONS);
   if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
-  const running = await startRoles({ config, database, secretKey }, roles, logger);
+  const running = await startRoles({ config, database, readDatabase, secretKey }, roles, logger);
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -30,12 +30,41 @@ export async function serve(config: Config, roles: Roles): Promise<number> {
     process.once('SIGTERM', stop);
   });
   logger.info('stopping');
+  const deadline = shutdownDeadline(config.shutdownTimeoutSeconds, logger);
   await running.stop();
   // Last, so that the rest can still be watched while it stops.
   await metrics?.close();
   if (running.handoff) removeHandoff(config, running.handoff);
+  await readDatabase?.close();
   await database.close();
+  deadline.cancel();
   return 0;
+}
+
+/**
+ * Stopping (intake closed, work in flight finished, rows not started given back) may not take for ever: a database
+ * that does not answer would hold it. Past the bound, or at a second signal, the process exits non-zero at once;
+ * rows it still held come back when their leases run out.
+ */
+function shutdownDeadline(seconds: number, logger: Logger): { cancel(): void } {
+  const giveUp = (why: string) => {
+    logger.error(
+      {},
+      `${why}: exiting without finishing the work in flight (its rows return when their leases run out)`,
+    );
+    process.exit(1);
+  };
+  const timer = setTimeout(() => giveUp(`not stopped after ${seconds} s (SHUTDOWN_TIMEOUT_SECONDS)`), seconds * 1000);
+  const again = () => giveUp('second signal while stopping');
+  process.once('SIGINT', again);
+  process.once('SIGTERM', again);
+  return {
+    cancel() {
+      clearTimeout(timer);
+      process.off('SIGINT', again);
+      process.off('SIGTERM', again);
+    },
+  };
 }
 
 /** Settings that cannot run this role, and an embedded database another process holds. */

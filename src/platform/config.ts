@@ -2,6 +2,7 @@
  * The one typed configuration object. Nothing else in Envoi reads process.env: every setting is parsed and
  * checked here once, and a bad value stops start-up with a message naming the variable.
  */
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export type EmailProviderName = 'sink' | 'smtp' | 'ses';
@@ -12,6 +13,12 @@ export interface Config {
   host: string;
   /** Absent: embedded PGlite in dataDir. */
   databaseUrl: string | null;
+  /** PostgreSQL only: how long a request waits for a connection, and for a statement's answer (0: for ever). */
+  databaseTimeouts: { connectMs: number; queryMs: number };
+  /** How long SIGTERM waits for work in flight to finish before the process exits anyway (non-zero). */
+  shutdownTimeoutSeconds: number;
+  /** A read replica for reads that may lag (activity, dashboards, exports); absent: they go to DATABASE_URL. */
+  databaseReadUrl: string | null;
   dataDir: string;
   /** In order of preference: traffic fails over to the next one while a provider is failing (providers/failover.ts). */
   emailProviders: EmailProviderName[];
@@ -76,8 +83,18 @@ export interface Config {
   previousSecretKeys: string[];
   /** Domain of the From address: <service email_sender>@<emailDomain>. */
   emailDomain: string;
-  /** Origin used in absolute links when the request's own host is not trusted, e.g. https://envoi.example.ca */
-  publicUrl: string | null;
+  /**
+   * Origin of every link Envoi gives out (messages, API responses), e.g. https://envoi.example.ca: ENVOI_PUBLIC_URL,
+   * else http://HOST:PORT. Never taken from a request, whose Host and X-Forwarded-Host anyone can forge.
+   */
+  publicUrl: string;
+  /** Whether ENVOI_PUBLIC_URL set publicUrl (false: the default from HOST and PORT, reachable from here only). */
+  publicUrlSet: boolean;
+  /**
+   * Fastify's trustProxy: which peers' X-Forwarded-For (and -Proto) to believe. False: none, the peer's own
+   * address counts; a number: that many proxies in front; a list: the proxies' addresses or CIDR ranges.
+   */
+  trustProxy: false | number | string[];
   /** Region for phone numbers written without a country code. */
   phoneRegion: string;
   /** Email domains (and their subdomains) allowed to sign up to the web UI. */
@@ -201,6 +218,7 @@ function redact(raw: string): string {
 export function loadConfig(env: Env = process.env): Config {
   // Read in this order, so that of several mistakes the first named is always the same one.
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const databaseReadUrl = readReplicaUrl(env, databaseUrl);
   const providers = providerSettings(env);
   const secretKey = secretKeySetting(env, databaseUrl);
   const phoneRegion = str(env, 'ENVOI_PHONE_REGION', 'CA').toUpperCase();
@@ -212,12 +230,19 @@ export function loadConfig(env: Env = process.env): Config {
     port: int(env, 'PORT', 6011, 0, 65535),
     host: str(env, 'HOST', '127.0.0.1'),
     databaseUrl,
+    databaseTimeouts: {
+      connectMs: int(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+      queryMs: int(env, 'DATABASE_QUERY_TIMEOUT_MS', 30_000, 0, 86_400_000),
+    },
+    shutdownTimeoutSeconds: int(env, 'SHUTDOWN_TIMEOUT_SECONDS', 30, 1, 3600),
+    databaseReadUrl,
     dataDir: path.resolve(str(env, 'ENVOI_DATA_DIR', '.envoi')),
     ...deliverySettings(env, providers),
     secretKey,
     previousSecretKeys: previousSecretKeys(env),
     emailDomain: str(env, 'ENVOI_EMAIL_DOMAIN', 'notification.localhost'),
-    publicUrl: publicUrl ? publicUrl.replace(/\/+$/, '') : null,
+    ...publicUrlSettings(env, publicUrl),
+    trustProxy: trustProxySetting(env),
     phoneRegion,
     signupDomains: (optional(env, 'ENVOI_SIGNUP_DOMAINS') === null
       ? ['gc.ca', 'canada.ca']
@@ -227,6 +252,78 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     ...loopSettings(env),
   };
+}
+
+/** A wildcard interface is reached through localhost; an IPv6 address is bracketed in a URL. */
+function defaultPublicUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '::' || host === '[::]' ? 'localhost' : host;
+  return `http://${isIP(reachable) === 6 ? `[${reachable}]` : reachable}:${port}`;
+}
+
+function publicUrlSettings(env: Env, publicUrl: string | null) {
+  if (publicUrl) return { publicUrl: publicUrl.replace(/\/+$/, ''), publicUrlSet: true };
+  return {
+    publicUrl: defaultPublicUrl(str(env, 'HOST', '127.0.0.1'), int(env, 'PORT', 6011, 0, 65535)),
+    publicUrlSet: false,
+  };
+}
+
+/**
+ * PORT=0 (tests) asks for any free port, known only once the server listens: the default public URL then takes it.
+ * The first listener of a process settles it; an ENVOI_PUBLIC_URL is never changed.
+ */
+export function settlePublicUrl(config: Config, port: number): void {
+  if (config.publicUrlSet || config.port !== 0 || !config.publicUrl.endsWith(':0')) return;
+  config.publicUrl = defaultPublicUrl(config.host, port);
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** Off unless set: believing X-Forwarded-For from any peer lets every client choose the address it is throttled by. */
+function trustProxySetting(env: Env): Config['trustProxy'] {
+  const raw = optional(env, 'TRUST_PROXY');
+  if (raw === null || raw === 'false' || raw === '0') return false;
+  if (raw === 'true') {
+    throw new ConfigError(
+      'TRUST_PROXY=true would believe X-Forwarded-For from any client, so anyone could pick the address that ' +
+        'sign-in throttles and the audit log see: set the number of proxies in front of Envoi (e.g. 1), or their ' +
+        'addresses or CIDR ranges (e.g. 10.0.0.0/8,192.168.1.10)',
+    );
+  }
+  if (/^\d+$/.test(raw)) return int(env, 'TRUST_PROXY', 0, 0, 20) || false;
+  const items = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  for (const item of items) {
+    if (!PROXY_NAMES.includes(item) && !isAddressOrRange(item)) {
+      throw new ConfigError(
+        `TRUST_PROXY must be a number of proxies (e.g. 1) or a comma-separated list of their addresses or CIDR ranges (e.g. 10.0.0.0/8,::1), got "${item}"`,
+      );
+    }
+  }
+  return items;
+}
+
+/**
+ * The setting as Fastify takes it. Fastify refuses a bare hop count (it cannot tell a proxy from a client), so a count
+ * becomes proxy-addr's rule for one: the nearest `hops` peers are proxies. Right only when clients cannot reach
+ * Envoi but through them.
+ */
+export function proxyTrust(
+  setting: Config['trustProxy'],
+): false | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting !== 'number') return setting;
+  return (_address, hop) => hop < setting;
+}
+
+function isAddressOrRange(item: string): boolean {
+  const [address = '', prefix, ...rest] = item.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
 }
 
 /** The providers chosen, and the settings each one cannot do without. */
@@ -252,6 +349,15 @@ function providerSettings(env: Env) {
     throw new ConfigError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both or neither');
   }
   return { emailProviders, smtpUrl, smsProviders, twilio, accessKeyId, secretAccessKey };
+}
+
+/** A replica of DATABASE_URL's database: without a primary on PostgreSQL there is nothing to replicate. */
+function readReplicaUrl(env: Env, databaseUrl: string | null): string | null {
+  const readUrl = url(env, 'DATABASE_READ_URL', ['postgres:', 'postgresql:']);
+  if (readUrl && !databaseUrl) {
+    throw new ConfigError('DATABASE_READ_URL needs DATABASE_URL: a read replica is a copy of the PostgreSQL primary');
+  }
+  return readUrl;
 }
 
 function secretKeySetting(env: Env, databaseUrl: string | null): string | null {

@@ -1,5 +1,5 @@
 /**
- * Opening Envoi's state: the database (migrated), the secret key, and, in embedded mode, the hand-off file that
+ * Opening Envoi's state: the database (migrated), its read replica if one is set, the secret key, and, in embedded mode, the hand-off file that
  * lets `envoi` commands reach a running server instead of opening the single-process PGlite folder twice.
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync, unlinkSync, chmodSync } from 'node:fs';
@@ -10,19 +10,29 @@ import { openDatabase, type DbHandle } from './database/connection.ts';
 import { type MigrationSource, migrate } from './database/migrate.ts';
 import { generateSecretKey } from './secret-box.ts';
 
+/** The replica serves only the web UI's reports, a few at a time: a small pool spares its connection slots. */
+const READ_POOL_SIZE = 5;
+
 export async function openState(
   config: Config,
   migrations: MigrationSource[],
-): Promise<{ database: DbHandle; secretKey: string; migrated: string[] }> {
+): Promise<{ database: DbHandle; readDatabase: DbHandle | null; secretKey: string; migrated: string[] }> {
   if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true });
   const secretKey = resolveSecretKey(config);
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : path.join(config.dataDir, 'pgdata'),
+    connectTimeoutMs: config.databaseTimeouts.connectMs,
+    queryTimeoutMs: config.databaseTimeouts.queryMs,
   });
   try {
     const migrated = await migrate(database, migrations);
-    return { database, secretKey, migrated };
+    // Never migrated: a replica follows the primary's schema. Opened lazily (pg connects on the first read), so a
+    // replica that is down fails only the pages that read from it, not start-up.
+    const readDatabase = config.databaseReadUrl
+      ? await openDatabase({ databaseUrl: config.databaseReadUrl, poolSize: READ_POOL_SIZE })
+      : null;
+    return { database, readDatabase, secretKey, migrated };
   } catch (err) {
     await database.close();
     throw err;

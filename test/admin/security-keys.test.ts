@@ -3,7 +3,7 @@
  * French, axe on every page: add a key from the two-step page, sign in with the password and the key, see it in
  * the audit log; a key that is not the account's, a removed key, a cancelled or expired ceremony and a page without
  * JavaScript each get a clear message; a platform admin's reset removes the keys. WebAuthn needs a host name (never
- * an IP address) in a secure context, so the browser goes to http://localhost.
+ * an IP address) in a secure context, so the browser goes to http://localhost, Envoi's public URL (HOST).
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -39,7 +39,7 @@ for (const lang of ['en', 'fr'] as const) {
     let yubikey: Authenticator;
 
     beforeAll(async () => {
-      envoi = await startEnvoi({ worker: true });
+      envoi = await startEnvoi({ worker: true, env: { HOST: 'localhost' } });
       browser = await launchBrowser();
       base = envoi.url.replace('//127.0.0.1:', '//localhost:');
     });

@@ -53,6 +53,12 @@ beforeAll(async () => {
             versions: [{ name: 'Blank email', subject: 'Subject', content: '((body))' }],
           },
           { key: 'blank-sms', type: 'sms', versions: [{ name: 'Blank sms', content: '((body))' }] },
+          // Personalisation is at most 51,200 characters (GC Notify): a long email repeats it.
+          {
+            key: 'repeating-email',
+            type: 'email',
+            versions: [{ name: 'Repeating email', subject: 'Subject', content: '((body))'.repeat(40) }],
+          },
         ],
         api_keys: [{ name: 'live', type: 'normal' }],
       },
@@ -396,14 +402,14 @@ describe('templates and personalisation on send', () => {
     const res = await postEmail(
       {
         email_address: 'someone@example.com',
-        template_id: edge.templates['blank-email'],
-        personalisation: { body: 'é'.repeat(1_000_001) },
+        template_id: edge.templates['repeating-email'],
+        personalisation: { body: 'é'.repeat(25_001) },
       },
       edge.api_keys.live,
     );
     badRequest(
       res,
-      'Your message is too long. Emails cannot be longer than 2000000 bytes. Your message is 2000002 bytes.',
+      'Your message is too long. Emails cannot be longer than 2000000 bytes. Your message is 2000080 bytes.',
     );
   });
 

@@ -4,6 +4,7 @@
  * a 201 always means the row is durable, while the database sees one round trip per batch, not per request.
  */
 import type { Db } from '../../platform/database/connection.ts';
+import { isDatabaseUnavailable } from '../../platform/database/unavailable.ts';
 import { insertNotificationsCounted, type NewNotification } from '../repositories/notifications.ts';
 import type { DailyLimits, Reservation } from './limits.ts';
 
@@ -70,13 +71,14 @@ export class NotificationWriter {
       counts.apply(rows);
       for (const p of batch) p.resolve();
     } catch (err) {
-      // One bad row must not fail its neighbours: retry them one by one so each request gets its own answer.
-      if (batch.length > 1) {
+      // One bad row must not fail its neighbours: retry them one by one so each request gets its own answer. Not
+      // when the database is out of reach: every row would fail alike, each after its own wait.
+      if (batch.length > 1 && !isDatabaseUnavailable(err)) {
         await Promise.all(batch.map((p) => this.flush([p], shard)));
         return;
       }
       for (const r of reservations) this.limits.release(r);
-      batch[0]!.reject(err);
+      for (const p of batch) p.reject(err);
     }
   }
 }

@@ -39,15 +39,89 @@ const PREPARED_MARK = '/* prepared */ ';
  */
 export const prepared: RawBuilder<unknown> = sql.raw(PREPARED_MARK);
 
-/** A pg client that runs statements marked `prepared` as named statements, named after their text. */
+/**
+ * A pg client that runs statements marked `prepared` as named statements, named after their text, and that never
+ * ends the process when its connection dies.
+ */
 class PreparingClient extends pg.Client {
+  /** The pool's statement bound (openDatabase makes a subclass per pool that sets it). */
+  static queryTimeoutMs = 0;
+  static probe: () => Promise<boolean> = async () => true;
+  /** This connection's bound: none while it runs migrations or loads a bulk transaction. */
+  timeoutMs = (this.constructor as typeof PreparingClient).queryTimeoutMs;
+
+  constructor(config?: pg.ClientConfig) {
+    super(config);
+    // pg-pool listens for errors only while a client is idle: a connection lost while checked out (a server
+    // restart, crash or failover mid-query) would be an unhandled 'error' event, which ends the process. Its
+    // queries already fail with the error, and the pool drops the client (no longer queryable) when released.
+    this.on('error', () => {});
+  }
+
   override query(...args: unknown[]): never {
     const [text, values] = args;
-    if (typeof text === 'string' && text.startsWith(PREPARED_MARK) && Array.isArray(values)) {
-      return (super.query as (...a: unknown[]) => never)({ name: statementName(text), text, values }, ...args.slice(2));
-    }
-    return (super.query as (...a: unknown[]) => never)(...args);
+    const run = super.query as (...a: unknown[]) => never;
+    const result =
+      typeof text === 'string' && text.startsWith(PREPARED_MARK) && Array.isArray(values)
+        ? run.call(this, { name: statementName(text), text, values }, ...args.slice(2))
+        : run.apply(this, args);
+    return this.bounded(result);
   }
+
+  /**
+   * A server gone silent (a network cut, a frozen host) would leave a query waiting for as long as TCP does. A
+   * query unanswered for a couple of seconds has the server probed on a fresh connection: if that fails too, the
+   * connection is cut at once; a query that is merely slow is cut only past the timeout. A cut query fails as a
+   * lost connection does, and the pool drops the client. (pg's own query_timeout would leave the connection busy
+   * with the unanswered query.)
+   */
+  private bounded<T>(result: T): T {
+    const limit = this.timeoutMs;
+    if (limit <= 0 || !(result instanceof Promise)) return result;
+    const { probe } = this.constructor as typeof PreparingClient;
+    let answered = false;
+    const cut = () => {
+      if (!answered) (this as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    };
+    const stalled = setTimeout(async () => {
+      if (!(await probe())) cut();
+    }, STALL_MS);
+    const timer = setTimeout(cut, limit);
+    stalled.unref();
+    timer.unref();
+    return result.finally(() => {
+      answered = true;
+      clearTimeout(stalled);
+      clearTimeout(timer);
+    }) as T;
+  }
+}
+
+/** How long a query waits for its first sign of life before the server is probed, and how long a probe may take. */
+const STALL_MS = 2000;
+
+/** Whether the server takes a fresh connection and answers on it; one probe at a time, shared by whoever asks. */
+function serverProbe(connectionString: string): () => Promise<boolean> {
+  let probing: Promise<boolean> | null = null;
+  async function probeOnce(): Promise<boolean> {
+    const client = new pg.Client({ connectionString, connectionTimeoutMillis: STALL_MS, query_timeout: STALL_MS });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    } finally {
+      client.end().catch(() => {});
+    }
+  }
+  return () => {
+    probing ??= probeOnce().finally(() => {
+      probing = null;
+    });
+    return probing;
+  };
 }
 
 const statementNames = new Map<string, string>();
@@ -69,24 +143,51 @@ export async function openDatabase(opts: {
   databaseUrl: string | null;
   dataDir?: string;
   poolSize?: number;
+  /** How long to wait for a connection (a new one, or a free one from a full pool); 0: for ever. */
+  connectTimeoutMs?: number;
+  /** How long a statement may wait for the server's answer before its connection is cut; 0: for ever. */
+  queryTimeoutMs?: number;
 }): Promise<DbHandle> {
-  if (opts.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 20, Client: PreparingClient });
+  const { databaseUrl } = opts;
+  if (databaseUrl) {
+    const probe = serverProbe(databaseUrl);
+    const Client = class extends PreparingClient {
+      static override queryTimeoutMs = opts.queryTimeoutMs ?? 0;
+      static override probe = probe;
+    };
+    const pool = new pg.Pool({
+      connectionString: databaseUrl,
+      max: opts.poolSize ?? 20,
+      Client,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 0,
+      // Idle connections to a vanished server are found out and replaced rather than tried by the next query.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     // A server restart or failover kills idle connections; pg reports it here, and an unhandled 'error' event
     // would end the process. The pool replaces the connection on the next query.
-    pool.on('error', (err) => console.error(`envoi: a PostgreSQL connection was lost: ${err.message}`));
+    // One line per burst: a restart drops every idle connection at once.
+    let lastLogged = 0;
+    pool.on('error', (err) => {
+      if (Date.now() - lastLogged < 10_000) return;
+      lastLogged = Date.now();
+      console.error(`envoi: a PostgreSQL connection was lost: ${err.message}`);
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,
       kind: 'postgres',
       async withScriptRunner(fn) {
         const client = await pool.connect();
+        // A migration may rightly take longer than any request.
+        (client as unknown as PreparingClient).timeoutMs = 0;
         try {
           return await fn(async (text) => {
             const result = (await client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
             return Array.isArray(result) ? (result.at(-1)?.rows ?? []) : result.rows;
           });
         } finally {
+          (client as unknown as PreparingClient).timeoutMs = Client.queryTimeoutMs;
           client.release();
         }
       },

@@ -13,7 +13,7 @@
  *  - `periodic`: a task run every so often (the scheduler's run, the uploaded files' clean-up).
  */
 import type { Kysely } from 'kysely';
-import { createSleeper, type Logger, withRetries } from './background.ts';
+import { createFailureBackoff, createSleeper, type Logger, withRetries } from './background.ts';
 import { type ClaimedRow, claim, type Fenced, giveBack, type QueueTable, type Retry } from './claim-queue.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the runner claims from any product's table through claim-queue.ts
@@ -154,6 +154,7 @@ export function runQueue<Row extends ClaimedRow>(work: QueueWork<Row>, deps: { d
   let running = true;
   const sleeper = createSleeper();
   const inFlight = trackTasks((err) => log?.error({ err }, `${work.name}: a task failed unexpectedly`));
+  const failures = createFailureBackoff(work.name, log);
   let drainWaiters: Array<() => void> = [];
   const backInQueue = (rows: readonly Fenced[]) =>
     withRetries(`give back ${work.rows}`, () => giveBack(db, work.table, rows), log);
@@ -197,9 +198,11 @@ export function runQueue<Row extends ClaimedRow>(work: QueueWork<Row>, deps: { d
     try {
       rows = await claim<Row>(db, next.table, { limit: next.limit, leaseSeconds: work.leaseSeconds });
     } catch (err) {
-      log?.error({ err }, `${work.name} could not claim ${work.rows}`);
+      // Claiming fails alike until the database returns: wait longer each time, log the run once.
+      await sleeper.sleep(failures.failed(err, `could not claim ${work.rows}`, work.pollMs));
       return true;
     }
+    failures.succeeded();
     if (rows.length === 0) {
       if (inFlight.size === 0 && (handler.held?.() ?? 0) === 0) await settleDrain();
       return true;
@@ -292,20 +295,24 @@ function trackTasks(onError: (err: unknown) => void): Tasks {
 
 function runPoll(work: PollWork, log: Logger | undefined): Running {
   let running = true;
+  const failures = createFailureBackoff(work.name, log);
   const sleeper = createSleeper();
   const drainWaiters: Array<() => void> = [];
 
   async function loop(): Promise<void> {
     while (running) {
+      let waitMs = work.pollMs;
       try {
         while (running && (await work.next())) {
           // more may be due: look again at once
         }
+        failures.succeeded();
       } catch (err) {
-        if (!work.alreadyLogged?.(err)) log?.error({ err }, `${work.name} error`);
+        // Logged once per run of failures (a database outage fails every look), backing off meanwhile.
+        if (!work.alreadyLogged?.(err)) waitMs = failures.failed(err, 'error', work.pollMs);
       }
       for (const w of drainWaiters.splice(0)) w();
-      if (running) await sleeper.sleep(work.pollMs);
+      if (running) await sleeper.sleep(waitMs);
     }
   }
 

@@ -2,7 +2,6 @@
  * What the web UI's areas are given. Its own module, importing no area and not the app, so that areas can name it
  * without an import cycle through web-ui.ts or app.ts.
  */
-import type { FastifyRequest } from 'fastify';
 import type { AccountMessages } from '../accounts/account-messages.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Config } from '../config.ts';
@@ -36,8 +35,8 @@ export interface AdminDeps<S extends AdminServices = AdminServices> {
   messages: AccountMessages;
   /** Per-IP limit on sign-in, code, sign-up and reset attempts. */
   attempts: AttemptThrottle;
-  /** Origin for links in emails: ENVOI_PUBLIC_URL, else the request's own. */
-  siteRoot(request: FastifyRequest): string;
+  /** Origin for links in messages and pages: the configured public URL, never the request's Host. */
+  siteRoot(): string;
   /** What products add to a service's team page, in order. */
   teamSections: readonly TeamPageSection[];
 }

@@ -23,7 +23,7 @@ export interface UiContext extends Translator {
   csrfToken: string;
   /** Path and query of this request, for the language toggle and the return after signing in. */
   path: string;
-  /** Whether cookies must be Secure (https, directly or behind a proxy, or an https public URL). */
+  /** Whether cookies must be Secure: the public URL is https. */
   secure: boolean;
   /** Whether services have an outbox page: only while a sink provider keeps messages instead of sending them. */
   showOutbox: boolean;
@@ -38,9 +38,10 @@ declare module 'fastify' {
 export async function buildUiContext(
   request: FastifyRequest,
   reply: FastifyReply,
-  deps: { accounts: Accounts; secrets: SecretBox; publicUrl: string | null; showOutbox: boolean },
+  deps: { accounts: Accounts; secrets: SecretBox; publicUrl: string; showOutbox: boolean },
 ): Promise<UiContext> {
-  const secure = request.protocol === 'https' || (deps.publicUrl?.startsWith('https:') ?? false);
+  // From configuration only: a forged X-Forwarded-Proto must not decide how cookies are sent.
+  const secure = deps.publicUrl.startsWith('https:');
   const locale = chooseLocale(request.cookies[LANG_COOKIE], request.headers['accept-language']);
   const token = request.cookies[SESSION_COOKIE];
   const session = token ? await deps.accounts.session(token) : null;

@@ -18,9 +18,10 @@ import { completedAt, filterForm, resultRow, statusLabel } from './views.ts';
 const PAGE_SIZE = 50;
 
 export async function activityRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
-  const db = deps.services.database.db;
+  // Who may look is checked on the primary (a removed member is refused at once); the list may lag on a replica.
+  const guard = requireService(deps.services.database.db, 'view_activity');
+  const db = deps.services.readDb;
   const { phoneRegion } = deps.services.config;
-  const guard = requireService(db, 'view_activity');
 
   app.get<{ Params: { serviceId: string }; Querystring: ActivityQuery }>(
     '/services/:serviceId/activity',

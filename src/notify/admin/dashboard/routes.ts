@@ -20,11 +20,12 @@ const LIMIT_CHANNELS = ['email', 'sms', 'international_sms'] as const;
 const TOP_TEMPLATES = 5;
 
 export async function dashboardRoutes(app: FastifyInstance, deps: NotifyAdminDeps): Promise<void> {
-  const db = deps.services.database.db;
+  // Who may look is checked on the primary; the figures may lag on the read replica.
+  const db = deps.services.readDb;
 
   app.get<{ Params: { serviceId: string } }>(
     '/services/:serviceId',
-    { preHandler: requireService(db) },
+    { preHandler: requireService(deps.services.database.db) },
     async (request, reply) => {
       const { ui, service } = request;
       const { t } = ui;

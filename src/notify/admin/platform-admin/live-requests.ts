@@ -51,7 +51,7 @@ export async function liveRequestRoutes(
         directory.invalidate(decided.serviceId);
         if (decided.requestedBy) {
           const to = decided.requestedBy;
-          const link = `${deps.siteRoot(request)}/services/${decided.serviceId}/settings`;
+          const link = `${deps.siteRoot()}/services/${decided.serviceId}/settings`;
           if (decision === 'approve')
             await deps.messages.deliver('go-live-approved', to.language, to.email, {
               name: to.name,

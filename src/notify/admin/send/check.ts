@@ -127,7 +127,7 @@ export async function checkRoutes(app: FastifyInstance, deps: NotifyAdminDeps): 
         // The list changed in between (limits, team): the check page shows why.
         if (err instanceof JobRejected) return checkPage(request, reply);
         if (!(err instanceof SendRefused)) throw err;
-        const message = refusalText(err.refusal, situation(request, template, record.messageLimits), ui);
+        const message = refusalText(err.refusal, situation(template, record.messageLimits), ui);
         return checkPage(request, reply, {
           ...given,
           when: when.when,

@@ -64,7 +64,7 @@ export async function oneMessageRoutes(app: FastifyInstance, deps: NotifyAdminDe
       return reply.redirect(servicePath(service, `/notifications/${accepted.id}?notice=sent`), 303);
     } catch (err) {
       if (!(err instanceof SendRefused)) throw err;
-      const text = refusalText(err.refusal, situation(request, template, record.messageLimits), ui);
+      const text = refusalText(err.refusal, situation(template, record.messageLimits), ui);
       const about = refusalField(err.refusal);
       const field = about === 'sender' ? SENDER_FIELD : about === 'recipient' ? 'recipient' : 'send-button';
       return page(request, reply, template, { ...form, errors: [{ field, message: text }] }, 400);

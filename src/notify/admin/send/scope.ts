@@ -22,10 +22,10 @@ export function sendScope(deps: NotifyAdminDeps) {
   const sender = { preHandler: requireService(db, 'send_messages') };
 
   /** What the words of a refusal need from this page besides the refusal. */
-  const situation = (request: FastifyRequest, template: TemplateDetail, limits: Record<TemplateType, number>) => ({
+  const situation = (template: TemplateDetail, limits: Record<TemplateType, number>) => ({
     templateType: template.type,
     dailyLimit: limits[template.type],
-    siteRoot: `${deps.siteRoot(request)}/`,
+    siteRoot: `${deps.siteRoot()}/`,
   });
 
   const notFound = (request: FastifyRequest, reply: FastifyReply): FastifyReply =>

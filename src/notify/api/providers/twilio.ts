@@ -143,10 +143,9 @@ async function twilioInbound(opts: TwilioRoutesOptions, request: FastifyRequest,
 }
 
 /**
- * The URL Twilio requested, which its signature covers: behind a proxy the request's own host and scheme may not be
- * the public ones, so ENVOI_PUBLIC_URL wins when set; otherwise the forwarded protocol and host (trustProxy).
+ * The URL Twilio requested, which its signature covers: the configured public URL (behind a proxy, ENVOI_PUBLIC_URL),
+ * never the Host a client sends.
  */
-function requestedUrl(request: FastifyRequest, publicUrl: string | null): string {
-  const origin = publicUrl ?? `${request.protocol}://${request.host}`;
-  return origin + request.url;
+function requestedUrl(request: FastifyRequest, publicUrl: string): string {
+  return publicUrl + request.url;
 }

@@ -29,7 +29,7 @@ interface BulkBody {
 }
 
 // The body a bulk request may have grows with the rows the service may send: about 1 KB a row, so 50,000 rows
-// (the default) allow 50 MB. Never less than the other routes' 10 MB, never more than V8 can hold as one string.
+// (the default) allow 50 MB. Never less than 10 MB (ten times the other routes' limit), never more than V8 can hold as one string.
 const BODY_BYTES_PER_ROW = 1_000;
 const MIN_BODY_BYTES = 10 * 1024 * 1024;
 const MAX_BODY_BYTES = 500_000_000;

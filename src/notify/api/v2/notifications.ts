@@ -1,5 +1,6 @@
 /** /v2/notifications: send an email or a text message, read one notification, list them. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { checkPersonalisationSize } from './bounds.ts';
 import { badRequest, notFound } from './errors.ts';
 import { presentNotification } from './presenters.ts';
 import { PAGE_SIZE } from './paging.ts';
@@ -71,11 +72,7 @@ export function notificationRoutes(app: FastifyInstance, ctx: V2Context) {
   });
 
   app.get('/v2/notifications/:notification_id', async (request) =>
-    presentNotification(
-      await findNotification(ctx, v, request, request.params),
-      urlRoot(request, ctx.publicUrl),
-      ctx.smsRate,
-    ),
+    presentNotification(await findNotification(ctx, v, request, request.params), urlRoot(ctx), ctx.smsRate),
   );
 
   app.get('/v2/notifications', (request) => listNotifications(ctx, v, request));
@@ -93,6 +90,7 @@ interface Validators {
 function readSendRequest(ctx: V2Context, v: Validators, type: TemplateType, json: unknown): SendRequest {
   const email = type === 'email' ? v.email(json) : null;
   const body: EmailBody | SmsBody = email ?? v.sms(json);
+  checkPersonalisationSize(body.personalisation);
   const senderId = email ? email.email_reply_to_id : (body as SmsBody).sms_sender_id;
   return {
     type,
@@ -113,7 +111,7 @@ async function send(ctx: V2Context, v: Validators, request: FastifyRequest, type
   // Limits come before the body is read, as in Notify: a throttled client learns it whatever it sent.
   ctx.rateLimiter.take(caller.service.id, caller.keyType, caller.service.rateLimit);
   await checkDailyLimitBeforeParsing(ctx.send, caller, type);
-  const root = urlRoot(request, ctx.publicUrl);
+  const root = urlRoot(ctx);
   const accepted = await acceptNotification(ctx.send, caller, readSendRequest(ctx, v, type, parseJsonBody(request)));
   const response = {
     id: accepted.id,
@@ -177,7 +175,7 @@ async function listNotifications(ctx: V2Context, v: Validators, request: Fastify
     },
     PAGE_SIZE,
   );
-  const root = urlRoot(request, ctx.publicUrl);
+  const root = urlRoot(ctx);
   const current = `${root}v2/notifications${queryString(raw)}`;
   const links: { current: string; next?: string } = { current };
   if (rows.length > 0) {

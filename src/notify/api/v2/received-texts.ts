@@ -15,7 +15,7 @@ export function receivedTextRoutes(app: FastifyInstance, ctx: V2Context) {
     const { older_than } = validate(queryArrays(request.query, []));
     const olderThanId = older_than ? ctx.uuid(older_than) : undefined;
     const rows = await listReceivedTexts(ctx.db, caller.service.id, olderThanId, PAGE_SIZE);
-    const base = `${urlRoot(request, ctx.publicUrl)}v2/received-text-messages`;
+    const base = `${urlRoot(ctx)}v2/received-text-messages`;
     const links: { current: string; next?: string } = { current: base };
     if (rows.length > 0) links.next = `${base}?older_than=${rows.at(-1)!.id}`;
     return {

@@ -1,6 +1,6 @@
 /**
  * What the v2 API's route files share: the options and context every route gets, and reading a request as Notify
- * reads it (the caller, a JSON body whatever its Content-Type, repeated query keys, the URL root, ISO 8601 dates).
+ * reads it (the caller, a JSON body whatever its Content-Type, repeated query keys, ISO 8601 dates).
  */
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../../platform/database/connection.ts';
@@ -8,6 +8,7 @@ import type { Jobs } from '../../jobs/jobs.ts';
 import type { RateLimiter } from '../../sending/limits.ts';
 import type { Caller, SendContext } from '../../sending/send-rules.ts';
 import type { ServiceDirectory } from '../../sending/service-directory.ts';
+import { checkJsonShape } from './bounds.ts';
 import { badRequest } from './errors.ts';
 import type { formatDate } from './presenters.ts';
 
@@ -17,7 +18,8 @@ export interface V2Options {
   rateLimiter: RateLimiter;
   send: SendContext;
   jobs: Jobs;
-  publicUrl: string | null;
+  /** Origin of the `uri`s in responses: configuration only, never the request's Host (see config.ts). */
+  publicUrl: () => string;
   smsRate: number;
   phoneRegion: string;
 }
@@ -44,6 +46,7 @@ export function callerOf(request: FastifyRequest): Caller {
 export function parseJsonBody(request: FastifyRequest): unknown {
   const raw = request.body;
   if (typeof raw !== 'string' || raw.trim() === '') throw badRequest('Invalid JSON supplied in POST data');
+  checkJsonShape(raw);
   try {
     return JSON.parse(raw);
   } catch {
@@ -61,9 +64,9 @@ export function queryArrays(query: unknown, arrayKeys: string[]): Record<string,
   return out;
 }
 
-/** The absolute root for links in responses, like Flask's request.url_root. */
-export function urlRoot(request: FastifyRequest, publicUrl: string | null): string {
-  return publicUrl ? `${publicUrl}/` : `${request.protocol}://${request.host}/`;
+/** The absolute root for links in responses, where Notify uses Flask's request.url_root. */
+export function urlRoot(ctx: Pick<V2Options, 'publicUrl'>): string {
+  return `${ctx.publicUrl()}/`;
 }
 
 const ISO_8601 =

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { authenticate, serviceNamedBy } from './auth.ts';
+import { V2_BODY_LIMIT } from './bounds.ts';
 import { ApiError } from './errors.ts';
 import { formatChecks } from './formats.ts';
 import { canonicalUuid } from '../../../platform/ids.ts';
@@ -28,9 +29,11 @@ export async function v2Routes(app: FastifyInstance, opts: V2Options) {
     formatDate,
   };
 
-  // Notify reads the body itself, whatever the Content-Type says.
+  // Notify reads the body itself, whatever the Content-Type says; the bulk route allows more (bulk.ts).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: V2_BODY_LIMIT }, (_req, body, done) =>
+    done(null, body),
+  );
 
   // The service's recent requests for its API page: one push into memory per answered request, written each second.
   const requestLog = new ApiRequestLog(opts.db, {

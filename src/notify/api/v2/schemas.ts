@@ -106,7 +106,8 @@ export const getNotificationRequest = {
 export const getTemplateRequest = {
   type: 'object',
   required: ['id'],
-  properties: { id: uuid, version: { type: ['integer', 'null'], minimum: 0 } },
+  // A version is a PostgreSQL integer.
+  properties: { id: uuid, version: { type: ['integer', 'null'], minimum: 0, maximum: 2_147_483_647 } },
 } as const;
 
 export const getTemplatesRequest = {

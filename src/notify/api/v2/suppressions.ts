@@ -40,8 +40,15 @@ function channelOf(value: string): TemplateType {
   return value;
 }
 
+// The URL's parts are text like any other: a NUL is refused before it reaches SQL.
+const deleteSuppressionRequest = {
+  type: 'object',
+  properties: { channel: { type: 'string' }, recipient: { type: 'string' } },
+} as const;
+
 export function suppressionRoutes(app: FastifyInstance, ctx: V2Context) {
   const validate = ctx.compile<{ channel?: TemplateType; older_than?: string }>(getSuppressionsRequest);
+  const validateDelete = ctx.compile<{ channel: string; recipient: string }>(deleteSuppressionRequest);
 
   /** The stored form of what a client typed; a recipient that does not parse is looked up as it came. */
   function normalised(channel: TemplateType, raw: string): string {
@@ -62,7 +69,7 @@ export function suppressionRoutes(app: FastifyInstance, ctx: V2Context) {
       after = { channel: channelOf(query.older_than.slice(0, colon)), recipient: query.older_than.slice(colon + 1) };
     }
     const rows = await listSuppressions(ctx.db, caller.service.id, { channel: query.channel, after, limit: PAGE_SIZE });
-    const base = `${urlRoot(request, ctx.publicUrl)}v2/suppressions`;
+    const base = `${urlRoot(ctx)}v2/suppressions`;
     const current = query.channel ? `${base}?channel=${query.channel}` : base;
     const links: { current: string; next?: string } = { current };
     const last = rows.at(-1);
@@ -77,11 +84,12 @@ export function suppressionRoutes(app: FastifyInstance, ctx: V2Context) {
     '/v2/suppressions/:channel/:recipient',
     async (request) => {
       const caller = callerOf(request);
-      const channel = channelOf(request.params.channel);
+      const params = validateDelete(request.params);
+      const channel = channelOf(params.channel);
       const removed = await clearSuppression(ctx.db, {
         serviceId: caller.service.id,
         channel,
-        recipient: normalised(channel, request.params.recipient),
+        recipient: normalised(channel, params.recipient),
       });
       if (!removed) throw notFound();
       return { suppression: present(removed) };

@@ -1,5 +1,6 @@
 /** /v2/template and /v2/templates: read a template (or one of its versions), list them, preview one. */
 import type { FastifyInstance } from 'fastify';
+import { checkPersonalisationSize, checkPreviewSize } from './bounds.ts';
 import { badRequest, notFound } from './errors.ts';
 import { presentTemplate } from './presenters.ts';
 import { getTemplateRequest, getTemplatesRequest, postTemplatePreviewRequest } from './schemas.ts';
@@ -57,23 +58,27 @@ export function templateRoutes(app: FastifyInstance, ctx: V2Context) {
 
   app.post('/v2/template/:id/preview', async (request) => {
     const caller = callerOf(request);
-    const body = request.body === undefined || request.body === '' ? {} : parseJsonBody(request);
+    const json = request.body === undefined || request.body === '' ? {} : parseJsonBody(request);
     const { id, personalisation = {} } = validatePreview({
-      ...(body as object),
+      ...(json as object),
       id: (request.params as { id: string }).id,
     });
+    checkPersonalisationSize(personalisation);
     const template = await findTemplate(caller.service.id, ctx.uuid(id), null);
     const texts = template.type === 'email' ? [template.subject ?? '', template.content] : [template.content];
     const missing = missingPersonalisation(texts, personalisation);
     if (missing.length > 0) throw badRequest(`Missing personalisation: ${missing.join(', ')}`);
     const isEmail = template.type === 'email';
+    // The plain body is cheap to fill in; its HTML is not, so its size is checked first.
+    const body = isEmail
+      ? renderEmailBody(template.content, personalisation)
+      : renderSms(template.content, personalisation).body;
+    checkPreviewSize(body);
     return {
       id: template.id,
       type: template.type,
       version: template.version,
-      body: isEmail
-        ? renderEmailBody(template.content, personalisation)
-        : renderSms(template.content, personalisation).body,
+      body,
       html: isEmail ? renderEmailHtml(template.content, personalisation) : null,
       subject: isEmail ? renderEmailSubject(template.subject ?? '', personalisation) : null,
       postage: null,

@@ -4,7 +4,7 @@
  * message (uuid, email, phone, datetime) are a custom keyword, `check`, whose function returns the message or null.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { ValidationErrors } from './errors.ts';
+import { badRequest, ValidationErrors } from './errors.ts';
 
 export type Check = (value: unknown) => string | null;
 
@@ -29,14 +29,37 @@ export function createValidatorFactory({ checks }: ValidatorOptions) {
     },
   });
 
-  /** Returns a function that throws ValidationErrors or returns the data unchanged. */
+  /** Returns a function that throws ValidationErrors (or a NUL's refusal) or returns the data unchanged. */
   return function compile<T>(schema: object): (data: unknown) => T {
     const validate: ValidateFunction = ajv.compile(schema);
     return (data: unknown) => {
-      if (validate(data)) return data as T;
-      throw new ValidationErrors(describeErrors(validate.errors ?? [], schema, data));
+      if (!validate(data)) throw new ValidationErrors(describeErrors(validate.errors ?? [], schema, data));
+      const field = fieldWithNul(data);
+      if (field !== null) throw badRequest(`${field} ${UNSENDABLE}`);
+      return data as T;
     };
   };
+}
+
+// As the send rules word it (refusal-wire.ts), so that a send says the same whichever check sees it first.
+const UNSENDABLE = 'contains a character that cannot be sent: a null character or half of a surrogate pair';
+
+/**
+ * The first field (or `field key` inside an object such as personalisation) whose text holds a NUL, which
+ * PostgreSQL's text cannot store; null when none does. Lists are left to their own checks (a bulk list's rows).
+ */
+function fieldWithNul(data: unknown): string | null {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return null;
+  for (const [field, value] of Object.entries(data)) {
+    if (field.includes('\0') || (typeof value === 'string' && value.includes('\0'))) return field.replace(/\0/g, '?');
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) continue;
+    for (const [key, inner] of Object.entries(value)) {
+      if (key.includes('\0') || (typeof inner === 'string' && inner.includes('\0'))) {
+        return `${field} ${key.replace(/\0/g, '?')}`;
+      }
+    }
+  }
+  return null;
 }
 
 function describeErrors(errors: ErrorObject[], schema: object, data: unknown): string[] {
@@ -89,6 +112,10 @@ function describe(error: ErrorObject, _rootSchema: object, data: unknown): strin
       return prefixed(`${pyRepr(value)} does not match ${pyRepr((error.params as { pattern: string }).pattern)}`);
     case 'check':
       return prefixed(error.message ?? 'is not valid');
+    case 'maximum':
+      return prefixed(`${pyRepr(value)} is greater than the maximum of ${(error.params as { limit: number }).limit}`);
+    case 'minimum':
+      return prefixed(`${pyRepr(value)} is less than the minimum of ${(error.params as { limit: number }).limit}`);
     default:
       return prefixed(error.message ?? `is not valid (${error.keyword})`);
   }

@@ -74,7 +74,10 @@ export function createSmsProvider(name: SmsProviderName, config: Config, db: Db)
         configurationSet: config.awsSms.configurationSet,
       });
     case 'twilio':
-      return createTwilioSmsProvider({ twilio: config.twilio, publicUrl: config.publicUrl });
+      return createTwilioSmsProvider({
+        twilio: config.twilio,
+        publicUrl: config.publicUrlSet ? config.publicUrl : null,
+      });
     case 'sink':
       return createSinkSmsProvider(db);
   }

@@ -48,7 +48,7 @@ export async function signInRoutes(app: FastifyInstance, deps: AdminDeps): Promi
       const token = await accounts.issueToken(outcome.account.id, 'confirm-email');
       await messages.deliver('email-confirmation', outcome.account.language, outcome.account.email, {
         name: outcome.account.name,
-        link: `${deps.siteRoot(request)}/confirm-email/${token}`,
+        link: `${deps.siteRoot()}/confirm-email/${token}`,
       });
       return signInPage(
         reply,

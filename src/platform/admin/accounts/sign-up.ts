@@ -28,7 +28,7 @@ export async function signUpRoutes(app: FastifyInstance, deps: AdminDeps): Promi
       const { account, token } = await accounts.signUp({ name, email, password, language: ui.locale, ip: request.ip });
       await messages.deliver('email-confirmation', account.language, account.email, {
         name: account.name,
-        link: `${deps.siteRoot(request)}/confirm-email/${token}`,
+        link: `${deps.siteRoot()}/confirm-email/${token}`,
       });
     } catch (err) {
       if (!(err instanceof AccountError)) throw err;
@@ -73,7 +73,7 @@ export async function signUpRoutes(app: FastifyInstance, deps: AdminDeps): Promi
     if (reset) {
       await messages.deliver('password-reset', reset.account.language, reset.account.email, {
         name: reset.account.name,
-        link: `${deps.siteRoot(request)}/reset-password/${reset.token}`,
+        link: `${deps.siteRoot()}/reset-password/${reset.token}`,
       });
     }
     return checkEmailPage(reply, ui, 'forgot.checkEmail', email);

@@ -34,7 +34,7 @@ export async function invitationRoutes(app: FastifyInstance, deps: AdminDeps): P
         await deps.messages.deliver('team-invitation', existing?.language ?? ui.locale, invitation.email, {
           inviter: ui.account!.name,
           service: service.name,
-          link: `${deps.siteRoot(request)}/invitation/${token}`,
+          link: `${deps.siteRoot()}/invitation/${token}`,
         });
       } catch (err) {
         if (!(err instanceof TeamError)) throw err;

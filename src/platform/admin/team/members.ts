@@ -27,6 +27,21 @@ export async function memberRoutes(app: FastifyInstance, deps: AdminDeps): Promi
     return memberPage(reply, ui, service, m, v, status);
   };
 
+  /** A change the team rules refused: shown on the member's page, or back to the team when they are gone. */
+  const refused = (
+    err: unknown,
+    reply: FastifyReply,
+    ui: UiContext,
+    service: ServiceContext,
+    userId: string,
+    v: { permissions?: string[] },
+  ) => {
+    if (!(err instanceof TeamError)) throw err;
+    if (err.code === 'not-member') return reply.redirect(path(service), 303);
+    const errors = [{ field: 'permissions', message: ui.t(`team.error.${err.code}`) }];
+    return showMember(reply, ui, service, userId, { ...v, errors }, 400);
+  };
+
   app.get<{ Params: { serviceId: string; userId: string } }>(
     '/services/:serviceId/team/members/:userId',
     { preHandler: manager },
@@ -44,16 +59,7 @@ export async function memberRoutes(app: FastifyInstance, deps: AdminDeps): Promi
       try {
         await setPermissions(db, { serviceId: service.id, userId, permissions, ...actor(request) });
       } catch (err) {
-        if (!(err instanceof TeamError)) throw err;
-        if (err.code === 'not-member') return reply.redirect(path(service), 303);
-        return showMember(
-          reply,
-          ui,
-          service,
-          userId,
-          { permissions, errors: [{ field: 'permissions', message: ui.t(`team.error.${err.code}`) }] },
-          400,
-        );
+        return refused(err, reply, ui, service, userId, { permissions });
       }
       directory.invalidate(service.id);
       return reply.redirect(`${path(service)}?done=permissions`, 303);
@@ -70,16 +76,7 @@ export async function memberRoutes(app: FastifyInstance, deps: AdminDeps): Promi
       try {
         await removeMember(db, { serviceId: service.id, userId, ...actor(request) });
       } catch (err) {
-        if (!(err instanceof TeamError)) throw err;
-        if (err.code === 'not-member') return reply.redirect(path(service), 303);
-        return showMember(
-          reply,
-          ui,
-          service,
-          userId,
-          { errors: [{ field: 'permissions', message: ui.t(`team.error.${err.code}`) }] },
-          400,
-        );
+        return refused(err, reply, ui, service, userId, {});
       }
       directory.invalidate(service.id);
       // Someone who removed themselves can no longer see the team.

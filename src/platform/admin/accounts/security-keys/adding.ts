@@ -33,7 +33,7 @@ export async function addKeyRoutes(app: FastifyInstance, deps: AdminDeps): Promi
     return registrationPage(
       reply,
       ui,
-      await beginRegistration(db, { account, sessionId: ui.session!.id, name, rp: relyingParty(request) }),
+      await beginRegistration(db, { account, sessionId: ui.session!.id, name, rp: relyingParty() }),
       name,
     );
   });
@@ -42,7 +42,7 @@ export async function addKeyRoutes(app: FastifyInstance, deps: AdminDeps): Promi
     const { ui } = request;
     const account = ui.account!;
     const sessionId = ui.session!.id;
-    const rp = relyingParty(request);
+    const rp = relyingParty();
     const challengeId = request.body.challenge ?? '';
     const expired = () =>
       newKeyPage(

@@ -12,14 +12,9 @@ export function securityKeyScope(deps: AdminDeps) {
   const db = deps.services.database.db;
   const meta = (request: FastifyRequest) => ({ ip: request.ip, userAgent: request.headers['user-agent'] ?? null });
 
-  /** The site as the browser sees it: ENVOI_PUBLIC_URL, else the request's own origin. */
-  function relyingParty(request: FastifyRequest): RelyingParty {
-    let origin: URL;
-    try {
-      origin = new URL(deps.siteRoot(request));
-    } catch {
-      throw Object.assign(new Error('the request names no usable host'), { statusCode: 400 });
-    }
+  /** The site as the browser sees it: the configured public URL. */
+  function relyingParty(): RelyingParty {
+    const origin = new URL(deps.siteRoot());
     return { id: origin.hostname, origin: origin.origin, name: 'Envoi' };
   }
 

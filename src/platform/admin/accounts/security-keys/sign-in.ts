@@ -32,7 +32,7 @@ export async function signInKeyRoutes(app: FastifyInstance, deps: AdminDeps): Pr
     const ceremony = await beginSignIn(db, {
       account: session.account,
       sessionId: session.id,
-      rp: relyingParty(request),
+      rp: relyingParty(),
     });
     return signInKeyPage(reply, request.ui, ceremony, next, error, error ? 400 : 200);
   }
@@ -68,7 +68,7 @@ export async function signInKeyRoutes(app: FastifyInstance, deps: AdminDeps): Pr
       sessionId: session.id,
       challengeId,
       response: request.body.response ?? '',
-      rp: relyingParty(request),
+      rp: relyingParty(),
     });
     if (result.kind === 'ok') {
       const token = await accounts.completeSignIn(session.id, account, meta(request), 'security_key', {
