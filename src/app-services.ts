@@ -47,7 +47,7 @@ export function createServices(
   logger?: Logger,
   readDatabase?: DbHandle | null,
 ): AppServices {
-  const secrets = new SecretBox(secretKey);
+  const secrets = new SecretBox(secretKey, config.previousSecretKeys);
   const directory = new ServiceDirectory(database.db, secrets);
   const limits = new DailyLimits(database.db);
   const writer = new NotificationWriter(database.db, limits, {

@@ -13,6 +13,7 @@ import { bootstrapCommand } from './commands/bootstrap.ts';
 import { outboxCommand } from './commands/outbox.ts';
 import { sendBulkCommand } from './commands/send-bulk.ts';
 import { createAdminCommand } from './commands/create-admin.ts';
+import { rotateSecretKeyCommand } from './commands/rotate-secret-key.ts';
 
 // Heavy modules (database, HTTP server, providers) load inside the commands that need them, so that `help`
 // and configuration errors answer at once.
@@ -34,6 +35,8 @@ Usage: envoi <command> [options]
   create-admin --email EMAIL [--name NAME]
                         make a platform admin of the web UI; prints a one-time link to
                         choose the password
+  rotate-secret-key     seal every secret at rest again under ENVOI_SECRET_KEY, opening
+                        them with ENVOI_SECRET_KEY_PREVIOUS (see docs/operations.md)
   help                  show this text
 
 Settings come from environment variables; see README.md.`;
@@ -66,6 +69,8 @@ async function main(argv: string[]): Promise<number> {
       return sendBulkCommand(config, rest);
     case 'create-admin':
       return createAdminCommand(config, rest);
+    case 'rotate-secret-key':
+      return rotateSecretKeyCommand(config, rest);
     default:
       throw new OperatorError(`unknown command "${command}"\n\n${USAGE}`);
   }

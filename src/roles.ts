@@ -6,7 +6,8 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from './platform/config.ts';
-import type { DbHandle } from './platform/database/connection.ts';
+import { type DbHandle, pingDatabase } from './platform/database/connection.ts';
+import { measureDatabase } from './platform/metrics.ts';
 import { writeHandoff, type ServerHandoff } from './platform/runtime.ts';
 import { startAll } from './platform/queue/runner.ts';
 import { createApp } from './app.ts';
@@ -38,11 +39,13 @@ export interface RunningRoles {
 
 export async function startRoles(state: State, roles: Roles, logger: Logger): Promise<RunningRoles> {
   const services = createServices(state.config, state.database, state.secretKey, logger, state.readDatabase);
+  const unmeasure = measureDatabase(() => pingDatabase(state.database.db));
   const api = roles.api ? await startApi(state, services, logger) : null;
   const worker = roles.worker ? await startWorker(services, logger) : null;
   return {
     handoff: api?.handoff ?? null,
     async stop() {
+      unmeasure();
       // Stop taking bounce reports before the receipts they feed are closed (with the app, or below).
       await worker?.stopIntake();
       await api?.stop();

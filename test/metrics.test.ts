@@ -15,7 +15,7 @@ import { createSandbox, ENVOI_BIN, type EnvoiSandbox } from './support/envoi-pro
 import { startEnvoi, type RunningEnvoi } from './support/envoi.ts';
 import { loadConfig, ConfigError } from '../src/platform/config.ts';
 import { measureQueueAge, reportProviders, scrape } from '../src/platform/metrics.ts';
-import { oldestDueSeconds } from '../src/notify/delivery/worker.ts';
+import { oldestDueSeconds, oldestDueSecondsByLane } from '../src/notify/delivery/worker.ts';
 import { createReceiptApplier } from '../src/notify/delivery/receipts/applier.ts';
 import {
   createFailoverProvider,
@@ -161,7 +161,12 @@ describe('GET /metrics on a running Envoi', () => {
     const withIds = samples.filter((s) => Object.values(s.labels).some((v) => UUID.test(v)));
     expect(withIds).toEqual([]);
 
-    expect(sampleValue(samples, 'envoi_queue_oldest_due_seconds')).toBe(0);
+    for (const lane of ['high', 'normal', 'bulk']) {
+      expect(sampleValue(samples, 'envoi_queue_oldest_due_seconds', { lane })).toBe(0);
+    }
+    expect(sampleValue(samples, 'envoi_database_up')).toBe(1);
+    expect(sampleValue(samples, 'envoi_callbacks_pending')).toBe(0);
+    expect(sampleValue(samples, 'envoi_jobs_ended_total', { status: 'error' })).toBe(0);
     expect(sampleValue(samples, 'envoi_provider_active', { channel: 'email', provider: 'sink' })).toBe(1);
     expect(sampleValue(samples, 'envoi_process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(sampleValue(samples, 'envoi_process_resident_memory_bytes')).toBeGreaterThan(0);
@@ -208,7 +213,9 @@ describe('GET /metrics on a running Envoi', () => {
         expect(
           sampleValue(fromApi!, 'envoi_notifications_accepted_total', { channel: 'email', key_type: 'normal' }),
         ).toBe(0);
-        expect(sampleValue(fromWorker!, 'envoi_queue_oldest_due_seconds')).toBe(0);
+        expect(sampleValue(fromWorker!, 'envoi_queue_oldest_due_seconds', { lane: 'bulk' })).toBe(0);
+        expect(sampleValue(fromApi!, 'envoi_database_up')).toBe(1);
+        expect(sampleValue(fromWorker!, 'envoi_database_up')).toBe(1);
         expect(sampleValue(fromWorker!, 'envoi_provider_active', { channel: 'sms', provider: 'sink' })).toBe(1);
         expect(sampleValue(fromWorker!, 'envoi_process_cpu_seconds_total')).toBeGreaterThan(0);
       } finally {
@@ -306,9 +313,13 @@ describe('metrics worked out in this process', () => {
     expect(age).toBeGreaterThanOrEqual(90);
     expect(age).toBeLessThan(150);
 
-    const forget = measureQueueAge(() => oldestDueSeconds(db));
+    const forget = measureQueueAge(() => oldestDueSecondsByLane(db));
     try {
-      expect(sampleValue(await scraped(), 'envoi_queue_oldest_due_seconds')).toBeGreaterThanOrEqual(90);
+      const waiting = await scraped();
+      // The welcome template is in the normal lane: the other lanes have nothing waiting.
+      expect(sampleValue(waiting, 'envoi_queue_oldest_due_seconds', { lane: 'normal' })).toBeGreaterThanOrEqual(90);
+      expect(sampleValue(waiting, 'envoi_queue_oldest_due_seconds', { lane: 'high' })).toBe(0);
+      expect(sampleValue(waiting, 'envoi_queue_oldest_due_seconds', { lane: 'bulk' })).toBe(0);
       // Claimed by a worker (a live lease): not waiting any more.
       await set(sql`claimed_until = now() + interval '60 seconds'`);
       expect(await oldestDueSeconds(db)).toBe(0);
@@ -317,7 +328,7 @@ describe('metrics worked out in this process', () => {
       expect(await oldestDueSeconds(db)).toBeGreaterThanOrEqual(90);
       // Scheduled for later: not due yet.
       await set(sql`claimed_until = NULL, next_attempt_at = now() + interval '1 hour'`);
-      expect(sampleValue(await scraped(), 'envoi_queue_oldest_due_seconds')).toBe(0);
+      expect(sampleValue(await scraped(), 'envoi_queue_oldest_due_seconds', { lane: 'normal' })).toBe(0);
     } finally {
       forget();
     }
@@ -352,7 +363,7 @@ describe('metrics worked out in this process', () => {
     const warnings: string[] = [];
     const logger = { info() {}, error() {}, warn: (_: object, msg?: string) => void warnings.push(msg ?? '') };
     const forget = measureQueueAge(
-      () => sql<{ n: number }>`SELECT * FROM no_such_table`.execute(envoi.database.db).then(() => 1),
+      () => sql<{ n: number }>`SELECT * FROM no_such_table`.execute(envoi.database.db).then(() => ({ normal: 1 })),
       logger,
     );
     try {

@@ -68,7 +68,8 @@ export async function commandBridgeRoutes(
   app.post('/_internal/commands/:name', async (request, reply) => {
     if (!authorised(request)) return reply.code(403).send({ error: 'forbidden' });
     const { name } = request.params as { name: string };
-    if (name !== 'bootstrap' && name !== 'outbox') return reply.code(404).send({ error: `unknown command ${name}` });
+    if (name !== 'bootstrap' && name !== 'outbox' && name !== 'rotate-secret-key')
+      return reply.code(404).send({ error: `unknown command ${name}` });
     try {
       return { result: await opts.run(name, request.body as never) };
     } catch (err) {

@@ -9,6 +9,7 @@ import { SecretBox } from '../platform/secret-box.ts';
 import { applyBootstrap } from '../notify/provisioning/apply-bootstrap.ts';
 import { checkBootstrapFile } from '../notify/provisioning/bootstrap-file.ts';
 import { latestOutbox } from '../notify/delivery/outbox.ts';
+import { resealSecrets } from './reseal-secrets.ts';
 import type { AppServices } from '../app-services.ts';
 import type { JobStatus } from '../notify/vocabulary.ts';
 import { refusalAnswer } from '../notify/api/v2/refusal-wire.ts';
@@ -16,11 +17,12 @@ import { SendRefused } from '../notify/sending/refusals.ts';
 import { JobRejected, type JobCounts } from '../notify/jobs/jobs.ts';
 import { SpreadsheetReadError, type SpreadsheetFormat } from '../notify/jobs/spreadsheet.ts';
 
-export type CommandName = 'bootstrap' | 'outbox';
+export type CommandName = 'bootstrap' | 'outbox' | 'rotate-secret-key';
 
 export interface CommandInput {
   bootstrap: { file: unknown };
   outbox: { limit: number; serviceId?: string };
+  'rotate-secret-key': Record<string, never>;
 }
 
 export async function runCommand<K extends CommandName>(
@@ -34,9 +36,17 @@ export async function runCommand<K extends CommandName>(
       env.config.phoneRegion,
       env.config.callbacks.allowedHosts,
     );
-    const result = await applyBootstrap(env.database.db, new SecretBox(env.secretKey), file, env.config);
+    const result = await applyBootstrap(
+      env.database.db,
+      new SecretBox(env.secretKey, env.config.previousSecretKeys),
+      file,
+      env.config,
+    );
     env.afterWrite?.(result.services.map((s) => s.id));
     return result;
+  }
+  if (name === 'rotate-secret-key') {
+    return resealSecrets(env.database.db, new SecretBox(env.secretKey, env.config.previousSecretKeys));
   }
   const { limit, serviceId } = input as CommandInput['outbox'];
   return latestOutbox(env.database.db, { limit, serviceId });

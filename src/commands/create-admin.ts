@@ -23,7 +23,9 @@ export async function createAdminCommand(config: Config, args: string[]): Promis
   ]);
   const { database, secretKey } = await openState(config, MIGRATIONS);
   try {
-    const accounts = new Accounts(database.db, new SecretBox(secretKey), { signupDomains: config.signupDomains });
+    const accounts = new Accounts(database.db, new SecretBox(secretKey, config.previousSecretKeys), {
+      signupDomains: config.signupDomains,
+    });
     const email = values.email.trim();
     const { account, token } = await accounts
       .createAdmin({ email, name: values.name?.trim() || email.slice(0, email.indexOf('@')) })

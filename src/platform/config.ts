@@ -79,6 +79,8 @@ export interface Config {
   };
   /** Null until resolved: in embedded mode it is generated and kept in dataDir. */
   secretKey: string | null;
+  /** Keys that sealed secrets before secretKey (ENVOI_SECRET_KEY_PREVIOUS): still opened, until re-sealed. */
+  previousSecretKeys: string[];
   /** Domain of the From address: <service email_sender>@<emailDomain>. */
   emailDomain: string;
   /**
@@ -237,6 +239,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: path.resolve(str(env, 'ENVOI_DATA_DIR', '.envoi')),
     ...deliverySettings(env, providers),
     secretKey,
+    previousSecretKeys: previousSecretKeys(env),
     emailDomain: str(env, 'ENVOI_EMAIL_DOMAIN', 'notification.localhost'),
     ...publicUrlSettings(env, publicUrl),
     trustProxy: trustProxySetting(env),
@@ -370,6 +373,14 @@ function secretKeySetting(env: Env, databaseUrl: string | null): string | null {
     );
   }
   return secretKey;
+}
+
+function previousSecretKeys(env: Env): string[] {
+  const keys = optional(env, 'ENVOI_SECRET_KEY_PREVIOUS') === null ? [] : commaList(env, 'ENVOI_SECRET_KEY_PREVIOUS');
+  if (keys.some((key) => key.length < 32)) {
+    throw new ConfigError('ENVOI_SECRET_KEY_PREVIOUS must be a comma-separated list of keys of at least 32 characters');
+  }
+  return keys;
 }
 
 /** How messages leave and come back: providers, failover, bounces, receipts, callbacks and the scheduler. */

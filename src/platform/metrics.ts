@@ -7,8 +7,9 @@
  * for privacy and because each label value makes a time series.
  *
  * Hot paths count through children bound once per label set (`accepted`, `childOf`), not `inc({...})` with a
- * fresh object per call. Two gauges are worked out on scrape from sources that the delivery worker registers:
- * a process without a worker (`envoi api`) leaves them without a value.
+ * fresh object per call. Some gauges are worked out on scrape from sources that the roles register: the queue's age,
+ * the callback backlog and the provider in use by the worker (a process without one, `envoi api`, leaves them
+ * without a value), and whether the database answers by every role.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,8 +19,14 @@ import type { Logger } from './queue/background.ts';
 type Channel = 'email' | 'sms';
 type KeyType = 'normal' | 'team' | 'test';
 
-/** Age in seconds of the oldest due, unclaimed notification (0 when none); the worker's database answers it. */
-export type QueueAgeSource = () => Promise<number>;
+/** Age in seconds of the oldest due, unclaimed notification per lane (0 when none); the worker's database answers it. */
+export type QueueAgeSource = () => Promise<Record<string, number>>;
+
+/** The callbacks waiting to be delivered (capped count), and how long the oldest due one has waited (0 when none). */
+export type CallbackBacklogSource = () => Promise<{ pending: number; oldestDueSeconds: number }>;
+
+/** Resolves when the database answers a trivial query; rejects otherwise. */
+export type DatabasePing = () => Promise<unknown>;
 
 /** The providers of one channel, in order, and which of them takes the channel's traffic now. */
 export interface ProviderSource {
@@ -34,20 +41,29 @@ interface EnvoiMetrics {
   accepted: Counter<'channel' | 'key_type'>;
   deliveries: Counter<'channel' | 'provider' | 'status'>;
   handoff: Histogram<'channel'>;
-  queueOldestDue: Gauge;
+  queueOldestDue: Gauge<'lane'>;
+  callbacksPending: Gauge;
+  callbacksOldestDue: Gauge;
+  databaseUp: Gauge;
+  jobsEnded: Counter<'status'>;
   receipts: Counter<'result'>;
   callbacks: Counter<'kind' | 'result'>;
   providerActive: Gauge<'channel' | 'provider'>;
   queueAgeSources: Map<QueueAgeSource, Logger | undefined>;
+  callbackSources: Map<CallbackBacklogSource, Logger | undefined>;
+  databasePings: Set<DatabasePing>;
   providerSources: Set<ProviderSource>;
 }
 
-/** How long the scrape waits for the queue's age before leaving it out: a stuck database must not hang scrapes. */
-const QUEUE_AGE_TIMEOUT_MS = 3_000;
+/** How long the scrape waits for the database before leaving a value out: a stuck database must not hang scrapes. */
+const SCRAPE_QUERY_TIMEOUT_MS = 3_000;
 
 function defineMetrics(): EnvoiMetrics {
   const queueAgeSources = new Map<QueueAgeSource, Logger | undefined>();
+  const callbackSources = new Map<CallbackBacklogSource, Logger | undefined>();
+  const databasePings = new Set<DatabasePing>();
   const providerSources = new Set<ProviderSource>();
+  const callbackBacklog = scrapedOnce(callbackSources, 'the callback backlog');
   return {
     httpRequests: new Counter({
       name: 'envoi_http_requests_total',
@@ -80,10 +96,48 @@ function defineMetrics(): EnvoiMetrics {
     }),
     queueOldestDue: new Gauge({
       name: 'envoi_queue_oldest_due_seconds',
-      help: 'How long the oldest notification that is due and not claimed by a worker has been waiting; 0 when none. Only from processes running the worker.',
+      help: 'How long the oldest notification that is due and not claimed by a worker has been waiting, by lane (high, normal, bulk); 0 when none. Only from processes running the worker.',
+      labelNames: ['lane'],
       async collect() {
         await collectQueueAge(this, queueAgeSources);
       },
+    }),
+    callbacksPending: new Gauge({
+      name: 'envoi_callbacks_pending',
+      help: "Callbacks to services' receivers not yet delivered, failed or dropped (waiting for a retry or due), counted up to 100000. Only from processes running the worker.",
+      async collect() {
+        const backlog = await callbackBacklog();
+        if (backlog) this.set(backlog.pending);
+        else this.remove();
+      },
+    }),
+    callbacksOldestDue: new Gauge({
+      name: 'envoi_callbacks_oldest_due_seconds',
+      help: 'How long the oldest callback that is due and not claimed has been waiting; 0 when none. Only from processes running the worker.',
+      async collect() {
+        const backlog = await callbackBacklog();
+        if (backlog) this.set(backlog.oldestDueSeconds);
+        else this.remove();
+      },
+    }),
+    databaseUp: new Gauge({
+      name: 'envoi_database_up',
+      help: 'Whether this process reached its database at the scrape: 1 when a trivial query answered within 3 s, 0 otherwise.',
+      async collect() {
+        const ping = databasePings.values().next();
+        if (ping.done) return this.remove();
+        this.set(
+          await withTimeout(ping.value()).then(
+            () => 1,
+            () => 0,
+          ),
+        );
+      },
+    }),
+    jobsEnded: new Counter({
+      name: 'envoi_jobs_ended_total',
+      help: 'Bulk jobs whose processing ended, by status: finished (every row queued) or error (it failed on its last attempt and none of its rows were sent).',
+      labelNames: ['status'],
     }),
     receipts: new Counter({
       name: 'envoi_receipts_total',
@@ -110,36 +164,69 @@ function defineMetrics(): EnvoiMetrics {
       },
     }),
     queueAgeSources,
+    callbackSources,
+    databasePings,
     providerSources,
   };
 }
 
-async function collectQueueAge(gauge: Gauge, sources: Map<QueueAgeSource, Logger | undefined>): Promise<void> {
-  // Any one worker of this process answers for the whole queue (it is one table).
-  const first = sources.entries().next();
-  if (first.done) {
-    gauge.remove();
-    return;
-  }
-  const [source, log] = first.value;
+/** Rejects after SCRAPE_QUERY_TIMEOUT_MS if `work` has not settled by then. */
+async function withTimeout<T>(work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    const age = await Promise.race([
-      source(),
+    return await Promise.race([
+      work,
       new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error(`no answer within ${QUEUE_AGE_TIMEOUT_MS} ms`)),
-          QUEUE_AGE_TIMEOUT_MS,
+          () => reject(new Error(`no answer within ${SCRAPE_QUERY_TIMEOUT_MS} ms`)),
+          SCRAPE_QUERY_TIMEOUT_MS,
         );
       }),
     ]);
-    gauge.set(age);
-  } catch (err) {
-    // The scrape still answers with everything else; an absent value says "unknown" rather than a wrong 0.
-    gauge.remove();
-    log?.warn({ err }, 'could not measure the age of the oldest due notification for /metrics');
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Asks the first registered source once per scrape, however many gauges read its answer: the gauges of one
+ * scrape are collected together, so they share the one query. Undefined when there is no source or it failed.
+ */
+function scrapedOnce<T>(sources: Map<() => Promise<T>, Logger | undefined>, what: string) {
+  let inFlight: Promise<T | undefined> | null = null;
+  return (): Promise<T | undefined> => {
+    if (inFlight) return inFlight;
+    const first = sources.entries().next();
+    if (first.done) return Promise.resolve(undefined);
+    const [source, log] = first.value;
+    inFlight = withTimeout(source())
+      .catch((err: unknown) => {
+        log?.warn({ err }, `could not measure ${what} for /metrics`);
+        return undefined;
+      })
+      .finally(() => {
+        inFlight = null;
+      });
+    return inFlight;
+  };
+}
+
+async function collectQueueAge(gauge: Gauge<'lane'>, sources: Map<QueueAgeSource, Logger | undefined>): Promise<void> {
+  // Any one worker of this process answers for the whole queue (it is one table).
+  const first = sources.entries().next();
+  if (first.done) {
+    gauge.reset();
+    return;
+  }
+  const [source, log] = first.value;
+  try {
+    const ages = await withTimeout(source());
+    gauge.reset();
+    for (const [lane, age] of Object.entries(ages)) gauge.labels(lane).set(age);
+  } catch (err) {
+    // The scrape still answers with everything else; an absent value says "unknown" rather than a wrong 0.
+    gauge.reset();
+    log?.warn({ err }, 'could not measure the age of the oldest due notification for /metrics');
   }
 }
 
@@ -196,6 +283,24 @@ export function measureQueueAge(source: QueueAgeSource, log?: Logger): () => voi
   metrics.queueAgeSources.set(source, log);
   return () => metrics.queueAgeSources.delete(source);
 }
+
+/** Makes the callback backlog part of this process's scrapes until the returned function is called. */
+export function measureCallbackBacklog(source: CallbackBacklogSource, log?: Logger): () => void {
+  metrics.callbackSources.set(source, log);
+  return () => metrics.callbackSources.delete(source);
+}
+
+/** Makes `envoi_database_up` part of this process's scrapes until the returned function is called. */
+export function measureDatabase(ping: DatabasePing): () => void {
+  metrics.databasePings.add(ping);
+  return () => metrics.databasePings.delete(ping);
+}
+
+/** Bulk jobs by how they ended, for the job processor. */
+export const jobsEnded = {
+  finished: atZero(metrics.jobsEnded.labels('finished')),
+  error: atZero(metrics.jobsEnded.labels('error')),
+};
 
 /** Makes a channel's provider in use part of this process's scrapes until the returned function is called. */
 export function reportProviders(source: ProviderSource): () => void {

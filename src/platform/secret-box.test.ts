@@ -90,3 +90,34 @@ describe('generateSecretKey', () => {
     expect(fresh.open(fresh.seal('ok'))).toBe('ok');
   });
 });
+
+describe('SecretBox with previous keys (rotating ENVOI_SECRET_KEY)', () => {
+  const oldKey = 'a-configured-secret-key-of-32-chars!';
+  const newKey = 'the-next-configured-secret-key-32ch!';
+  const rotating = new SecretBox(newKey, [oldKey]);
+
+  it('opens values sealed under a previous key, and seals only under the current one', () => {
+    const old = box.seal('api-key-secret');
+    expect(rotating.open(old)).toBe('api-key-secret');
+    expect(new SecretBox(newKey).open(rotating.seal('fresh'))).toBe('fresh');
+    expect(() => box.open(rotating.seal('fresh'))).toThrow(SecretBoxError);
+  });
+
+  it('reseals what a previous key sealed, and leaves alone what the current key sealed', () => {
+    const { plain, resealed } = rotating.reseal(box.seal('token'));
+    expect(plain).toBe('token');
+    expect(new SecretBox(newKey).open(resealed!)).toBe('token');
+    expect(rotating.reseal(rotating.seal('token'))).toEqual({ plain: 'token', resealed: null });
+  });
+
+  it('still refuses values sealed under a key it was not given, or altered', () => {
+    const stranger = new SecretBox('another-configured-secret-key-32ch');
+    expect(() => rotating.reseal(stranger.seal('x'))).toThrow(/different ENVOI_SECRET_KEY/);
+    expect(() => rotating.open(flipByte(box.seal('x'), 20))).toThrow(SecretBoxError);
+  });
+
+  it('digests under the current key, and offers the previous digests for look-ups', () => {
+    expect(rotating.digest('secret')).toBe(new SecretBox(newKey).digest('secret'));
+    expect(rotating.digests('secret')).toEqual([rotating.digest('secret'), box.digest('secret')]);
+  });
+});

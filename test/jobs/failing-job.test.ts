@@ -16,6 +16,7 @@ import { startJobLoop } from '../../src/notify/jobs/job-loop.ts';
 import { sendBulk } from '../../src/commands/commands.ts';
 import { Accounts } from '../../src/platform/accounts/accounts.ts';
 import { SecretBox } from '../../src/platform/secret-box.ts';
+import { scrape } from '../../src/platform/metrics.ts';
 import { translator } from '../../src/platform/ui/i18n/index.ts';
 import { emailRows, fixture, LIVE_ID, provisioned, TEAM_EMAIL, type Provisioned } from './fixture.ts';
 
@@ -58,6 +59,9 @@ function jobsWith(maxAttempts: number): Jobs {
     },
   });
 }
+
+const jobErrors = async () =>
+  Number(/^envoi_jobs_ended_total\{status="error"\} (\S+)$/m.exec((await scrape()).body)?.[1]);
 
 const logOf = (jobId: string, level: 'warn' | 'error') =>
   logged.filter((l) => l.level === level && l.obj.jobId === jobId);
@@ -153,11 +157,14 @@ describe('a job that fails every time', () => {
         expect(logOf(job.id, 'warn')).toHaveLength(attempt);
       }
       expect(logOf(job.id, 'error')).toEqual([]);
+      const errorsBefore = await jobErrors();
 
       await makeDue(job.id);
       expect(await jobs.processNext({ jobId: job.id })).toBe(true);
       const ended = await jobRow(job.id);
       expect(ended).toMatchObject({ job_status: 'error', attempts: MAX_ATTEMPTS, claimed_until: null });
+      // Counted for the EnvoiBulkJobErrors alert.
+      expect(await jobErrors()).toBe(errorsBefore + 1);
       expect(ended.processing_finished).toBeInstanceOf(Date);
       expect((await jobs.get(LIVE_ID, job.id))!.status).toBe('error');
       expect(await notificationsOf(job.id)).toBe(0);

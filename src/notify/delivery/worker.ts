@@ -89,7 +89,7 @@ function deliveryHandler(opts: WorkerOptions, control: QueueControl<ClaimedNotif
     if (control.inFlight === 0) control.wake();
   });
   const unmeasured = [
-    measureQueueAge(() => oldestDueSeconds(db), log),
+    measureQueueAge(() => oldestDueSecondsByLane(db), log),
     reportProviders({ channel: 'email', ...providerChoice(providers.email) }),
     reportProviders({ channel: 'sms', ...providerChoice(providers.sms) }),
   ];
@@ -172,9 +172,19 @@ export function startWorker(opts: WorkerOptions): Worker {
   return runQueue(deliveryWork(opts), { db: opts.db, logger: opts.logger });
 }
 
-const PRIORITY_LANES = [...new Set(Object.values(PRIORITY_OF_CATEGORY))];
+const LANE_OF_PRIORITY = new Map<number, string>(
+  Object.entries(PRIORITY_OF_CATEGORY).map(([lane, priority]) => [priority, lane]),
+);
 
-/** How long the oldest notification that is due and not claimed has been due, in seconds (0 when none): for /metrics. */
-export function oldestDueSeconds(db: Db): Promise<number> {
-  return oldestDueAgeSeconds(db, PRIORITY_LANES);
+/** How long the oldest notification that is due and not claimed has been due in each lane, in seconds (0 when none): for /metrics. */
+export async function oldestDueSecondsByLane(db: Db): Promise<Record<string, number>> {
+  const ages = await oldestDueAgeSeconds(db, [...LANE_OF_PRIORITY.keys()]);
+  return Object.fromEntries(
+    [...ages].map(([priority, age]) => [LANE_OF_PRIORITY.get(priority) ?? String(priority), age]),
+  );
+}
+
+/** The same over every lane: the oldest of them. */
+export async function oldestDueSeconds(db: Db): Promise<number> {
+  return Math.max(0, ...Object.values(await oldestDueSecondsByLane(db)));
 }

@@ -7,7 +7,7 @@
  * a second copy impossible even if two processors overlap.
  */
 import type { DbHandle } from '../../platform/database/connection.ts';
-import { notificationsAccepted } from '../../platform/metrics.ts';
+import { jobsEnded, notificationsAccepted } from '../../platform/metrics.ts';
 import { laneBackoffMs } from '../../platform/queue/claim-queue.ts';
 import type { Logger } from '../../platform/queue/background.ts';
 import { readJobFileChunkDuringLoad } from '../repositories/job-files.ts';
@@ -105,6 +105,7 @@ async function endInError(ctx: ProcessingContext, job: ClaimedJob, err: unknown)
     return false;
   }
   if (!ended) return false;
+  jobsEnded.error.inc();
   ctx.log?.error(
     { err, jobId: job.id, attempts: job.attempts },
     'job failed on its last attempt: it ends as error, and none of its messages were sent',
@@ -147,6 +148,7 @@ async function run(ctx: ProcessingContext, job: ClaimedJob, onProgress: Progress
     heartbeat?.stop();
   }
   notificationsAccepted[job.template_type][job.key_type].inc(tally.queued);
+  jobsEnded.finished.inc();
   ctx.log?.info({ jobId: job.id, rows: job.notification_count }, 'job queued');
   return true;
 }

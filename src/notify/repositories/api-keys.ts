@@ -90,3 +90,19 @@ export async function revokeLiveApiKey(db: Db, serviceId: string, keyId: string)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
+
+/** Every key's sealed secret and digest, for sealing again under a new secret key. */
+export async function listSealedApiKeys(db: Db): Promise<{ id: string; sealed: string; digest: string }[]> {
+  return db.selectFrom('api_keys').select(['id', 'secret_sealed as sealed', 'secret_digest as digest']).execute();
+}
+
+/** Replaces a key's sealed secret and digest with those under the new key, unless the secret changed since. */
+export async function resealApiKey(db: Db, id: string, was: string, sealed: string, digest: string): Promise<boolean> {
+  const result = await db
+    .updateTable('api_keys')
+    .set({ secret_sealed: sealed, secret_digest: digest })
+    .where('id', '=', id)
+    .where('secret_sealed', '=', was)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

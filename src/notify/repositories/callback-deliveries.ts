@@ -135,3 +135,23 @@ export async function disableCallbackAndDropPending(
       .execute();
   });
 }
+
+/** Counted up to this many: the backlog's gauge must stay cheap however far a receiver has fallen behind. */
+const BACKLOG_COUNT_CAP = 100_000;
+
+/**
+ * The callbacks still pending (counted up to BACKLOG_COUNT_CAP) and how long the oldest due, unclaimed one has been
+ * due, in seconds (0 when none): for /metrics. Both read the partial index callback_deliveries_due.
+ */
+export async function callbackBacklog(db: Db): Promise<{ pending: number; oldestDueSeconds: number }> {
+  const { rows } = await sql<{ pending: number; age: number | null }>`
+    SELECT
+      (SELECT count(*)::int FROM (
+        SELECT 1 FROM callback_deliveries WHERE state = 'pending' LIMIT ${BACKLOG_COUNT_CAP}
+      ) AS capped) AS pending,
+      (SELECT extract(epoch FROM now() - next_attempt_at)::float8 FROM callback_deliveries
+        WHERE (${CALLBACK_QUEUE.due}) AND (claimed_until IS NULL OR claimed_until < now())
+        ORDER BY next_attempt_at LIMIT 1) AS age`.execute(db);
+  const row = rows[0];
+  return { pending: Number(row?.pending ?? 0), oldestDueSeconds: Math.max(0, Number(row?.age ?? 0)) };
+}

@@ -107,3 +107,40 @@ export async function findCallbackReceivers(db: Db, serviceIds: readonly string[
     .where('c.service_id', 'in', serviceIds)
     .execute();
 }
+
+/** Every callback's sealed bearer token, for sealing again under a new secret key. */
+export async function listSealedCallbackTokens(db: Db): Promise<{ id: string; sealed: string }[]> {
+  return db.selectFrom('service_callbacks').select(['id', 'bearer_token_sealed as sealed']).execute();
+}
+
+/** Replaces a callback's sealed token with the same token sealed again, unless it changed since it was read. */
+export async function resealCallbackToken(db: Db, id: string, was: string, sealed: string): Promise<boolean> {
+  const result = await db
+    .updateTable('service_callbacks')
+    .set({ bearer_token_sealed: sealed })
+    .where('id', '=', id)
+    .where('bearer_token_sealed', '=', was)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Every service's sealed webhook signing secret, for sealing again under a new secret key. */
+export async function listSealedWebhookSecrets(db: Db): Promise<{ id: string; sealed: string }[]> {
+  const rows = await db
+    .selectFrom('services')
+    .select(['id', 'webhook_secret_sealed as sealed'])
+    .where('webhook_secret_sealed', 'is not', null)
+    .execute();
+  return rows.map((r) => ({ id: r.id, sealed: r.sealed! }));
+}
+
+/** Replaces a service's sealed webhook secret with the same secret sealed again, unless it changed since. */
+export async function resealWebhookSecret(db: Db, serviceId: string, was: string, sealed: string): Promise<boolean> {
+  const result = await db
+    .updateTable('services')
+    .set({ webhook_secret_sealed: sealed })
+    .where('id', '=', serviceId)
+    .where('webhook_secret_sealed', '=', was)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

@@ -273,22 +273,22 @@ export async function timeOutStaleMessages(db: Db, hours: number): Promise<numbe
 }
 
 /**
- * How long the oldest notification that is due and not claimed has been due, in seconds; 0 when none: the
- * queue's lag, for /metrics. One index probe per lane on the claim queue's index (priority, next_attempt_at)
- * WHERE status = 'created', so that a long queue costs no more than a short one; rows leased by a worker are
- * stepped over (a batch at most per worker). `lanes`: every priority a notification may have.
+ * How long the oldest notification that is due and not claimed has been due in each lane, in seconds (0 when
+ * none): the queue's lag, for /metrics. One index probe per lane on the claim queue's index (priority,
+ * next_attempt_at) WHERE status = 'created', so that a long queue costs no more than a short one; rows leased by a
+ * worker are stepped over (a batch at most per worker). `lanes`: every priority a notification may have.
  */
-export async function oldestDueAgeSeconds(db: Db, lanes: readonly number[]): Promise<number> {
-  const { rows } = await sql<{ age: number | null }>`
-    SELECT extract(epoch FROM now() - min(oldest.next_attempt_at))::float8 AS age
+export async function oldestDueAgeSeconds(db: Db, lanes: readonly number[]): Promise<Map<number, number>> {
+  const { rows } = await sql<{ priority: number; age: number | null }>`
+    SELECT lane.priority, extract(epoch FROM now() - oldest.next_attempt_at)::float8 AS age
     FROM unnest(${lanes}::smallint[]) AS lane(priority)
-    CROSS JOIN LATERAL (
+    LEFT JOIN LATERAL (
       SELECT next_attempt_at FROM notifications
       WHERE (${NOTIFICATION_QUEUE.due}) AND priority = lane.priority AND (claimed_until IS NULL OR claimed_until < now())
       ORDER BY next_attempt_at
       LIMIT 1
-    ) AS oldest`.execute(db);
-  return Math.max(0, Number(rows[0]?.age ?? 0));
+    ) AS oldest ON true`.execute(db);
+  return new Map(rows.map((r) => [Number(r.priority), Math.max(0, Number(r.age ?? 0))]));
 }
 
 /** One of a service's notifications with its template's name and the name of who sent it, or null. */

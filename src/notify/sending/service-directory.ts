@@ -188,11 +188,16 @@ export class ServiceDirectory {
     });
   }
 
-  /** The key whose secret has this keyed digest, for the ApiKey-v1 scheme. Not cached: it is keyed by secret. */
+  /**
+   * The key whose secret has this keyed digest, for the ApiKey-v1 scheme. Not cached: it is keyed by secret. While
+   * the secret key is rotated, a key not yet re-sealed has its digest under a previous key: each is tried in turn.
+   */
   async apiKeyBySecret(secret: string): Promise<ApiKeyRecord | null> {
-    const serviceId = await findApiKeyServiceByDigest(this.db, this.opener().digest(secret));
-    if (!serviceId) return null;
-    return (await this.apiKeys(serviceId)).find((k) => k.secret === secret) ?? null;
+    for (const digest of this.opener().digests(secret)) {
+      const serviceId = await findApiKeyServiceByDigest(this.db, digest);
+      if (serviceId) return (await this.apiKeys(serviceId)).find((k) => k.secret === secret) ?? null;
+    }
+    return null;
   }
 
   private opener(): SecretBox {

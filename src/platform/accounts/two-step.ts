@@ -22,6 +22,11 @@ function codeHash(secrets: SecretBox, userId: string, code: string): string {
   return secrets.digest(`login-code:${userId}:${code}`);
 }
 
+/** The code's hash under each key: a code sent just before the secret key was rotated still works. */
+function codeHashes(secrets: SecretBox, userId: string, code: string): string[] {
+  return secrets.digests(`login-code:${userId}:${code}`);
+}
+
 /** A new 6-digit code (older ones stop working); the caller sends it. */
 export async function issueCode(
   db: Db,
@@ -52,7 +57,7 @@ export async function verifyCode(
   const cleaned = code.replace(/\s+/g, '');
   const row = await findLatestLoginCode(db, userId, now);
   if (!row || row.attempts >= MAX_CODE_ATTEMPTS) return false;
-  if (/^\d{6}$/.test(cleaned) && row.codeHash === codeHash(secrets, userId, cleaned)) {
+  if (/^\d{6}$/.test(cleaned) && codeHashes(secrets, userId, cleaned).includes(row.codeHash)) {
     return spendLoginCode(db, row.id, now);
   }
   await countLoginCodeAttempt(db, row.id);

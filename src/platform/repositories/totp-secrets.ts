@@ -52,3 +52,19 @@ export async function deleteTotpSecret(
   if (opts.unconfirmedOnly) query = query.where('confirmed_at', 'is', null);
   await query.execute();
 }
+
+/** Every sealed secret (by user id), for sealing again under a new secret key. */
+export async function listSealedTotpSecrets(db: Db): Promise<{ id: string; sealed: string }[]> {
+  return db.selectFrom('totp_secrets').select(['user_id as id', 'secret_sealed as sealed']).execute();
+}
+
+/** Replaces a sealed secret with the same secret sealed again, unless it changed since it was read. */
+export async function resealTotpSecret(db: Db, userId: string, was: string, sealed: string): Promise<boolean> {
+  const result = await db
+    .updateTable('totp_secrets')
+    .set({ secret_sealed: sealed })
+    .where('user_id', '=', userId)
+    .where('secret_sealed', '=', was)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

@@ -26,7 +26,8 @@ import {
   runQueue,
 } from '../../../platform/queue/runner.ts';
 import type { SecretBox } from '../../../platform/secret-box.ts';
-import { CALLBACK_QUEUE, callbackQueueExcluding } from '../../repositories/callback-deliveries.ts';
+import { measureCallbackBacklog } from '../../../platform/metrics.ts';
+import { CALLBACK_QUEUE, callbackBacklog, callbackQueueExcluding } from '../../repositories/callback-deliveries.ts';
 import { createOutboundHttp } from './outbound-http.ts';
 import { createLanes } from './lanes.ts';
 import { type ClaimedCallback, type Prepared, prepare } from './preparing.ts';
@@ -96,6 +97,7 @@ function callbackHandler(
   const outbound = createOutboundHttp({ timeoutMs, allowedHosts });
   const outcomes = createCallbackOutcomes(db, CALLBACK_QUEUE, log);
   const lanes = createLanes({ perServiceConcurrency, control, send, log });
+  const unmeasure = measureCallbackBacklog(() => callbackBacklog(db), log);
 
   /** `retryAfterMs`: the receiver asked to wait at least that long (429 or 503 with Retry-After). */
   function failedAttempt(row: ClaimedCallback, response: string, retryAfterMs?: number): CallbackOutcome {
@@ -164,6 +166,7 @@ function callbackHandler(
     releaseHeld: () => lanes.releaseWaiting(),
     settled: () => outcomes.settled(),
     async close() {
+      unmeasure();
       outbound.close();
     },
   };
