@@ -1,5 +1,6 @@
 /** envoi start | api | worker: runs a role until SIGINT or SIGTERM, with its metrics listener if one is set. */
 import type { Config } from '../platform/config.ts';
+import { loggerOptions } from '../platform/log-redaction.ts';
 import type { Logger } from '../platform/queue/background.ts';
 import type { startMetricsServer } from '../platform/metrics.ts';
 import { openState, removeHandoff, runningServer } from '../platform/runtime.ts';
@@ -13,7 +14,7 @@ export async function serve(config: Config, roles: Roles): Promise<number> {
     import('pino'),
     import('../platform/metrics.ts'),
   ]);
-  const logger = pino({ level: config.logLevel });
+  const logger = pino(loggerOptions(config.logLevel));
   // First: a port already taken stops start-up at once, before there is anything to close.
   const metrics =
     config.metrics.port === null ? null : await listenForMetrics(startMetricsServer, config.metrics, logger);

@@ -282,8 +282,8 @@ const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
 /** Off unless set: believing X-Forwarded-For from any peer lets every client choose the address it is throttled by. */
 function trustProxySetting(env: Env): Config['trustProxy'] {
   const raw = optional(env, 'TRUST_PROXY');
-  if (raw === null || raw === 'false' || raw === '0') return false;
-  if (raw === 'true') {
+  if (raw === null || /^(false|0)$/i.test(raw)) return false;
+  if (/^true$/i.test(raw)) {
     throw new ConfigError(
       'TRUST_PROXY=true would believe X-Forwarded-For from any client, so anyone could pick the address that ' +
         'sign-in throttles and the audit log see: set the number of proxies in front of Envoi (e.g. 1), or their ' +

@@ -113,6 +113,7 @@ describe('the TRUST_PROXY setting', () => {
 
   it('refuses true, saying why', () => {
     expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(ConfigError);
+    expect(() => loadConfig({ TRUST_PROXY: 'TRUE' })).toThrow(/any client/);
     expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(
       /any client.*X-Forwarded-For|X-Forwarded-For.*any client/,
     );

@@ -30,7 +30,8 @@ function twilio(env: Record<string, string> = {}): SmsProvider {
     ENVOI_PUBLIC_URL: 'https://envoi.example.ca',
     ...env,
   });
-  return createTwilioSmsProvider({ twilio: config.twilio, publicUrl: config.publicUrl });
+  // As providers/index.ts does: status callbacks only to an origin the operator set.
+  return createTwilioSmsProvider({ twilio: config.twilio, publicUrl: config.publicUrlSet ? config.publicUrl : null });
 }
 
 function text(overrides: Partial<SmsMessage> = {}): SmsMessage {

@@ -15,6 +15,7 @@ import { deliveryWork } from '../../src/notify/delivery/worker.ts';
 import { jobWork, uploadCleanupWork } from '../../src/notify/jobs/job-loop.ts';
 import { startAll } from '../../src/platform/queue/runner.ts';
 import { openTestDatabase, type TestDatabase } from './database.ts';
+import type { Logger } from 'pino';
 
 export const TEST_SECRET_KEY = 'test-secret-key-that-is-long-enough-0123456789';
 
@@ -30,7 +31,7 @@ export interface RunningEnvoi {
 }
 
 export async function startEnvoi(
-  opts: { bootstrap?: BootstrapFile; worker?: boolean; env?: Record<string, string> } = {},
+  opts: { bootstrap?: BootstrapFile; worker?: boolean; env?: Record<string, string>; logger?: Logger } = {},
 ): Promise<RunningEnvoi> {
   const database = await openTestDatabase();
   const config = loadConfig({
@@ -43,8 +44,8 @@ export async function startEnvoi(
     ...(database.url ? { DATABASE_URL: database.url } : {}),
     ...opts.env,
   });
-  const services = createServices(config, database, TEST_SECRET_KEY);
-  const app = await createApp(services);
+  const services = createServices(config, database, TEST_SECRET_KEY, opts.logger);
+  const app = await createApp(services, opts.logger ? { logger: opts.logger } : {});
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   // The delivery worker and the bulk jobs' entries of the catalogue: the callbacks and the scheduler stay off.
   const worker = opts.worker
