@@ -30,7 +30,13 @@ export async function openState(
     // Never migrated: a replica follows the primary's schema. Opened lazily (pg connects on the first read), so a
     // replica that is down fails only the pages that read from it, not start-up.
     const readDatabase = config.databaseReadUrl
-      ? await openDatabase({ databaseUrl: config.databaseReadUrl, poolSize: READ_POOL_SIZE })
+      ? await openDatabase({
+          databaseUrl: config.databaseReadUrl,
+          poolSize: READ_POOL_SIZE,
+          // The primary's bounds: a replica out of reach fails its pages fast rather than hanging them.
+          connectTimeoutMs: config.databaseTimeouts.connectMs,
+          queryTimeoutMs: config.databaseTimeouts.queryMs,
+        })
       : null;
     return { database, readDatabase, secretKey, migrated };
   } catch (err) {
