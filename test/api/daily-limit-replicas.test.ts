@@ -17,6 +17,7 @@ import { call, expectError } from './helpers.ts';
 
 const BURST_ID = 'b1111111-1111-4111-8111-111111111111';
 const SHARED_ID = 'b2222222-2222-4222-8222-222222222222';
+const RACE_ID = 'b3333333-3333-4333-8333-333333333333';
 const LIMIT = 40;
 
 let database: TestDatabase;
@@ -41,7 +42,13 @@ beforeAll(async () => {
     templates: [{ key: 'email', type: 'email' as const, versions: [{ name: 'Hi', subject: 'Hi', content: 'Hi' }] }],
     api_keys: [{ name: 'live', type: 'normal' as const }],
   });
-  const file = { services: [service('Burst service', BURST_ID), service('Shared service', SHARED_ID)] };
+  const file = {
+    services: [
+      service('Burst service', BURST_ID),
+      service('Shared service', SHARED_ID),
+      service('Race service', RACE_ID),
+    ],
+  };
   provisioned = await applyBootstrap(
     database.db,
     new SecretBox(TEST_SECRET_KEY),
@@ -60,7 +67,7 @@ afterAll(async () => {
   await database?.close();
 });
 
-const send = (url: string, index: 0 | 1, to = 'someone@example.com') =>
+const send = (url: string, index: 0 | 1 | 2, to = 'someone@example.com') =>
   call(url, 'POST', '/v2/notifications/email', {
     key: provisioned.services[index]!.api_keys.live!,
     json: { email_address: to, template_id: provisioned.services[index]!.templates.email },
@@ -109,25 +116,37 @@ describe('daily limit with concurrent batches and two replicas', () => {
     );
   });
 
-  it('a replica counts what others wrote on other shards, from the total its own write returns', async () => {
+  it('near the limit, a replica counts what the others committed on any shard before it accepts', async () => {
     const [a, b] = replicas as [(typeof replicas)[number], (typeof replicas)[number]];
     // Both replicas have read the day's count (nothing yet) before the other sends.
     expect(await a.services.send.limits.remaining(SHARED_ID, 'email', LIMIT)).toBe(LIMIT);
     expect(await b.services.send.limits.remaining(SHARED_ID, 'email', LIMIT)).toBe(LIMIT);
 
-    // Replica B's sends, some committed by a batch on a shard that A's next write does not use.
+    // Replica B's sends, and more committed on a shard that no writer of A's uses.
     for (let i = 0; i < 5; i++) expect((await send(b.url, 1)).status).toBe(201);
     await database.db
       .insertInto('daily_send_counts')
       .values({ service_id: SHARED_ID, day: utcDay(), channel: 'email', shard: 7, sent: 30 })
       .execute();
 
-    // A still believes 40 are left until its own write returns the day's total: 35 + 1.
-    expect(await a.services.send.limits.remaining(SHARED_ID, 'email', LIMIT)).toBe(LIMIT);
-    expect((await send(a.url, 1)).status).toBe(201);
-    expect(await a.services.send.limits.remaining(SHARED_ID, 'email', LIMIT)).toBe(LIMIT - 36);
-    for (let i = 0; i < LIMIT - 36; i++) expect((await send(a.url, 1)).status).toBe(201);
+    // A accepts exactly what is left of the limit, whatever it had read before.
+    for (let i = 0; i < LIMIT - 35; i++) expect((await send(a.url, 1)).status).toBe(201);
     expectError(await send(a.url, 1), 429, 'TooManyRequestsError', `Exceeded send limits (email: ${LIMIT}) for today`);
     expect(await sentOn(database.db, SHARED_ID, utcDay(), 'email')).toBe(LIMIT);
+  });
+
+  it('two replicas sending at once stop together exactly at the limit', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 2 * LIMIT }, (_, i) => send(replicas[i % 2]!.url, 2, `person${i}@example.com`)),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(LIMIT);
+    expect(results.filter((r) => r.status !== 201).every((r) => r.status === 429)).toBe(true);
+    const stored = await database.db
+      .selectFrom('notifications')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('service_id', '=', RACE_ID)
+      .executeTakeFirstOrThrow();
+    expect(Number(stored.count)).toBe(results.filter((r) => r.status === 201).length);
+    expect(await sentOn(database.db, RACE_ID, utcDay(), 'email')).toBe(LIMIT);
   });
 });

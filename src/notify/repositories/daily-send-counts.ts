@@ -45,6 +45,34 @@ export async function addDailyCounts(db: Db, adds: readonly DailyCountAdd[]): Pr
   return (await dailyCountsUpsert(adds, 0).execute(db)).rows;
 }
 
+/** An add with the limit its counter may not pass. */
+export interface LimitedCountAdd extends DailyCountAdd {
+  limit: number;
+}
+
+/**
+ * Near a daily limit: adds `adds` within `trx` only if each day's total stays within its limit, checked against
+ * every shard's committed figure. The advisory lock makes such writers take turns; FOR UPDATE waits for batches in
+ * flight on any shard. `adds` in the order of counterAdds, so that lockers never wait on one another in a circle.
+ * Resolves the totals, or the first add that would pass its limit.
+ */
+export async function addDailyCountsWithin(
+  trx: Db,
+  adds: readonly LimitedCountAdd[],
+): Promise<{ rows: CounterRow[] } | { over: LimitedCountAdd }> {
+  for (const a of adds) {
+    const key = `daily:${a.serviceId}:${a.channel}:${a.day}`;
+    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
+    const { rows } = await sql<{ sent: number }>`
+        SELECT sent FROM daily_send_counts
+        WHERE service_id = ${a.serviceId} AND day = ${a.day} AND channel = ${a.channel}
+        ORDER BY shard FOR UPDATE`.execute(trx);
+    const total = rows.reduce((sum, r) => sum + r.sent, 0);
+    if (total + a.n > a.limit) return { over: a };
+  }
+  return { rows: await addDailyCounts(trx, adds) };
+}
+
 /** Takes `n` off the service's counter of a day and channel (on shard 0, which may go below zero), never more than the day's total. */
 export async function subtractDailyCount(
   db: Db,

@@ -18,7 +18,13 @@ import type { NotificationsTable } from '../schema.ts';
 import type { Fenced, QueueTable } from '../../platform/queue/claim-queue.ts';
 import type { ComplaintReceipt, Receipt } from '../delivery/receipts/types.ts';
 import { queueComplaintCallbacks, queueStatusCallbacks } from './callback-deliveries.ts';
-import { type CounterRow, type DailyCountAdd, dailyCountsUpsert } from './daily-send-counts.ts';
+import {
+  addDailyCountsWithin,
+  type CounterRow,
+  type DailyCountAdd,
+  dailyCountsUpsert,
+  type LimitedCountAdd,
+} from './daily-send-counts.ts';
 
 /**
  * A row to insert. `personalisation` is the value itself, not JSON text: the batch is serialised in one
@@ -49,6 +55,23 @@ export function insertNotificationsCounted(
           SELECT ${columns} FROM json_populate_recordset(NULL::notifications, ${JSON.stringify(rows)}::json)
           RETURNING 1)
         ${counters}`.execute(db);
+}
+
+/**
+ * Inserts one accepted notification only if its daily counters stay within their limits (addDailyCountsWithin), in
+ * one transaction: the exact path for a service near its limit, where the batched insert above could let replicas
+ * pass it together.
+ */
+export function insertNotificationWithinLimits(
+  db: Db,
+  row: NewNotification,
+  adds: readonly LimitedCountAdd[],
+): Promise<{ rows: CounterRow[] } | { over: LimitedCountAdd }> {
+  return db.transaction().execute(async (trx) => {
+    const counted = await addDailyCountsWithin(trx, adds);
+    if ('rows' in counted) await insertNotificationsCounted(trx, [row], [], 0);
+    return counted;
+  });
 }
 
 export const NOTIFICATION_QUEUE: QueueTable = {

@@ -181,7 +181,18 @@ interface DayCount {
   /** Sends reserved here and not yet committed. */
   reserved: number;
   loaded: Promise<void> | null;
+  /** When `stored` was last read from the database (Date.now()). */
+  readAt: number;
 }
+
+/**
+ * Within this many messages of a limit, each send is checked against the database's committed figure in a
+ * transaction of its own (insertNotificationWithinLimits): exact across replicas, at the cost of one send at a time
+ * for that service. Further off, the figure this process holds decides, as at most FRESH_MS (or one batch) old.
+ */
+const EXACT_MARGIN = 2_000;
+/** How old a figure may be before a send waits to read it again (an idle process knows nothing of the others). */
+const FRESH_MS = 250;
 
 let cachedDay = { number: -1, text: '' };
 
@@ -202,13 +213,22 @@ export class DailyLimits {
     const day = utcDay();
     let entry = this.counts.get(key);
     if (!entry || entry.day !== day) {
-      entry = { day, stored: 0, reserved: 0, loaded: null };
+      entry = { day, stored: 0, reserved: 0, loaded: null, readAt: 0 };
       this.counts.set(key, entry);
-      const fresh = entry;
-      fresh.loaded = sentOn(this.db, serviceId, day, channel).then((sent) => {
-        fresh.stored = Math.max(fresh.stored, sent);
-      });
-      fresh.loaded.catch(() => this.counts.delete(key));
+    }
+    if (!entry.loaded && Date.now() - entry.readAt > FRESH_MS) {
+      const stale = entry;
+      stale.loaded = sentOn(this.db, serviceId, day, channel).then(
+        (sent) => {
+          stale.stored = Math.max(stale.stored, sent);
+          stale.readAt = Date.now();
+          stale.loaded = null;
+        },
+        (err) => {
+          stale.loaded = null;
+          throw err;
+        },
+      );
     }
     return entry;
   }
@@ -230,8 +250,11 @@ export class DailyLimits {
         throw new SendRefused({ code: 'daily-limit', channel, limit });
       }
     }
+    const exact = entries.some(
+      ([channel, entry]) => entry.stored + entry.reserved + count > limits[channel]! - EXACT_MARGIN,
+    );
     for (const [, entry] of entries) entry.reserved += count;
-    return new Reservation(serviceId, entries, count);
+    return new Reservation(serviceId, entries, count, exact ? limits : null);
   }
 
   /** How many messages the service may still send today on a channel (for later CSV checks). */
@@ -277,6 +300,7 @@ export class DailyLimits {
           // Our reservations are now part of the stored figure, which also includes other replicas' sends.
           t.entry.stored = Math.max(t.entry.stored + t.n, row?.sent ?? 0);
           t.entry.reserved -= t.n;
+          t.entry.readAt = Date.now();
         }
       },
     };
@@ -315,6 +339,8 @@ export class Reservation {
     readonly serviceId: string,
     readonly entries: Array<[LimitChannel, DayCount]>,
     readonly count = 1,
+    /** Set near a limit: the send must be checked against the database's figure as it is written (EXACT_MARGIN). */
+    readonly exactLimits: Partial<Record<LimitChannel, number>> | null = null,
   ) {}
 
   /** The UTC day whose counter rows `commit` adds to: the day of the reservation, not of the commit. */

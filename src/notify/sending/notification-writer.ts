@@ -6,8 +6,13 @@
 import type { Db } from '../../platform/database/connection.ts';
 import { isDatabaseUnavailable } from '../../platform/database/unavailable.ts';
 import { createWorkSignal } from '../../platform/queue/background.ts';
-import { insertNotificationsCounted, type NewNotification } from '../repositories/notifications.ts';
+import {
+  insertNotificationsCounted,
+  insertNotificationWithinLimits,
+  type NewNotification,
+} from '../repositories/notifications.ts';
 import type { DailyLimits, Reservation } from './limits.ts';
+import { type LimitChannel, SendRefused } from './refusals.ts';
 
 export type { NewNotification };
 
@@ -38,6 +43,7 @@ export class NotificationWriter {
   }
 
   write(row: NewNotification, reservation: Reservation | null): Promise<void> {
+    if (reservation?.exactLimits) return this.writeExact(row, reservation, reservation.exactLimits);
     return new Promise((resolve, reject) => {
       this.queue.push({ row, reservation, resolve, reject });
       this.pump();
@@ -58,6 +64,33 @@ export class NotificationWriter {
         this.pump();
       });
     }
+  }
+
+  /** Near a limit: the row alone, committed only if the database's figure leaves room for it (limits.ts). */
+  private async writeExact(
+    row: NewNotification,
+    reservation: Reservation,
+    limits: Partial<Record<LimitChannel, number>>,
+  ): Promise<void> {
+    const counts = this.limits.counterAdds([reservation]);
+    const adds = counts.adds.map((add) => ({ ...add, limit: limits[add.channel as LimitChannel]! }));
+    let result: Awaited<ReturnType<typeof insertNotificationWithinLimits>>;
+    try {
+      result = await insertNotificationWithinLimits(this.db, row, adds);
+    } catch (err) {
+      this.limits.release(reservation);
+      throw err;
+    }
+    if ('over' in result) {
+      this.limits.release(reservation);
+      throw new SendRefused({
+        code: 'daily-limit',
+        channel: result.over.channel as LimitChannel,
+        limit: result.over.limit,
+      });
+    }
+    counts.apply(result.rows);
+    this.signal.notify();
   }
 
   private async flush(batch: Pending[], shard: number): Promise<void> {
