@@ -442,7 +442,7 @@ function defaultConcurrency(env: Env, providers: ReturnType<typeof providerSetti
 function loopSettings(env: Env, providers: ReturnType<typeof providerSettings>) {
   return {
     worker: {
-      batchSize: int(env, 'WORKER_BATCH_SIZE', 100, 1, 10_000),
+      batchSize: int(env, 'WORKER_BATCH_SIZE', 250, 1, 10_000),
       concurrency: int(env, 'WORKER_CONCURRENCY', defaultConcurrency(env, providers), 1, 1000),
       leaseSeconds: int(env, 'WORKER_LEASE_SECONDS', 60, 5, 3600),
       pollMs: int(env, 'WORKER_POLL_MS', 200, 10, 60_000),

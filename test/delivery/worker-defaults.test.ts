@@ -34,9 +34,9 @@ describe('the worker concurrency an operator gets', () => {
     expect(() => loadConfig({ ...SMTP, SMTP_POOL_SIZE: '0' })).toThrow(/SMTP_POOL_SIZE must be a whole number/);
   });
 
-  it('leaves the batch size and the idle wait at their defaults', () => {
+  it('claims 250 at a time and waits 200 ms when idle, unless told otherwise', () => {
     const { worker } = loadConfig({ ...SMTP, SMTP_POOL_SIZE: '20' });
-    expect(worker.batchSize).toBe(100);
+    expect(worker.batchSize).toBe(250);
     expect(worker.pollMs).toBe(200);
   });
 });
