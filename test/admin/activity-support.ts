@@ -6,13 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningEnvoi } from '../support/envoi.ts';
-import { TEST_SECRET_KEY } from '../support/envoi.ts';
-import { Accounts } from '../../src/platform/accounts/accounts.ts';
-import { SecretBox } from '../../src/platform/secret-box.ts';
 import type { KeyType, TemplateType } from '../../src/notify/vocabulary.ts';
 import type { Permission } from '../../src/platform/services/permissions.ts';
 import type { BootstrapFile } from '../../src/notify/provisioning/bootstrap-file.ts';
-import { ALL_PERMISSIONS } from '../../src/platform/services/permissions.ts';
+import { memberSession } from '../support/sessions.ts';
 
 export const TEAM_EMAIL = 'pat.member@tbs-sct.gc.ca';
 export const TEAM_MOBILE = '+16135550199';
@@ -54,28 +51,7 @@ export async function signedInPage(
   browser: Browser,
   opts: { serviceId: string; email: string; locale: 'en-CA' | 'fr-CA'; permissions?: readonly Permission[] },
 ): Promise<Page> {
-  const db = envoi.database.db;
-  let user = await db.selectFrom('users').select('id').where('email_address', '=', opts.email).executeTakeFirst();
-  if (!user)
-    user = await db
-      .insertInto('users')
-      .values({ name: opts.email.split('@')[0]!, email_address: opts.email, mobile_number: null })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-  await db
-    .updateTable('users')
-    .set({ state: 'active', email_confirmed_at: new Date() })
-    .where('id', '=', user.id)
-    .execute();
-  await db
-    .insertInto('service_users')
-    .values({ service_id: opts.serviceId, user_id: user.id, permissions: [...(opts.permissions ?? ALL_PERMISSIONS)] })
-    .onConflict((oc) =>
-      oc.columns(['service_id', 'user_id']).doUpdateSet({ permissions: [...(opts.permissions ?? ALL_PERMISSIONS)] }),
-    )
-    .execute();
-  const accounts = new Accounts(db, new SecretBox(TEST_SECRET_KEY), { signupDomains: [] });
-  const token = await accounts.createSession(user.id, 'signed-in', { ip: null, userAgent: null });
+  const token = await memberSession(envoi.database.db, opts.email, opts);
   const context = await browser.newContext({ locale: opts.locale });
   await context.addCookies([{ name: 'envoi_session', value: token, url: envoi.url }]);
   return context.newPage();

@@ -3,11 +3,9 @@
  * one is ignored, as pages ignore other nonsense in their queries; a form holding one gets the UI's 400 page.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEnvoi, TEST_SECRET_KEY, type RunningEnvoi } from '../support/envoi.ts';
-import { Accounts } from '../../src/platform/accounts/accounts.ts';
-import { SecretBox } from '../../src/platform/secret-box.ts';
-import { ALL_PERMISSIONS } from '../../src/platform/services/permissions.ts';
+import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { serviceFile } from './activity-support.ts';
+import { memberSession } from '../support/sessions.ts';
 
 let envoi: RunningEnvoi;
 let serviceId: string;
@@ -16,23 +14,7 @@ let cookie: string;
 beforeAll(async () => {
   envoi = await startEnvoi({ bootstrap: serviceFile() });
   serviceId = envoi.provisioned.services[0]!.id;
-  const db = envoi.database.db;
-  const user = await db
-    .insertInto('users')
-    .values({ name: 'Pat', email_address: 'pat@example.gc.ca', mobile_number: null })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  await db
-    .updateTable('users')
-    .set({ state: 'active', email_confirmed_at: new Date() })
-    .where('id', '=', user.id)
-    .execute();
-  await db
-    .insertInto('service_users')
-    .values({ service_id: serviceId, user_id: user.id, permissions: [...ALL_PERMISSIONS] })
-    .execute();
-  const accounts = new Accounts(db, new SecretBox(TEST_SECRET_KEY), { signupDomains: [] });
-  cookie = `envoi_session=${await accounts.createSession(user.id, 'signed-in', { ip: null, userAgent: null })}`;
+  cookie = `envoi_session=${await memberSession(envoi.database.db, 'pat@example.gc.ca', { serviceId })}`;
 });
 
 afterAll(async () => {

@@ -4,14 +4,13 @@
  * they had passed the second step: the sign-in journey itself is journeys.test.ts's).
  */
 import type { Browser, Locator, Page } from 'playwright-core';
-import { startEnvoi, TEST_SECRET_KEY, type RunningEnvoi } from '../support/envoi.ts';
-import { Accounts } from '../../src/platform/accounts/accounts.ts';
-import { SecretBox } from '../../src/platform/secret-box.ts';
+import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import type { BootstrapService } from '../../src/notify/provisioning/bootstrap-file.ts';
 import enTemplates from '../../src/platform/ui/i18n/templates.en.json' with { type: 'json' };
 import frTemplates from '../../src/platform/ui/i18n/templates.fr.json' with { type: 'json' };
 import enSend from '../../src/platform/ui/i18n/send.en.json' with { type: 'json' };
 import frSend from '../../src/platform/ui/i18n/send.fr.json' with { type: 'json' };
+import { memberSession } from '../support/sessions.ts';
 
 export const MEMBER = { name: 'Alex Sender', email: 'alex.sender@tbs-sct.gc.ca' };
 export const GUESTS = ['guest.one@example.gc.ca', 'guest.two@example.gc.ca'];
@@ -48,23 +47,12 @@ export async function startTemplatesWorld(
   });
   const db = envoi.database.db;
   const { id: serviceId, templates: templateIds } = envoi.provisioned.services[0]!;
-  const user = await db
-    .selectFrom('users')
-    .select('id')
-    .where('email_address', '=', MEMBER.email)
-    .executeTakeFirstOrThrow();
-  await db
-    .updateTable('users')
-    .set({ state: 'active', email_confirmed_at: new Date() })
-    .where('id', '=', user.id)
-    .execute();
-  const accounts = new Accounts(db, new SecretBox(TEST_SECRET_KEY), { signupDomains: [] });
   return {
     envoi,
     serviceId,
     templates: templateIds,
     async page(locale, opts = {}) {
-      const token = await accounts.createSession(user.id, 'signed-in', { ip: null, userAgent: null });
+      const token = await memberSession(db, MEMBER.email);
       const context = await browser.newContext({ locale, javaScriptEnabled: opts.javaScriptEnabled ?? true });
       await context.addCookies([{ name: 'envoi_session', value: token, url: envoi.url }]);
       return context.newPage();

@@ -9,16 +9,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { sentOn } from '../../src/notify/sending/limits.ts';
-import { startEnvoi, TEST_SECRET_KEY, type RunningEnvoi } from '../support/envoi.ts';
+import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { call } from '../api/helpers.ts';
 import { Jobs, type JobCaller, type NewJob } from '../../src/notify/jobs/jobs.ts';
 import { startJobLoop } from '../../src/notify/jobs/job-loop.ts';
 import { sendBulk } from '../../src/commands/commands.ts';
-import { Accounts } from '../../src/platform/accounts/accounts.ts';
-import { SecretBox } from '../../src/platform/secret-box.ts';
 import { scrape } from '../../src/platform/metrics.ts';
 import { translator } from '../../src/platform/ui/i18n/index.ts';
 import { emailRows, fixture, LIVE_ID, provisioned, TEAM_EMAIL, type Provisioned } from './fixture.ts';
+import { memberSession } from '../support/sessions.ts';
 
 const MAX_ATTEMPTS = 3;
 const REFUSAL = 'row refused by the test';
@@ -356,25 +355,7 @@ describe('a job that ended as error, as it is shown', () => {
   });
 
   it('says on its page, in English and French, that nothing was sent and what to do, with the file name escaped', async () => {
-    const db = envoi.database.db;
-    const user = await db
-      .selectFrom('users')
-      .select('id')
-      .where('email_address', '=', TEAM_EMAIL)
-      .executeTakeFirstOrThrow();
-    await db
-      .updateTable('users')
-      .set({ state: 'active', email_confirmed_at: new Date() })
-      .where('id', '=', user.id)
-      .execute();
-    const session = await new Accounts(db, new SecretBox(TEST_SECRET_KEY), { signupDomains: [] }).createSession(
-      user.id,
-      'signed-in',
-      {
-        ip: null,
-        userAgent: null,
-      },
-    );
+    const session = await memberSession(envoi.database.db, TEAM_EMAIL);
     for (const lang of ['en', 'fr'] as const) {
       const res = await fetch(`${envoi.url}/services/${LIVE_ID}/jobs/${jobId}`, {
         headers: { cookie: `envoi_session=${session}; lang=${lang}` },

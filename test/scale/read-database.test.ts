@@ -11,13 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { ConfigError, loadConfig } from '../../src/platform/config.ts';
 import { openDatabase, type Db, type DbHandle } from '../../src/platform/database/connection.ts';
-import { Accounts } from '../../src/platform/accounts/accounts.ts';
-import { SecretBox } from '../../src/platform/secret-box.ts';
-import { ALL_PERMISSIONS } from '../../src/platform/services/permissions.ts';
 import { createSandbox, type EnvoiSandbox } from '../support/envoi-process.ts';
 import { TEST_SECRET_KEY } from '../support/envoi.ts';
 import { bearer } from '../api/helpers.ts';
 import { freePort, spawnEnvoi, waitUntilServing, type EnvoiProcess } from './processes.ts';
+import { memberSession } from '../support/sessions.ts';
 
 const PRIMARY_ONLY = 'only-on-primary@example.com';
 const REPLICA_ONLY = 'only-on-replica@example.com';
@@ -87,7 +85,7 @@ describe.skipIf(!process.env.DATABASE_URL)('reads routed to DATABASE_READ_URL', 
       .where('id', '=', templateId)
       .execute();
     // The member exists only on the primary: were the guard to read the replica, every page would be refused.
-    cookie = `envoi_session=${await memberSession(primaryDb.db, serviceId)}`;
+    cookie = `envoi_session=${await memberSession(primaryDb.db, 'robin.member@tbs-sct.gc.ca', { serviceId })}`;
 
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
@@ -206,24 +204,4 @@ async function insertNotification(db: Db, serviceId: string, templateId: string,
       updated_at: now,
     })
     .execute();
-}
-
-/** A signed-in session of a new member of the service with every permission. */
-async function memberSession(db: Db, serviceId: string): Promise<string> {
-  const user = await db
-    .insertInto('users')
-    .values({ name: 'Robin', email_address: 'robin.member@tbs-sct.gc.ca', mobile_number: null })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  await db
-    .updateTable('users')
-    .set({ state: 'active', email_confirmed_at: new Date() })
-    .where('id', '=', user.id)
-    .execute();
-  await db
-    .insertInto('service_users')
-    .values({ service_id: serviceId, user_id: user.id, permissions: [...ALL_PERMISSIONS] })
-    .execute();
-  const accounts = new Accounts(db, new SecretBox(TEST_SECRET_KEY), { signupDomains: [] });
-  return accounts.createSession(user.id, 'signed-in', { ip: null, userAgent: null });
 }
