@@ -6,7 +6,8 @@ import { html } from '../../../platform/ui/html.ts';
 import { requireService, type ServiceContext } from '../../../platform/ui/service-context.ts';
 import { sendServicePage, sendServiceNotFound } from '../../../platform/ui/service-layout.ts';
 import { listSenders } from '../../settings/senders.ts';
-import { templateOf, type TemplateDetail } from '../../templates/templates.ts';
+import type { TemplateDetail } from '../../templates/templates.ts';
+import { templateOfUrl } from '../templates/scope.ts';
 
 export type Form = Record<string, string | undefined>;
 export type Params = { serviceId: string; templateId: string };
@@ -36,11 +37,8 @@ export function sendScope(deps: NotifyAdminDeps) {
     request: FastifyRequest<{ Params: Params }>,
     reply: FastifyReply,
   ): Promise<TemplateDetail | null> {
-    const template = await templateOf(db, request.service.id, request.params.templateId);
-    if (!template) {
-      notFound(request, reply);
-      return null;
-    }
+    const template = await templateOfUrl(db, request, reply);
+    if (!template) return null;
     if (template.archived) {
       const { t } = request.ui;
       sendServicePage(
