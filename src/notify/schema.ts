@@ -57,6 +57,7 @@ declare module '../platform/database/schema.ts' {
     api_requests: ApiRequestsTable;
     email_logos: EmailLogosTable;
     go_live_requests: GoLiveRequestsTable;
+    idempotency_keys: IdempotencyKeysTable;
   }
 }
 
@@ -218,6 +219,16 @@ export interface ReceivedTextsTable {
   /** The provider's id of the text, when it gives one: the same text delivered twice is stored once. */
   provider_reference: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
+}
+
+/** The Idempotency-Key of a send, stored with the notification it created and the answer to repeat (24 hours). */
+export interface IdempotencyKeysTable {
+  service_id: string;
+  key: string;
+  /** What makes "the same request": a digest of the route and the body. */
+  request_hash: string;
+  response: Json;
+  created_at: Generated<Date>;
 }
 
 /** A day's count is the sum of its shards' rows (one per insert batch in flight, so that batches do not queue on one row). */

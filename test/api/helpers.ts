@@ -47,6 +47,8 @@ export interface CallOptions {
   /** Sent as is. */
   raw?: string;
   contentType?: string;
+  /** Further request headers. */
+  headers?: Record<string, string>;
 }
 
 /** One HTTP request to Envoi; the body is parsed as JSON when it is JSON. */
@@ -56,7 +58,7 @@ export async function call(
   path: string,
   opts: CallOptions = {},
 ): Promise<ApiResponse> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...opts.headers };
   if (opts.authorization !== undefined) headers.authorization = opts.authorization;
   else if (opts.key) headers.authorization = bearer(opts.key);
   let body: string | undefined;

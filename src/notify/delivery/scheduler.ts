@@ -28,6 +28,7 @@ import {
 import { longestRetentionDays } from '../repositories/notification-stats.ts';
 import { timeOutStaleMessages } from '../repositories/notifications.ts';
 import { applyRetention, type RetentionOptions, type RetentionReport } from './retention.ts';
+import { deleteExpiredIdempotencyKeys } from '../repositories/idempotency-keys.ts';
 
 /** Distinct from migrate.ts's lock (4_206_011). */
 const LEADER_LOCK_ID = 4_206_012;
@@ -47,6 +48,8 @@ export interface SchedulerRun {
   timedOut: number;
   partitionsCreated: string[];
   retention: RetentionReport | null;
+  /** Idempotency-Keys forgotten, their 24 hours over. */
+  idempotencyKeysForgotten: number;
 }
 
 export interface Scheduler {
@@ -106,7 +109,7 @@ export function createScheduler(opts: SchedulerOptions): SchedulerRuns {
 
   // Each step on its own: one failing (a lock timeout on DDL, say) does not keep the others from running.
   async function runSteps(): Promise<SchedulerRun> {
-    const result: SchedulerRun = { timedOut: 0, partitionsCreated: [], retention: null };
+    const result: SchedulerRun = { timedOut: 0, partitionsCreated: [], retention: null, idempotencyKeysForgotten: 0 };
     await step('time out stale messages', async () => {
       result.timedOut = await timeOutStaleMessages(db, config.scheduler.sendingTimeoutHours);
     });
@@ -115,6 +118,9 @@ export function createScheduler(opts: SchedulerOptions): SchedulerRuns {
     });
     await step('apply retention', async () => {
       result.retention = await applyRetention(db, opts.retention);
+    });
+    await step('forget expired idempotency keys', async () => {
+      result.idempotencyKeysForgotten = await deleteExpiredIdempotencyKeys(db);
     });
     const r = result.retention as RetentionReport | null;
     if (

@@ -18,6 +18,7 @@ import type { NotificationsTable } from '../schema.ts';
 import type { Fenced, QueueTable } from '../../platform/queue/claim-queue.ts';
 import type { ComplaintReceipt, Receipt } from '../delivery/receipts/types.ts';
 import { queueComplaintCallbacks, queueStatusCallbacks } from './callback-deliveries.ts';
+import { idempotencyKeysInsert, type NewIdempotencyKey } from './idempotency-keys.ts';
 import {
   addDailyCountsWithin,
   type CounterRow,
@@ -45,12 +46,15 @@ export function insertNotificationsCounted(
   rows: readonly NewNotification[],
   adds: readonly DailyCountAdd[],
   shard: number,
+  keys: readonly NewIdempotencyKey[] = [],
 ): Promise<{ rows: CounterRow[] }> {
   const columns = sql.join(Object.keys(rows[0]!).map((c) => sql.ref(c)));
   const counters = dailyCountsUpsert(adds, shard);
+  // Only sends that gave an Idempotency-Key store one: a key already stored fails the statement (unique).
+  const keyed = keys.length > 0 ? idempotencyKeysInsert(keys) : sql``;
   // The statement's promise itself, not awaited here: the accept path pays no extra turn of the event loop.
   return sql<CounterRow>`${prepared}
-        WITH inserted AS (
+        WITH ${keyed} inserted AS (
           INSERT INTO notifications (${columns})
           SELECT ${columns} FROM json_populate_recordset(NULL::notifications, ${JSON.stringify(rows)}::json)
           RETURNING 1)
@@ -66,10 +70,11 @@ export function insertNotificationWithinLimits(
   db: Db,
   row: NewNotification,
   adds: readonly LimitedCountAdd[],
+  keys: readonly NewIdempotencyKey[] = [],
 ): Promise<{ rows: CounterRow[] } | { over: LimitedCountAdd }> {
   return db.transaction().execute(async (trx) => {
     const counted = await addDailyCountsWithin(trx, adds);
-    if ('rows' in counted) await insertNotificationsCounted(trx, [row], [], 0);
+    if ('rows' in counted) await insertNotificationsCounted(trx, [row], [], 0, keys);
     return counted;
   });
 }

@@ -11,6 +11,7 @@ import {
   insertNotificationWithinLimits,
   type NewNotification,
 } from '../repositories/notifications.ts';
+import type { NewIdempotencyKey } from '../repositories/idempotency-keys.ts';
 import type { DailyLimits, Reservation } from './limits.ts';
 import { type LimitChannel, SendRefused } from './refusals.ts';
 
@@ -19,6 +20,7 @@ export type { NewNotification };
 interface Pending {
   row: NewNotification;
   reservation: Reservation | null;
+  key: NewIdempotencyKey | null;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -42,10 +44,11 @@ export class NotificationWriter {
     this.freeShards = Array.from({ length: opts.maxInFlight }, (_, i) => i);
   }
 
-  write(row: NewNotification, reservation: Reservation | null): Promise<void> {
-    if (reservation?.exactLimits) return this.writeExact(row, reservation, reservation.exactLimits);
+  /** Resolves once `row` (and `key`, the send's Idempotency-Key, stored with it) is committed. */
+  write(row: NewNotification, reservation: Reservation | null, key: NewIdempotencyKey | null = null): Promise<void> {
+    if (reservation?.exactLimits) return this.writeExact(row, reservation, reservation.exactLimits, key);
     return new Promise((resolve, reject) => {
-      this.queue.push({ row, reservation, resolve, reject });
+      this.queue.push({ row, reservation, key, resolve, reject });
       this.pump();
     });
   }
@@ -71,12 +74,13 @@ export class NotificationWriter {
     row: NewNotification,
     reservation: Reservation,
     limits: Partial<Record<LimitChannel, number>>,
+    key: NewIdempotencyKey | null,
   ): Promise<void> {
     const counts = this.limits.counterAdds([reservation]);
     const adds = counts.adds.map((add) => ({ ...add, limit: limits[add.channel as LimitChannel]! }));
     let result: Awaited<ReturnType<typeof insertNotificationWithinLimits>>;
     try {
-      result = await insertNotificationWithinLimits(this.db, row, adds);
+      result = await insertNotificationWithinLimits(this.db, row, adds, key ? [key] : []);
     } catch (err) {
       this.limits.release(reservation);
       throw err;
@@ -104,6 +108,7 @@ export class NotificationWriter {
         batch.map((p) => p.row),
         counts.adds,
         shard,
+        batch.flatMap((p) => (p.key ? [p.key] : [])),
       );
       counts.apply(rows);
       for (const p of batch) p.resolve();

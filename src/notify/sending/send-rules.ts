@@ -58,6 +58,13 @@ export interface SendRequest {
   sanitiseContentFor: string[] | null;
 }
 
+/** A send that gave an Idempotency-Key: the key is stored with its notification, with the answer to repeat. */
+export interface IdempotentSend {
+  key: string;
+  requestHash: string;
+  respond(accepted: AcceptedNotification): unknown;
+}
+
 export interface AcceptedNotification {
   id: string;
   reference: string | null;
@@ -96,6 +103,7 @@ export async function acceptNotification(
   ctx: SendContext,
   caller: Caller,
   req: SendRequest,
+  idempotency: IdempotentSend | null = null,
 ): Promise<AcceptedNotification> {
   const { service } = caller;
   if (!service.permissions.has(req.type)) throw new SendRefused({ code: 'channel-not-allowed', channel: req.type });
@@ -182,7 +190,13 @@ export async function acceptNotification(
     scheduled_for: req.scheduledFor,
     next_attempt_at: req.scheduledFor ?? new Date(),
   };
-  await ctx.writer.write(row, reservation);
+  const key = idempotency && {
+    service_id: service.id,
+    key: idempotency.key,
+    request_hash: idempotency.requestHash,
+    response: idempotency.respond(accepted),
+  };
+  await ctx.writer.write(row, reservation, key);
   notificationsAccepted[req.type][caller.keyType].inc();
   return accepted;
 }

@@ -11,7 +11,13 @@ import {
   postEmailRequest,
   postSmsRequest,
 } from './schemas.ts';
-import { acceptNotification, checkDailyLimitBeforeParsing, type SendRequest } from '../../sending/send-rules.ts';
+import {
+  type AcceptedNotification,
+  acceptNotification,
+  checkDailyLimitBeforeParsing,
+  type SendRequest,
+} from '../../sending/send-rules.ts';
+import { earlierAnswer, idempotencyKeyOf, isKeyTaken, requestHash } from './idempotency.ts';
 import type { V2Context } from './request.ts';
 import { callerOf, parseJsonBody, queryArrays, urlRoot } from './request.ts';
 import type { TemplateType } from '../../vocabulary.ts';
@@ -105,14 +111,57 @@ function readSendRequest(ctx: V2Context, v: Validators, type: TemplateType, json
   };
 }
 
-/** Accepts an email or a text message, answering with its id, URI and content as Notify does. */
+/**
+ * Accepts an email or a text message, answering with its id, URI and content as Notify does; with an
+ * Idempotency-Key, a retry of a send already accepted answers as the first time did (idempotency.ts).
+ */
 async function send(ctx: V2Context, v: Validators, request: FastifyRequest, type: TemplateType) {
+  const caller = callerOf(request);
+  const key = idempotencyKeyOf(request);
+  if (key === null) return accept(ctx, v, request, type, null);
+  const hash = requestHash(request.url, parseJsonBody(request));
+  // Before the limits: a retry of an accepted send is answered even once the day's limit is reached.
+  const earlier = await earlierAnswer(ctx.db, caller.service.id, key, hash);
+  if (earlier !== null) return earlier;
+  try {
+    return await accept(ctx, v, request, type, { key, hash });
+  } catch (err) {
+    if (!isKeyTaken(err)) throw err;
+    // The same key sent at the same time, and committed first: this is its retry.
+    return (await earlierAnswer(ctx.db, caller.service.id, key, hash)) ?? Promise.reject(err);
+  }
+}
+
+async function accept(
+  ctx: V2Context,
+  v: Validators,
+  request: FastifyRequest,
+  type: TemplateType,
+  idempotency: { key: string; hash: string } | null,
+) {
   const caller = callerOf(request);
   // Limits come before the body is read, as in Notify: a throttled client learns it whatever it sent.
   ctx.rateLimiter.take(caller.service.id, caller.keyType, caller.service.rateLimit);
   await checkDailyLimitBeforeParsing(ctx.send, caller, type);
   const root = urlRoot(ctx);
-  const accepted = await acceptNotification(ctx.send, caller, readSendRequest(ctx, v, type, parseJsonBody(request)));
+  const respond = (accepted: AcceptedNotification) => sendResponse(root, caller.service.id, type, accepted, ctx);
+  const accepted = await acceptNotification(
+    ctx.send,
+    caller,
+    readSendRequest(ctx, v, type, parseJsonBody(request)),
+    idempotency && { key: idempotency.key, requestHash: idempotency.hash, respond },
+  );
+  return respond(accepted);
+}
+
+/** The answer to an accepted send. */
+function sendResponse(
+  root: string,
+  serviceId: string,
+  type: TemplateType,
+  accepted: AcceptedNotification,
+  ctx: V2Context,
+) {
   const response = {
     id: accepted.id,
     reference: accepted.reference,
@@ -120,7 +169,7 @@ async function send(ctx: V2Context, v: Validators, request: FastifyRequest, type
     template: {
       id: accepted.template.id,
       version: accepted.template.version,
-      uri: `${root}services/${caller.service.id}/templates/${accepted.template.id}`,
+      uri: `${root}services/${serviceId}/templates/${accepted.template.id}`,
     },
     scheduled_for: ctx.formatDate(accepted.scheduledFor),
   };
