@@ -104,7 +104,7 @@ describe.skipIf(!process.env.DATABASE_URL)('Idempotency-Key across a SIGKILL of 
     for (let i = 0; i < SENDS; i += IN_FLIGHT) {
       const batch = Array.from({ length: Math.min(IN_FLIGHT, SENDS - i) }, (_, j) => i + j);
       const ids = await Promise.all(batch.map(send));
-      batch.forEach((n, j) => again.set(n, ids[j]!));
+      for (const [j, n] of batch.entries()) again.set(n, ids[j]!);
     }
     console.log(`idempotency across a kill: ${first.size} acknowledged before the kill, ${cutOff} cut off or unsent`);
 
