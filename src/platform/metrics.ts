@@ -15,6 +15,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, collectDefaultMetrics, register } from 'prom-client';
 import type { Logger } from './queue/background.ts';
+import { withinMs } from './time-limit.ts';
 
 type Channel = 'email' | 'sms';
 type KeyType = 'normal' | 'team' | 'test';
@@ -171,22 +172,7 @@ function defineMetrics(): EnvoiMetrics {
 }
 
 /** Rejects after SCRAPE_QUERY_TIMEOUT_MS if `work` has not settled by then. */
-async function withTimeout<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${SCRAPE_QUERY_TIMEOUT_MS} ms`)),
-          SCRAPE_QUERY_TIMEOUT_MS,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const withTimeout = <T>(work: Promise<T>): Promise<T> => withinMs(work, SCRAPE_QUERY_TIMEOUT_MS);
 
 /**
  * Asks the first registered source once per scrape, however many gauges read its answer: the gauges of one

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type DbHandle, pingDatabase } from '../database/connection.ts';
 import { RETRY_AFTER_SECONDS } from '../database/unavailable.ts';
+import { withinMs } from '../time-limit.ts';
 
 /** A load balancer's health check must get an answer even when the database does not give one. */
 const PING_TIMEOUT_MS = 2000;
@@ -9,14 +10,8 @@ const PING_TIMEOUT_MS = 2000;
 export async function statusRoutes(app: FastifyInstance, opts: { database: DbHandle; version: string }) {
   app.get('/_status', async (request, reply) => {
     const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        pingDatabase(opts.database.db),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('no answer from the database in time')), PING_TIMEOUT_MS);
-        }),
-      ]);
+      await withinMs(pingDatabase(opts.database.db), PING_TIMEOUT_MS);
       return {
         status: 'ok',
         version: opts.version,
@@ -29,8 +24,6 @@ export async function statusRoutes(app: FastifyInstance, opts: { database: DbHan
         .code(503)
         .header('retry-after', String(RETRY_AFTER_SECONDS))
         .send({ status: 'error', version: opts.version, db: { status: 'unreachable', kind: opts.database.kind } });
-    } finally {
-      clearTimeout(timer);
     }
   });
 }
