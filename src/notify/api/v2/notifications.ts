@@ -119,12 +119,13 @@ async function send(ctx: V2Context, v: Validators, request: FastifyRequest, type
   const caller = callerOf(request);
   const key = idempotencyKeyOf(request);
   if (key === null) return accept(ctx, v, request, type, null);
-  const hash = requestHash(request.url, parseJsonBody(request));
+  const json = parseJsonBody(request);
+  const hash = requestHash(request.url, json);
   // Before the limits: a retry of an accepted send is answered even once the day's limit is reached.
   const earlier = await earlierAnswer(ctx.db, caller.service.id, key, hash);
   if (earlier !== null) return earlier;
   try {
-    return await accept(ctx, v, request, type, { key, hash });
+    return await accept(ctx, v, request, type, { key, hash, json });
   } catch (err) {
     if (!isKeyTaken(err)) throw err;
     // The same key sent at the same time, and committed first: this is its retry.
@@ -137,7 +138,8 @@ async function accept(
   v: Validators,
   request: FastifyRequest,
   type: TemplateType,
-  idempotency: { key: string; hash: string } | null,
+  /** A keyed send, whose body was read (for its hash) before the limits. */
+  idempotency: { key: string; hash: string; json: unknown } | null,
 ) {
   const caller = callerOf(request);
   // Limits come before the body is read, as in Notify: a throttled client learns it whatever it sent.
@@ -148,7 +150,7 @@ async function accept(
   const accepted = await acceptNotification(
     ctx.send,
     caller,
-    readSendRequest(ctx, v, type, parseJsonBody(request)),
+    readSendRequest(ctx, v, type, idempotency ? idempotency.json : parseJsonBody(request)),
     idempotency && { key: idempotency.key, requestHash: idempotency.hash, respond },
   );
   return respond(accepted);
