@@ -6,13 +6,11 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, createServices, type AppServices } from '../../src/app.ts';
-import { loadConfig, type Config } from '../../src/platform/config.ts';
-import { applyBootstrap } from '../../src/notify/provisioning/apply-bootstrap.ts';
-import { checkBootstrapFile } from '../../src/notify/provisioning/bootstrap-file.ts';
+import type { Config } from '../../src/platform/config.ts';
+import type { applyBootstrap } from '../../src/notify/provisioning/apply-bootstrap.ts';
 import { sentOn, utcDay } from '../../src/notify/sending/limits.ts';
-import { SecretBox } from '../../src/platform/secret-box.ts';
-import { openTestDatabase, type TestDatabase } from '../support/database.ts';
-import { TEST_SECRET_KEY } from '../support/envoi.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { provisionedDatabase, TEST_SECRET_KEY } from '../support/envoi.ts';
 import { call, expectError } from './helpers.ts';
 
 const BURST_ID = 'b1111111-1111-4111-8111-111111111111';
@@ -26,12 +24,6 @@ let provisioned: Awaited<ReturnType<typeof applyBootstrap>>;
 const replicas: Array<{ app: FastifyInstance; url: string; services: AppServices }> = [];
 
 beforeAll(async () => {
-  database = await openTestDatabase();
-  config = loadConfig({
-    ENVOI_SECRET_KEY: TEST_SECRET_KEY,
-    LOG_LEVEL: 'silent',
-    ...(database.url ? { DATABASE_URL: database.url } : {}),
-  });
   const service = (name: string, id: string) => ({
     name,
     id,
@@ -49,12 +41,7 @@ beforeAll(async () => {
       service('Race service', RACE_ID),
     ],
   };
-  provisioned = await applyBootstrap(
-    database.db,
-    new SecretBox(TEST_SECRET_KEY),
-    checkBootstrapFile(file, config.phoneRegion),
-    config,
-  );
+  ({ database, config, provisioned } = await provisionedDatabase(file));
   for (let i = 0; i < 2; i++) {
     const services = createServices(config, database, TEST_SECRET_KEY);
     const app = await createApp(services);

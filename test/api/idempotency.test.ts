@@ -6,12 +6,10 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, createServices } from '../../src/app.ts';
-import { loadConfig, type Config } from '../../src/platform/config.ts';
-import { applyBootstrap } from '../../src/notify/provisioning/apply-bootstrap.ts';
-import { checkBootstrapFile } from '../../src/notify/provisioning/bootstrap-file.ts';
-import { SecretBox } from '../../src/platform/secret-box.ts';
-import { openTestDatabase, type TestDatabase } from '../support/database.ts';
-import { TEST_SECRET_KEY } from '../support/envoi.ts';
+import type { Config } from '../../src/platform/config.ts';
+import type { applyBootstrap } from '../../src/notify/provisioning/apply-bootstrap.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { provisionedDatabase, TEST_SECRET_KEY } from '../support/envoi.ts';
 import { call, expectError } from './helpers.ts';
 
 const FIRST_ID = 'c1111111-1111-4111-8111-111111111111';
@@ -24,12 +22,6 @@ const urls: string[] = [];
 const apps: FastifyInstance[] = [];
 
 beforeAll(async () => {
-  database = await openTestDatabase();
-  config = loadConfig({
-    ENVOI_SECRET_KEY: TEST_SECRET_KEY,
-    LOG_LEVEL: 'silent',
-    ...(database.url ? { DATABASE_URL: database.url } : {}),
-  });
   const service = (name: string, id: string) => ({
     name,
     id,
@@ -44,12 +36,7 @@ beforeAll(async () => {
     api_keys: [{ name: 'live', type: 'normal' as const }],
   });
   const file = { services: [service('Retrying service', FIRST_ID), service('Other service', OTHER_ID)] };
-  provisioned = await applyBootstrap(
-    database.db,
-    new SecretBox(TEST_SECRET_KEY),
-    checkBootstrapFile(file, config.phoneRegion),
-    config,
-  );
+  ({ database, config, provisioned } = await provisionedDatabase(file));
   for (let i = 0; i < 2; i++) {
     const app = await createApp(createServices(config, database, TEST_SECRET_KEY));
     apps.push(app);

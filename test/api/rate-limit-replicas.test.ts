@@ -7,14 +7,12 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, createServices } from '../../src/app.ts';
-import { loadConfig, type Config } from '../../src/platform/config.ts';
-import { applyBootstrap } from '../../src/notify/provisioning/apply-bootstrap.ts';
-import { checkBootstrapFile } from '../../src/notify/provisioning/bootstrap-file.ts';
+import type { Config } from '../../src/platform/config.ts';
+import type { applyBootstrap } from '../../src/notify/provisioning/apply-bootstrap.ts';
 import { RateLimiter } from '../../src/notify/sending/limits.ts';
-import { SecretBox } from '../../src/platform/secret-box.ts';
 import type { KeyType } from '../../src/notify/vocabulary.ts';
-import { openTestDatabase, type TestDatabase } from '../support/database.ts';
-import { TEST_SECRET_KEY } from '../support/envoi.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { provisionedDatabase, TEST_SECRET_KEY } from '../support/envoi.ts';
 import { createService } from '../delivery/fixtures.ts';
 import { call, expectError } from './helpers.ts';
 
@@ -28,12 +26,6 @@ let config: Config;
 let provisioned: Awaited<ReturnType<typeof applyBootstrap>>;
 
 beforeAll(async () => {
-  database = await openTestDatabase();
-  config = loadConfig({
-    ENVOI_SECRET_KEY: TEST_SECRET_KEY,
-    LOG_LEVEL: 'silent',
-    ...(database.url ? { DATABASE_URL: database.url } : {}),
-  });
   // A rate limit of 3 per 60 s: a burst of ceil(3/3)+1 = 2, then one token every 20 s.
   const limited = (name: string, id: string) => ({
     name,
@@ -54,12 +46,7 @@ beforeAll(async () => {
       { name: 'Arithmetic service', id: ARITHMETIC_ID },
     ],
   };
-  provisioned = await applyBootstrap(
-    database.db,
-    new SecretBox(TEST_SECRET_KEY),
-    checkBootstrapFile(file, config.phoneRegion),
-    config,
-  );
+  ({ database, config, provisioned } = await provisionedDatabase(file));
 });
 
 afterAll(async () => {

@@ -89,3 +89,23 @@ export async function startEnvoi(
     },
   };
 }
+
+/**
+ * A test database provisioned from `file` (checked as `envoi bootstrap` checks it), with the configuration apps on
+ * it take: for tests that start several API replicas of their own on one database.
+ */
+export async function provisionedDatabase(file: unknown) {
+  const database = await openTestDatabase();
+  const config = loadConfig({
+    ENVOI_SECRET_KEY: TEST_SECRET_KEY,
+    LOG_LEVEL: 'silent',
+    ...(database.url ? { DATABASE_URL: database.url } : {}),
+  });
+  const provisioned = await applyBootstrap(
+    database.db,
+    new SecretBox(TEST_SECRET_KEY),
+    checkBootstrapFile(file, config.phoneRegion),
+    config,
+  );
+  return { database, config, provisioned };
+}
