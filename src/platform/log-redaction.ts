@@ -7,14 +7,14 @@
  * else (a database error's `detail` quotes the row).
  */
 import type { LoggerOptions } from 'pino';
+import { isUuid } from './ids.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HIDDEN = '[redacted]';
 /**
- * Parameters shown under a route: ids, small numbers (versions; never six digits, a sign-in code's length) and
- * short lower-case words (`email`, `sms`).
+ * Parameters shown under a route besides ids: small numbers (versions; never six digits, a sign-in code's length)
+ * and short lower-case words (`email`, `sms`).
  */
-const SHOWN_PARAM = /^(?:[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}|\d{1,5}|[a-z]{1,12})$/;
+const SHOWN_PARAM = /^(?:\d{1,5}|[a-z]{1,12})$/;
 
 /** The options of every Envoi logger: its level, and the serializers below. */
 export function loggerOptions(level: string): LoggerOptions {
@@ -68,7 +68,7 @@ function fillRoute(route: string, params: Record<string, unknown>): string {
           .join('/');
       if (!segment.startsWith(':')) return segment;
       const value = params[segment.slice(1)];
-      return typeof value === 'string' && SHOWN_PARAM.test(value) ? value : segment;
+      return typeof value === 'string' && (isUuid(value) || SHOWN_PARAM.test(value)) ? value : segment;
     })
     .join('/');
 }
@@ -90,7 +90,7 @@ function redactSegment(raw: string): string {
   } catch {
     // Not valid percent-encoding: judged as it came.
   }
-  if (segment === '' || UUID.test(segment)) return raw;
+  if (segment === '' || isUuid(segment)) return raw;
   const digits = segment.replace(/\D/g, '').length;
   const email = segment.includes('@');
   const phone = digits >= 7 && /^[+(]?[\d\s().-]+$/.test(segment);
