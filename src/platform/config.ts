@@ -226,9 +226,11 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`ENVOI_PHONE_REGION must be a two-letter country code, got "${phoneRegion}"`);
   }
   const publicUrl = url(env, 'ENVOI_PUBLIC_URL', ['http:', 'https:']);
+  const port = int(env, 'PORT', 6011, 0, 65535);
+  const host = str(env, 'HOST', '127.0.0.1');
   return {
-    port: int(env, 'PORT', 6011, 0, 65535),
-    host: str(env, 'HOST', '127.0.0.1'),
+    port,
+    host,
     databaseUrl,
     databaseTimeouts: {
       connectMs: int(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
@@ -241,7 +243,7 @@ export function loadConfig(env: Env = process.env): Config {
     secretKey,
     previousSecretKeys: previousSecretKeys(env),
     emailDomain: str(env, 'ENVOI_EMAIL_DOMAIN', 'notification.localhost'),
-    ...publicUrlSettings(env, publicUrl),
+    ...publicUrlSettings(publicUrl, host, port),
     trustProxy: trustProxySetting(env),
     phoneRegion,
     signupDomains: (optional(env, 'ENVOI_SIGNUP_DOMAINS') === null
@@ -260,12 +262,9 @@ function defaultPublicUrl(host: string, port: number): string {
   return `http://${isIP(reachable) === 6 ? `[${reachable}]` : reachable}:${port}`;
 }
 
-function publicUrlSettings(env: Env, publicUrl: string | null) {
+function publicUrlSettings(publicUrl: string | null, host: string, port: number) {
   if (publicUrl) return { publicUrl: publicUrl.replace(/\/+$/, ''), publicUrlSet: true };
-  return {
-    publicUrl: defaultPublicUrl(str(env, 'HOST', '127.0.0.1'), int(env, 'PORT', 6011, 0, 65535)),
-    publicUrlSet: false,
-  };
+  return { publicUrl: defaultPublicUrl(host, port), publicUrlSet: false };
 }
 
 /**
