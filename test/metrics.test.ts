@@ -24,6 +24,7 @@ import {
 } from '../src/notify/delivery/providers/failover.ts';
 import type { ProviderResult } from '../src/notify/delivery/providers/types.ts';
 import { call } from './api/helpers.ts';
+import { freePort } from './support/ports.ts';
 
 const EXAMPLE_PATH = path.resolve(import.meta.dirname, '../examples/bootstrap.json');
 const EXAMPLE = JSON.parse(readFileSync(EXAMPLE_PATH, 'utf8'));
@@ -57,14 +58,6 @@ function sampleValue(samples: Sample[], name: string, labels: Record<string, str
   const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
   return found[0]?.value;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** The TCP ports a process listens on, from /proc: its socket inodes matched against the kernel's listen table. */

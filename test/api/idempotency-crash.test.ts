@@ -11,8 +11,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DbHandle } from '../../src/platform/database/connection.ts';
 import { createSandbox, type EnvoiSandbox } from '../support/envoi-process.ts';
-import { freePort, spawnEnvoi, waitUntilServing, type EnvoiProcess } from '../scale/processes.ts';
+import { spawnEnvoi, waitUntilServing, type EnvoiProcess } from '../scale/processes.ts';
 import { bearer } from './helpers.ts';
+import { freePort } from '../support/ports.ts';
 
 const SENDS = 600;
 const IN_FLIGHT = 32;

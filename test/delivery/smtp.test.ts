@@ -3,6 +3,7 @@ import net from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startWorker, type Worker } from '../../src/notify/delivery/worker.ts';
 import { openTestDatabase, type TestDatabase } from '../support/database.ts';
+import { freePort } from '../support/ports.ts';
 import {
   createService,
   createTemplate,
@@ -183,11 +184,3 @@ describe('SMTP delivery', () => {
     expect(relay.received).toHaveLength(1);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

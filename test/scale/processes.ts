@@ -3,7 +3,6 @@
  * replica comes back at the same address, as behind a load balancer) and `envoi worker`, each killed by pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { ENVOI_BIN } from '../support/envoi-process.ts';
 
 export interface EnvoiProcess {
@@ -14,15 +13,6 @@ export interface EnvoiProcess {
   kill(): Promise<void>;
   /** SIGTERM, resolved once it has exited. */
   stop(): Promise<void>;
-}
-
-/** A TCP port free on loopback now (the OS's choice, released at once). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export function spawnEnvoi(role: 'api' | 'worker', env: NodeJS.ProcessEnv): EnvoiProcess {

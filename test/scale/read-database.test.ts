@@ -14,8 +14,9 @@ import { openDatabase, type Db, type DbHandle } from '../../src/platform/databas
 import { createSandbox, type EnvoiSandbox } from '../support/envoi-process.ts';
 import { TEST_SECRET_KEY } from '../support/envoi.ts';
 import { bearer } from '../api/helpers.ts';
-import { freePort, spawnEnvoi, waitUntilServing, type EnvoiProcess } from './processes.ts';
+import { spawnEnvoi, waitUntilServing, type EnvoiProcess } from './processes.ts';
 import { memberSession } from '../support/sessions.ts';
+import { freePort } from '../support/ports.ts';
 
 const PRIMARY_ONLY = 'only-on-primary@example.com';
 const REPLICA_ONLY = 'only-on-replica@example.com';

@@ -22,7 +22,8 @@ import { sql } from 'kysely';
 import { openDatabase, type DbHandle } from '../../src/platform/database/connection.ts';
 import { createSandbox, type EnvoiSandbox } from '../support/envoi-process.ts';
 import { bearer } from '../api/helpers.ts';
-import { freePort, spawnEnvoi, waitUntilServing, type EnvoiProcess } from './processes.ts';
+import { spawnEnvoi, waitUntilServing, type EnvoiProcess } from './processes.ts';
+import { freePort } from '../support/ports.ts';
 
 /** The service's daily email limit, and so the number of emails accepted and delivered. */
 const LIMIT = 20_000;
