@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { systemInbox } from '../support/system-mail.ts';
-import { webClient, type WebClient } from '../support/web-client.ts';
+import { signInFirstAdmin, webClient, type WebClient } from '../support/web-client.ts';
 import { bearer } from '../api/helpers.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 
@@ -45,13 +45,7 @@ describe('links with a forged Host', () => {
     });
     inbox = systemInbox(() => envoi.database.db);
     web = webClient(envoi.url, FORGED);
-    await web.get('/');
-    expect((await web.post('/first-run', ADMIN)).status).toBe(303);
-    await web.get('/sign-in');
-    expect((await web.post('/sign-in', { email: ADMIN.email, password: ADMIN.password })).status).toBe(303);
-    const code = /\b(\d{6})\b/.exec((await inbox.next(ADMIN.email)).body)![1]!;
-    await web.get('/sign-in/code');
-    expect((await web.post('/sign-in/code', { code })).status).toBe(303);
+    await signInFirstAdmin(web, ADMIN, inbox.next);
   });
   afterAll(() => envoi?.stop());
 

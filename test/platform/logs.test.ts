@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { startEnvoi, type RunningEnvoi } from '../support/envoi.ts';
 import { systemInbox } from '../support/system-mail.ts';
-import { webClient, type WebClient } from '../support/web-client.ts';
+import { signInFirstAdmin, webClient, type WebClient } from '../support/web-client.ts';
 import { bearer } from '../api/helpers.ts';
 import { errorSummary, loggerOptions, redactUrl } from '../../src/platform/log-redaction.ts';
 
@@ -67,13 +67,7 @@ describe('logs of a full journey', () => {
   afterAll(() => envoi?.stop());
 
   it('signs in, resets a password, signs up, invites, searches and sends', async () => {
-    await web.get('/');
-    expect((await web.post('/first-run', ADMIN)).status).toBe(303);
-    await web.get('/sign-in');
-    expect((await web.post('/sign-in', { email: ADMIN.email, password: ADMIN.password })).status).toBe(303);
-    const code = /\b(\d{6})\b/.exec((await inbox.next(ADMIN.email)).body)![1]!;
-    await web.get('/sign-in/code');
-    expect((await web.post('/sign-in/code', { code })).status).toBe(303);
+    await signInFirstAdmin(web, ADMIN, inbox.next);
 
     // A sign-up, confirmed from its link.
     const anon = webClient(envoi.url);

@@ -66,3 +66,25 @@ export function webClient(baseUrl: string, defaults: Record<string, string> = {}
       send(method, path, { ...headers, 'content-type': 'application/json' }, JSON.stringify(body)),
   };
 }
+
+/**
+ * Makes the first administrator through /first-run and signs them in with the code mailed to them (read by
+ * `nextMail`), as a person does: the client is then signed in. Each step must redirect (303).
+ */
+export async function signInFirstAdmin(
+  web: WebClient,
+  admin: { name: string; email: string; password: string },
+  nextMail: (to: string) => Promise<{ body: string }>,
+): Promise<void> {
+  const redirected = async (response: Promise<WebResponse>, step: string) => {
+    const { status } = await response;
+    if (status !== 303) throw new Error(`${step} answered ${status}, not 303`);
+  };
+  await web.get('/');
+  await redirected(web.post('/first-run', admin), 'first run');
+  await web.get('/sign-in');
+  await redirected(web.post('/sign-in', { email: admin.email, password: admin.password }), 'sign-in');
+  const code = /\b(\d{6})\b/.exec((await nextMail(admin.email)).body)![1]!;
+  await web.get('/sign-in/code');
+  await redirected(web.post('/sign-in/code', { code }), 'sign-in code');
+}
