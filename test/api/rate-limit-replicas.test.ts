@@ -214,6 +214,28 @@ describe('the arithmetic of a sync', () => {
     expect(takeAll(a, ARITHMETIC_ID, keyType, LIMIT)).toBe(2);
   });
 
+  it('under a large limit, a busy second on another replica leaves this one its tokens', async () => {
+    // 6,000,000 per 60 s: a bucket of 1,000 tokens, refilled at 100 a millisecond, far less than a second's worth.
+    const BIG = 6_000_000;
+    const keyType = 'normal';
+    const time = clock();
+    const a = new RateLimiter({ db: database.db, now: time.now });
+    const b = new RateLimiter({ db: database.db, now: time.now });
+    a.take(ARITHMETIC_ID, keyType, BIG);
+    b.take(ARITHMETIC_ID, keyType, BIG);
+    await a.sync();
+    await b.sync();
+    // Over one second B takes 2,000, twice its bucket but a small part of what the limit grants in a second.
+    for (let ms = 0; ms < 1000; ms += 10) {
+      time.advance(10);
+      for (let i = 0; i < 20; i++) b.take(ARITHMETIC_ID, keyType, BIG);
+    }
+    await b.sync();
+    await a.sync();
+    // A, which took nothing meanwhile, still has its whole bucket at once.
+    expect(takeAll(a, ARITHMETIC_ID, keyType, BIG)).toBe(1000);
+  });
+
   it('changes nothing a single process can see', async () => {
     // The same requests, on the same clock, to a limiter that syncs often and to one with no database.
     const keyType = 'normal';

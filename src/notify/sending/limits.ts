@@ -30,6 +30,8 @@ interface Bucket {
   pending: number;
   /** The shared counter as this process last read it; null until its first sync. */
   seen: number | null;
+  /** When `seen` was read (this.now()). */
+  seenAt: number;
 }
 
 export interface RateLimiterOptions {
@@ -78,6 +80,7 @@ export class RateLimiter {
         used: now,
         pending: 0,
         seen: null,
+        seenAt: now,
       };
       this.buckets.set(key, bucket);
     }
@@ -148,7 +151,12 @@ export class RateLimiter {
       const total = totals.get(i) ?? (sent[i] === 0 ? 0 : null);
       if (total === null) return;
       if (bucket.seen !== null) {
-        const others = Math.max(0, total - bucket.seen - sent[i]!);
+        // What the others took is paid first from what the limit granted since the last reading beyond this
+        // replica's own takes and a full bucket (a refill the cap threw away); only the rest is a debt. Otherwise a
+        // large limit, whose bucket holds far less than a second of its rate, refused requests after a busy second
+        // elsewhere. Together the replicas still take no more than the limit grants.
+        const spare = Math.max(0, (now - bucket.seenAt) * bucket.refillPerMs - sent[i]! - bucket.capacity);
+        const others = Math.max(0, total - bucket.seen - sent[i]! - spare);
         if (others > 0) {
           refill(bucket, now);
           // Below zero if the others took more than this bucket held: the refill pays the debt back.
@@ -156,6 +164,7 @@ export class RateLimiter {
         }
       }
       bucket.seen = total;
+      bucket.seenAt = now;
       const key = `${bucket.serviceId}:${bucket.keyType}`;
       if (this.buckets.get(key) !== bucket || bucket.pending > 0 || now - bucket.used < this.idleMs) return;
       refill(bucket, now);
